@@ -1,0 +1,78 @@
+"""Recurrent classifiers: embedding -> dropout -> RNN/LSTM/GRU -> final hidden state -> head."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .base import TextClassifier
+from .config import RECURRENT_MODELS, ModelConfig
+
+_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentEncoder(nn.Module):
+    """Length-aware recurrent encoder returning the last layer's final hidden state.
+
+    Sequences are packed, so padding never reaches the state; a length of 0 is
+    read as 1 (the first, PAD, position). Output is ``[B, hidden * directions]``
+    (forward and backward states concatenated when bidirectional).
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden: int, layers: int,
+                 bidirectional: bool, dropout: float) -> None:
+        super().__init__()
+        self.rnn = _CELLS[cell](
+            input_size, hidden, num_layers=layers, bidirectional=bidirectional,
+            dropout=dropout if layers > 1 else 0.0, batch_first=True,
+        )
+        self.directions = 2 if bidirectional else 1
+        self.out_dim = hidden * self.directions
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(
+            x, lengths.cpu().to(torch.int64).clamp(min=1), batch_first=True, enforce_sorted=False
+        )
+        _, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
+        if isinstance(h, tuple):  # LSTM returns (h, c)
+            h = h[0]
+        return h[-self.directions:].transpose(0, 1).reshape(x.size(0), self.out_dim)
+
+
+class RecurrentClassifier(TextClassifier):
+    """Embedding -> dropout -> RNN/LSTM/GRU (cell = ``config.name``) -> dropout -> Linear."""
+
+    names = RECURRENT_MODELS
+
+    def __init__(
+        self, config: ModelConfig, embedding_matrix: np.ndarray | torch.Tensor | None = None
+    ) -> None:
+        super().__init__(config, embedding_matrix)
+        self.encoder = RecurrentEncoder(
+            config.name, config.emb_dim, config.hidden, config.layers,
+            config.bidirectional, config.dropout,
+        )
+        self.head = self.make_head(self.encoder.out_dim, mlp=False)
+
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.encoder(self.dropout(self.embedding(tokens)), lengths)
+
+
+class RNNClassifier(RecurrentClassifier):
+    """Elman RNN (tanh) classifier."""
+
+    names = ("rnn",)
+
+
+class LSTMClassifier(RecurrentClassifier):
+    """LSTM classifier."""
+
+    names = ("lstm",)
+
+
+class GRUClassifier(RecurrentClassifier):
+    """GRU classifier."""
+
+    names = ("gru",)

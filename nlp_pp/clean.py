@@ -1,0 +1,115 @@
+"""Regex cleaning of Korean messages.
+
+Order of operations in :func:`clean_text`:
+
+1. truncate to ``max_chars`` (a 1 MB message must not blow memory downstream);
+2. Unicode NFKC normalisation: full-width and circled digits become ASCII (``０１０`` -> ``010``,
+   ``①`` -> ``1``), and a consonant followed by a vowel typed as separate jamo composes into a
+   syllable (``ㄷㅐ출`` -> ``대출``), which undoes a common spam obfuscation;
+3. lower-case Latin letters;
+4. optionally (``placeholders=True``, the default) replace URLs, phone numbers and money amounts by
+   the tokens ``URL``, ``PHONE`` and ``MONEY`` -- among the strongest spam signals, and destroyed by
+   the character filter otherwise;
+5. remove symbols *inside* a word (``대.출``, ``대*출`` -> ``대출``, ``c@sino`` -> ``csino``);
+6. keep only Hangul syllables, Latin letters, digits and whitespace (bare jamo such as ``ㅋㅋ`` or
+   ``ㅠㅠ`` too when ``keep_jamo=True``); everything else becomes a space;
+7. collapse whitespace.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import jamo
+
+URL_TOKEN = "URL"
+PHONE_TOKEN = "PHONE"
+MONEY_TOKEN = "MONEY"
+PLACEHOLDERS = (URL_TOKEN, PHONE_TOKEN, MONEY_TOKEN)
+
+# Bare jamo: conjoining (U+1100-11FF, what NFKC turns ㅋ into), compatibility (U+3130-318F),
+# and the extended blocks.
+_JAMO = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff"
+
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|kr|co|me|ly|io|shop|xyz|info|biz|site|link|gl|to|cc)"
+    r"(?:/\S*)?",
+)
+# 010-1234-5678, 01012345678, 010.1234.5678, 02-123-4567, 1588-1234, 080-123-4567, +82 10 ...
+_PHONE_RE = re.compile(
+    r"(?<!\d)(?:\+?82[\s.-]?)?0\d{1,2}[\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)"
+    r"|(?<!\d)1[5-9]\d{2}[\s.-]?\d{4}(?!\d)"
+)
+# 50만원, 3,000,000원, 300만, ₩50,000, $20, 2천만원, 1억, 5천원, 10만 원
+_MONEY_RE = re.compile(
+    r"[₩$￦]\s?\d[\d,]*(?:\.\d+)?"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:억|천만|백만|십만|만|천)\s?원?"
+    r"|\d[\d,]*(?:\.\d+)?\s?원"
+)
+_INNER_SYMBOLS_RE = re.compile(r"(?<=[가-힣a-z])[^\w\s]{1,3}(?=[가-힣a-z])")
+_KEEP = "가-힣a-zA-Z0-9\\s"
+_DROP_RE = re.compile(f"[^{_KEEP}]+")
+_DROP_KEEP_JAMO_RE = re.compile(f"[^{_KEEP}{_JAMO}]+")
+_SPACES_RE = re.compile(r"\s+")
+_BARE_JAMO_RE = re.compile(f"[{_JAMO}]+")
+_CONJOINING_RE = re.compile("[\u1100-\u11ff]")
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    """Options of :func:`clean_text` (plain data, saved with a run)."""
+
+    placeholders: bool = True
+    keep_jamo: bool = False
+    lowercase: bool = True
+    max_chars: int = 5000
+
+
+def clean_text(
+    text: str,
+    *,
+    placeholders: bool = True,
+    keep_jamo: bool = False,
+    lowercase: bool = True,
+    max_chars: int = 5000,
+) -> str:
+    """Clean one message (see the module docstring for the steps).
+
+    Examples
+    --------
+    >>> clean_text("[광고] 대.출 가능!! 010-1234-5678 ㅋㅋ http://bit.ly/x 50만원")
+    '광고 대출 가능 PHONE URL MONEY'
+    >>> clean_text("ㅋㅋ 진짜?", keep_jamo=True)
+    'ㅋㅋ 진짜'
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if max_chars and len(text) > max_chars:
+        text = text[:max_chars]
+    text = unicodedata.normalize("NFKC", text)
+    if lowercase:
+        text = text.lower()
+    if placeholders:
+        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+        text = _PHONE_RE.sub(f" {PHONE_TOKEN} ", text)
+        text = _MONEY_RE.sub(f" {MONEY_TOKEN} ", text)
+    text = _INNER_SYMBOLS_RE.sub("", text)
+    if keep_jamo:
+        text = _DROP_KEEP_JAMO_RE.sub(" ", text)
+        if _CONJOINING_RE.search(text):  # NFKC turned ㅋ into conjoining ᄏ: show it as typed
+            text = jamo.j2hcj(text)
+    else:
+        text = _BARE_JAMO_RE.sub(" ", _DROP_RE.sub(" ", text))
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+def clean_texts(texts: list[str], config: CleanConfig | None = None) -> list[str]:
+    """Apply :func:`clean_text` with one :class:`CleanConfig` to many texts."""
+    c = config or CleanConfig()
+    return [
+        clean_text(t, placeholders=c.placeholders, keep_jamo=c.keep_jamo, lowercase=c.lowercase,
+                   max_chars=c.max_chars)
+        for t in texts
+    ]

@@ -1,0 +1,206 @@
+"""Load a labelled CSV (path or http(s) URL, utf-8 / cp949 / euc-kr) and split it.
+
+Every problem with the input is a :class:`~nlp_pp.errors.DataError` whose message is one line that
+says what is wrong and what to do.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigError, DataError
+
+ENCODINGS = ("utf-8", "utf-8-sig", "cp949", "euc-kr")
+MAX_BYTES = 2 * 1024**3  # refuse inputs over 2 GiB rather than exhausting memory
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_dataset` read and dropped (JSON-ready via :meth:`to_dict`)."""
+
+    source: str
+    sha256: str
+    encoding: str
+    text_col: str
+    label_col: str
+    rows_read: int
+    dropped_missing: int
+    dropped_duplicates: int
+    rows: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def read_bytes(source: str | Path, timeout: float = 30.0) -> bytes:
+    """The raw bytes of a local file or an http(s) URL."""
+    s = str(source)
+    if _is_url(s):
+        try:
+            with urllib.request.urlopen(s, timeout=timeout) as resp:  # noqa: S310 (http(s) only)
+                data = resp.read(MAX_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            reason = getattr(e, "reason", e)
+            raise DataError(f"cannot download {s}: {reason}; check the URL and your network, "
+                            "or download the file and pass its path") from None
+    else:
+        p = Path(s).expanduser()
+        if not p.exists():
+            raise DataError(f"file not found: {s}; check the path (relative paths start from {Path.cwd()})")
+        if p.is_dir():
+            raise DataError(f"{s} is a directory, not a CSV file; pass the path of the CSV file inside it")
+        if p.stat().st_size > MAX_BYTES:
+            raise DataError(f"{s} is larger than 2 GiB; sample it first or use --max-rows on a smaller file")
+        try:
+            data = p.read_bytes()
+        except OSError as e:
+            raise DataError(f"cannot read {s}: {e.strerror or e}") from None
+    if len(data) > MAX_BYTES:
+        raise DataError(f"{s} is larger than 2 GiB; sample it first")
+    return data
+
+
+def decode_text(data: bytes, source: str = "input", encoding: str | None = None) -> tuple[str, str]:
+    """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text, encoding)."""
+    if not data.strip():
+        raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
+    if b"\x00" in data[:65536]:
+        raise DataError(f"{source} looks binary (it contains NUL bytes), not a CSV text file; "
+                        "export it as CSV (UTF-8 or CP949)")
+    candidates = (encoding,) if encoding else ENCODINGS
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return (text[1:] if text.startswith("\ufeff") else text), enc
+    tried = ", ".join(candidates)
+    raise DataError(f"cannot decode {source} as {tried}; save it as UTF-8 or CP949 (or pass --encoding)")
+
+
+def read_csv(source: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, str, str]:
+    """Read a CSV into strings; returns (frame, encoding used, sha256 of the raw bytes)."""
+    data = read_bytes(source)
+    text, enc = decode_text(data, str(source), encoding)
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                         skipinitialspace=False, on_bad_lines="error")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{source} has no header row; the first line must name the columns") from None
+    except (pd.errors.ParserError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+        raise DataError(f"{source} is not a valid CSV ({first}); check quoting and delimiters") from None
+    return df, enc, hashlib.sha256(data).hexdigest()
+
+
+def load_dataset(
+    source: str | Path,
+    text_col: str = "content",
+    label_col: str = "class",
+    *,
+    encoding: str | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, LoadReport]:
+    """Load ``source`` as a frame with columns ``text`` and ``label`` (both strings).
+
+    Rows with a missing text or label are dropped, then duplicate texts (the first is kept). With
+    ``max_rows``, a stratified random sample of that many rows is kept (after deduplication).
+
+    Examples
+    --------
+    >>> df, report = load_dataset("data/spam_sample.csv")      # doctest: +SKIP
+    >>> report.rows, sorted(df.label.unique())                  # doctest: +SKIP
+    (4000, ['스팸문자', '일상대화'])
+    """
+    df, enc, digest = read_csv(source, encoding)
+    missing = [c for c in (text_col, label_col) if c not in df.columns]
+    if missing:
+        cols = ", ".join(map(str, df.columns)) or "(none)"
+        which = " and ".join(f"'{c}'" for c in missing)
+        raise DataError(f"column {which} not found in {source}; its columns are: {cols} "
+                        "(choose them with --text-col / --label-col)")
+    if len(df) == 0:
+        raise DataError(f"{source} has a header but no data rows")
+    rows_read = len(df)
+    df = df[[text_col, label_col]].rename(columns={text_col: "text", label_col: "label"})
+    df["label"] = df["label"].str.strip()
+    df = df.dropna()
+    df = df[df["label"] != ""]
+    dropped_missing = rows_read - len(df)
+    before = len(df)
+    df = df.drop_duplicates(subset="text", keep="first")
+    dropped_dup = before - len(df)
+    if len(df) == 0:
+        raise DataError(f"{source} has no usable rows: every row misses its text or label")
+    if max_rows is not None:
+        if not isinstance(max_rows, int) or max_rows < 1:
+            raise ConfigError(f"max_rows must be a positive integer (got {max_rows!r})")
+        if max_rows < len(df):
+            df = _stratified_sample(df, max_rows, seed)
+    df = df.reset_index(drop=True)
+    report = LoadReport(str(source), digest, enc, text_col, label_col, rows_read, dropped_missing,
+                        dropped_dup, len(df))
+    return df, report
+
+
+def _stratified_sample(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    from sklearn.model_selection import train_test_split
+
+    counts = df["label"].value_counts()
+    if (counts < 2).any() or n < len(counts):
+        return df.sample(n=n, random_state=seed).sort_index()
+    kept, _ = train_test_split(df, train_size=n, stratify=df["label"], random_state=seed)
+    return kept.sort_index()
+
+
+def check_labels(df: pd.DataFrame, source: str = "data", *, min_per_class: int = 3) -> list[str]:
+    """Sorted label names; a :class:`DataError` for one class only or a class too small to split."""
+    counts = df["label"].value_counts()
+    if len(counts) < 2:
+        only = counts.index[0] if len(counts) else "(none)"
+        raise DataError(f"{source} has only one class ('{only}'); a classifier needs at least two labels")
+    small = counts[counts < min_per_class]
+    if len(small):
+        parts = ", ".join(f"'{k}' has {v} row{'s' if v != 1 else ''}" for k, v in small.items())
+        raise DataError(f"class too small for a stratified train/validation/test split: {parts}; "
+                        f"each class needs at least {min_per_class} rows (add data or drop that label)")
+    return sorted(counts.index.tolist())
+
+
+def split_dataset(
+    df: pd.DataFrame,
+    *,
+    val_size: float = 0.15,
+    test_size: float = 0.15,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stratified train / validation / test split (defaults 70 / 15 / 15). ``test_size=0`` -> empty test."""
+    from sklearn.model_selection import train_test_split
+
+    for name, v in (("val_size", val_size), ("test_size", test_size)):
+        if not 0 <= v < 1:
+            raise ConfigError(f"{name} must be in [0, 1) (got {v})")
+    if not 0 < val_size + test_size < 1:
+        raise ConfigError("val_size + test_size must be between 0 and 1")
+    check_labels(df, min_per_class=3 if test_size > 0 else 2)
+    try:
+        if test_size > 0:
+            rest, test = train_test_split(df, test_size=test_size, stratify=df["label"], random_state=seed)
+        else:
+            rest, test = df, df.iloc[0:0]
+        train, val = train_test_split(rest, test_size=val_size / (1 - test_size), stratify=rest["label"],
+                                      random_state=seed)
+    except ValueError as e:
+        raise DataError(f"cannot split the data stratified ({e}); add rows or use a smaller split") from None
+    return train.reset_index(drop=True), val.reset_index(drop=True), test.reset_index(drop=True)

@@ -1,0 +1,154 @@
+"""FastText word vectors (gensim) trained on the training split, and the embedding matrix.
+
+On ``workers``: the blog this design comes from passed ``workers=-1``. gensim starts
+``range(workers)`` worker threads, so -1 starts **none**: ``train`` returns ``(0, 0)``, logs only
+"supplied example count (0) did not equal expected count" warnings, and the vectors stay at their
+random initialisation. Here ``workers=None`` means every available core, anything below 1 is
+refused, and :func:`train_fasttext` raises if gensim reports that no word was trained.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, DataError, RunError
+from .parallel import available_cores
+from .vocab import PAD_IDX, Vocab
+
+
+@dataclass(frozen=True)
+class FastTextConfig:
+    """gensim FastText options (skip-gram, dim 100, window 5, char n-grams 3-6 by default)."""
+
+    dim: int = 100
+    window: int = 5
+    min_count: int = 3
+    min_n: int = 3
+    max_n: int = 6
+    epochs: int = 10
+    sg: int = 1
+    workers: int | None = None  # None: every available core (not reproducible when > 1)
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def train_fasttext(token_lists: Sequence[Sequence[str]], config: FastTextConfig | None = None, **options):
+    """Train gensim FastText on ``token_lists`` (the training split only) and return the model.
+
+    Raises :class:`DataError` when there is nothing to train on and :class:`RuntimeError` when
+    gensim trained no word (so a silent no-op such as ``workers=-1`` can never pass unnoticed).
+    """
+    from gensim.models import FastText
+
+    cfg = config or FastTextConfig(**options)
+    if cfg.workers is not None and (not isinstance(cfg.workers, int) or cfg.workers < 1):
+        raise ConfigError(f"FastText workers must be a positive integer or None for all cores (got {cfg.workers!r}); "
+                          "gensim silently trains nothing with workers=-1")
+    for name in ("dim", "window", "min_count", "min_n", "max_n", "epochs"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"FastText {name} must be >= 1 (got {getattr(cfg, name)})")
+    if cfg.min_n > cfg.max_n:
+        raise ConfigError(f"FastText min_n ({cfg.min_n}) must not exceed max_n ({cfg.max_n})")
+    sentences = [list(t) for t in token_lists if len(t) > 0]
+    if not sentences:
+        raise DataError("no tokens to train FastText on: every training text is empty after preprocessing")
+    workers = cfg.workers or available_cores()
+    model = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
+                     max_n=cfg.max_n, sg=cfg.sg, workers=workers, seed=cfg.seed)
+    gensim_log = logging.getLogger("gensim")
+    level = gensim_log.level
+    gensim_log.setLevel(logging.WARNING)
+    try:
+        model.build_vocab(corpus_iterable=sentences)
+        if len(model.wv) == 0:
+            raise DataError(f"no token occurs {cfg.min_count} times in the training texts; "
+                            "lower the rare-word threshold (--min-count) or add data")
+        trained, _ = model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=cfg.epochs)
+    finally:
+        gensim_log.setLevel(level)
+    if trained <= 0:
+        raise RuntimeError("gensim FastText trained no word; check the worker count and the corpus")
+    model.nlp_pp_words_trained = int(trained)
+    return model
+
+
+def save_fasttext(model, path: str | Path) -> None:
+    """Save a gensim FastText model (``path`` plus gensim's side files for large arrays)."""
+    model.save(str(path))
+
+
+def load_fasttext(path: str | Path):
+    """Load a model saved by :func:`save_fasttext`; returns its ``KeyedVectors``-like ``wv``."""
+    from gensim.models import FastText
+
+    try:
+        return FastText.load(str(path)).wv
+    except FileNotFoundError:
+        raise RunError(f"FastText model not found: {path}") from None
+    except Exception as e:  # gensim/pickle raise many types for a damaged file
+        raise RunError(f"cannot load FastText model {path} ({e.__class__.__name__})") from None
+
+
+def load_pretrained_vectors(path: str | Path):
+    """Load a user's pretrained vectors: ``.bin`` (Facebook fastText, with n-grams) or ``.vec``/text."""
+    from gensim.models import KeyedVectors
+    from gensim.models.fasttext import load_facebook_vectors
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"pretrained vectors not found: {p}")
+    try:
+        if p.suffix == ".bin":
+            return load_facebook_vectors(str(p))
+        return KeyedVectors.load_word2vec_format(str(p), binary=False)
+    except Exception as e:
+        raise DataError(f"cannot read pretrained vectors {p} ({e.__class__.__name__}); "
+                        "give a fastText .bin or a word2vec-format .vec text file") from None
+
+
+def embedding_matrix(vocab: Vocab, vectors, dim: int | None = None, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """A ``(len(vocab), dim)`` float32 matrix with the vector of each vocabulary word.
+
+    ``<PAD>`` is the zero row. Every word ``vectors`` can embed gets its vector -- with FastText
+    that includes words it never saw, through their character n-grams. The others (``<UNK>``, and
+    words a plain ``.vec`` file lacks) get small random values. Returns ``(matrix, stats)`` with the
+    share of the vocabulary covered.
+    """
+    dim = dim or vectors.vector_size
+    if dim != vectors.vector_size:
+        raise ConfigError(f"embedding dim {dim} does not match the vectors' dimension {vectors.vector_size}")
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0, 0.1, size=(len(vocab), dim)).astype(np.float32)
+    matrix[PAD_IDX] = 0.0
+    has_ngrams = hasattr(vectors, "buckets_word") or getattr(vectors, "bucket", 0) > 0
+    exact = from_ngrams = 0
+    for i, word in enumerate(vocab.itos[2:], start=2):
+        if word in vectors.key_to_index:
+            matrix[i] = vectors[word]
+            exact += 1
+        elif has_ngrams:
+            try:
+                matrix[i] = vectors[word]  # FastText: assembled from character n-grams
+                from_ngrams += 1
+            except KeyError:  # no n-gram of this word is known
+                pass
+    words = max(1, len(vocab) - 2)
+    stats = {"in_vectors": exact, "from_ngrams": from_ngrams, "coverage": (exact + from_ngrams) / words}
+    return matrix, stats
+
+
+def nearest_neighbours(vectors, words: Sequence[str], topn: int = 5) -> dict[str, list[tuple[str, float]]]:
+    """Top ``topn`` cosine neighbours of each word the vectors know."""
+    out = {}
+    for w in words:
+        try:
+            out[w] = [(k, round(float(s), 4)) for k, s in vectors.most_similar(w, topn=topn)]
+        except KeyError:
+            continue
+    return out

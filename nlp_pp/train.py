@@ -1,0 +1,175 @@
+"""Training loop: Adam, cross-entropy, gradient clipping, early stopping, best checkpoint restored."""
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Trainer options (plain data). ``patience``: epochs without a better validation loss before stopping."""
+
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 64
+    patience: int = 2
+    clip: float = 1.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ConfigError(f"epochs must be a positive integer (got {self.epochs!r})")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer (got {self.batch_size!r})")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be a positive number (got {self.lr!r})")
+        if not isinstance(self.patience, int) or self.patience < 1:
+            raise ConfigError(f"patience must be a positive integer (got {self.patience!r})")
+        if self.clip < 0 or self.weight_decay < 0:
+            raise ConfigError("clip and weight_decay must be >= 0")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    """What :meth:`Trainer.fit` measured: per-epoch history, the best epoch, total seconds."""
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_loss: float = float("inf")
+    seconds: float = 0.0
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) for reproducible runs."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+
+
+def resolve_device(device: str | None = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; otherwise the named device (checked)."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for but CUDA is not available here; use --device cpu")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"unsupported device {device!r}; use auto, cpu or cuda")
+    return dev
+
+
+def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, clip: float = 0.0,
+              progress=None) -> tuple[float, float]:
+    """One pass over ``loader``; trains when ``optimizer`` is given. Returns (mean loss, accuracy)."""
+    train = optimizer is not None
+    model.train(train)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    total_loss, correct, count = 0.0, 0, 0
+    with torch.set_grad_enabled(train):
+        for tokens, lengths, labels in loader:
+            tokens, labels = tokens.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            logits = model(tokens, lengths)
+            loss = loss_fn(logits, labels)
+            if train:
+                optimizer.zero_grad(set_to_none=True)
+                (loss / len(labels)).backward()
+                if clip > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
+                optimizer.step()
+            total_loss += float(loss)
+            correct += int((logits.argmax(1) == labels).sum())
+            count += len(labels)
+            if progress is not None:
+                progress.update(1)
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu",
+                  batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``[N, C]`` for index sequences, in input order.
+
+    Sequences are batched by length (each batch pads only to its own longest sequence) and the
+    rows are put back in the order given.
+    """
+    from .batching import collate_batch
+
+    model.eval()
+    device = torch.device(device) if not isinstance(device, torch.device) else device
+    seqs = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    out: np.ndarray | None = None
+    dummy = torch.zeros((), dtype=torch.long)
+    for start in range(0, len(seqs), batch_size):
+        idx = order[start:start + batch_size]
+        tokens, lengths, _ = collate_batch([(seqs[i], dummy) for i in idx])
+        probs = torch.softmax(model(tokens.to(device), lengths), dim=1).float().cpu().numpy()
+        if out is None:
+            out = np.zeros((len(seqs), probs.shape[1]), dtype=np.float32)
+        out[idx] = probs
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+class Trainer:
+    """Fit a classifier with Adam and early stopping on validation loss.
+
+    Examples
+    --------
+    >>> trainer = Trainer(model, TrainConfig(epochs=5))           # doctest: +SKIP
+    >>> result = trainer.fit(train_loader, val_loader)            # doctest: +SKIP
+    >>> result.best_epoch, result.history[-1]["val_acc"]          # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig | None = None, device: str | torch.device = "auto"):
+        self.config = config or TrainConfig()
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.model = model.to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
+        """Train up to ``epochs``; stop after ``patience`` epochs without a lower validation loss.
+
+        The weights of the best epoch (lowest validation loss) are restored before returning.
+        """
+        cfg = self.config
+        result = FitResult()
+        best_state = None
+        start = time.perf_counter()
+        steps = cfg.epochs * len(train_loader)
+        with tqdm(total=steps, desc=desc, disable=not progress, unit="batch", leave=False) as bar:
+            for epoch in range(1, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                train_loss, train_acc = run_epoch(self.model, train_loader, self.device, self.optimizer,
+                                                  cfg.clip, bar)
+                val_loss, val_acc = run_epoch(self.model, val_loader, self.device)
+                result.history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+                                       "val_loss": val_loss, "val_acc": val_acc,
+                                       "seconds": time.perf_counter() - t0})
+                bar.set_postfix(epoch=epoch, val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
+                if val_loss < result.best_val_loss:
+                    result.best_val_loss, result.best_epoch = val_loss, epoch
+                    best_state = copy.deepcopy(self.model.state_dict())
+                elif epoch - result.best_epoch >= cfg.patience:
+                    break
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        result.seconds = time.perf_counter() - start
+        return result
