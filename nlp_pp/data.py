@@ -18,6 +18,7 @@ from .errors import ConfigError, DataError
 
 ENCODINGS = ("utf-8", "utf-8-sig", "cp949", "euc-kr")
 MAX_BYTES = 2 * 1024**3  # refuse inputs over 2 GiB rather than exhausting memory
+_CONTROL_BYTES = [bytes([b]) for b in range(32) if b not in (9, 10, 13)]
 
 
 @dataclass
@@ -74,16 +75,19 @@ def decode_text(data: bytes, source: str = "input", encoding: str | None = None)
     """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text, encoding)."""
     if not data.strip():
         raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
-    if b"\x00" in data[:65536]:
-        raise DataError(f"{source} looks binary (it contains NUL bytes), not a CSV text file; "
-                        "export it as CSV (UTF-8 or CP949)")
+    sample = data[:65536]
+    controls = sum(sample.count(b) for b in _CONTROL_BYTES)
+    if controls > 0.05 * len(sample):
+        raise DataError(f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a CSV "
+                        "text file; export it as CSV (UTF-8 or CP949)")
     candidates = (encoding,) if encoding else ENCODINGS
     for enc in candidates:
         try:
             text = data.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-        return (text[1:] if text.startswith("\ufeff") else text), enc
+        text = text[1:] if text.startswith("\ufeff") else text
+        return text.replace("\x00", ""), enc  # a stray NUL inside a message would cut the CSV parser short
     tried = ", ".join(candidates)
     raise DataError(f"cannot decode {source} as {tried}; save it as UTF-8 or CP949 (or pass --encoding)")
 

@@ -185,11 +185,15 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache, log: Log = print) -> Prepa
 # --------------------------------------------------------------------------- run directory
 
 
-def _unique_dir(out: Path, name: str) -> Path:
-    """``out/name``, or ``out/name-2``, ``-3``... so that neither it nor its ``.partial`` exists."""
+def _unique_dir(out: Path, name: str, own_partial: Path | None = None) -> Path:
+    """``out/name``, or ``out/name-2``, ``-3``... so that neither it nor its ``.partial`` exists.
+
+    ``own_partial`` is the work directory of a resumed run, which may of course exist.
+    """
     for i in range(1, 10_000):
         cand = out / (name if i == 1 else f"{name}-{i}")
-        if not cand.exists() and not cand.with_name(cand.name + ".partial").exists():
+        partial = cand.with_name(cand.name + ".partial")
+        if not cand.exists() and (not partial.exists() or partial == own_partial):
             return cand
     raise RunError(f"too many runs named {name} in {out}; choose another --name")
 
@@ -322,7 +326,7 @@ def run_experiment(cfg: ExperimentConfig, zoo: ModuleType, *, resume: str | Path
             raise RunError(f"{work} was written by an incompatible nlp_pp version ({saved.get('format')!r})")
         cfg = ExperimentConfig.from_dict(saved["experiment"])
         name = work.name.removesuffix(".partial")
-        final = _unique_dir(work.parent, name)
+        final = _unique_dir(work.parent, name, own_partial=work)
     else:
         out = Path(cfg.out)
         final = _unique_dir(out, cfg.name or _default_name(cfg))

@@ -43,7 +43,7 @@ def map_chunks(
 ) -> list[R]:
     """Apply ``func`` (list -> list of equal length) to chunks of ``items``; results keep input order.
 
-    Runs in the calling process when ``n_jobs`` resolves to 1 or the input fits in one chunk,
+    ``progress=True`` shows a tqdm bar when stderr is a terminal. Runs in the calling process when ``n_jobs`` resolves to 1 or the input fits in one chunk,
     otherwise in a process pool (``fork`` where the platform has it: workers inherit loaded
     dictionaries instead of re-importing them). ``func`` must be picklable (a module-level
     function or a :func:`functools.partial` of one).
@@ -53,7 +53,7 @@ def map_chunks(
     n = len(items)
     chunks = [items[i:i + chunk_size] for i in range(0, n, chunk_size)]
     out: list[R] = []
-    with tqdm(total=n, desc=desc, disable=not progress, unit="text") as bar:
+    with tqdm(total=n, desc=desc, disable=None if progress else True, unit="text") as bar:
         if jobs == 1 or len(chunks) <= 1:
             for chunk in chunks:
                 out.extend(func(chunk))

@@ -154,7 +154,7 @@ class Trainer:
         best_state = None
         start = time.perf_counter()
         steps = cfg.epochs * len(train_loader)
-        with tqdm(total=steps, desc=desc, disable=not progress, unit="batch", leave=False) as bar:
+        with tqdm(total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False) as bar:
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
                 train_loss, train_acc = run_epoch(self.model, train_loader, self.device, self.optimizer,

@@ -1,0 +1,252 @@
+"""End-to-end tests of pipeline.py: runs, predict, metrics.json, report, resume, reproducibility, cache."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import pipeline
+from nlp_pp import experiment
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "spam_sample.csv"
+TINY = ["--max-rows", "300", "--epochs", "1", "--fasttext-epochs", "1", "--emb-dim", "16", "--hidden", "16",
+        "--batch-size", "32", "--n-jobs", "1"]
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    code = pipeline.main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """One tiny comparison: rnn + gru, both inits (shared by the read-only tests below)."""
+    out = tmp_path_factory.mktemp("runs")
+    cache = tmp_path_factory.mktemp("cache")
+    code = pipeline.main(["--data", str(SAMPLE), *TINY, "--models", "rnn,gru", "--out", str(out),
+                          "--name", "tiny", "--cache-dir", str(cache)])
+    assert code == 0
+    return out / "tiny"
+
+
+def test_run_writes_every_output(finished_run: Path):
+    names = {p.name for p in finished_run.iterdir()}
+    assert {"metrics.json", "history.csv", "report.html", "report.md", "plots", "config.json", "run.json",
+            "vocab.json", "fasttext", "models", "results"} <= names
+    assert not list(finished_run.parent.glob("*.partial"))
+    assert sorted(p.name for p in (finished_run / "models").glob("*.pt")) == [
+        "gru-fasttext-seed0.pt", "gru-random-seed0.pt", "rnn-fasttext-seed0.pt", "rnn-random-seed0.pt"]
+
+
+def test_metrics_json_schema(finished_run: Path):
+    m = json.loads((finished_run / "metrics.json").read_text(encoding="utf-8"))
+    assert m["dataset"]["rows"] == 300
+    assert m["dataset"]["labels"] == ["스팸문자", "일상대화"]
+    assert m["dataset"]["positive_label"] == "스팸문자"
+    assert len(m["dataset"]["sha256"]) == 64
+    assert {"train", "val", "test"} <= set(m["dataset"]["split"])
+    assert len(m["runs"]) == 4
+    for r in m["runs"]:
+        assert r["model"] in ("rnn", "gru") and r["init"] in ("random", "fasttext") and r["seed"] == 0
+        assert r["best_epoch"] == 1 and r["train_seconds"] > 0
+        assert 0 <= r["val"]["accuracy"] <= 1
+        for key in ("accuracy", "macro_f1", "precision", "recall", "roc_auc"):
+            assert 0 <= r["test"][key] <= 1
+        cm = r["test"]["confusion_matrix"]
+        assert sum(map(sum, cm)) == m["dataset"]["split"]["test"]
+    assert m["baseline"]["name"] == "tfidf_logreg" and 0.5 < m["baseline"]["test"]["accuracy"] <= 1
+    assert m["config"]["models"] == ["rnn", "gru"]
+    assert m["versions"]["torch"] and m["device"] == "cpu"
+    assert m["fasttext"]["source"] == "trained" and m["fasttext"]["words_trained"] > 0
+
+
+def test_history_csv(finished_run: Path):
+    h = pd.read_csv(finished_run / "history.csv")
+    assert list(h.columns) == ["model", "init", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
+                               "seconds"]
+    assert len(h) == 4 and set(h["epoch"]) == {1}
+
+
+def test_report_files(finished_run: Path):
+    html = (finished_run / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html and "<script src" not in html
+    assert "스팸문자" in html and "tfidf_logreg" in html
+    md = (finished_run / "report.md").read_text(encoding="utf-8")
+    assert "gru" in md and "FastText" in md
+    assert list((finished_run / "plots").glob("*.png"))
+
+
+def test_predict_cli(finished_run: Path, capsys):
+    code, out, err = run_cli(["predict", "--run", str(finished_run), "오늘 저녁에 같이 밥 먹자", ""], capsys)
+    assert code == 0, err
+    lines = out.strip("\n").split("\n")
+    assert len(lines) == 2
+    for line in lines:
+        label, prob, _ = line.split("\t")
+        assert label in ("스팸문자", "일상대화") and 0.5 <= float(prob) <= 1.0
+
+
+def test_predict_json_and_model_choice(finished_run: Path, capsys):
+    code, out, _ = run_cli(["predict", "--run", str(finished_run), "--model", "rnn-random-seed0", "--json",
+                            "[광고] 저금리 대출 010-1234-5678"], capsys)
+    assert code == 0
+    row = json.loads(out)
+    assert row["label"] in ("스팸문자", "일상대화") and row["text"].startswith("[광고]")
+
+
+def test_predict_reads_stdin(finished_run: Path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("안녕 잘 지내?\n무료 쿠폰 받으세요\n"))
+    code, out, _ = run_cli(["predict", "--run", str(finished_run)], capsys)
+    assert code == 0 and len(out.strip().split("\n")) == 2
+
+
+def test_existing_run_is_never_overwritten(finished_run: Path, tmp_path, capsys):
+    before = (finished_run / "metrics.json").read_bytes()
+    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--inits", "random",
+                            "--out", str(finished_run.parent), "--name", "tiny", "--no-cache"], capsys)
+    assert code == 0, err
+    assert (finished_run / "metrics.json").read_bytes() == before
+    assert (finished_run.parent / "tiny-2" / "metrics.json").exists()
+
+
+def _strip_timings(m: dict) -> dict:
+    m = json.loads(json.dumps(m))
+    for key in ("created", "name", "timings"):
+        m.pop(key, None)
+    m["config"].pop("name")  # the run directory's name, chosen by the test
+    for r in m["runs"]:
+        r.pop("train_seconds")
+        for h in r["history"]:
+            h.pop("seconds")
+    if m.get("baseline"):
+        m["baseline"].pop("train_seconds")
+    return m
+
+
+def test_same_inputs_give_identical_metrics(tmp_path, capsys):
+    args = ["--data", str(SAMPLE), *TINY, "--epochs", "2", "--models", "lstm", "--out", str(tmp_path), "--no-cache"]
+    assert run_cli([*args, "--name", "a"], capsys)[0] == 0
+    assert run_cli([*args, "--name", "b"], capsys)[0] == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text(encoding="utf-8"))
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text(encoding="utf-8"))
+    assert _strip_timings(a) == _strip_timings(b)
+
+
+def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatch, capsys):
+    real = experiment._train_one
+    calls = {"n": 0}
+
+    def interrupt_on_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(experiment, "_train_one", interrupt_on_second)
+    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn,gru", "--out", str(tmp_path),
+                            "--name", "cut", "--no-cache"], capsys)
+    assert code == 130
+    partial = tmp_path / "cut.partial"
+    assert "--resume" in err and str(partial) in err
+    assert not (tmp_path / "cut").exists()
+    assert not (partial / "report.html").exists() and not (partial / "metrics.json").exists()
+    kept = partial / "results" / "rnn-random-seed0.json"
+    first = kept.read_bytes()
+
+    monkeypatch.setattr(experiment, "_train_one", real)
+    code, _, err = run_cli(["--resume", str(partial)], capsys)
+    assert code == 0, err
+    done = tmp_path / "cut"
+    assert not partial.exists() and (done / "report.html").exists()
+    assert (done / "results" / "rnn-random-seed0.json").read_bytes() == first
+    m = json.loads((done / "metrics.json").read_text(encoding="utf-8"))
+    assert len(m["runs"]) == 4
+    assert "kept from the earlier attempt" in err
+
+
+def test_failure_before_any_result_leaves_nothing(tmp_path, monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(experiment, "_train_one", boom)
+    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--out", str(tmp_path),
+                            "--name", "x", "--no-cache", "--no-baseline"], capsys)
+    assert code == 1 and "internal error" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cache_skips_preprocessing_and_fasttext(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    args = ["--data", str(SAMPLE), *TINY, "--models", "rnn", "--out", str(tmp_path / "runs"),
+            "--cache-dir", str(cache), "--no-baseline"]
+    assert run_cli(args, capsys)[0] == 0
+    assert list((cache / "tokens").glob("*.pkl")) and list((cache / "fasttext").iterdir())
+
+    def fail(*a, **k):
+        raise AssertionError("should have come from the cache")
+
+    monkeypatch.setattr(experiment, "preprocess", fail)
+    monkeypatch.setattr(experiment, "train_fasttext", fail)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "from cache" in err
+    # a changed preprocessing option misses the cache
+    code, _, err = run_cli([*args, "--no-placeholders"], capsys)
+    assert code == 1 and "should have come from the cache" in err
+
+
+def test_config_file_and_cli_override(tmp_path, capsys):
+    cfg = tmp_path / "exp.toml"
+    cfg.write_text('models = "rnn"\ninits = ["random"]\nepochs = 1\nhidden = 16\nemb-dim = 16\n'
+                   f'max_rows = 300\nfasttext_epochs = 1\nn_jobs = 1\nbaseline = false\n', encoding="utf-8")
+    code, _, err = run_cli(["--config", str(cfg), "--data", str(SAMPLE), "--hidden", "8", "--out", str(tmp_path),
+                            "--name", "c", "--no-cache"], capsys)
+    assert code == 0, err
+    m = json.loads((tmp_path / "c" / "metrics.json").read_text(encoding="utf-8"))
+    assert m["config"]["models"] == ["rnn"] and m["config"]["hidden"] == 8 and m["config"]["epochs"] == 1
+    assert m["baseline"] is None
+
+    yml = tmp_path / "exp.yaml"
+    yml.write_text("models: [gru]\ninits: random\nepochs: 1\nmax_rows: 300\nbogus: 1\n", encoding="utf-8")
+    code, _, err = run_cli(["--config", str(yml), "--out", str(tmp_path)], capsys)
+    assert code == 2 and "bogus" in err
+
+
+def test_fixed_test_file(tmp_path, capsys):
+    df = pd.read_csv(SAMPLE)
+    df.iloc[:300].to_csv(tmp_path / "train.csv", index=False)
+    df.iloc[300:400].to_csv(tmp_path / "test.csv", index=False, encoding="cp949", errors="replace")
+    code, _, err = run_cli(["--data", str(tmp_path / "train.csv"), "--test-data", str(tmp_path / "test.csv"),
+                            *TINY, "--models", "gru", "--inits", "random", "--out", str(tmp_path / "runs"),
+                            "--name", "t", "--no-cache", "--no-baseline"], capsys)
+    assert code == 0, err
+    m = json.loads((tmp_path / "runs" / "t" / "metrics.json").read_text(encoding="utf-8"))
+    assert m["dataset"]["split"]["test"] == 100 and m["dataset"]["split"]["test_source"].startswith("file:")
+    assert m["dataset"]["test_file"]["encoding"] == "cp949"
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as e:
+        pipeline.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for opt in ("--data", "--test-data", "--text-col", "--label-col", "--models", "--inits", "--epochs",
+                "--batch-size", "--lr", "--hidden", "--emb-dim", "--seeds", "--max-rows", "--device", "--out",
+                "--config", "--resume", "--no-cache", "--layers", "--bidirectional"):
+        assert opt in out
+
+
+def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "pipeline.py"), "--data", str(tmp_path / "nope.csv")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "file not found" in r.stderr
