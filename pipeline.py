@@ -67,6 +67,8 @@ def run_parser() -> argparse.ArgumentParser:
     m.add_argument("--layers", type=int, help="stacked recurrent layers (default: 1)")
     _bool_flag(m, "bidirectional", "bidirectional recurrent layers (default: off)")
     m.add_argument("--dropout", type=float, help="dropout (default: 0.3)")
+    m.add_argument("--pooling", choices=("last", "max", "mean"), help="recurrent models: final hidden state "
+                   "(last) or max/mean over the outputs at the true positions (default: last)")
     _bool_flag(m, "freeze-embedding", "keep the embedding layer fixed during training (default: trainable)")
     m.add_argument("--device", help="auto (CUDA when available), cpu or cuda[:N] (default: auto)")
     v = p.add_argument_group("preprocessing, vocabulary and FastText")

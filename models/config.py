@@ -9,6 +9,7 @@ import torch
 
 MODEL_NAMES: tuple[str, ...] = ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
 RECURRENT_MODELS: tuple[str, ...] = ("rnn", "lstm", "gru")
+POOLINGS: tuple[str, ...] = ("last", "max", "mean")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class ModelConfig:
         CNN / hybrid: convolution widths and feature maps per width.
     shared_embedding : bool
         Hybrid only: one embedding table for both branches (True) or one each.
+    pooling : str
+        Recurrent models: ``"last"`` (the final hidden state), ``"max"`` or ``"mean"`` (over the top
+        layer's outputs at the true positions; padding excluded).
     """
 
     name: str
@@ -53,6 +57,7 @@ class ModelConfig:
     kernel_sizes: tuple[int, ...] = (3, 4, 5)
     filters: int = 100
     shared_embedding: bool = True
+    pooling: str = "last"
 
     def __post_init__(self) -> None:
         # Normalise harmless variants so configs compare equal and stay JSON-able:
@@ -96,6 +101,8 @@ def check_config(config: ModelConfig) -> None:
             f"ModelConfig.pad_idx must be an integer in [0, vocab_size={config.vocab_size}), "
             f"got {config.pad_idx!r}"
         )
+    if config.pooling not in POOLINGS:
+        raise ValueError(f"ModelConfig.pooling must be one of {', '.join(POOLINGS)}, got {config.pooling!r}")
     for field in ("bidirectional", "freeze_embedding", "shared_embedding"):
         if not isinstance(getattr(config, field), bool):
             raise ValueError(f"ModelConfig.{field} must be a bool, got {getattr(config, field)!r}")

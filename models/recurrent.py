@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .base import TextClassifier
 from .config import RECURRENT_MODELS, ModelConfig
@@ -14,16 +14,18 @@ _CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn
 
 
 class RecurrentEncoder(nn.Module):
-    """Length-aware recurrent encoder returning the last layer's final hidden state.
+    """Length-aware recurrent encoder: the last layer's final hidden state, or its outputs pooled.
 
     Sequences are packed, so padding never reaches the state; a length of 0 is
     read as 1 (the first, PAD, position). Output is ``[B, hidden * directions]``
-    (forward and backward states concatenated when bidirectional).
+    (forward and backward concatenated when bidirectional). ``pooling="max"`` or ``"mean"``
+    pools the top layer's outputs over the true positions instead of taking the final state.
     """
 
     def __init__(self, cell: str, input_size: int, hidden: int, layers: int,
-                 bidirectional: bool, dropout: float) -> None:
+                 bidirectional: bool, dropout: float, pooling: str = "last") -> None:
         super().__init__()
+        self.pooling = pooling
         self.rnn = _CELLS[cell](
             input_size, hidden, num_layers=layers, bidirectional=bidirectional,
             dropout=dropout if layers > 1 else 0.0, batch_first=True,
@@ -35,7 +37,13 @@ class RecurrentEncoder(nn.Module):
         packed = pack_padded_sequence(
             x, lengths.cpu().to(torch.int64).clamp(min=1), batch_first=True, enforce_sorted=False
         )
-        _, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
+        out, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
+        if self.pooling != "last":
+            seq, lens = pad_packed_sequence(out, batch_first=True)  # [B, T', D], zeros past each length
+            mask = (torch.arange(seq.size(1)).unsqueeze(0) < lens.unsqueeze(1)).to(seq.device).unsqueeze(2)
+            if self.pooling == "max":
+                return seq.masked_fill(~mask, float("-inf")).max(dim=1).values
+            return seq.sum(dim=1) / lens.to(seq.device, seq.dtype).unsqueeze(1)
         if isinstance(h, tuple):  # LSTM returns (h, c)
             h = h[0]
         return h[-self.directions:].transpose(0, 1).reshape(x.size(0), self.out_dim)
@@ -52,7 +60,7 @@ class RecurrentClassifier(TextClassifier):
         super().__init__(config, embedding_matrix)
         self.encoder = RecurrentEncoder(
             config.name, config.emb_dim, config.hidden, config.layers,
-            config.bidirectional, config.dropout,
+            config.bidirectional, config.dropout, config.pooling,
         )
         self.head = self.make_head(self.encoder.out_dim, mlp=False)
 

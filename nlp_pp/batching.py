@@ -15,7 +15,7 @@ def choose_context_length(lengths: Sequence[int], percentile: float = 95.0, mini
     """The ``percentile``-th percentile of ``lengths`` (rounded up), at least ``minimum``.
 
     >>> choose_context_length([1, 2, 3, 4, 100], percentile=80)
-    23
+    24
     """
     if not 0 < percentile <= 100:
         raise ConfigError(f"percentile must be in (0, 100] (got {percentile})")

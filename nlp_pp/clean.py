@@ -4,8 +4,9 @@ Order of operations in :func:`clean_text`:
 
 1. truncate to ``max_chars`` (a 1 MB message must not blow memory downstream);
 2. Unicode NFKC normalisation: full-width and circled digits become ASCII (``０１０`` -> ``010``,
-   ``①`` -> ``1``), and a consonant followed by a vowel typed as separate jamo composes into a
-   syllable (``ㄷㅐ출`` -> ``대출``), which undoes a common spam obfuscation;
+   ``①`` -> ``1``), and a consonant followed by a vowel typed as separate jamo *inside a word*
+   composes into a syllable (``ㄷㅐ출`` -> ``대출``), which undoes a common spam obfuscation; runs of
+   bare jamo standing alone (``ㅋㅋㅠㅠ``) are left as typed, never merged into ``큐``;
 3. lower-case Latin letters;
 4. optionally (``placeholders=True``, the default) replace URLs, phone numbers and money amounts by
    the tokens ``URL``, ``PHONE`` and ``MONEY`` -- among the strongest spam signals, and destroyed by
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jamo
 
@@ -39,7 +41,7 @@ _URL_RE = re.compile(
 )
 # 010-1234-5678, 01012345678, 010.1234.5678, 02-123-4567, 1588-1234, 080-123-4567, +82 10 ...
 _PHONE_RE = re.compile(
-    r"(?<!\d)(?:\+?82[\s.-]?)?0\d{1,2}[\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)"
+    r"(?<!\d)(?:\+82[\s.-]?0?|0)\d{1,2}[\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)"
     r"|(?<!\d)1[5-9]\d{2}[\s.-]?\d{4}(?!\d)"
 )
 # 50만원, 3,000,000원, 300만, ₩50,000, $20, 2천만원, 1억, 5천원, 10만 원
@@ -51,9 +53,12 @@ _MONEY_RE = re.compile(
 _INNER_SYMBOLS_RE = re.compile(r"(?<=[가-힣a-z])[^\w\s]{1,3}(?=[가-힣a-z])")
 _KEEP = "가-힣a-zA-Z0-9\\s"
 _DROP_RE = re.compile(f"[^{_KEEP}]+")
-_DROP_KEEP_JAMO_RE = re.compile(f"[^{_KEEP}{_JAMO}]+")
+_DROP_KEEP_JAMO_RE = re.compile(f"[^{_KEEP}\u1100-\u11ff\u3130-\u318f]+")  # modern jamo only
 _SPACES_RE = re.compile(r"\s+")
 _BARE_JAMO_RE = re.compile(f"[{_JAMO}]+")
+_COMPAT_RUN_RE = re.compile("[\u3131-\u318e]+")
+_ATTACHED_LEFT_RE = re.compile(r"[가-힣][^\w\s]{0,3}$")
+_ATTACHED_RIGHT_RE = re.compile(r"[^\w\s]{0,3}[가-힣]")
 _CONJOINING_RE = re.compile("[\u1100-\u11ff]")
 
 
@@ -88,7 +93,7 @@ def clean_text(
         text = "" if text is None else str(text)
     if max_chars and len(text) > max_chars:
         text = text[:max_chars]
-    text = unicodedata.normalize("NFKC", text)
+    text = _nfkc(text)
     if lowercase:
         text = text.lower()
     if placeholders:
@@ -99,10 +104,37 @@ def clean_text(
     if keep_jamo:
         text = _DROP_KEEP_JAMO_RE.sub(" ", text)
         if _CONJOINING_RE.search(text):  # NFKC turned ㅋ into conjoining ᄏ: show it as typed
-            text = jamo.j2hcj(text)
+            text = "".join(_compat_jamo(c) for c in text)
     else:
         text = _BARE_JAMO_RE.sub(" ", _DROP_RE.sub(" ", text))
-    return _SPACES_RE.sub(" ", text).strip()
+    text = _SPACES_RE.sub(" ", text).strip()
+    return text[:max_chars].rstrip() if max_chars else text  # NFKC and placeholders can lengthen text
+
+
+def _nfkc(text: str) -> str:
+    """NFKC, except for runs of compatibility jamo that touch no Hangul syllable (``ㅋㅋㅠㅠ``)."""
+    if not _COMPAT_RUN_RE.search(text):
+        return unicodedata.normalize("NFKC", text)
+    out, last = [], 0
+    for m in _COMPAT_RUN_RE.finditer(text):
+        start, end = m.span()
+        if _ATTACHED_LEFT_RE.search(text, max(0, start - 4), start) or _ATTACHED_RIGHT_RE.match(text, end):
+            continue  # part of a word (perhaps through a symbol, ㄷㅐ.출): let NFKC compose it into 대출
+        out += [unicodedata.normalize("NFKC", text[last:start]), m.group()]
+        last = end
+    out.append(unicodedata.normalize("NFKC", text[last:]))
+    return "".join(out)
+
+
+@lru_cache(maxsize=512)
+def _compat_jamo(ch: str) -> str:
+    """Conjoining jamo -> the compatibility jamo people type (ᄏ -> ㅋ); other characters unchanged."""
+    if not "\u1100" <= ch <= "\u11ff":
+        return ch
+    try:
+        return "".join(jamo.jamo_to_hcj(ch))
+    except Exception:  # archaic jamo without a compatibility form
+        return ch
 
 
 def clean_texts(texts: list[str], config: CleanConfig | None = None) -> list[str]:

@@ -42,6 +42,7 @@ class ExperimentConfig:
     layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.3
+    pooling: str = "last"
     freeze_embedding: bool = False
     # vocabulary and sequences
     min_count: int = 3
@@ -112,6 +113,8 @@ class ExperimentConfig:
             raise ConfigError(f"--lr must be a positive number below 10 (got {self.lr!r})")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be in [0, 1) (got {self.dropout!r})")
+        if self.pooling not in ("last", "max", "mean"):
+            raise ConfigError(f"--pooling must be last, max or mean (got {self.pooling!r})")
         if self.clip < 0:
             raise ConfigError(f"--clip must be >= 0 (got {self.clip!r})")
         if not 0 < self.length_percentile <= 100:

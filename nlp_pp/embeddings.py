@@ -33,6 +33,7 @@ class FastTextConfig:
     sg: int = 1
     workers: int | None = None  # None: every available core (not reproducible when > 1)
     seed: int = 0
+    bucket: int | None = None  # n-gram hash buckets; None: 16 per vocabulary word, within [20k, 2M]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,8 +60,9 @@ def train_fasttext(token_lists: Sequence[Sequence[str]], config: FastTextConfig 
     if not sentences:
         raise DataError("no tokens to train FastText on: every training text is empty after preprocessing")
     workers = cfg.workers or available_cores()
+    bucket = cfg.bucket or auto_bucket(sentences, cfg.min_count)
     model = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
-                     max_n=cfg.max_n, sg=cfg.sg, workers=workers, seed=cfg.seed)
+                     max_n=cfg.max_n, sg=cfg.sg, workers=workers, seed=cfg.seed, bucket=bucket)
     gensim_log = logging.getLogger("gensim")
     level = gensim_log.level
     gensim_log.setLevel(logging.WARNING)
@@ -76,6 +78,19 @@ def train_fasttext(token_lists: Sequence[Sequence[str]], config: FastTextConfig 
         raise RuntimeError("gensim FastText trained no word; check the worker count and the corpus")
     model.nlp_pp_words_trained = int(trained)
     return model
+
+
+def auto_bucket(sentences: Sequence[Sequence[str]], min_count: int) -> int:
+    """Number of n-gram hash buckets: 16 per word kept, between 20,000 and gensim's default 2,000,000.
+
+    gensim's default of 2M buckets costs ``2M x dim x 4`` bytes (800 MB at dim 100) in memory and
+    in every saved model, far more than a corpus of tens of thousands of words has n-grams.
+    """
+    from collections import Counter
+
+    counts = Counter(t for s in sentences for t in s)
+    kept = sum(1 for c in counts.values() if c >= min_count)
+    return int(min(2_000_000, max(20_000, 16 * kept)))
 
 
 def save_fasttext(model, path: str | Path) -> None:

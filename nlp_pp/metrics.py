@@ -28,10 +28,10 @@ def classification_metrics(
     if k == 2:
         pos = 1 if positive is None else positive
         out["precision"], out["recall"] = float(p[pos]), float(r[pos])
-        try:
-            out["roc_auc"] = float(roc_auc_score(y_true == pos, probs[:, pos]))
-        except ValueError:  # only one class present in y_true
+        if len(np.unique(y_true == pos)) < 2:  # undefined with one class present
             out["roc_auc"] = None
+        else:
+            out["roc_auc"] = float(roc_auc_score(y_true == pos, probs[:, pos]))
     else:
         out["precision"], out["recall"], out["roc_auc"] = float(np.mean(p)), float(np.mean(r)), None
     try:

@@ -43,6 +43,8 @@ class PreprocessConfig:
                 value = (value,)
             if value is not None:
                 object.__setattr__(self, name, tuple(value))
+        if isinstance(self.stopwords, Path):
+            object.__setattr__(self, "stopwords", str(self.stopwords))
         if not isinstance(self.max_chars, int) or self.max_chars < 1:
             raise ConfigError(f"max_chars must be a positive integer (got {self.max_chars!r})")
         if self.stopwords is not None and self.stopwords != "default" and not Path(self.stopwords).is_file():
@@ -99,6 +101,10 @@ def preprocess(
     """
     if config is not None and options:
         raise ConfigError("give either a PreprocessConfig or keyword options, not both")
+    unknown = set(options) - set(PreprocessConfig.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"unknown preprocessing option(s): {', '.join(sorted(unknown))}; "
+                          f"valid: {', '.join(PreprocessConfig.__dataclass_fields__)}")
     cfg = config or PreprocessConfig(**options)
     stop = resolve_stopwords(cfg.stopwords) | frozenset(cfg.extra_stopwords)
     texts = ["" if t is None else str(t) for t in texts]

@@ -1019,6 +1019,13 @@ def _section_headline(doc: _Doc, ctx: _Context) -> None:
                           f" — the {base_txt} is ahead of the best neural configuration by "
                           f"{_signed(-margin)} macro-F1."])
     items.append([_B("FastText: "), _fasttext_sentence(ctx)])
+    rnn = ctx.neural[ctx.neural["model"] == "rnn"]
+    if not rnn.empty:
+        row = rnn.iloc[0]
+        items.append([_B("Plain RNN: "), f"{_config_name(row['model'], row['init'])} reaches test accuracy "
+                      f"{_row_metric(row, 'accuracy')}. Every model reads packed sequences with their true lengths, "
+                      "so padding never reaches the final state; a plain RNN fed long post-padded sequences "
+                      "(the original design) forgets the message behind the padding."])
     doc.ul(items, cls="headline")
 
 

@@ -70,6 +70,8 @@ def resolve_device(device: str | None = "auto") -> torch.device:
         raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for but CUDA is not available here; use --device cpu")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError(f"device {device!r} asked for but Apple MPS is not available here; use --device cpu")
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"unsupported device {device!r}; use auto, cpu or cuda")
     return dev
@@ -93,7 +95,7 @@ def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, cl
                 if clip > 0:
                     nn.utils.clip_grad_norm_(model.parameters(), clip)
                 optimizer.step()
-            total_loss += float(loss)
+            total_loss += float(loss.detach())
             correct += int((logits.argmax(1) == labels).sum())
             count += len(labels)
             if progress is not None:

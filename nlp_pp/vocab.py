@@ -92,10 +92,13 @@ class Vocab:
         """Read a vocabulary written by :meth:`save`."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("format") != "nlp_pp.vocab/1":
-                raise RunError(f"{path} is not an nlp_pp vocabulary (format {data.get('format')!r})")
+            if not isinstance(data, dict) or data.get("format") != "nlp_pp.vocab/1":
+                found = data.get("format") if isinstance(data, dict) else type(data).__name__
+                raise RunError(f"{path} is not an nlp_pp vocabulary (format {found!r})")
             return cls(data["itos"], data.get("min_count", 1), data.get("stats"))
         except FileNotFoundError:
             raise RunError(f"vocabulary file not found: {path}") from None
-        except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError, ConfigError) as e:
+        except (IsADirectoryError, PermissionError) as e:
+            raise RunError(f"cannot read vocabulary file {path} ({e.__class__.__name__})") from None
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, UnicodeDecodeError, ConfigError) as e:
             raise RunError(f"vocabulary file {path} is corrupt ({e.__class__.__name__})") from None

@@ -430,3 +430,25 @@ def test_overfits_toy_task(name):
     with torch.no_grad():
         acc = (model(tokens, lengths).argmax(1) == labels).float().mean().item()
     assert acc > 0.9, f"{name} reached only {acc:.2f} train accuracy"
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_pooled_recurrent_outputs_ignore_padding(name: str, pooling: str) -> None:
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, vocab_size=30, num_classes=3, emb_dim=8, hidden=6, bidirectional=True,
+                      pooling=pooling)
+    model = build_model(cfg).eval()
+    tokens = torch.randint(2, 30, (4, 7))
+    lengths = torch.tensor([7, 3, 1, 0])
+    tokens[torch.arange(7).unsqueeze(0) >= lengths.unsqueeze(1)] = 0
+    longer = torch.cat([tokens, torch.zeros(4, 17, dtype=torch.long)], dim=1)
+    with torch.no_grad():
+        a, b = model(tokens, lengths), model(longer, lengths)
+    assert torch.isfinite(a).all()
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_unknown_pooling_is_rejected() -> None:
+    with pytest.raises(ValueError, match="pooling"):
+        build_model(ModelConfig(name="gru", vocab_size=10, num_classes=2, pooling="attention"))

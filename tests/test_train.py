@@ -1,0 +1,289 @@
+"""Tests of nlp_pp.train: early stopping, best checkpoint restored, history, seeding, predict_proba, devices."""
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import models
+from nlp_pp import train as train_module
+from nlp_pp.batching import make_dataloader
+from nlp_pp.errors import ConfigError
+from nlp_pp.train import FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed
+
+HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    # tiny models: thread start-up and contention with other processes cost far more than they save
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def keep_hash_seed_env():
+    # set_seed() does os.environ.setdefault("PYTHONHASHSEED", ...): leave the environment as it was
+    before = os.environ.get("PYTHONHASHSEED")
+    yield
+    if before is None:
+        os.environ.pop("PYTHONHASHSEED", None)
+    else:
+        os.environ["PYTHONHASHSEED"] = before
+
+
+@pytest.fixture(autouse=True)
+def quiet_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+class BiasOnly(nn.Module):
+    """Logits = a learned bias, whatever the tokens: its losses are easy to control."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(2))
+
+    def forward(self, tokens, lengths):
+        return self.bias.expand(tokens.size(0), 2)
+
+
+def loaders(train_labels, val_labels, batch_size=8, seed=0):
+    rng = np.random.default_rng(seed)
+    seqs = lambda n: [rng.integers(2, 20, size=int(rng.integers(1, 6))).tolist() for _ in range(n)]  # noqa: E731
+    tr = make_dataloader(seqs(len(train_labels)), train_labels, batch_size=batch_size, seed=seed)
+    va = make_dataloader(seqs(len(val_labels)), val_labels, batch_size=batch_size, shuffle=False, seed=seed)
+    return tr, va
+
+
+def state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# --- early stopping and the best checkpoint, with real epochs -----------------------------------------------
+
+def test_early_stopping_when_val_loss_never_improves_after_epoch_1():
+    # training pushes the bias towards class 0, validation wants class 1: val loss rises every epoch
+    tr, va = loaders([0] * 32, [1] * 16)
+    model = BiasOnly()
+    result = Trainer(model, TrainConfig(epochs=20, lr=0.05, patience=3), device="cpu").fit(tr, va, progress=False)
+    assert isinstance(result, FitResult)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]        # stops at epoch 1 + patience
+    losses = [h["val_loss"] for h in result.history]
+    assert losses == sorted(losses) and losses[0] < losses[-1]
+    assert result.best_epoch == 1 and result.best_val_loss == losses[0]
+
+    # the restored weights are those after epoch 1: the same training stopped there by itself
+    snapshot = BiasOnly()
+    Trainer(snapshot, TrainConfig(epochs=1, lr=0.05), device="cpu").fit(tr, va, progress=False)
+    assert same_state(state(model), state(snapshot))
+    assert not torch.equal(model.bias, torch.zeros(2))
+
+
+def test_no_early_stop_while_val_loss_improves():
+    tr, va = loaders([0] * 32, [0] * 16)
+    model = BiasOnly()
+    result = Trainer(model, TrainConfig(epochs=5, lr=0.05, patience=1), device="cpu").fit(tr, va, progress=False)
+    assert len(result.history) == 5 and result.best_epoch == 5
+    assert result.best_val_loss == result.history[-1]["val_loss"]
+    assert result.seconds >= sum(h["seconds"] for h in result.history) * 0.5
+
+
+# --- early stopping and the best checkpoint, with scripted validation losses --------------------------------
+
+class Marker(nn.Module):
+    """A parameter that the fake training epoch sets to the epoch number."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def forward(self, tokens, lengths):  # pragma: no cover - never called with the fake run_epoch
+        raise AssertionError
+
+
+def scripted_fit(monkeypatch, val_losses, patience, epochs=None):
+    model = Marker()
+    epoch = {"n": 0}
+    snapshots = {}
+
+    def fake_run_epoch(model_, loader, device, optimizer=None, clip=0.0, progress=None):
+        if optimizer is not None:            # a training epoch: move the weights
+            epoch["n"] += 1
+            with torch.no_grad():
+                model_.w.fill_(float(epoch["n"]))
+            snapshots[epoch["n"]] = state(model_)
+            return 1.0, 0.5
+        return val_losses[epoch["n"] - 1], 0.5
+
+    monkeypatch.setattr(train_module, "run_epoch", fake_run_epoch)
+    cfg = TrainConfig(epochs=epochs or len(val_losses), patience=patience)
+    result = Trainer(model, cfg, device="cpu").fit([None], [None], progress=False)
+    return model, result, snapshots
+
+
+def test_scripted_patience_counts_from_the_best_epoch(monkeypatch):
+    # best at 2 (0.5), 3 is worse, 4 is a new best (0.4), 5 and 6 are worse -> stop after epoch 6
+    model, result, snaps = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.45, 0.1, 0.05], patience=2)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
+    assert result.best_epoch == 4 and result.best_val_loss == 0.4
+    assert float(model.w) == 4.0
+    assert same_state(state(model), snaps[4])
+
+
+def test_scripted_best_is_restored_when_epochs_run_out(monkeypatch):
+    model, result, snaps = scripted_fit(monkeypatch, [0.9, 0.3, 0.8], patience=5)
+    assert len(result.history) == 3 and result.best_epoch == 2
+    assert float(model.w) == 2.0
+
+
+def test_scripted_equal_loss_is_not_an_improvement(monkeypatch):
+    model, result, _ = scripted_fit(monkeypatch, [0.5, 0.5, 0.5, 0.5], patience=2)
+    assert len(result.history) == 3 and result.best_epoch == 1 and float(model.w) == 1.0
+
+
+# --- history, seeding -------------------------------------------------------------------------------------
+
+def gru_data(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    seqs = [rng.integers(2, 30, size=int(rng.integers(1, 12))).tolist() for _ in range(n)]
+    labels = [int(s[0] % 2) for s in seqs]
+    return seqs, labels
+
+
+def fit_gru(seed):
+    set_seed(seed)
+    seqs, labels = gru_data()
+    model = models.build_model(models.ModelConfig("gru", vocab_size=30, num_classes=2, emb_dim=8, hidden=8,
+                                                  dropout=0.3))
+    tr = make_dataloader(seqs[:90], labels[:90], batch_size=16, seed=seed)
+    va = make_dataloader(seqs[90:], labels[90:], batch_size=16, shuffle=False, seed=seed)
+    result = Trainer(model, TrainConfig(epochs=2, lr=1e-2), device="cpu").fit(tr, va, progress=False)
+    return model, result
+
+
+def test_history_rows():
+    _, result = fit_gru(0)
+    assert len(result.history) == 2
+    for i, row in enumerate(result.history, start=1):
+        assert set(row) == HISTORY_KEYS
+        assert row["epoch"] == i
+        assert row["train_loss"] > 0 and row["val_loss"] > 0 and row["seconds"] >= 0
+        assert 0 <= row["train_acc"] <= 1 and 0 <= row["val_acc"] <= 1
+        assert all(isinstance(row[k], float) for k in HISTORY_KEYS - {"epoch"})
+
+
+def test_set_seed_makes_two_fits_identical():
+    m1, r1 = fit_gru(0)
+    m2, r2 = fit_gru(0)
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+    assert strip(r1.history) == strip(r2.history)
+    assert same_state(state(m1), state(m2))
+    m3, r3 = fit_gru(1)
+    assert not same_state(state(m1), state(m3))
+
+
+def test_set_seed_seeds_python_numpy_torch():
+    import random
+
+    set_seed(123)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    set_seed(123)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == a
+
+
+# --- predict_proba ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["gru", "avg"])
+def test_predict_proba_keeps_input_order(name):
+    torch.manual_seed(0)
+    model = models.build_model(models.ModelConfig(name, vocab_size=30, num_classes=3, emb_dim=8, hidden=8))
+    rng = np.random.default_rng(0)
+    lengths = [7, 1, 0, 12, 3, 3, 9, 1, 15, 2, 5, 0, 8]
+    seqs = [rng.integers(1, 30, size=n).tolist() for n in lengths]
+    probs = predict_proba(model, seqs, batch_size=4)          # batches sorted by length, rows put back
+    assert probs.shape == (len(seqs), 3) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(1), 1.0, atol=1e-6)
+    single = np.stack([predict_proba(model, [s])[0] for s in seqs])
+    assert np.allclose(probs, single, atol=1e-5)
+    assert not np.allclose(probs[0], probs[1])             # rows really differ, so order matters
+    assert not model.training
+
+
+def test_predict_proba_empty_input():
+    model = BiasOnly()
+    assert predict_proba(model, []).shape == (0, 0)
+
+
+# --- config and devices -------------------------------------------------------------------------------
+
+def test_train_config_defaults():
+    assert TrainConfig().to_dict() == {"epochs": 10, "lr": 1e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
+                                       "weight_decay": 0.0}
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(epochs=2.5), dict(batch_size=0),
+                                 dict(lr=0), dict(lr=-1e-3), dict(lr=float("nan")), dict(patience=0),
+                                 dict(clip=-1.0), dict(weight_decay=-0.1)])
+def test_train_config_validation(bad):
+    with pytest.raises(ConfigError):
+        TrainConfig(**bad)
+
+
+def test_resolve_device_auto_is_cpu_here():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available on this machine")
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device(None) == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_resolve_device_cuda_without_cuda(device):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available on this machine")
+    with pytest.raises(ConfigError, match="CUDA is not available") as e:
+        resolve_device(device)
+    assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError):
+        Trainer(BiasOnly(), device=device)
+
+
+@pytest.mark.parametrize("device", ["tpu", "nonsense", "meta", 5])
+def test_resolve_device_unknown(device):
+    with pytest.raises(ConfigError):
+        resolve_device(device)
+
+
+def test_resolve_device_mps_without_mps():
+    if torch.backends.mps.is_available():
+        pytest.skip("MPS is available on this machine")
+    with pytest.raises(ConfigError):
+        resolve_device("mps")
+
+
+def test_trainer_keeps_the_model_on_cpu_and_trains_only_trainable_params():
+    model = models.build_model(models.ModelConfig("avg", vocab_size=30, num_classes=2, emb_dim=8, hidden=8,
+                                                  freeze_embedding=True))
+    frozen = model.embedding.weight.detach().clone()
+    before = copy.deepcopy(model.state_dict())
+    trainer = Trainer(model, TrainConfig(epochs=1, lr=0.05), device="cpu")
+    assert trainer.device == torch.device("cpu")
+    seqs, labels = gru_data(40)
+    tr = make_dataloader(seqs, labels, batch_size=8)
+    trainer.fit(tr, tr, progress=False)
+    assert torch.equal(model.embedding.weight, frozen)
+    assert not same_state(before, state(model))
