@@ -65,7 +65,7 @@ def run_parser() -> argparse.ArgumentParser:
     m.add_argument("--hidden", type=int, help="hidden size of recurrent and dense layers (default: 128)")
     m.add_argument("--emb-dim", type=int, help="embedding and FastText dimension (default: 100)")
     m.add_argument("--layers", type=int, help="stacked recurrent layers (default: 1)")
-    _bool_flag(m, "bidirectional", "bidirectional recurrent layers (default: off)")
+    _bool_flag(m, "bidirectional", "bidirectional recurrent layers (default: on; --no-bidirectional for one direction)")
     m.add_argument("--dropout", type=float, help="dropout (default: 0.3)")
     m.add_argument("--pooling", choices=("last", "max", "mean"), help="recurrent models: final hidden state "
                    "(last) or max/mean over the outputs at the true positions (default: last)")

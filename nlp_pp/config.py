@@ -40,7 +40,7 @@ class ExperimentConfig:
     emb_dim: int = 100
     hidden: int = 128
     layers: int = 1
-    bidirectional: bool = False
+    bidirectional: bool = True
     dropout: float = 0.3
     pooling: str = "last"
     freeze_embedding: bool = False
