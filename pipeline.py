@@ -69,6 +69,10 @@ def run_parser() -> argparse.ArgumentParser:
     m.add_argument("--dropout", type=float, help="dropout (default: 0.3)")
     m.add_argument("--pooling", choices=("last", "max", "mean"), help="recurrent models: final hidden state "
                    "(last) or max/mean over the outputs at the true positions (default: last)")
+    m.add_argument("--kernel-sizes", help="cnn and hybrid: convolution widths (default: 3,4,5)")
+    m.add_argument("--filters", type=int, help="cnn and hybrid: feature maps per width (default: 100)")
+    _bool_flag(m, "shared-embedding", "hybrid: one embedding layer for the CNN and BiLSTM branches "
+               "(default: on; --no-shared-embedding gives each branch its own)")
     _bool_flag(m, "freeze-embedding", "keep the embedding layer fixed during training (default: trainable)")
     m.add_argument("--device", help="auto (CUDA when available), cpu or cuda[:N] (default: auto)")
     v = p.add_argument_group("preprocessing, vocabulary and FastText")

@@ -57,6 +57,7 @@ MEASUREMENTS = {
     "dictload": "0. `import mecab; MeCab()` alone (dictionary load)",
     "mecab": "1. `MeCab().morphs(text)` for every text",
     "tokenize": "2. `nlp_pp.tokenize.tokenize(texts, n_jobs=1)`",
+    "clean": "3a. `nlp_pp.clean.clean_text(text)` for every text (first step of 3)",
     "preprocess1": "3. `nlp_pp.preprocess(texts, n_jobs=1)`",
     "preprocess2": "4. `nlp_pp.preprocess(texts, n_jobs=2)`",
     "cache_get": "5. `Cache.get` of the tokens of all texts (computed once beforehand)",
@@ -121,8 +122,9 @@ def run_child(args: argparse.Namespace) -> None:
     extra: dict = {}
     out = None
     name = args.child
-    if name in ("tokenize", "preprocess1", "preprocess2", "cache_put", "cache_get"):
+    if name in ("tokenize", "clean", "preprocess1", "preprocess2", "cache_put", "cache_get"):
         import nlp_pp  # noqa: F401  (does not import mecab: that happens inside the timed call)
+        from nlp_pp.clean import clean_text
         from nlp_pp.cache import Cache
         from nlp_pp.preprocess import preprocess
         from nlp_pp.tokenize import tokenize
@@ -143,6 +145,8 @@ def run_child(args: argparse.Namespace) -> None:
         out = [m.morphs(t) for t in texts]
     elif name == "tokenize":
         out = tokenize(texts, n_jobs=1)
+    elif name == "clean":
+        cleaned = [clean_text(t) for t in texts]
     elif name == "preprocess1":
         out = preprocess(texts, n_jobs=1)
     elif name == "preprocess2":
@@ -160,6 +164,9 @@ def run_child(args: argparse.Namespace) -> None:
         raise SystemExit(f"unknown measurement {name!r}")
     wall = time.perf_counter() - t0
     cpu_timed = _cpu_s() - cpu0
+    if name == "clean":
+        extra["n_chars"] = sum(map(len, cleaned))
+        del cleaned
 
     self_ru = resource.getrusage(resource.RUSAGE_SELF)
     kids_ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -203,11 +210,13 @@ def spawn(name: str, args: argparse.Namespace, cache_dir: str | None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(common.PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        busy0 = _busy_cpu_s()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=common.PROJECT_ROOT)
         _, status, ru = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         process_s = time.perf_counter() - t0
+        busy1 = _busy_cpu_s()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
@@ -220,7 +229,22 @@ def spawn(name: str, args: argparse.Namespace, cache_dir: str | None) -> dict:
     res["peak_rss_mb"] = ru.ru_maxrss / 1024  # max over the child and the processes it waited for
     res["cpu_s"] = ru.ru_utime + ru.ru_stime  # whole child process (incl. its workers), not only the timed part
     res["process_s"] = process_s
+    if busy0 is not None and busy1 is not None and process_s > 0:
+        # cores' worth of CPU that *other* processes used while this child ran (0 = the machine was ours)
+        res["others_cores"] = max(0.0, (busy1 - busy0) - res["cpu_s"]) / process_s
     return res
+
+
+def _busy_cpu_s() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (all cores; /proc/stat), or ``None``."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return (total - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for_quiet(threshold: float, max_wait: float) -> tuple[tuple[float, float, float], float]:
@@ -271,6 +295,7 @@ def summarize(runs: list[dict]) -> dict:
         "cpu_s": statistics.median(r["cpu_s"] for r in runs),
         "cpu_timed_s": statistics.median(r["cpu_timed_s"] for r in runs),
         "loads": [r["load_at_start"][0] for r in runs],
+        "others": [r.get("others_cores") for r in runs],
         "digests": sorted({r.get("digest") for r in runs if r.get("digest")}),
         "n_tokens": runs[0].get("n_tokens"),
         "decompose_cache": runs[0].get("decompose_cache"),
@@ -296,6 +321,8 @@ def render(s: dict[str, dict], meta: dict) -> str:
         return "runs " + ", ".join(f"{w:.2f}" for w in x["walls"]) + " s"
 
     def loads(x: dict) -> str:
+        if x.get("others") and all(v is not None for v in x["others"]):
+            return "others " + "/".join(f"{v:.2f}" for v in x["others"])
         return "load " + "/".join(f"{v:.2f}" for v in x["loads"])
 
     notes = {
@@ -303,6 +330,7 @@ def render(s: dict[str, dict], meta: dict) -> str:
         "mecab": f"reference; {mecab['n_tokens']:,} morphs",
         "tokenize": f"{tok['n_tokens']:,} morphs; "
                     + ("same tokens as row 1" if mecab["digests"] == tok["digests"] else "**tokens differ from row 1**"),
+        "clean": "no MeCab, no stopwords, no jamo",
         "preprocess1": f"{pp1['n_tokens']:,} tokens after stopwords",
         "preprocess2": f"{workers} forked workers; main {pp2['maxrss_self_mb']:.0f} MB + largest worker "
                        f"{pp2['maxrss_workers_mb']:.0f} MB (sum bound {pp2_total:.0f} MB); "
@@ -317,6 +345,8 @@ def render(s: dict[str, dict], meta: dict) -> str:
                                  f"{dc['hits'] / total:.1%} of {total:,} calls were hits") if total else ""
     rows = []
     for key, label in MEASUREMENTS.items():
+        if key not in s:  # a run saved by an older version of this script
+            continue
         x = s[key]
         note = f"{notes[key]}; {fmt_walls(x)}; CPU {x['cpu_timed_s']:.1f} s; {loads(x)}"
         rows.append([label, f"{x['wall_s']:.2f}", f"{x['docs_per_s']:,.0f}" if key != "dictload" else "-",
@@ -324,11 +354,20 @@ def render(s: dict[str, dict], meta: dict) -> str:
     table = common.md_table(["measurement", "wall s", "docs/s", "peak RSS MB", "notes"], rows, "lrrrl")
 
     mem_rows = {k: s[k]["peak_rss_mb"] for k in ("mecab", "tokenize", "preprocess1", "cache_get")}
+    if "clean" in s:
+        mem_rows["clean"] = s["clean"]["peak_rss_mb"]
     mem_rows["preprocess2"] = pp2_total
     mem_ok = all(v < TARGET_PEAK_MB for v in mem_rows.values())
     worst_key = max(mem_rows, key=mem_rows.get)
+    others = [v for x in s.values() for v in x.get("others", []) if v is not None]
+    max_others = max(others) if others else None
     max_load = max(max(x["loads"]) for x in s.values())
-    busy = max_load > 1.0 or meta["load_start"][0] > 1.0
+    if max_others is not None:
+        busy = max_others > 0.25 or meta["load_start"][0] > 1.0
+        busy_what = f"other processes used up to {max_others:.2f} cores' worth of CPU during a measurement"
+    else:
+        busy = max_load > 1.5 or meta["load_start"][0] > 1.0
+        busy_what = f"the 1-min load average reached {max_load:.2f} during the runs (this benchmark included)"
     cpu31 = pp1["cpu_timed_s"] / mecab["cpu_timed_s"]
     cpu_bound_speedup = pp1["cpu_timed_s"] / (pp2["cpu_timed_s"] / min(workers, meta["cores"]))
     targets = "\n".join([
@@ -350,44 +389,55 @@ def render(s: dict[str, dict], meta: dict) -> str:
     ])
     if busy:
         targets = (f"**Caution:** other work was running on this {meta['cores']}-core machine (1-min load average "
-                   f"{meta['load_start'][0]:.2f} at the start, up to {max_load:.2f} during the runs), so the wall "
-                   "times are inflated by an unknown amount and the 2-job speedup in particular is not "
-                   "representative; the CPU-time figures are less affected.\n\n" + targets)
+                   f"{meta['load_start'][0]:.2f} at the start; {busy_what}), so some wall times are inflated "
+                   "and the 2-job speedup in particular may be understated; the CPU-time figures are less "
+                   "affected.\n\n" + targets)
 
     # ------------------------------------------------------------------ interpretation
     parts = []
+    save = mecab["wall_s"] - tok["wall_s"]
+    overhead = pp1["wall_s"] - tok["wall_s"]
+    cl = s.get("clean")
     if r31 < 1.0:
         parts.append(
-            f"The whole chain is faster than bare `MeCab.morphs` ({r31:.2f}x its time) although it does more. "
-            "Two reasons: nlp_pp's `MecabTokenizer` reads MeCab's lattice directly and keeps only "
-            "`node.surface`, while python-mecab-ko's `morphs` builds a `Morpheme` per morph (parsing the "
-            f"feature string into a `Feature` namedtuple plus a `Span`) - row 2 alone is "
-            f"{mecab['wall_s'] / tok['wall_s']:.2f}x faster than row 1 with identical tokens; and the cleaning "
-            "step removes punctuation, emoticons and bare jamo before MeCab sees the text, so MeCab has fewer "
-            "morphs to produce.")
+            f"The whole chain is faster than bare `MeCab.morphs` ({r31:.2f}x its time) although it does more, "
+            "because nlp_pp's `MecabTokenizer` reads MeCab's lattice directly and keeps only `node.surface`, "
+            "while python-mecab-ko's `morphs` builds a `Morpheme` per morph (parsing the feature string into a "
+            f"`Feature` namedtuple, plus a `Span`): with identical tokens, row 2 takes {save:.1f} s less than row 1 "
+            f"({mecab['wall_s'] / tok['wall_s']:.2f}x faster), more than the {overhead:.1f} s that cleaning, "
+            "stopword removal and jamo add on top of it.")
     else:
         parts.append(
             f"The whole chain takes {r31:.2f}x the time of bare `MeCab.morphs`, although nlp_pp's tokenizer alone "
             f"(row 2, reading MeCab's lattice directly instead of building `Morpheme` objects) is "
-            f"{mecab['wall_s'] / tok['wall_s']:.2f}x the speed of `morphs`.")
-    overhead = pp1["wall_s"] - tok["wall_s"]
+            f"{mecab['wall_s'] / tok['wall_s']:.2f}x the speed of `morphs`; cleaning, stopwords and jamo add "
+            f"{overhead:.1f} s.")
+    clean_part = (f"`clean_text` takes {cl['wall_s']:.1f} s (row 3a: NFKC and several regex passes per text); "
+                  f"the remaining ~{max(0.0, overhead - cl['wall_s']):.1f} s is" if cl else "they are `clean_text` plus")
     parts.append(
-        f"Cleaning + stopwords + jamo add {overhead:+.2f} s to the tokenizer alone ((3)/(2) = {r32:.2f}; on CPU "
-        f"time {pp1['cpu_timed_s'] - tok['cpu_timed_s']:+.1f} s); jamo decomposition is cheap because "
-        "`hangul.decompose` is lru-cached per token"
-        + (f" ({dc['misses']:,} distinct tokens decomposed, {dc['hits'] / (dc['hits'] + dc['misses']):.0%} of "
+        f"Of those {overhead:.1f} s ((3)/(2) = {r32:.2f}), {clean_part} the per-token Python work of the "
+        "stopword filter and `hangul.decompose` (plus whatever MeCab saves or loses on cleaned rather than raw "
+        f"text; {pp1['n_tokens']:,} tokens remain of {tok['n_tokens']:,} raw morphs). Jamo stays cheap because "
+        "`decompose` is lru-cached per token"
+        + (f" ({dc['misses']:,} distinct tokens decomposed, {dc['hits'] / (dc['hits'] + dc['misses']):.1%} of "
            "calls are cache hits)" if dc and dc["hits"] + dc["misses"] else "")
-        + ", and stopword removal is a set look-up that also shrinks the jamo work.")
-    eff = r34 / workers
-    parts.append(
-        f"Two processes give {r34:.2f}x ({eff:.0%} parallel efficiency on {meta['cores']} cores). "
-        f"They spend {pp2['cpu_timed_s']:.1f} s of CPU in total against {pp1['cpu_timed_s']:.1f} s for one job "
-        f"({pp2['cpu_timed_s'] / pp1['cpu_timed_s'] - 1:+.0%}: forking, a dictionary per worker, pickling "
-        f"{n:,} token lists back and unpickling them in the parent), so even on two idle cores the speedup "
-        f"could not exceed ~{cpu_bound_speedup:.2f}x"
-        + (f"; the machine was not idle (load up to {max_load:.2f}), which explains the rest of the shortfall"
-           if busy else "")
         + ".")
+    eff = r34 / workers
+    cpu_extra = pp2["cpu_timed_s"] / pp1["cpu_timed_s"] - 1
+    par = (f"Two processes give {r34:.2f}x ({eff:.0%} parallel efficiency on {meta['cores']} cores); they spend "
+           f"{pp2['cpu_timed_s']:.1f} s of CPU in total against {pp1['cpu_timed_s']:.1f} s for one job "
+           f"({cpu_extra:+.0%}")
+    if cpu_extra > 0.05:
+        par += (f": forking, a dictionary per worker, a `decompose` cache per worker, pickling {n:,} token "
+                "lists back and unpickling them in the parent")
+    par += (f"), so even with both cores to itself the speedup is bounded by ~{cpu_bound_speedup:.2f}x "
+            "(one-job CPU time / half the two-job CPU time)")
+    if busy and r34 < 0.9 * cpu_bound_speedup:
+        par += "; the rest of the gap is other work competing for the cores"
+    if workers < 2:
+        par = (f"With {n:,} texts there is a single 2,000-text chunk, so `n_jobs=2` runs in the calling process "
+               f"and no speedup is expected (measured {r34:.2f}x)")
+    parts.append(par + ".")
     dict_ms = s["dictload"]["wall_s"] * 1000
     parts.append(
         f"The dictionary load itself is {'small' if dict_ms < 500 else 'noticeable'} ({dict_ms:.0f} ms"
@@ -405,18 +455,22 @@ def render(s: dict[str, dict], meta: dict) -> str:
         f"({meta['pickle_mb']:.1f} MB) was in the OS page cache, a cold disk read would add its read time.")
     interpretation = " ".join(parts)
 
-    facts = common.machine_facts()
+    facts = dict(meta["facts"]) if meta.get("facts") else common.machine_facts()
     facts["load average at start"] = common.format_load(meta["load_start"]) + (
         f", after waiting {meta['waited_s']:.0f} s for it to drop" if meta["waited_s"] >= 1 else "")
     if meta["busy"]:
         facts["busy processes at start"] = "; ".join(meta["busy"])
-    facts["nlp_pp revision"] = common.git_revision()
+    facts["nlp_pp revision"] = meta.get("revision") or "not recorded"
     codes = meta["codes"]
     facts["source digest"] = (f"`{codes[0]}` (sha256 of nlp_pp/*.py + stopwords/*.txt, same in every child)"
                               if len(codes) == 1 else
                               f"**the code changed during the run** ({len(codes)} versions: {', '.join(codes)}); "
                               "rerun on a stable tree")
 
+    others_doc = ("; \"others\" is how many cores' worth of CPU *other* processes used while the child ran "
+                  "(machine-wide busy time from /proc/stat minus the child's own, divided by its wall time; 0 = the "
+                  "machine was ours)") if others else ""
+    order = ", ".join(MEASUREMENTS[k].split(".")[0] for k in MEASUREMENTS if k in s)
     limited = "" if meta["limit"] is None else f" (**--limit {meta['limit']}: not the full data set**)"
     return f"""## Preprocessing (nlp_pp.preprocess)
 
@@ -438,11 +492,12 @@ Reproduce (from the project root):
 **Method:** every measurement runs in a fresh Python process, so nothing warm leaks from one to the next
 (in particular `hangul.decompose`'s lru_cache and MeCab's loaded dictionary). The child reads the texts
 (untimed), then times only the call; `import mecab` and **MeCab's dictionary load are included** in rows 1-4
-(row 0 shows what that costs). Each measurement ran {meta['repeat']} times, rounds interleaved (0, 1, 2, 3, 4, 5,
-0, 1, ...); wall s is the median. Peak RSS is `ru_maxrss` of the child from `os.wait4` (the largest of the
+(row 0 shows what that costs). Each measurement ran {meta['repeat']} time(s), rounds interleaved
+({order}, then again); wall s is the median. Peak RSS is `ru_maxrss` of the child from `os.wait4` (the largest of the
 child and the pool workers it waited for), maximum over the runs; it includes the ~{s['mecab']['rss_after_load_mb']:.0f} MB
 of interpreter + input texts. MB = 2^20 bytes. The "load" in the notes is the 1-min load average when each run
-started; "CPU" is the user+sys time of the timed call (median), workers included for n_jobs=2.
+started (it counts this benchmark's own previous child too){others_doc}; "CPU" is the user+sys time of the timed
+call (median), workers included for n_jobs=2.
 
 {table}
 
@@ -466,6 +521,10 @@ def run_parent(args: argparse.Namespace) -> None:
 
     load_start, waited = wait_for_quiet(args.max_load, args.max_wait)
     busy = busy_processes()
+    if args.require_quiet and load_start[0] > args.max_load:
+        print(f"the load average stayed above {args.max_load} for {waited:.0f} s"
+              + (f" ({'; '.join(busy)})" if busy else "") + ": not measuring (--require-quiet)", file=sys.stderr)
+        raise SystemExit(3)
     print(f"load average at start: {common.format_load(load_start)}"
           + (f" (waited {waited:.0f} s)" if waited >= 1 else "")
           + (f"; busy: {'; '.join(busy)}" if busy else ""), flush=True)
@@ -507,14 +566,19 @@ def run_parent(args: argparse.Namespace) -> None:
         "busy": busy,
         "cores": common.cores_available(),
         "n_jobs2_workers": min(2, -(-n // 2000)),  # map_chunks' chunk_size is 2000
+        "facts": common.machine_facts(),
+        "revision": common.git_revision(),
         "put_s": put["wall_s"],
         "codes": sorted({r["code"] for v in runs.values() for r in v} | {put["code"]}),
         "pickle_mb": put.get("pickle_mb") or 0.0,
     }
-    section = render(summary, meta)
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "meta": meta, "runs": runs}, indent=1,
                                               default=str), encoding="utf-8")
+    emit(render(summary, meta), args)
+
+
+def emit(section: str, args: argparse.Namespace) -> None:
     if args.no_write:
         print("\n" + section)
     else:
@@ -535,6 +599,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-load", type=float, default=0.5,
                    help="wait before measuring until the 1-min load average is at most this (default 0.5)")
     p.add_argument("--max-wait", type=float, default=300.0, help="wait at most this many seconds for that (default 300)")
+    p.add_argument("--require-quiet", action="store_true",
+                   help="exit (status 3) without measuring if the load average has not dropped after --max-wait")
+    p.add_argument("--from-json", metavar="PATH", help="render the section from a run saved with --json (no measuring)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -544,6 +611,9 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--repeat must be at least 1")
     if args.child:
         run_child(args)
+    elif args.from_json:
+        saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        emit(render(saved["summary"], saved["meta"]), args)
     else:
         run_parent(args)
 

@@ -44,6 +44,9 @@ class ExperimentConfig:
     dropout: float = 0.3
     pooling: str = "last"
     freeze_embedding: bool = False
+    kernel_sizes: tuple[int, ...] = (3, 4, 5)  # cnn, hybrid
+    filters: int = 100  # cnn, hybrid: feature maps per kernel size
+    shared_embedding: bool = True  # hybrid: one embedding for both branches, or one each
     # vocabulary and sequences
     min_count: int = 3
     length_percentile: float = 95.0
@@ -74,6 +77,12 @@ class ExperimentConfig:
             if isinstance(value, str):
                 value = [v for v in value.split(",")]
             setattr(self, name, tuple(str(v).strip().lower() for v in value if str(v).strip()))
+        if isinstance(self.kernel_sizes, (int, str)):
+            self.kernel_sizes = tuple(str(self.kernel_sizes).split(","))
+        try:
+            self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--kernel-sizes must be integers, e.g. 3,4,5 (got {self.kernel_sizes!r})") from None
         if isinstance(self.seeds, (int, str)):
             self.seeds = tuple(str(self.seeds).split(","))
         try:
@@ -90,7 +99,7 @@ class ExperimentConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be an integer >= {minimum} (got {v!r})")
 
         for name in ("epochs", "batch_size", "patience", "emb_dim", "hidden", "layers", "min_count",
-                     "fasttext_epochs", "fasttext_window", "min_n", "max_n"):
+                     "fasttext_epochs", "fasttext_window", "min_n", "max_n", "filters"):
             positive_int(name)
         positive_int("fasttext_workers", 0)
         if self.max_rows is not None:
@@ -113,6 +122,8 @@ class ExperimentConfig:
             raise ConfigError(f"--lr must be a positive number below 10 (got {self.lr!r})")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be in [0, 1) (got {self.dropout!r})")
+        if not self.kernel_sizes or min(self.kernel_sizes) < 1:
+            raise ConfigError(f"--kernel-sizes must be positive integers, e.g. 3,4,5 (got {self.kernel_sizes!r})")
         if self.pooling not in ("last", "max", "mean"):
             raise ConfigError(f"--pooling must be last, max or mean (got {self.pooling!r})")
         if self.clip < 0:

@@ -287,6 +287,8 @@ def _train_one(cfg: ExperimentConfig, zoo: ModuleType, prep: Prepared, seqs: dic
     mcfg = zoo.ModelConfig(name=model, vocab_size=len(vocab), num_classes=len(prep.labels), emb_dim=cfg.emb_dim,
                            hidden=cfg.hidden, layers=cfg.layers, bidirectional=cfg.bidirectional,
                            dropout=cfg.dropout, freeze_embedding=cfg.freeze_embedding,
+                           kernel_sizes=cfg.kernel_sizes, filters=cfg.filters,
+                           shared_embedding=cfg.shared_embedding,
                            **({"pooling": cfg.pooling} if model in zoo.RECURRENT_MODELS else {}))
     net = zoo.build_model(mcfg, matrix if init == "fasttext" else None)
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, patience=cfg.patience, clip=cfg.clip)

@@ -250,3 +250,27 @@ def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "file not found" in r.stderr
+
+
+def test_other_model_families_run_in_the_same_comparison(tmp_path, capsys):
+    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "cnn,hybrid,avg", "--no-shared-embedding",
+                            "--kernel-sizes", "2,3", "--filters", "8", "--out", str(tmp_path), "--name", "o",
+                            "--no-cache", "--no-baseline"], capsys)
+    assert code == 0, err
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text(encoding="utf-8"))
+    assert {(r["model"], r["init"]) for r in m["runs"]} == {
+        (f, i) for f in ("cnn", "hybrid", "avg") for i in ("random", "fasttext")}
+    import torch
+
+    ckpt = torch.load(tmp_path / "o" / "models" / "hybrid-fasttext-seed0.pt", weights_only=True)
+    assert ckpt["model"]["config"]["shared_embedding"] is False
+    assert list(ckpt["model"]["config"]["kernel_sizes"]) == [2, 3]
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "hybrid" in html and "avg" in html
+
+
+def test_models_all_expands_to_every_family(capsys):
+    args = pipeline.run_parser().parse_args(["--models", "all"])
+    cfg = pipeline.build_config(args)
+    assert cfg.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
+    assert pipeline.build_config(pipeline.run_parser().parse_args([])).models == ("rnn", "lstm", "gru")
