@@ -146,13 +146,14 @@ def cmd_run(argv: list[str]) -> int:
     import models
     from nlp_pp.experiment import load_metrics, run_experiment, summary_lines
 
+    from nlp_pp.config import ExperimentConfig
+    from nlp_pp.errors import ConfigError
+
     resume = getattr(args, "resume", None)
-    cfg = None if resume else build_config(args)
-    if resume and len([k for k in vars(args) if k not in ("resume", "debug")]):
-        raise SystemExit("pipeline.py: error: --resume continues a run with its saved options; give no others")
-    if cfg is None:
-        from nlp_pp.config import ExperimentConfig
-        cfg = ExperimentConfig()  # replaced by the saved config inside run_experiment
+    if resume and [k for k in vars(args) if k not in ("resume", "debug")]:
+        raise ConfigError("--resume continues a run with its saved options; give no other option")
+    # with --resume, run_experiment replaces this config by the one saved in the run directory
+    cfg = ExperimentConfig() if resume else build_config(args)
     run_dir = run_experiment(cfg, models, resume=resume, log=lambda s: print(s, file=sys.stderr, flush=True))
     print("\n".join(summary_lines(load_metrics(run_dir))))
     print(f"report: {run_dir / 'report.html'}")

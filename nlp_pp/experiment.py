@@ -237,7 +237,7 @@ def _fasttext(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, work: Path, c
         key = cache_key("fasttext", prep.sha256, prep.test_sha256, cfg.preprocess.fingerprint(), cfg.max_rows,
                         cfg.val_size, cfg.test_size, cfg.split_seed, cfg.text_col, cfg.label_col, ftc.to_dict())
         if not model_path.exists():
-            cached = cache.dir("fasttext", key) if cfg.fasttext_workers == 1 or cfg.fasttext_workers == 0 else None
+            cached = cache.dir("fasttext", key)
             if cached is not None:
                 log("FastText: trained model from cache")
                 shutil.copytree(cached, ft_dir, dirs_exist_ok=True)

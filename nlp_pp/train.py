@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -57,7 +56,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
 
 
 def resolve_device(device: str | None = "auto") -> torch.device:

@@ -205,3 +205,7 @@ def test_predict_incompatible_or_corrupt_model(small_run: Path, tmp_path, capsys
 def test_resume_errors(small_run: Path, tmp_path, capsys):
     fails_with(["--resume", str(tmp_path / "nope")], capsys, "no such run directory")
     fails_with(["--resume", str(small_run)], capsys, "finished run")
+
+
+def test_resume_with_other_options_is_refused(tmp_path, capsys):
+    fails_with(["--resume", str(tmp_path), "--epochs", "3"], capsys, "saved options")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import warnings
 
 import numpy as np
@@ -26,17 +25,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
-def keep_hash_seed_env():
-    # set_seed() does os.environ.setdefault("PYTHONHASHSEED", ...): leave the environment as it was
-    before = os.environ.get("PYTHONHASHSEED")
-    yield
-    if before is None:
-        os.environ.pop("PYTHONHASHSEED", None)
-    else:
-        os.environ["PYTHONHASHSEED"] = before
 
 
 @pytest.fixture(autouse=True)
