@@ -71,6 +71,11 @@ class CleanConfig:
     lowercase: bool = True
     max_chars: int = 5000
 
+    def __call__(self, text: str) -> str:
+        """:func:`clean_text` with these options."""
+        return clean_text(text, placeholders=self.placeholders, keep_jamo=self.keep_jamo,
+                          lowercase=self.lowercase, max_chars=self.max_chars)
+
 
 def clean_text(
     text: str,
@@ -139,9 +144,5 @@ def _compat_jamo(ch: str) -> str:
 
 def clean_texts(texts: list[str], config: CleanConfig | None = None) -> list[str]:
     """Apply :func:`clean_text` with one :class:`CleanConfig` to many texts."""
-    c = config or CleanConfig()
-    return [
-        clean_text(t, placeholders=c.placeholders, keep_jamo=c.keep_jamo, lowercase=c.lowercase,
-                   max_chars=c.max_chars)
-        for t in texts
-    ]
+    clean = config or CleanConfig()
+    return [clean(t) for t in texts]

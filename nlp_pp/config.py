@@ -77,18 +77,8 @@ class ExperimentConfig:
             if isinstance(value, str):
                 value = [v for v in value.split(",")]
             setattr(self, name, tuple(str(v).strip().lower() for v in value if str(v).strip()))
-        if isinstance(self.kernel_sizes, (int, str)):
-            self.kernel_sizes = tuple(str(self.kernel_sizes).split(","))
-        try:
-            self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
-        except (TypeError, ValueError):
-            raise ConfigError(f"--kernel-sizes must be integers, e.g. 3,4,5 (got {self.kernel_sizes!r})") from None
-        if isinstance(self.seeds, (int, str)):
-            self.seeds = tuple(str(self.seeds).split(","))
-        try:
-            self.seeds = tuple(int(s) for s in self.seeds)
-        except (TypeError, ValueError):
-            raise ConfigError(f"seeds must be integers, e.g. --seeds 0,1,2 (got {self.seeds!r})") from None
+        self.kernel_sizes = _int_tuple(self.kernel_sizes, "--kernel-sizes must be integers, e.g. 3,4,5")
+        self.seeds = _int_tuple(self.seeds, "seeds must be integers, e.g. --seeds 0,1,2")
         self.validate()
 
     def validate(self, model_names: tuple[str, ...] | None = None) -> None:
@@ -167,6 +157,16 @@ class ExperimentConfig:
             return cls(**clean)
         except TypeError as e:
             raise ConfigError(f"invalid configuration value ({e})") from None
+
+
+def _int_tuple(value: Any, message: str) -> tuple[int, ...]:
+    """``3``, ``"3,4,5"`` or a sequence -> a tuple of ints; :class:`ConfigError` with ``message`` otherwise."""
+    if isinstance(value, (int, str)):
+        value = str(value).split(",")
+    try:
+        return tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{message} (got {value!r})") from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

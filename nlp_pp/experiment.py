@@ -29,7 +29,7 @@ import torch
 
 from .batching import choose_context_length, encode_corpus, make_dataloader
 from .cache import Cache, cache_key, default_cache_dir
-from .clean import PLACEHOLDERS, clean_text
+from .clean import PLACEHOLDERS
 from .config import ExperimentConfig
 from .data import LoadReport, check_labels, load_dataset, split_dataset
 from .embeddings import FastTextConfig, embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
@@ -267,13 +267,10 @@ def _fasttext(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, work: Path, c
 def _baseline(cfg: ExperimentConfig, prep: Prepared) -> dict:
     from .baseline import fit_predict_baseline
 
-    def cleaned(texts):
-        p = cfg.preprocess
-        return [clean_text(t, placeholders=p.placeholders, keep_jamo=p.keep_jamo, lowercase=p.lowercase,
-                           max_chars=p.max_chars) for t in texts]
-
+    clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
-    probs = fit_predict_baseline(cleaned(prep.texts["train"]), prep.y["train"], cleaned(prep.texts["test"]),
+    probs = fit_predict_baseline([clean(t) for t in prep.texts["train"]], prep.y["train"],
+                                 [clean(t) for t in prep.texts["test"]],
                                  seed=cfg.split_seed)
     test = classification_metrics(prep.y["test"], probs, prep.labels, prep.positive)
     return {"name": "tfidf_logreg", "train_seconds": time.perf_counter() - t0, "test": test,

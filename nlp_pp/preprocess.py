@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .clean import clean_text
+from .clean import CleanConfig
 from .errors import ConfigError
 from .hangul import decompose
 from .parallel import map_chunks
@@ -62,6 +62,11 @@ class PreprocessConfig:
             raise ConfigError(f"unknown preprocessing option(s): {', '.join(sorted(unknown))}")
         return cls(**d)
 
+    @property
+    def cleaning(self) -> CleanConfig:
+        """The cleaning step's options (callable: ``config.cleaning(text)``)."""
+        return CleanConfig(self.placeholders, self.keep_jamo, self.lowercase, self.max_chars)
+
     def fingerprint(self) -> str:
         """Short hash of the options and the stopword list's contents (for cache keys)."""
         words = sorted(resolve_stopwords(self.stopwords) | set(self.extra_stopwords))
@@ -71,11 +76,10 @@ class PreprocessConfig:
 
 def _preprocess_chunk(texts: list[str], config: PreprocessConfig, stopwords: frozenset[str]) -> list[list[str]]:
     tok = _tokenizer_for(config.keep_pos, config.drop_pos)
+    clean = config.cleaning
     out = []
     for text in texts:
-        cleaned = clean_text(text, placeholders=config.placeholders, keep_jamo=config.keep_jamo,
-                             lowercase=config.lowercase, max_chars=config.max_chars)
-        tokens = [t for t in tok(cleaned) if t not in stopwords and not t.isspace()]
+        tokens = [t for t in tok(clean(text)) if t not in stopwords and not t.isspace()]
         out.append([decompose(t) for t in tokens] if config.jamo else tokens)
     return out
 
