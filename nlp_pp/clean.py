@@ -11,7 +11,9 @@ Order of operations in :func:`clean_text`:
 4. optionally (``placeholders=True``, the default) replace URLs, phone numbers and money amounts by
    the tokens ``URL``, ``PHONE`` and ``MONEY`` -- among the strongest spam signals, and destroyed by
    the character filter otherwise;
-5. remove symbols *inside* a word (``대.출``, ``대*출`` -> ``대출``, ``c@sino`` -> ``csino``);
+5. remove symbols that split a word into one-letter pieces (``대.출``, ``카*지*노`` -> ``대출``,
+   ``카지노``; ``c@sino`` -> ``csino``); between two longer words (``영화..최고``, ``재밌다.추천``)
+   a symbol only separates them, and ``,``, ``!`` and ``?`` always separate;
 6. keep only Hangul syllables, Latin letters, digits and whitespace (bare jamo such as ``ㅋㅋ`` or
    ``ㅠㅠ`` too when ``keep_jamo=True``); everything else becomes a space;
 7. collapse whitespace.
@@ -50,7 +52,9 @@ _MONEY_RE = re.compile(
     r"|\d[\d,]*(?:\.\d+)?\s?(?:억|천만|백만|십만|만|천)\s?원?"
     r"|\d[\d,]*(?:\.\d+)?\s?원"
 )
-_INNER_SYMBOLS_RE = re.compile(r"(?<=[가-힣a-z])[^\w\s]{1,3}(?=[가-힣a-z])")
+_OBF_SYMBOLS = r"(?:[^\w\s,!?]|_){1,3}"  # 1-3 symbols other than , ! ?
+_OBF_CHAIN_RE = re.compile(f"[가-힣a-z]+(?:{_OBF_SYMBOLS}[가-힣a-z]+)+")
+_OBF_SPLIT_RE = re.compile(_OBF_SYMBOLS)
 _KEEP = "가-힣a-zA-Z0-9\\s"
 _DROP_RE = re.compile(f"[^{_KEEP}]+")
 _DROP_KEEP_JAMO_RE = re.compile(f"[^{_KEEP}\u1100-\u11ff\u3130-\u318f]+")  # modern jamo only
@@ -105,7 +109,7 @@ def clean_text(
         text = _URL_RE.sub(f" {URL_TOKEN} ", text)
         text = _PHONE_RE.sub(f" {PHONE_TOKEN} ", text)
         text = _MONEY_RE.sub(f" {MONEY_TOKEN} ", text)
-    text = _INNER_SYMBOLS_RE.sub("", text)
+    text = _OBF_CHAIN_RE.sub(_join_obfuscated, text)
     if keep_jamo:
         text = _DROP_KEEP_JAMO_RE.sub(" ", text)
         if _CONJOINING_RE.search(text):  # NFKC turned ㅋ into conjoining ᄏ: show it as typed
@@ -114,6 +118,15 @@ def clean_text(
         text = _BARE_JAMO_RE.sub(" ", _DROP_RE.sub(" ", text))
     text = _SPACES_RE.sub(" ", text).strip()
     return text[:max_chars].rstrip() if max_chars else text  # NFKC and placeholders can lengthen text
+
+
+def _join_obfuscated(match: re.Match) -> str:
+    """``대.출.상담`` -> ``대출상담``, ``영화..최고`` -> ``영화 최고``: join across a symbol when a side is one letter."""
+    pieces = _OBF_SPLIT_RE.split(match.group())
+    out = [pieces[0]]
+    for prev, word in zip(pieces, pieces[1:]):
+        out += (word,) if len(prev) == 1 or len(word) == 1 else (" ", word)
+    return "".join(out)
 
 
 def _nfkc(text: str) -> str:

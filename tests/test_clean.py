@@ -52,7 +52,7 @@ def test_collapses_and_strips_whitespace(text, expected):
 @pytest.mark.parametrize("text, expected", [
     ("[광고] 진짜?! 😀🎉 ♥", "광고 진짜"),                 # symbols and emoji become spaces
     ("東京 한자 テスト", "한자"),                           # other scripts are dropped
-    ("제어\x00문자\x1f끝", "제어문자 끝"),          # NUL inside a word is an inner symbol; \x1f is whitespace
+    ("제어\x00문자\x1f끝", "제어 문자 끝"),        # NUL between two words separates them; \x1f is whitespace
 ])
 def test_drops_everything_else(text, expected):
     assert clean_text(text) == expected
@@ -171,8 +171,8 @@ def test_all_placeholders_together():
     ("3,000,000원", "3 000 000원"),
     ("₩50,000", "50 000"),
     ("2천만원", "2천만원"),
-    ("www.naver.com 접속", "wwwnavercom 접속"),
-    ("abc.kr", "abckr"),
+    ("www.naver.com 접속", "www naver com 접속"),
+    ("abc.kr", "abc kr"),
 ])
 def test_placeholders_false_leaves_digits_and_text(text, expected):
     out = clean_text(text, placeholders=False)
@@ -196,10 +196,32 @@ def test_typed_placeholder_words_cannot_forge_a_placeholder():
     ("ㄷㅐ출", "대출"),            # separately typed consonant + vowel compose into the syllable
     ("ㄷㅐ.출 상담", "대출 상담"),
     ("대 . 출", "대 출"),         # symbols between words (not inside one) only separate
+    ("대_출", "대출"),
+    ("대♥출☆상담", "대출상담"),
+    ("카.지.노 바-카-라", "카지노 바카라"),
+    ("대.출상담", "대출상담"),       # one side is a single letter: still an obfuscated word
+])
+def test_obfuscation_is_undone(text, expected):
+    assert clean_text(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("영화..쓰레기라고", "영화 쓰레기라고"),   # two longer words: the symbols only separate them
+    ("재밌다.추천", "재밌다 추천"),
+    ("남아요,,박신양씨의", "남아요 박신양씨의"),
+    ("또,영화", "또 영화"),           # , ! ? always separate, even next to a single letter
+    ("진짜?대박", "진짜 대박"),
+    ("free.money", "free money"),
+])
+def test_symbols_between_longer_words_separate_them(text, expected):
+    assert clean_text(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
     ("①②③", "123"),              # circled digits
     ("０１２３ＡＢＣ", "0123abc"),  # full-width digits and letters
 ])
-def test_obfuscation_is_undone(text, expected):
+def test_look_alike_digits_and_letters_are_normalised(text, expected):
     assert clean_text(text) == expected
 
 

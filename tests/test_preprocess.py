@@ -73,7 +73,7 @@ def test_option_stopwords_none_and_file(tmp_path):
 def test_option_placeholders_false():
     assert composed(["대.출 필요하세요? 010-1234-5678"], placeholders=False) == [
         ["대출", "필요", "세요", "010", "1234", "5678"]]
-    assert composed(["http://bit.ly/x 50만원"], placeholders=False) == [["httpbitlyx", "50", "원"]]
+    assert composed(["http://bit.ly/x 50만원"], placeholders=False) == [["http", "bit", "lyx", "50", "원"]]
 
 
 def test_option_keep_pos_and_drop_pos():
