@@ -35,7 +35,7 @@ from nlp_pp.batching import choose_context_length, encode_corpus, make_dataloade
 from nlp_pp.cache import Cache, cache_key, default_cache_dir  # noqa: E402
 from nlp_pp.config import ExperimentConfig  # noqa: E402
 from nlp_pp.preprocess import preprocess  # noqa: E402
-from nlp_pp.train import run_epoch, set_seed  # noqa: E402
+from nlp_pp.train import make_adam, run_epoch, set_seed  # noqa: E402
 from nlp_pp.vocab import Vocab  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                                       hidden=cfg.hidden, layers=cfg.layers, bidirectional=cfg.bidirectional,
                                       dropout=cfg.dropout)
             net = models.build_model(mcfg)
-            opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+            opt = make_adam(net.parameters(), cfg.lr)
             fixed = context if mode == "fixed" else None
             train_loader = make_dataloader(train_seqs, y_train, cfg.batch_size, shuffle=True, seed=0,
                                            fixed_length=fixed)

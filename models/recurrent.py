@@ -16,8 +16,9 @@ _CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn
 class RecurrentEncoder(nn.Module):
     """Length-aware recurrent encoder: the last layer's final hidden state, or its outputs pooled.
 
-    Sequences are packed, so padding never reaches the state; a length of 0 is
-    read as 1 (the first, PAD, position). Output is ``[B, hidden * directions]``
+    A batch with padding is packed, so padding never reaches the state; a batch without padding
+    (all lengths equal to its width) runs unpacked, which is faster and gives the same output.
+    A length of 0 is read as 1 (the first, PAD, position). Output is ``[B, hidden * directions]``
     (forward and backward concatenated when bidirectional). ``pooling="max"`` or ``"mean"``
     pools the top layer's outputs over the true positions instead of taking the final state.
     """
@@ -34,16 +35,24 @@ class RecurrentEncoder(nn.Module):
         self.out_dim = hidden * self.directions
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(
-            x, lengths.cpu().to(torch.int64).clamp(min=1), batch_first=True, enforce_sorted=False
-        )
-        out, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
-        if self.pooling != "last":
-            seq, lens = pad_packed_sequence(out, batch_first=True)  # [B, T', D], zeros past each length
-            mask = (torch.arange(seq.size(1)).unsqueeze(0) < lens.unsqueeze(1)).to(seq.device).unsqueeze(2)
+        lengths = lengths.cpu().to(torch.int64).clamp(min=1)
+        if bool((lengths == x.size(1)).all()):
+            # no padding in this batch (the bucketed loaders make most batches so): the dense
+            # kernels are faster than packed ones and give the same result
+            out, h = self.rnn(x)
             if self.pooling == "max":
-                return seq.masked_fill(~mask, float("-inf")).max(dim=1).values
-            return seq.sum(dim=1) / lens.to(seq.device, seq.dtype).unsqueeze(1)
+                return out.max(dim=1).values
+            if self.pooling == "mean":
+                return out.mean(dim=1)
+        else:
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
+            if self.pooling != "last":
+                seq, lens = pad_packed_sequence(out, batch_first=True)  # [B, T', D], zeros past each length
+                mask = (torch.arange(seq.size(1)).unsqueeze(0) < lens.unsqueeze(1)).to(seq.device).unsqueeze(2)
+                if self.pooling == "max":
+                    return seq.masked_fill(~mask, float("-inf")).max(dim=1).values
+                return seq.sum(dim=1) / lens.to(seq.device, seq.dtype).unsqueeze(1)
         if isinstance(h, tuple):  # LSTM returns (h, c)
             h = h[0]
         return h[-self.directions:].transpose(0, 1).reshape(x.size(0), self.out_dim)

@@ -109,41 +109,49 @@ def collate_batch(
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Batches of similar-length sequences, in a random order each epoch.
+    """Batches of equal-length sequences (similar lengths for the leftovers), in a random order each epoch.
 
-    Indices are shuffled, cut into pools of ``batch_size * pool_batches``, sorted by length inside
-    each pool and cut into batches; the batches are then shuffled. Each batch pads only to its own
-    longest sequence while the order stays random.
+    Each epoch the indices are shuffled and grouped by exact length; every length's group is cut
+    into full batches, and what is left of each group (fewer than ``batch_size``) is sorted by
+    length and cut into batches too. The batches are then shuffled. On real corpora almost every
+    batch therefore has a single length: it needs no padding, and recurrent models run it unpacked,
+    on PyTorch's faster dense kernels. The composition of the batches changes every epoch because
+    the order within each length does.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 pool_batches: int = 50):
+    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer (got {batch_size})")
-        self.lengths = np.asarray(lengths)
+        self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
-        self.pool = batch_size * pool_batches
         self.epoch = 0
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng(self.seed + self.epoch)
         self.epoch += 1
-        n = len(self.lengths)
+        n, bs = len(self.lengths), self.batch_size
         order = rng.permutation(n) if self.shuffle else np.arange(n)
-        batches = []
-        for start in range(0, n, self.pool):
-            pool = order[start:start + self.pool]
-            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
-            batches.extend(pool[i:i + self.batch_size].tolist() for i in range(0, len(pool), self.batch_size))
+        order = order[np.argsort(self.lengths[order], kind="stable")]
+        batches, rest = [], []
+        for group in np.split(order, np.flatnonzero(np.diff(self.lengths[order])) + 1):
+            full = len(group) // bs * bs
+            batches.extend(group[i:i + bs].tolist() for i in range(0, full, bs))
+            rest.extend(group[full:].tolist())
+        batches.extend(rest[i:i + bs] for i in range(0, len(rest), bs))
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
+        else:
+            batches.sort(key=lambda b: int(self.lengths[b[0]]))
         return iter(batches)
 
     def __len__(self) -> int:
-        n, bs = len(self.lengths), self.batch_size
-        return sum(-(-min(self.pool, n - start) // bs) for start in range(0, n, self.pool))
+        if len(self.lengths) == 0:
+            return 0
+        counts = np.unique(self.lengths, return_counts=True)[1]
+        bs = self.batch_size
+        return int((counts // bs).sum()) + -(-int((counts % bs).sum()) // bs)
 
 
 def make_dataloader(

@@ -142,14 +142,23 @@ def test_bucket_sampler_every_index_once_per_epoch():
 
 
 def test_bucket_sampler_len():
-    # pools of 16 * 50 = 800: 800 -> 50 batches, 200 -> 13 batches
-    assert len(BucketBatchSampler(LENGTHS, batch_size=16)) == 63
-    assert len(BucketBatchSampler(LENGTHS, batch_size=16, pool_batches=1000)) == 63   # ceil(1000 / 16)
+    # lengths [1, 1, 1, 2, 2, 3] with batch size 2: [1, 1] and [2, 2] are full; the rest [1, 3] is one batch
+    assert len(BucketBatchSampler([1, 1, 1, 2, 2, 3], batch_size=2)) == 3
     assert len(BucketBatchSampler(LENGTHS[:7], batch_size=3)) == 3
     assert len(BucketBatchSampler([], batch_size=3)) == 0 and list(BucketBatchSampler([], batch_size=3)) == []
-    for n, bs, pool in [(1, 1, 1), (17, 4, 2), (100, 7, 3), (999, 32, 5)]:
-        s = BucketBatchSampler(list(range(n)), batch_size=bs, pool_batches=pool)
-        assert len(s) == len(list(s))
+    for n, bs in [(1, 1), (17, 4), (100, 7), (999, 32)]:
+        for lengths in (list(range(n)), [i % 5 for i in range(n)], LENGTHS[:n]):
+            s = BucketBatchSampler(lengths, batch_size=bs)
+            assert len(s) == len(list(s)) == len(list(s))
+
+
+def test_bucket_sampler_makes_equal_length_batches():
+    # 5,000 lengths from 1..40 (like a corpus): nearly every batch is full and of one length
+    lengths = np.random.default_rng(0).integers(1, 41, size=5000).tolist()
+    batches = list(BucketBatchSampler(lengths, batch_size=32, seed=0))
+    uniform = [b for b in batches if len(b) == 32 and len({lengths[i] for i in b}) == 1]
+    assert len(batches) - len(uniform) <= 39          # leftovers: at most 31 per length, ceil(40 * 31 / 32)
+    assert sum(len(b) for b in uniform) > 0.75 * 5000
 
 
 def test_bucket_sampler_groups_similar_lengths():

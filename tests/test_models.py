@@ -85,6 +85,18 @@ def test_padding_independence(name, zero_pad_row):
     torch.testing.assert_close(short, long, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
+@pytest.mark.parametrize("name", RECURRENT_MODELS)
+def test_equal_length_batch_runs_unpacked_with_the_packed_result(name, pooling):
+    # width == every length: the unpacked fast path; one more PAD column forces packing
+    torch.manual_seed(0)
+    model = build_model(tiny(name, pooling=pooling, layers=2)).eval()
+    with torch.no_grad():
+        dense = model(*batch([6, 6, 6, 6]))
+        packed = model(*batch([6, 6, 6, 6], extra_pad=1))
+    torch.testing.assert_close(dense, packed, atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 @settings(max_examples=15, deadline=None)
 @given(lengths=st.lists(st.integers(0, 8), min_size=1, max_size=5), extra=st.integers(1, 6))
