@@ -15,7 +15,7 @@ from .parallel import map_chunks
 from .stopwords import resolve_stopwords
 from .tokenize import _tokenizer_for
 
-PREPROCESS_VERSION = 1  # bump when the chain's output changes, to invalidate caches
+PREPROCESS_VERSION = 2  # bump when the chain's output changes, to invalidate caches (2: symbol joining in clean.py)
 
 
 @dataclass(frozen=True)
