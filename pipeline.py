@@ -62,6 +62,8 @@ def run_parser() -> argparse.ArgumentParser:
     m.add_argument("--patience", type=int, help="epochs without a better validation loss before stopping (default: 2)")
     m.add_argument("--batch-size", type=int, help="batch size (default: 64)")
     m.add_argument("--lr", type=float, help="Adam learning rate (default: 0.002)")
+    m.add_argument("--lr-decay", type=float, help="multiply the learning rate by this after an epoch without a "
+                   "better validation loss; 1 keeps it constant (default: 0.5)")
     m.add_argument("--hidden", type=int, help="hidden size of recurrent and dense layers (default: 256)")
     m.add_argument("--emb-dim", type=int, help="embedding and FastText dimension (default: 100)")
     m.add_argument("--layers", type=int, help="stacked recurrent layers (default: 1)")

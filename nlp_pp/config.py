@@ -39,6 +39,7 @@ class ExperimentConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
+    lr_decay: float = 0.5  # learning rate x this after an epoch without a better validation loss
     patience: int = 2
     clip: float = 1.0
     emb_dim: int = 100
@@ -114,6 +115,8 @@ class ExperimentConfig:
             raise ConfigError("--models, --inits and --seeds must be non-empty and list each value once")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
             raise ConfigError(f"--lr must be a positive number below 10 (got {self.lr!r})")
+        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
+            raise ConfigError(f"--lr-decay must be in (0, 1]; 1 keeps the learning rate constant (got {self.lr_decay!r})")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be in [0, 1) (got {self.dropout!r})")
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:

@@ -288,7 +288,8 @@ def _train_one(cfg: ExperimentConfig, zoo: ModuleType, prep: Prepared, seqs: dic
                            shared_embedding=cfg.shared_embedding,
                            **({"pooling": cfg.pooling} if model in zoo.RECURRENT_MODELS else {}))
     net = zoo.build_model(mcfg, matrix if init == "fasttext" else None)
-    tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, patience=cfg.patience, clip=cfg.clip)
+    tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, patience=cfg.patience, clip=cfg.clip,
+                       lr_decay=cfg.lr_decay)
     train_loader = make_dataloader(seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     fit = Trainer(net, tcfg, device).fit(train_loader, val_loader, desc=run_key(model, init, seed))
@@ -437,11 +438,11 @@ def _finish(work: Path, final: Path, metrics: dict, log: Log) -> None:
 
     with open(work / "history.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        cols = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+        cols = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
         w.writerow(["model", "init", "seed", *cols])
         for r in metrics["runs"]:
             for h in r["history"]:
-                w.writerow([r["model"], r["init"], r["seed"], *[h[c] for c in cols]])
+                w.writerow([r["model"], r["init"], r["seed"], *[h.get(c, "") for c in cols]])
     t0 = time.perf_counter()
     staging = work / "report.tmp"
     shutil.rmtree(staging, ignore_errors=True)

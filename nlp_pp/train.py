@@ -16,7 +16,12 @@ from .errors import ConfigError
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Trainer options (plain data). ``patience``: epochs without a better validation loss before stopping."""
+    """Trainer options (plain data).
+
+    ``patience``: epochs without a better validation loss before stopping. ``lr_decay``: factor the
+    learning rate is multiplied by after each epoch whose validation loss is not the best so far
+    (``torch.optim.lr_scheduler.ReduceLROnPlateau`` with patience 0); 1.0 keeps it constant.
+    """
 
     epochs: int = 10
     lr: float = 1e-3
@@ -24,6 +29,7 @@ class TrainConfig:
     patience: int = 2
     clip: float = 1.0
     weight_decay: float = 0.0
+    lr_decay: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -36,6 +42,8 @@ class TrainConfig:
             raise ConfigError(f"patience must be a positive integer (got {self.patience!r})")
         if self.clip < 0 or self.weight_decay < 0:
             raise ConfigError("clip and weight_decay must be >= 0")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"lr_decay must be in (0, 1] (got {self.lr_decay!r})")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,11 +165,17 @@ class Trainer:
         self.model = model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = make_adam(params, self.config.lr, self.config.weight_decay)
+        self.scheduler = None
+        if self.config.lr_decay < 1:
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0)
 
     def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
         """Train up to ``epochs``; stop after ``patience`` epochs without a lower validation loss.
 
-        The weights of the best epoch (lowest validation loss) are restored before returning.
+        After an epoch without a lower validation loss the learning rate is multiplied by
+        ``lr_decay``. The weights of the best epoch (lowest validation loss) are restored before
+        returning.
         """
         cfg = self.config
         result = FitResult()
@@ -176,6 +190,7 @@ class Trainer:
                 val_loss, val_acc = run_epoch(self.model, val_loader, self.device)
                 result.history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
                                        "val_loss": val_loss, "val_acc": val_acc,
+                                       "lr": self.optimizer.param_groups[0]["lr"],
                                        "seconds": time.perf_counter() - t0})
                 bar.set_postfix(epoch=epoch, val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
                 if val_loss < result.best_val_loss:
@@ -183,6 +198,8 @@ class Trainer:
                     best_state = copy.deepcopy(self.model.state_dict())
                 elif epoch - result.best_epoch >= cfg.patience:
                     break
+                if self.scheduler is not None:
+                    self.scheduler.step(val_loss)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         result.seconds = time.perf_counter() - start

@@ -132,6 +132,7 @@ def test_test_data_with_unknown_labels(tmp_path, capsys):
     (["--inits", "glove"], "unknown init glove"),
     (["--seeds", "a,b"], "seeds must be integers"),
     (["--lr", "-1"], "--lr"),
+    (["--lr-decay", "0"], "--lr-decay"),
     (["--dropout", "1.5"], "--dropout"),
     (["--batch-size", "0"], "--batch-size"),
     (["--device", "cuda:0"], "CUDA is not available"),

@@ -69,7 +69,7 @@ def test_metrics_json_schema(finished_run: Path):
 def test_history_csv(finished_run: Path):
     h = pd.read_csv(finished_run / "history.csv")
     assert list(h.columns) == ["model", "init", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
-                               "seconds"]
+                               "lr", "seconds"]
     assert len(h) == 4 and set(h["epoch"]) == {1}
 
 

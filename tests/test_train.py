@@ -15,7 +15,7 @@ from nlp_pp.batching import make_dataloader
 from nlp_pp.errors import ConfigError
 from nlp_pp.train import FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed
 
-HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -103,7 +103,7 @@ class Marker(nn.Module):
         raise AssertionError
 
 
-def scripted_fit(monkeypatch, val_losses, patience, epochs=None):
+def scripted_fit(monkeypatch, val_losses, patience, epochs=None, **options):
     model = Marker()
     epoch = {"n": 0}
     snapshots = {}
@@ -118,7 +118,7 @@ def scripted_fit(monkeypatch, val_losses, patience, epochs=None):
         return val_losses[epoch["n"] - 1], 0.5
 
     monkeypatch.setattr(train_module, "run_epoch", fake_run_epoch)
-    cfg = TrainConfig(epochs=epochs or len(val_losses), patience=patience)
+    cfg = TrainConfig(epochs=epochs or len(val_losses), patience=patience, **options)
     result = Trainer(model, cfg, device="cpu").fit([None], [None], progress=False)
     return model, result, snapshots
 
@@ -141,6 +141,23 @@ def test_scripted_best_is_restored_when_epochs_run_out(monkeypatch):
 def test_scripted_equal_loss_is_not_an_improvement(monkeypatch):
     model, result, _ = scripted_fit(monkeypatch, [0.5, 0.5, 0.5, 0.5], patience=2)
     assert len(result.history) == 3 and result.best_epoch == 1 and float(model.w) == 1.0
+
+
+def test_scripted_lr_decays_after_each_epoch_without_a_better_val_loss(monkeypatch):
+    # epoch 3 and 5 are worse than the best so far: the epoch after each runs at half the rate
+    _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3, lr_decay=0.5)
+    assert [h["lr"] for h in result.history] == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
+
+
+def test_scripted_lr_is_constant_without_decay(monkeypatch):
+    _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3)
+    assert [h["lr"] for h in result.history] == [1e-3] * 6
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, 1.5])
+def test_lr_decay_outside_0_1_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="lr_decay"):
+        TrainConfig(lr_decay=bad)
 
 
 # --- history, seeding -------------------------------------------------------------------------------------
@@ -220,7 +237,7 @@ def test_predict_proba_empty_input():
 
 def test_train_config_defaults():
     assert TrainConfig().to_dict() == {"epochs": 10, "lr": 1e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
-                                       "weight_decay": 0.0}
+                                       "weight_decay": 0.0, "lr_decay": 1.0}
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(epochs=2.5), dict(batch_size=0),
