@@ -169,13 +169,10 @@ def cmd_predict(argv: list[str]) -> int:
     from nlp_pp.predict import Predictor
 
     if args.csv:
-        from nlp_pp.data import read_csv
-        from nlp_pp.errors import DataError
+        from nlp_pp.data import read_csv, require_columns
 
         df, _, _ = read_csv(args.csv)
-        if args.text_col not in df.columns:
-            raise DataError(f"column '{args.text_col}' not found in {args.csv}; its columns are: "
-                            f"{', '.join(map(str, df.columns))}")
+        require_columns(df, (args.text_col,), args.csv, "--text-col")
         texts = df[args.text_col].fillna("").astype(str).tolist()
     elif args.texts:
         texts = args.texts

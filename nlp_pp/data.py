@@ -9,6 +9,7 @@ import hashlib
 import io
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -107,6 +108,16 @@ def read_csv(source: str | Path, encoding: str | None = None) -> tuple[pd.DataFr
     return df, enc, hashlib.sha256(data).hexdigest()
 
 
+def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | Path, options: str) -> None:
+    """Raise :class:`DataError` naming the missing columns, the ones there are and the ``options`` to pick others."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        cols = ", ".join(map(str, df.columns)) or "(none)"
+        which = " and ".join(f"'{c}'" for c in missing)
+        raise DataError(f"column {which} not found in {source}; its columns are: {cols} "
+                        f"(choose them with {options})")
+
+
 def load_dataset(
     source: str | Path,
     text_col: str = "content",
@@ -128,12 +139,7 @@ def load_dataset(
     (4000, ['스팸문자', '일상대화'])
     """
     df, enc, digest = read_csv(source, encoding)
-    missing = [c for c in (text_col, label_col) if c not in df.columns]
-    if missing:
-        cols = ", ".join(map(str, df.columns)) or "(none)"
-        which = " and ".join(f"'{c}'" for c in missing)
-        raise DataError(f"column {which} not found in {source}; its columns are: {cols} "
-                        "(choose them with --text-col / --label-col)")
+    require_columns(df, (text_col, label_col), source, "--text-col / --label-col")
     if len(df) == 0:
         raise DataError(f"{source} has a header but no data rows")
     rows_read = len(df)

@@ -182,6 +182,13 @@ def small_run(tmp_path_factory) -> Path:
     return out / "r"
 
 
+def test_predict_csv_without_the_text_column(small_run: Path, tmp_path, capsys):
+    csv = tmp_path / "new.csv"
+    csv.write_text("id,message\n1,안녕\n", encoding="utf-8")
+    fails_with(["predict", "--run", str(small_run), "--csv", str(csv)], capsys,
+               "column 'content' not found", "id, message", "--text-col")
+
+
 def test_predict_incompatible_or_corrupt_model(small_run: Path, tmp_path, capsys):
     import shutil
 

@@ -100,6 +100,16 @@ def test_predict_json_and_model_choice(finished_run: Path, capsys):
     assert row["label"] in ("스팸문자", "일상대화") and row["text"].startswith("[광고]")
 
 
+def test_predict_reads_a_cp949_csv(finished_run: Path, tmp_path, capsys):
+    csv = tmp_path / "new.csv"
+    csv.write_bytes("id,message\n1,오늘 저녁에 같이 밥 먹자\n2,[광고] 무료 쿠폰 받으세요\n3,\n".encode("cp949"))
+    code, out, err = run_cli(["predict", "--run", str(finished_run), "--csv", str(csv), "--text-col", "message",
+                              "--json"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.strip().split("\n")]
+    assert [r["text"] for r in rows] == ["오늘 저녁에 같이 밥 먹자", "[광고] 무료 쿠폰 받으세요", ""]
+
+
 def test_predict_reads_stdin(finished_run: Path, monkeypatch, capsys):
     import io
 
