@@ -59,11 +59,13 @@ def run_parser() -> argparse.ArgumentParser:
     m.add_argument("--inits", help="embedding initialisations: random,fasttext (default: both)")
     m.add_argument("--seeds", help="comma-separated training seeds; several give mean ± std (default: 0)")
     m.add_argument("--epochs", type=int, help="maximum epochs (early stopping on validation loss; default: 10)")
-    m.add_argument("--patience", type=int, help="epochs without a better validation loss before stopping (default: 2)")
+    m.add_argument("--patience", type=int, help="epochs without a better validation score before stopping (default: 2)")
+    m.add_argument("--monitor", metavar="{val_loss,val_acc}",
+                   help="the validation score for early stopping, --lr-decay and the restored epoch (default: val_loss)")
     m.add_argument("--batch-size", type=int, help="batch size (default: 64)")
     m.add_argument("--lr", type=float, help="Adam learning rate (default: 0.002)")
     m.add_argument("--lr-decay", type=float, help="multiply the learning rate by this after an epoch without a "
-                   "better validation loss; 1 keeps it constant (default: 0.5)")
+                   "better validation score; 1 keeps it constant (default: 0.5)")
     m.add_argument("--hidden", type=int, help="hidden size of recurrent and dense layers (default: 256)")
     m.add_argument("--emb-dim", type=int, help="embedding and FastText dimension (default: 100)")
     m.add_argument("--layers", type=int, help="stacked recurrent layers (default: 1)")

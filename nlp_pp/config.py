@@ -41,6 +41,7 @@ class ExperimentConfig:
     lr: float = 2e-3
     lr_decay: float = 0.5  # learning rate x this after an epoch without a better validation loss
     patience: int = 2
+    monitor: str = "val_loss"  # early stopping, lr decay and the restored epoch: val_loss or val_acc
     clip: float = 1.0
     emb_dim: int = 100
     hidden: int = 256
@@ -117,6 +118,8 @@ class ExperimentConfig:
             raise ConfigError(f"--lr must be a positive number below 10 (got {self.lr!r})")
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ConfigError(f"--lr-decay must be in (0, 1]; 1 keeps the learning rate constant (got {self.lr_decay!r})")
+        if self.monitor not in ("val_loss", "val_acc"):
+            raise ConfigError(f"--monitor must be val_loss or val_acc (got {self.monitor!r})")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be in [0, 1) (got {self.dropout!r})")
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:

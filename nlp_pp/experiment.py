@@ -289,7 +289,7 @@ def _train_one(cfg: ExperimentConfig, zoo: ModuleType, prep: Prepared, seqs: dic
                            **({"pooling": cfg.pooling} if model in zoo.RECURRENT_MODELS else {}))
     net = zoo.build_model(mcfg, matrix if init == "fasttext" else None)
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, patience=cfg.patience, clip=cfg.clip,
-                       lr_decay=cfg.lr_decay)
+                       lr_decay=cfg.lr_decay, monitor=cfg.monitor)
     train_loader = make_dataloader(seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     fit = Trainer(net, tcfg, device).fit(train_loader, val_loader, desc=run_key(model, init, seed))

@@ -14,12 +14,16 @@ from tqdm.auto import tqdm
 from .errors import ConfigError
 
 
+MONITORS = ("val_loss", "val_acc")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Trainer options (plain data).
 
-    ``patience``: epochs without a better validation loss before stopping. ``lr_decay``: factor the
-    learning rate is multiplied by after each epoch whose validation loss is not the best so far
+    ``monitor``: what "better" means after each epoch: a lower ``"val_loss"`` or a higher
+    ``"val_acc"``. ``patience``: epochs without a better score before stopping. ``lr_decay``: factor
+    the learning rate is multiplied by after each epoch whose score is not the best so far
     (``torch.optim.lr_scheduler.ReduceLROnPlateau`` with patience 0); 1.0 keeps it constant.
     """
 
@@ -30,6 +34,7 @@ class TrainConfig:
     clip: float = 1.0
     weight_decay: float = 0.0
     lr_decay: float = 1.0
+    monitor: str = "val_loss"
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -42,6 +47,8 @@ class TrainConfig:
             raise ConfigError(f"patience must be a positive integer (got {self.patience!r})")
         if self.clip < 0 or self.weight_decay < 0:
             raise ConfigError("clip and weight_decay must be >= 0")
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"monitor must be one of {', '.join(MONITORS)} (got {self.monitor!r})")
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"lr_decay must be in (0, 1] (got {self.lr_decay!r})")
 
@@ -51,11 +58,12 @@ class TrainConfig:
 
 @dataclass
 class FitResult:
-    """What :meth:`Trainer.fit` measured: per-epoch history, the best epoch, total seconds."""
+    """What :meth:`Trainer.fit` measured: per-epoch history, the best epoch and its validation scores."""
 
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_val_loss: float = float("inf")
+    best_val_acc: float = 0.0
     seconds: float = 0.0
 
 
@@ -150,7 +158,7 @@ def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu
 
 
 class Trainer:
-    """Fit a classifier with Adam and early stopping on validation loss.
+    """Fit a classifier with Adam and early stopping on validation loss or accuracy.
 
     Examples
     --------
@@ -171,15 +179,15 @@ class Trainer:
                 self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0)
 
     def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
-        """Train up to ``epochs``; stop after ``patience`` epochs without a lower validation loss.
+        """Train up to ``epochs``; stop after ``patience`` epochs without a better ``monitor`` score.
 
-        After an epoch without a lower validation loss the learning rate is multiplied by
-        ``lr_decay``. The weights of the best epoch (lowest validation loss) are restored before
-        returning.
+        After an epoch without a better score the learning rate is multiplied by ``lr_decay``. The
+        weights of the best epoch (lowest validation loss or highest validation accuracy) are
+        restored before returning.
         """
         cfg = self.config
         result = FitResult()
-        best_state = None
+        best_state, best_score = None, float("inf")
         start = time.perf_counter()
         steps = cfg.epochs * len(train_loader)
         with tqdm(total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False) as bar:
@@ -193,13 +201,15 @@ class Trainer:
                                        "lr": self.optimizer.param_groups[0]["lr"],
                                        "seconds": time.perf_counter() - t0})
                 bar.set_postfix(epoch=epoch, val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
-                if val_loss < result.best_val_loss:
-                    result.best_val_loss, result.best_epoch = val_loss, epoch
+                score = val_loss if cfg.monitor == "val_loss" else -val_acc  # lower is better
+                if score < best_score:
+                    best_score, result.best_epoch = score, epoch
+                    result.best_val_loss, result.best_val_acc = val_loss, val_acc
                     best_state = copy.deepcopy(self.model.state_dict())
                 elif epoch - result.best_epoch >= cfg.patience:
                     break
                 if self.scheduler is not None:
-                    self.scheduler.step(val_loss)
+                    self.scheduler.step(score)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         result.seconds = time.perf_counter() - start

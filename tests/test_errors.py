@@ -133,6 +133,7 @@ def test_test_data_with_unknown_labels(tmp_path, capsys):
     (["--seeds", "a,b"], "seeds must be integers"),
     (["--lr", "-1"], "--lr"),
     (["--lr-decay", "0"], "--lr-decay"),
+    (["--monitor", "f1"], "--monitor"),
     (["--dropout", "1.5"], "--dropout"),
     (["--batch-size", "0"], "--batch-size"),
     (["--device", "cuda:0"], "CUDA is not available"),

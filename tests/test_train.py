@@ -103,7 +103,7 @@ class Marker(nn.Module):
         raise AssertionError
 
 
-def scripted_fit(monkeypatch, val_losses, patience, epochs=None, **options):
+def scripted_fit(monkeypatch, val_losses, patience, epochs=None, val_accs=None, **options):
     model = Marker()
     epoch = {"n": 0}
     snapshots = {}
@@ -115,7 +115,7 @@ def scripted_fit(monkeypatch, val_losses, patience, epochs=None, **options):
                 model_.w.fill_(float(epoch["n"]))
             snapshots[epoch["n"]] = state(model_)
             return 1.0, 0.5
-        return val_losses[epoch["n"] - 1], 0.5
+        return val_losses[epoch["n"] - 1], (val_accs[epoch["n"] - 1] if val_accs else 0.5)
 
     monkeypatch.setattr(train_module, "run_epoch", fake_run_epoch)
     cfg = TrainConfig(epochs=epochs or len(val_losses), patience=patience, **options)
@@ -152,6 +152,29 @@ def test_scripted_lr_decays_after_each_epoch_without_a_better_val_loss(monkeypat
 def test_scripted_lr_is_constant_without_decay(monkeypatch):
     _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3)
     assert [h["lr"] for h in result.history] == [1e-3] * 6
+
+
+def test_scripted_val_acc_monitor_restores_the_most_accurate_epoch(monkeypatch):
+    # the loss is lowest at epoch 2 but accuracy keeps rising until epoch 4
+    losses, accs = [0.5, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6], [0.80, 0.85, 0.86, 0.87, 0.865, 0.86, 0.9]
+    model, result, snaps = scripted_fit(monkeypatch, losses, patience=2, val_accs=accs, monitor="val_acc")
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
+    assert result.best_epoch == 4 and (result.best_val_acc, result.best_val_loss) == (0.87, 0.4)
+    assert same_state(state(model), snaps[4])
+    model, result, _ = scripted_fit(monkeypatch, losses, patience=2, val_accs=accs)   # default: val_loss
+    assert result.best_epoch == 2 and len(result.history) == 4 and float(model.w) == 2.0
+
+
+def test_scripted_lr_decays_on_the_monitored_score(monkeypatch):
+    # accuracy does not improve at epoch 2 (equal) and 4 -> the epochs after them run at a lower rate
+    _, result, _ = scripted_fit(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1], patience=3, val_accs=[0.8, 0.8, 0.9, 0.85, 0.95],
+                                monitor="val_acc", lr=1e-3, lr_decay=0.5)
+    assert [h["lr"] for h in result.history] == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
+
+
+def test_unknown_monitor_is_a_config_error():
+    with pytest.raises(ConfigError, match="monitor"):
+        TrainConfig(monitor="f1")
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.5, 1.5])
@@ -237,7 +260,7 @@ def test_predict_proba_empty_input():
 
 def test_train_config_defaults():
     assert TrainConfig().to_dict() == {"epochs": 10, "lr": 1e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
-                                       "weight_decay": 0.0, "lr_decay": 1.0}
+                                       "weight_decay": 0.0, "lr_decay": 1.0, "monitor": "val_loss"}
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(epochs=2.5), dict(batch_size=0),
