@@ -76,7 +76,7 @@ class EncodedDataset(Dataset):
         if len(sequences) != len(labels):
             raise ConfigError(f"{len(sequences)} sequences but {len(labels)} labels")
         self.sequences = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
-        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        self.labels = torch.tensor(np.asarray(labels), dtype=torch.long)  # a copy: read-only arrays are fine
 
     def __len__(self) -> int:
         return len(self.sequences)

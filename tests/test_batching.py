@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import doctest
+import warnings
 
 import numpy as np
 import pytest
@@ -120,6 +121,15 @@ def test_encoded_dataset():
     assert seq.tolist() == [1, 2] and int(label) == 0
     with pytest.raises(ConfigError):
         EncodedDataset([[1]], [0, 1])
+
+
+def test_encoded_dataset_takes_read_only_labels_silently_and_copies_them():
+    labels = np.array([0, 1])
+    labels.flags.writeable = False          # e.g. a pandas column's values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = EncodedDataset([[1], [2]], labels)
+    assert ds.labels.tolist() == [0, 1] and not np.shares_memory(ds.labels.numpy(), labels)
 
 
 # --- bucketed batches -------------------------------------------------------------------------------------
