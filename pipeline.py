@@ -58,7 +58,7 @@ def run_parser() -> argparse.ArgumentParser:
     m.add_argument("--models", help="comma-separated: rnn,lstm,gru,cnn,hybrid,avg or 'all' (default: rnn,lstm,gru)")
     m.add_argument("--inits", help="embedding initialisations: random,fasttext (default: both)")
     m.add_argument("--seeds", help="comma-separated training seeds; several give mean ± std (default: 0)")
-    m.add_argument("--epochs", type=int, help="maximum epochs (early stopping on validation loss; default: 10)")
+    m.add_argument("--epochs", type=int, help="maximum epochs (early stopping on the --monitor score; default: 10)")
     m.add_argument("--patience", type=int, help="epochs without a better validation score before stopping (default: 2)")
     m.add_argument("--monitor", metavar="{val_loss,val_acc}",
                    help="the validation score for early stopping, --lr-decay and the restored epoch (default: val_loss)")

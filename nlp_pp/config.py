@@ -9,6 +9,8 @@ from typing import Any
 from .errors import ConfigError
 from .preprocess import PreprocessConfig
 
+MONITORS = ("val_loss", "val_acc")  # validation scores that early stopping, lr decay and the restored epoch can follow
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = PROJECT_ROOT / "data" / "spam_sample.csv"
 INITS = ("random", "fasttext")
@@ -39,9 +41,9 @@ class ExperimentConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
-    lr_decay: float = 0.5  # learning rate x this after an epoch without a better validation loss
+    lr_decay: float = 0.5  # learning rate x this after an epoch without a better validation score
     patience: int = 2
-    monitor: str = "val_loss"  # early stopping, lr decay and the restored epoch: val_loss or val_acc
+    monitor: str = "val_loss"  # one of MONITORS
     clip: float = 1.0
     emb_dim: int = 100
     hidden: int = 256
@@ -118,8 +120,8 @@ class ExperimentConfig:
             raise ConfigError(f"--lr must be a positive number below 10 (got {self.lr!r})")
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ConfigError(f"--lr-decay must be in (0, 1]; 1 keeps the learning rate constant (got {self.lr_decay!r})")
-        if self.monitor not in ("val_loss", "val_acc"):
-            raise ConfigError(f"--monitor must be val_loss or val_acc (got {self.monitor!r})")
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)} (got {self.monitor!r})")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be in [0, 1) (got {self.dropout!r})")
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:

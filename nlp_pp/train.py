@@ -11,10 +11,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .config import MONITORS
 from .errors import ConfigError
-
-
-MONITORS = ("val_loss", "val_acc")
 
 
 @dataclass(frozen=True)
