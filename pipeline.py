@@ -82,6 +82,7 @@ def run_parser() -> argparse.ArgumentParser:
     v = p.add_argument_group("preprocessing, vocabulary and FastText")
     _bool_flag(v, "placeholders", "replace URLs, phone numbers and money amounts by URL/PHONE/MONEY (default: on)")
     _bool_flag(v, "keep-jamo", "keep runs of bare jamo such as ㅋㅋ and ㅠㅠ (default: kept)")
+    _bool_flag(v, "keep-punct", "keep expressive punctuation as tokens: ... ? ! ~ ^^ ;; (default: kept)")
     _bool_flag(v, "jamo", "decompose tokens into jamo before the vocabulary and FastText (default: on)")
     v.add_argument("--stopwords", metavar="default|none|PATH", help="stopword list: 'default' is the project's "
                    "list (default: none -- keeping them scored higher on the NSMC benchmark)")

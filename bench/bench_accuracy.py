@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bidirectional {cfg['bidirectional']}, pooling {cfg.get('pooling', 'last')}, dropout {cfg['dropout']}, "
         f"lr {cfg['lr']}, batch {cfg['batch_size']}, up to {cfg['epochs']} epochs with patience {cfg['patience']}; "
         f"stopwords {cfg['preprocess']['stopwords']}, keep_jamo {cfg['preprocess']['keep_jamo']}, "
+        f"keep_punct {cfg['preprocess'].get('keep_punct', False)}, "
         f"jamo {cfg['preprocess']['jamo']}.",
         "",
         md_table(["model", "init", "seeds", "test accuracy", "test macro-F1", "best epoch", "s / epoch"], rows,

@@ -15,7 +15,10 @@ Order of operations in :func:`clean_text`:
    ``카지노``; ``c@sino`` -> ``csino``); between two longer words (``영화..최고``, ``재밌다.추천``)
    a symbol only separates them, and ``,``, ``!`` and ``?`` always separate;
 6. keep only Hangul syllables, Latin letters, digits and whitespace (bare jamo such as ``ㅋㅋ`` or
-   ``ㅠㅠ`` too when ``keep_jamo=True``); everything else becomes a space;
+   ``ㅠㅠ`` too when ``keep_jamo=True``); everything else becomes a space, except that with
+   ``keep_punct=True`` runs of expressive punctuation become one token each: ``...`` -> ``…``,
+   ``???`` -> ``?``, ``!!`` -> ``!``, ``~~`` -> ``~``, ``^^`` -> ``^^``, ``;;;`` -> ``;;`` (tone
+   carried by punctuation: on NSMC it lifts a TF-IDF model by 0.4 points, see BENCHMARKS.md);
 7. collapse whitespace.
 """
 from __future__ import annotations
@@ -59,6 +62,10 @@ _KEEP = "가-힣a-zA-Z0-9\\s"
 _DROP_RE = re.compile(f"[^{_KEEP}]+")
 _DROP_KEEP_JAMO_RE = re.compile(f"[^{_KEEP}\u1100-\u11ff\u3130-\u318f]+")  # modern jamo only
 _SPACES_RE = re.compile(r"\s+")
+# expressive punctuation kept by keep_punct=True, each run -> one canonical token (NFKC has already
+# turned … into ...); a single . or ; (sentence punctuation, emoticon noise) is dropped
+_PUNCT_RE = re.compile(r"\.{2,}|\?+|!+|~+|\^{2,}|;{2,}")
+_PUNCT_TOKENS = {".": "…", "?": "?", "!": "!", "~": "~", "^": "^^", ";": ";;"}
 _BARE_JAMO_RE = re.compile(f"[{_JAMO}]+")
 _COMPAT_RUN_RE = re.compile("[\u3131-\u318e]+")
 _ATTACHED_LEFT_RE = re.compile(r"[가-힣][^\w\s]{0,3}$")
@@ -74,11 +81,12 @@ class CleanConfig:
     keep_jamo: bool = False
     lowercase: bool = True
     max_chars: int = 5000
+    keep_punct: bool = False
 
     def __call__(self, text: str) -> str:
         """:func:`clean_text` with these options."""
         return clean_text(text, placeholders=self.placeholders, keep_jamo=self.keep_jamo,
-                          lowercase=self.lowercase, max_chars=self.max_chars)
+                          lowercase=self.lowercase, max_chars=self.max_chars, keep_punct=self.keep_punct)
 
 
 def clean_text(
@@ -88,6 +96,7 @@ def clean_text(
     keep_jamo: bool = False,
     lowercase: bool = True,
     max_chars: int = 5000,
+    keep_punct: bool = False,
 ) -> str:
     """Clean one message (see the module docstring for the steps).
 
@@ -97,6 +106,8 @@ def clean_text(
     '광고 대출 가능 PHONE URL MONEY'
     >>> clean_text("ㅋㅋ 진짜?", keep_jamo=True)
     'ㅋㅋ 진짜'
+    >>> clean_text("영화..최고!!! 재밌어요~~ ^^", keep_punct=True)
+    '영화 … 최고 ! 재밌어요 ~ ^^'
     """
     if not isinstance(text, str):
         text = "" if text is None else str(text)
@@ -110,23 +121,34 @@ def clean_text(
         text = _PHONE_RE.sub(f" {PHONE_TOKEN} ", text)
         text = _MONEY_RE.sub(f" {MONEY_TOKEN} ", text)
     text = _OBF_CHAIN_RE.sub(_join_obfuscated, text)
+    drop = _drop_keep_punct if keep_punct else " "
     if keep_jamo:
-        text = _DROP_KEEP_JAMO_RE.sub(" ", text)
+        text = _DROP_KEEP_JAMO_RE.sub(drop, text)
         if _CONJOINING_RE.search(text):  # NFKC turned ㅋ into conjoining ᄏ: show it as typed
             text = "".join(_compat_jamo(c) for c in text)
     else:
-        text = _BARE_JAMO_RE.sub(" ", _DROP_RE.sub(" ", text))
+        text = _BARE_JAMO_RE.sub(" ", _DROP_RE.sub(drop, text))
     text = _SPACES_RE.sub(" ", text).strip()
     return text[:max_chars].rstrip() if max_chars else text  # NFKC and placeholders can lengthen text
 
 
 def _join_obfuscated(match: re.Match) -> str:
-    """``대.출.상담`` -> ``대출상담``, ``영화..최고`` -> ``영화 최고``: join across a symbol when a side is one letter."""
+    """``대.출.상담`` -> ``대출상담``, ``영화..최고`` -> ``영화 .. 최고``: join across a symbol when a side is one letter.
+
+    A symbol that is not joined over stays, spaced, for step 6 to drop or keep as punctuation.
+    """
     pieces = _OBF_SPLIT_RE.split(match.group())
+    symbols = _OBF_SPLIT_RE.findall(match.group())
     out = [pieces[0]]
-    for prev, word in zip(pieces, pieces[1:]):
-        out += (word,) if len(prev) == 1 or len(word) == 1 else (" ", word)
+    for prev, symbol, word in zip(pieces, symbols, pieces[1:]):
+        out += (word,) if len(prev) == 1 or len(word) == 1 else (" ", symbol, " ", word)
     return "".join(out)
+
+
+def _drop_keep_punct(match: re.Match) -> str:
+    """A run of dropped characters -> its expressive punctuation as spaced tokens (``...!!`` -> `` … ! ``)."""
+    tokens = [_PUNCT_TOKENS[m.group()[0]] for m in _PUNCT_RE.finditer(match.group())]
+    return f" {' '.join(tokens)} " if tokens else " "
 
 
 def _nfkc(text: str) -> str:

@@ -36,7 +36,7 @@ from .embeddings import FastTextConfig, embedding_matrix, load_pretrained_vector
 from .errors import DataError, RunError
 from .hangul import compose
 from .metrics import classification_metrics, misclassified
-from .preprocess import preprocess
+from .preprocess import PreprocessConfig, preprocess
 from .train import Trainer, TrainConfig, predict_proba, resolve_device, set_seed
 from .vocab import Vocab
 
@@ -325,7 +325,11 @@ def run_experiment(cfg: ExperimentConfig, zoo: ModuleType, *, resume: str | Path
         saved = _read_json(work / "config.json")
         if saved.get("format") != RUN_FORMAT:
             raise RunError(f"{work} was written by an incompatible nlp_pp version ({saved.get('format')!r})")
-        cfg = ExperimentConfig.from_dict(saved["experiment"])
+        experiment = dict(saved["experiment"])
+        # a saved preprocessing dict is complete: an option it lacks did not exist when it was written,
+        # so the run used the library default (not today's pipeline default)
+        experiment["preprocess"] = {**PreprocessConfig().to_dict(), **(experiment.get("preprocess") or {})}
+        cfg = ExperimentConfig.from_dict(experiment)
         name = work.name.removesuffix(".partial")
         final = _unique_dir(work.parent, name, own_partial=work)
     else:

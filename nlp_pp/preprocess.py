@@ -35,6 +35,7 @@ class PreprocessConfig:
     stopwords: str | None = "default"
     jamo: bool = True
     extra_stopwords: tuple[str, ...] = field(default_factory=tuple)
+    keep_punct: bool = False
 
     def __post_init__(self) -> None:
         for name in ("keep_pos", "drop_pos", "extra_stopwords"):
@@ -65,7 +66,7 @@ class PreprocessConfig:
     @property
     def cleaning(self) -> CleanConfig:
         """The cleaning step's options (callable: ``config.cleaning(text)``)."""
-        return CleanConfig(self.placeholders, self.keep_jamo, self.lowercase, self.max_chars)
+        return CleanConfig(self.placeholders, self.keep_jamo, self.lowercase, self.max_chars, self.keep_punct)
 
     def fingerprint(self) -> str:
         """Short hash of the options and the stopword list's contents (for cache keys)."""

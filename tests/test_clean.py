@@ -91,6 +91,46 @@ def test_keep_jamo_with_extended_block_jamo_does_not_raise(text):
     assert out.startswith("ㅋ")
 
 
+# --- expressive punctuation (keep_punct) ----------------------------------------------------------
+
+@pytest.mark.parametrize("text, kept", [
+    ("영화..최고", "영화 … 최고"),             # between two words: a boundary and a token
+    ("재밌다...", "재밌다 …"),
+    ("재밌다…", "재밌다 …"),                    # NFKC turns … into ...
+    ("뭐냐???", "뭐냐 ?"),
+    ("최고!!!", "최고 !"),
+    ("뭐지?!", "뭐지 ? !"),
+    ("좋아요~~", "좋아요 ~"),
+    ("굿^^", "굿 ^^"),
+    ("헐;;;", "헐 ;;"),
+    ("끝.", "끝"),                              # a single . or ; is sentence punctuation: dropped
+    ("a ; b", "a b"),
+    ("^_^", ""),
+])
+def test_keep_punct_turns_runs_into_one_token_each(text, kept):
+    assert clean_text(text, keep_punct=True) == kept
+
+
+@pytest.mark.parametrize("text", ["영화..최고!!! 재밌어요~~ ^^", "뭐냐??? ...", "헐;;; ^^"])
+def test_keep_punct_off_by_default_and_then_output_unchanged(text):
+    assert clean_text(text) == clean_text(text, keep_punct=False)
+    assert not re.search(r"[.?!~^;…]", clean_text(text))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("대.출 가능!!", "대출 가능 !"),
+    ("카*지*노~ 무료", "카지노 ~ 무료"),
+    ("대~출", "대출"),                          # one-letter sides still join: obfuscation undone
+    ("재밌다~최고", "재밌다 ~ 최고"),
+])
+def test_keep_punct_still_joins_obfuscated_words(text, expected):
+    assert clean_text(text, keep_punct=True) == expected
+
+
+def test_keep_punct_with_keep_jamo():
+    assert clean_text("ㅋㅋ 최고!! ㅠㅠ...", keep_jamo=True, keep_punct=True) == "ㅋㅋ 최고 ! ㅠㅠ …"
+
+
 # --- placeholders -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, expected", [

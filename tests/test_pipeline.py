@@ -182,6 +182,29 @@ def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatc
     assert "kept from the earlier attempt" in err
 
 
+def test_resume_reads_an_option_missing_from_an_older_config_as_the_library_default(tmp_path, monkeypatch, capsys):
+    real = experiment._train_one
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiment, "_train_one", interrupt)
+    code, _, _ = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--inits", "random",
+                          "--out", str(tmp_path), "--name", "old", "--no-cache"], capsys)
+    assert code == 130
+    partial = tmp_path / "old.partial"
+    saved = json.loads((partial / "config.json").read_text(encoding="utf-8"))
+    assert saved["experiment"]["preprocess"]["keep_punct"] is True   # today's pipeline default
+    del saved["experiment"]["preprocess"]["keep_punct"]              # as written before the option existed
+    (partial / "config.json").write_text(json.dumps(saved), encoding="utf-8")
+
+    monkeypatch.setattr(experiment, "_train_one", real)
+    code, _, err = run_cli(["--resume", str(partial)], capsys)
+    assert code == 0, err
+    m = json.loads((tmp_path / "old" / "metrics.json").read_text(encoding="utf-8"))
+    assert m["config"]["preprocess"]["keep_punct"] is False
+
+
 def test_failure_before_any_result_leaves_nothing(tmp_path, monkeypatch, capsys):
     def boom(*args, **kwargs):
         raise RuntimeError("simulated crash")

@@ -86,6 +86,11 @@ def test_option_keep_jamo():
     assert composed(["영화를 정말 재밌게 봤어요 ㅋㅋ"], keep_jamo=True) == [["영화", "정말", "재밌", "봤", "어요", "ㅋㅋ"]]
 
 
+def test_option_keep_punct_tokens_survive_mecab():
+    out = composed(["영화..최고!!! 재밌어요~~ ^^ 헐;;"], keep_punct=True)
+    assert out == [["영화", "…", "최고", "!", "재밌", "어요", "~", "^^", "헐", ";;"]]
+
+
 def test_config_equals_keywords():
     cfg = PreprocessConfig(stopwords=None, keep_pos=("NN", "VV"), jamo=False)
     texts = ["대출 상담 받으세요", "영화를 보았습니다"]
@@ -105,7 +110,7 @@ def test_unknown_keyword_option_is_config_error():
 def test_config_round_trip():
     cfg = PreprocessConfig(placeholders=False, keep_jamo=True, lowercase=False, max_chars=100,
                            keep_pos=("NN",), drop_pos=("NNB",), stopwords=None, jamo=False,
-                           extra_stopwords=("대출",))
+                           extra_stopwords=("대출",), keep_punct=True)
     d = cfg.to_dict()
     assert set(d) == {f.name for f in dataclasses.fields(PreprocessConfig)}
     assert PreprocessConfig.from_dict(d) == cfg
@@ -131,7 +136,7 @@ def test_fingerprint(tmp_path):
     assert len(base.fingerprint()) == 16
     changes = [dict(placeholders=False), dict(keep_jamo=True), dict(lowercase=False), dict(max_chars=100),
                dict(keep_pos=("NN",)), dict(drop_pos=("J",)), dict(stopwords=None), dict(jamo=False),
-               dict(extra_stopwords=("대출",))]
+               dict(extra_stopwords=("대출",)), dict(keep_punct=True)]
     prints = {base.fingerprint()} | {dataclasses.replace(base, **c).fingerprint() for c in changes}
     assert len(prints) == len(changes) + 1
     # the stopword file's contents count, not only its name
