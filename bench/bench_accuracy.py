@@ -2,6 +2,7 @@
 
     python bench/bench_accuracy.py                                   # full data, seed 0, rnn/lstm/gru x 2 inits
     python bench/bench_accuracy.py --section accuracy-seeds --max-rows 30000 --seeds 0,1,2
+    python bench/bench_accuracy.py --section accuracy-best --models gru --seeds 0,1,2 -- --inits fasttext --no-baseline
     python bench/bench_accuracy.py --section accuracy-other --models cnn,hybrid,avg
     python bench/bench_accuracy.py --section cache --max-rows 30000 --models rnn --epochs 1 --twice
 
