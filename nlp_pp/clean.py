@@ -57,7 +57,7 @@ _MONEY_RE = re.compile(
 )
 _OBF_SYMBOLS = r"(?:[^\w\s,!?]|_){1,3}"  # 1-3 symbols other than , ! ?
 _OBF_CHAIN_RE = re.compile(f"[가-힣a-z]+(?:{_OBF_SYMBOLS}[가-힣a-z]+)+")
-_OBF_SPLIT_RE = re.compile(_OBF_SYMBOLS)
+_OBF_SPLIT_RE = re.compile(f"({_OBF_SYMBOLS})")
 _KEEP = "가-힣a-zA-Z0-9\\s"
 _DROP_RE = re.compile(f"[^{_KEEP}]+")
 _DROP_KEEP_JAMO_RE = re.compile(f"[^{_KEEP}\u1100-\u11ff\u3130-\u318f]+")  # modern jamo only
@@ -137,8 +137,8 @@ def _join_obfuscated(match: re.Match) -> str:
 
     A symbol that is not joined over stays, spaced, for step 6 to drop or keep as punctuation.
     """
-    pieces = _OBF_SPLIT_RE.split(match.group())
-    symbols = _OBF_SPLIT_RE.findall(match.group())
+    parts = _OBF_SPLIT_RE.split(match.group())  # word, symbol, word, ... (the pattern captures)
+    pieces, symbols = parts[::2], parts[1::2]
     out = [pieces[0]]
     for prev, symbol, word in zip(pieces, symbols, pieces[1:]):
         out += (word,) if len(prev) == 1 or len(word) == 1 else (" ", symbol, " ", word)

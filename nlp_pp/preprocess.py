@@ -66,7 +66,8 @@ class PreprocessConfig:
     @property
     def cleaning(self) -> CleanConfig:
         """The cleaning step's options (callable: ``config.cleaning(text)``)."""
-        return CleanConfig(self.placeholders, self.keep_jamo, self.lowercase, self.max_chars, self.keep_punct)
+        return CleanConfig(placeholders=self.placeholders, keep_jamo=self.keep_jamo, lowercase=self.lowercase,
+                           max_chars=self.max_chars, keep_punct=self.keep_punct)
 
     def fingerprint(self) -> str:
         """Short hash of the options and the stopword list's contents (for cache keys)."""
