@@ -29,9 +29,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-import models  # noqa: E402
 from bench.common import (DEFAULT_DATA_DIR, command_line, format_load, load_average, machine_facts, md_facts,  # noqa: E402
                           md_table, today, write_section)
+from nlp_pp import models  # noqa: E402
 from nlp_pp.batching import BucketBatchSampler, choose_context_length, encode_corpus, make_dataloader  # noqa: E402
 from nlp_pp.cache import Cache, cache_key, default_cache_dir  # noqa: E402
 from nlp_pp.config import ExperimentConfig  # noqa: E402
@@ -96,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models.split(","):
         for mode in ("bucketed", "fixed"):
             set_seed(0)
-            mcfg = models.ModelConfig(name=name, vocab_size=len(vocab), num_classes=2, emb_dim=cfg.emb_dim,
-                                      hidden=cfg.hidden, layers=cfg.layers, bidirectional=cfg.bidirectional,
-                                      dropout=cfg.dropout)
-            net = models.build_model(mcfg)
+            net = models.build_model(cfg.model_config(name, len(vocab), 2))
             opt = make_adam(net.parameters(), cfg.lr)
             fixed = context if mode == "fixed" else None
             train_loader = make_dataloader(train_seqs, y_train, cfg.batch_size, shuffle=True, seed=0,

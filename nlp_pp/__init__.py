@@ -6,9 +6,10 @@ The preprocessing steps are importable one by one or chained with :func:`preproc
     >>> nlp_pp.preprocess(["대.출 필요하세요? 010-1234-5678"])     # doctest: +SKIP
     [['대ᴥ출', '필요', '세요', 'PHONE']]
 
-Modules: ``clean``, ``tokenize``, ``stopwords``, ``hangul``, ``data``, ``vocab``, ``batching``,
-``embeddings``, ``train``, ``metrics``, ``baseline``, ``report``, ``experiment``, ``predict``.
-Names from the heavier modules (pandas, torch, gensim) are imported on first use.
+Modules: ``clean``, ``tokenize``, ``stopwords``, ``hangul``, ``preprocess``, ``data``, ``vocab``,
+``batching``, ``embeddings``, ``vectors``, ``train``, ``metrics``, ``baseline``, ``models``,
+``config``, ``experiment``, ``rundir``, ``selection``, ``classifier``, ``report``. Names from the
+heavier modules (pandas, torch, gensim) are imported on first use.
 """
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ _LAZY = {
     "save_fasttext": "embeddings", "load_pretrained_vectors": "embeddings", "embedding_matrix": "embeddings",
     "Trainer": "train", "TrainConfig": "train", "predict_proba": "train", "set_seed": "train",
     "classification_metrics": "metrics", "ExperimentConfig": "config", "run_experiment": "experiment",
-    "Predictor": "predict", "write_report": "report",
+    "load_classifier": "classifier", "Classifier": "classifier", "write_report": "report",
+    "save_vectors": "vectors", "load_vectors": "vectors", "TfidfBaseline": "baseline",
 }
+_SUBPACKAGES = ("models",)
 
 __all__ = [
     "CleanConfig", "clean_text", "clean_texts", "MecabTokenizer", "tokenize", "load_stopwords", "remove_stopwords",
@@ -44,6 +47,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return import_module(f".{name}", __name__)
     if name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .errors import ConfigError
+from .inputs import check_labels
 from .vocab import PAD_IDX, Vocab
 
 
@@ -73,10 +74,11 @@ class EncodedDataset(Dataset):
     """Index sequences (unpadded) with integer labels."""
 
     def __init__(self, sequences: Sequence[Sequence[int]], labels: Sequence[int]):
-        if len(sequences) != len(labels):
-            raise ConfigError(f"{len(sequences)} sequences but {len(labels)} labels")
+        labels = check_labels(labels, len(sequences))
         self.sequences = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
-        self.labels = torch.tensor(np.asarray(labels), dtype=torch.long)  # a copy: read-only arrays are fine
+        if any(len(s) and int(s.min()) < 0 for s in self.sequences):
+            raise ValueError("sequences must hold token ids >= 0 (vocabulary indices); found a negative id")
+        self.labels = torch.tensor(labels, dtype=torch.long)  # a copy: read-only arrays are fine
 
     def __len__(self) -> int:
         return len(self.sequences)

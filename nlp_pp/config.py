@@ -1,185 +1,192 @@
-"""The experiment configuration: plain data, read from the CLI and/or a TOML or YAML file."""
+"""The experiment configuration: every option of a comparison, read from the CLI and/or a TOML or YAML file.
+
+Each option is declared once, with its default, constraint and reason. Options that belong to a
+part of the library (the models' ``hidden``, the trainer's ``lr``, FastText's ``window``, the
+preprocessing's ``keep_jamo``) are declared by that part's config class and *borrowed* here, so
+the library and the command line share one default and one check. The part's config is derived
+from an :class:`ExperimentConfig` by a method (:meth:`~ExperimentConfig.train_config`,
+:meth:`~ExperimentConfig.model_config`, :meth:`~ExperimentConfig.fasttext_config`); the
+preprocessing options live in the nested :class:`~nlp_pp.preprocess.PreprocessConfig`.
+
+The command line and :meth:`ExperimentConfig.from_dict` take the same path (:func:`nlp_pp.options.parse_values`),
+so ``--keep-pos NN,VV`` and ``{"keep_pos": "NN,VV"}`` mean the same, and ``bidirectional = "maybe"``
+in a file is refused before any work starts, like ``--bidirectional maybe`` would be.
+"""
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from .embeddings import FastTextConfig
 from .errors import ConfigError
+from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
+from .options import (Boolean, Interval, ListOf, OneOf, Optional, Text, borrow, command_line_names, declared, invalid,
+                      option, parse_values, sub_config, validate)
 from .preprocess import PreprocessConfig
+from .resources import sample_data
+from .train import TrainConfig
 
-MONITORS = ("val_loss", "val_acc")  # validation scores that early stopping, lr decay and the restored epoch can follow
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = PROJECT_ROOT / "data" / "spam_sample.csv"
 INITS = ("random", "fasttext")
-# The pipeline's preprocessing defaults differ from the library's (PreprocessConfig()) where the NSMC
-# benchmarks showed it (BENCHMARKS.md): keeping stopwords, bare jamo (ㅋㅋ, ㅠㅠ) and expressive
-# punctuation (... ? ! ~ ^^ ;;) scored higher, and the spam sample was unaffected or better.
-# The library keeps the designed chain as its defaults.
-PIPELINE_PREPROCESSING = PreprocessConfig(keep_jamo=True, stopwords=None, keep_punct=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExperimentConfig:
     """Everything that determines a comparison run (saved as ``config.json`` in the run directory)."""
 
-    data: str = str(SAMPLE_DATA)
-    test_data: str | None = None
-    text_col: str = "content"
-    label_col: str = "class"
-    encoding: str | None = None
-    positive_label: str | None = None
-    max_rows: int | None = None
-    val_size: float = 0.15
-    test_size: float = 0.15
-    split_seed: int = 0
+    CLI: ClassVar[bool] = True  # messages name options as command-line flags (--lr)
+
+    # data
+    data: str = option(str(sample_data()), Text("a CSV path or http(s) URL"), "CSV file or http(s) URL "
+                       "(UTF-8 or CP949)", group="data", metavar="PATH|URL",
+                       default_text="the embedded synthetic sample, data/spam_sample.csv")
+    test_data: str | None = option(None, Optional(Text("a CSV path or URL")), "a fixed test CSV (same columns); "
+                                   "then --data is split into train/validation only", group="data",
+                                   metavar="PATH|URL")
+    text_col: str = option("content", Text("a column name"), "text column", group="data", metavar="COLUMN")
+    label_col: str = option("class", Text("a column name"), "label column", group="data", metavar="COLUMN")
+    encoding: str | None = option(None, Optional(Text("an encoding name")), "force the CSV encoding instead of "
+                                  "detecting UTF-8 / CP949", group="data", metavar="NAME")
+    positive_label: str | None = option(None, Optional(Text("a label")), "positive class of a binary task for "
+                                        "precision/recall/ROC-AUC and the decision threshold", group="data",
+                                        metavar="LABEL",
+                                        default_text="스팸문자 if present, else the second label in sorted order")
+    max_rows: int | None = option(None, Optional(Interval(int, 10)), "use a stratified random sample of this "
+                                  "many rows", group="data")
+    val_size: float = option(0.15, Interval(float, 0, 1, closed="neither"), "validation share", group="data")
+    test_size: float = option(0.15, Interval(float, 0, 1, closed="left"), "test share when there is no "
+                              "--test-data", group="data")
+    split_seed: int = option(0, Interval(int, 0), "seed of the split, the sample and FastText", group="data")
+    download_timeout: float = option(300.0, Interval(float, 0, closed="neither"), "seconds a --data URL may "
+                                     "take to download in total", group="data")
+
     # models and training
-    models: tuple[str, ...] = ("rnn", "lstm", "gru")
-    inits: tuple[str, ...] = INITS
-    seeds: tuple[int, ...] = (0,)
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 2e-3
-    lr_decay: float = 0.5  # learning rate x this after an epoch without a better validation score
-    patience: int = 2
-    monitor: str = "val_loss"  # one of MONITORS
-    clip: float = 1.0
-    emb_dim: int = 100
-    hidden: int = 256
-    layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.3
-    pooling: str = "last"
-    freeze_embedding: bool = False
-    kernel_sizes: tuple[int, ...] = (3, 4, 5)  # cnn, hybrid
-    filters: int = 100  # cnn, hybrid: feature maps per kernel size
-    shared_embedding: bool = True  # hybrid: one embedding for both branches, or one each
-    # vocabulary and sequences
-    min_count: int = 3
-    length_percentile: float = 95.0
-    truncating: str = "post"
-    # FastText
-    fasttext_epochs: int = 10
-    fasttext_window: int = 5
-    min_n: int = 3
-    max_n: int = 6
-    fasttext_workers: int = 1  # 1 keeps runs reproducible; 0 = every core (faster, not reproducible)
-    pretrained_vectors: str | None = None
-    # preprocessing
-    preprocess: PreprocessConfig = field(default_factory=lambda: PIPELINE_PREPROCESSING)
+    models: tuple[str, ...] = option(RECURRENT_MODELS, ListOf(OneOf(*MODEL_NAMES), everything=MODEL_NAMES),
+                                     "models to compare, comma-separated, or 'all'", group="models")
+    inits: tuple[str, ...] = option(INITS, ListOf(OneOf(*INITS)), "embedding initialisations", group="models")
+    seeds: tuple[int, ...] = option((0,), ListOf(Interval(int, 0)), "training seeds; several give mean ± std",
+                                    group="models")
+    epochs: int = borrow(TrainConfig, "epochs", group="models")
+    patience: int = borrow(TrainConfig, "patience", group="models")
+    monitor: str = borrow(TrainConfig, "monitor", group="models")
+    batch_size: int = borrow(TrainConfig, "batch_size", group="models")
+    lr: float = borrow(TrainConfig, "lr", group="models")
+    lr_decay: float = borrow(TrainConfig, "lr_decay", group="models")
+    clip: float = borrow(TrainConfig, "clip", group="models")
+    weight_decay: float = borrow(TrainConfig, "weight_decay", group="models")
+    emb_dim: int = borrow(ModelConfig, "emb_dim", also=((FastTextConfig, "dim"),), group="models")
+    hidden: int = borrow(ModelConfig, "hidden", group="models")
+    layers: int = borrow(ModelConfig, "layers", group="models")
+    bidirectional: bool = borrow(ModelConfig, "bidirectional", group="models")
+    dropout: float = borrow(ModelConfig, "dropout", group="models")
+    pooling: str = borrow(ModelConfig, "pooling", group="models")
+    kernel_sizes: tuple[int, ...] = borrow(ModelConfig, "kernel_sizes", group="models")
+    filters: int = borrow(ModelConfig, "filters", group="models")
+    shared_embedding: bool = borrow(ModelConfig, "shared_embedding", group="models")
+    freeze_embedding: bool = borrow(ModelConfig, "freeze_embedding", group="models")
+    device: str = option("auto", Text("auto, cpu, cuda or cuda:N"), "auto (CUDA when available), cpu or "
+                         "cuda[:N]", group="models", metavar="DEVICE")
+
+    # vocabulary, sequences and FastText (the preprocessing options are PreprocessConfig's)
+    min_count: int = borrow(FastTextConfig, "min_count", group="vocabulary")
+    length_percentile: float = option(95.0, Interval(float, 0, 100, closed="right"), "context length = this "
+                                      "percentile of the training lengths", group="vocabulary")
+    truncating: str = option("post", OneOf("pre", "post"), "cut long messages at the end (post) or the start "
+                             "(pre)", group="vocabulary")
+    fasttext_epochs: int = borrow(FastTextConfig, "epochs", group="vocabulary")
+    fasttext_window: int = borrow(FastTextConfig, "window", group="vocabulary")
+    min_n: int = borrow(FastTextConfig, "min_n", group="vocabulary")
+    max_n: int = borrow(FastTextConfig, "max_n", group="vocabulary")
+    fasttext_workers: int = borrow(FastTextConfig, "workers", group="vocabulary")
+    pretrained_vectors: str | None = option(None, Optional(Text("a vectors file")), "use these vectors instead "
+                                            "of training FastText: a model from 'pipeline.py pretrain', or a "
+                                            ".vec/.bin file whose tokens match the preprocessing",
+                                            group="vocabulary", metavar="PATH")
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
     # run
-    baseline: bool = True
-    device: str = "auto"
-    n_jobs: int = -1
-    cache: bool = True
-    cache_dir: str | None = None
-    out: str = "runs"
-    name: str | None = None
+    baseline: bool = option(True, Boolean(), "also train the TF-IDF + logistic regression baseline", group="run")
+    n_jobs: int = option(-1, Interval(int, -1), "processes for preprocessing, -1 = all cores", group="run")
+    cache: bool = option(True, Boolean(), "reuse cached tokens and FastText models", group="run")
+    cache_dir: str | None = option(None, Optional(Text("a directory")), "cache location (default: "
+                                   "$NLP_PP_CACHE_DIR or ~/.cache/nlp_pp)", group="run", metavar="DIR")
+    out: str = option("runs", Text("a directory"), "parent directory of run directories", group="run", metavar="DIR")
+    name: str | None = option(None, Optional(Text("a directory name")), "run directory name (default: "
+                              "<data file>-<date>-<time>); never overwritten", group="run")
 
     def __post_init__(self) -> None:
         if isinstance(self.preprocess, dict):
-            self.preprocess = PreprocessConfig.from_dict(self.preprocess)
-        for name in ("models", "inits"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = [v for v in value.split(",")]
-            setattr(self, name, tuple(str(v).strip().lower() for v in value if str(v).strip()))
-        self.kernel_sizes = _int_tuple(self.kernel_sizes, "--kernel-sizes must be integers, e.g. 3,4,5")
-        self.seeds = _int_tuple(self.seeds, "seeds must be integers, e.g. --seeds 0,1,2")
-        self.validate()
-
-    def validate(self, model_names: tuple[str, ...] | None = None) -> None:
-        """Check every value; raise :class:`ConfigError` saying which option is wrong and what fits."""
-        def positive_int(name: str, minimum: int = 1) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-                raise ConfigError(f"--{name.replace('_', '-')} must be an integer >= {minimum} (got {v!r})")
-
-        for name in ("epochs", "batch_size", "patience", "emb_dim", "hidden", "layers", "min_count",
-                     "fasttext_epochs", "fasttext_window", "min_n", "max_n", "filters"):
-            positive_int(name)
-        positive_int("fasttext_workers", 0)
-        if self.max_rows is not None:
-            positive_int("max_rows", 10)
-        if not self.models:
-            raise ConfigError("--models is empty; name at least one model, e.g. --models rnn,lstm,gru")
-        if model_names is not None:
-            bad = [m for m in self.models if m not in model_names]
-            if bad:
-                raise ConfigError(f"unknown model {', '.join(bad)}; choose from {', '.join(model_names)} (or 'all')")
-        if not self.inits:
-            raise ConfigError("--inits is empty; use random, fasttext or random,fasttext")
-        bad = [i for i in self.inits if i not in INITS]
-        if bad:
-            raise ConfigError(f"unknown init {', '.join(bad)}; choose from {', '.join(INITS)}")
-        if len(set(self.models)) != len(self.models) or len(set(self.inits)) != len(self.inits) \
-                or len(set(self.seeds)) != len(self.seeds) or not self.seeds:
-            raise ConfigError("--models, --inits and --seeds must be non-empty and list each value once")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
-            raise ConfigError(f"--lr must be a positive number below 10 (got {self.lr!r})")
-        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
-            raise ConfigError(f"--lr-decay must be in (0, 1]; 1 keeps the learning rate constant (got {self.lr_decay!r})")
-        if self.monitor not in MONITORS:
-            raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)} (got {self.monitor!r})")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout must be in [0, 1) (got {self.dropout!r})")
-        if not self.kernel_sizes or min(self.kernel_sizes) < 1:
-            raise ConfigError(f"--kernel-sizes must be positive integers, e.g. 3,4,5 (got {self.kernel_sizes!r})")
-        if self.pooling not in ("last", "max", "mean"):
-            raise ConfigError(f"--pooling must be last, max or mean (got {self.pooling!r})")
-        if self.clip < 0:
-            raise ConfigError(f"--clip must be >= 0 (got {self.clip!r})")
-        if not 0 < self.length_percentile <= 100:
-            raise ConfigError(f"--length-percentile must be in (0, 100] (got {self.length_percentile!r})")
-        if self.truncating not in ("pre", "post"):
-            raise ConfigError(f"--truncating must be pre or post (got {self.truncating!r})")
+            object.__setattr__(self, "preprocess", PreprocessConfig.from_dict(self.preprocess))
+        if not isinstance(self.preprocess, PreprocessConfig):
+            raise invalid(self, "preprocess", "a PreprocessConfig", self.preprocess)
+        validate(self)
+        if self.val_size + self.test_size >= 1:
+            raise invalid(self, "val_size", f"below 1 - --test-size = {1 - self.test_size:g}", self.val_size)
         if self.min_n > self.max_n:
-            raise ConfigError(f"--min-n ({self.min_n}) must not exceed --max-n ({self.max_n})")
-        if not (0 < self.val_size < 1 and 0 <= self.test_size < 1 and self.val_size + self.test_size < 1):
-            raise ConfigError("--val-size must be in (0, 1), --test-size in [0, 1), and their sum below 1")
-        if self.n_jobs < -1:
-            raise ConfigError(f"--n-jobs must be -1 (all cores) or a positive integer (got {self.n_jobs})")
+            raise invalid(self, "min_n", f"at most --max-n = {self.max_n}", self.min_n)
+        if self.text_col == self.label_col:
+            raise invalid(self, "label_col", "a different column than --text-col", self.label_col)
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise invalid(self, "encoding", "an encoding Python knows, e.g. utf-8 or cp949",
+                              self.encoding) from None
+        if self.name is not None and (Path(self.name).name != self.name or self.name in (".", "..")):
+            raise invalid(self, "name", "a plain directory name (no path separators)", self.name)
+
+    # --- the parts' configs, derived -------------------------------------------------------------
+
+    def train_config(self) -> TrainConfig:
+        """The trainer's options."""
+        return sub_config(self, TrainConfig)
+
+    def fasttext_config(self) -> FastTextConfig:
+        """The FastText options (seeded with the split seed)."""
+        return sub_config(self, FastTextConfig, seed=self.split_seed)
+
+    def model_config(self, name: str, vocab_size: int, num_classes: int) -> ModelConfig:
+        """The options of model ``name`` for a vocabulary and a label set."""
+        return sub_config(self, ModelConfig, name=name, vocab_size=vocab_size, num_classes=num_classes)
+
+    # --- reading and writing ---------------------------------------------------------------------
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (tuples become lists)."""
+        """JSON-ready dict (tuples become lists); :meth:`from_dict` reads it back."""
         d = asdict(self)
         d["preprocess"] = self.preprocess.to_dict()
         return json.loads(json.dumps(d))
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ExperimentConfig:
-        """Build from a dict whose keys are field names (``-`` or ``_``); unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        pre_known = set(PreprocessConfig.__dataclass_fields__)
-        clean: dict[str, Any] = {}
-        pre: dict[str, Any] = {**PIPELINE_PREPROCESSING.to_dict(), **(d.get("preprocess") or {})}
+    def from_dict(cls, d: dict[str, Any], *, saved: bool = False) -> ExperimentConfig:
+        """Build from options as a command line or a config file gives them (flat or with ``preprocess``).
+
+        Keys may use ``-`` or ``_``; preprocessing options may sit at the top level or under
+        ``preprocess``; string values are parsed as on the command line. ``saved=True`` reads a
+        config written by an earlier version (missing preprocessing options take their old values).
+        """
+        pre_names = {f.name for f in dataclasses.fields(PreprocessConfig)}
+        top: dict[str, Any] = {}
+        pre: dict[str, Any] = dict(d.get("preprocess") or {})
         for key, value in d.items():
             k = str(key).replace("-", "_")
             if k == "preprocess":
                 continue
-            if k in known:
-                clean[k] = value
-            elif k in pre_known:
-                pre[k] = value
-            else:
-                raise ConfigError(f"unknown option '{key}' in the configuration; valid keys: {', '.join(sorted(known))}")
-        try:
-            clean["preprocess"] = PreprocessConfig.from_dict({k.replace("-", "_"): v for k, v in pre.items()})
-            return cls(**clean)
-        except TypeError as e:
-            raise ConfigError(f"invalid configuration value ({e})") from None
+            (pre if k in pre_names else top)[k] = value
+        with command_line_names():
+            values = parse_values(cls, top)
+            values["preprocess"] = PreprocessConfig.from_saved(pre) if saved else PreprocessConfig.from_dict(pre)
+            return cls(**values)
 
 
-def _int_tuple(value: Any, message: str) -> tuple[int, ...]:
-    """``3``, ``"3,4,5"`` or a sequence -> a tuple of ints; :class:`ConfigError` with ``message`` otherwise."""
-    if isinstance(value, (int, str)):
-        value = str(value).split(",")
-    try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{message} (got {value!r})") from None
+def cli_options() -> list[tuple[type, dataclasses.Field]]:
+    """The options the command line offers, in help order: the experiment's, then the preprocessing's."""
+    own = [(ExperimentConfig, f) for f in declared(ExperimentConfig) if f.metadata.get("cli", True)]
+    pre = [(PreprocessConfig, f) for f in declared(PreprocessConfig) if f.metadata.get("cli", True)]
+    return own + pre
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

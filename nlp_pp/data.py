@@ -1,4 +1,4 @@
-"""Load a labelled CSV (path or http(s) URL, utf-8 / cp949 / euc-kr) and split it.
+"""Load a labelled CSV (path or http(s) URL; UTF-8 with or without BOM, or CP949) and split it.
 
 Every problem with the input is a :class:`~nlp_pp.errors.DataError` whose message is one line that
 says what is wrong and what to do.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -17,8 +18,11 @@ import pandas as pd
 
 from .errors import ConfigError, DataError
 
-ENCODINGS = ("utf-8", "utf-8-sig", "cp949", "euc-kr")
+# What is detected: UTF-8 (a byte-order mark is stripped), else CP949 -- Excel's Korean default and a
+# superset of EUC-KR, so EUC-KR files decode too.
+ENCODINGS = ("utf-8", "cp949")
 MAX_BYTES = 2 * 1024**3  # refuse inputs over 2 GiB rather than exhausting memory
+DOWNLOAD_TIMEOUT = 300.0  # seconds for a whole download (each read also times out after 30 s)
 _CONTROL_BYTES = [bytes([b]) for b in range(32) if b not in (9, 10, 13)]
 
 
@@ -35,41 +39,75 @@ class LoadReport:
     dropped_missing: int
     dropped_duplicates: int
     rows: int
+    sampled_from: dict[str, int] | None = None  # class sizes in the file when --max-rows sampled it
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def describe(self) -> str:
+        """How messages name this data: the file, or the sample of it that --max-rows took."""
+        if self.sampled_from is None:
+            return self.source
+        sizes = ", ".join(f"'{k}' {v}" for k, v in self.sampled_from.items())
+        return f"the {self.rows}-row sample (--max-rows) of {self.source}, whose classes have {sizes} rows"
 
 
 def _is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://"))
 
 
-def read_bytes(source: str | Path, timeout: float = 30.0) -> bytes:
-    """The raw bytes of a local file or an http(s) URL."""
+def read_bytes(source: str | Path, timeout: float = DOWNLOAD_TIMEOUT) -> bytes:
+    """The raw bytes of a local regular file or an http(s) URL (at most 2 GiB).
+
+    A download must finish within ``timeout`` seconds in total, so a server that trickles one
+    byte at a time cannot keep a run waiting forever.
+    """
     s = str(source)
     if _is_url(s):
-        try:
-            with urllib.request.urlopen(s, timeout=timeout) as resp:  # noqa: S310 (http(s) only)
-                data = resp.read(MAX_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            reason = getattr(e, "reason", e)
-            raise DataError(f"cannot download {s}: {reason}; check the URL and your network, "
-                            "or download the file and pass its path") from None
+        data = _download(s, timeout)
     else:
         p = Path(s).expanduser()
         if not p.exists():
             raise DataError(f"file not found: {s}; check the path (relative paths start from {Path.cwd()})")
         if p.is_dir():
             raise DataError(f"{s} is a directory, not a CSV file; pass the path of the CSV file inside it")
+        if not p.is_file():
+            raise DataError(f"{s} is not a regular file (a device, pipe or socket); save the data to a file first")
         if p.stat().st_size > MAX_BYTES:
             raise DataError(f"{s} is larger than 2 GiB; sample it first or use --max-rows on a smaller file")
         try:
-            data = p.read_bytes()
+            with open(p, "rb") as f:
+                data = f.read(MAX_BYTES + 1)  # the size can change between stat and read
         except OSError as e:
             raise DataError(f"cannot read {s}: {e.strerror or e}") from None
     if len(data) > MAX_BYTES:
         raise DataError(f"{s} is larger than 2 GiB; sample it first")
     return data
+
+
+def _download(url: str, timeout: float) -> bytes:
+    deadline = time.monotonic() + timeout
+    chunks, size = [], 0
+    try:
+        with urllib.request.urlopen(url, timeout=min(30.0, timeout)) as resp:  # noqa: S310 (http(s) only)
+            while True:
+                if time.monotonic() > deadline:
+                    raise DataError(f"downloading {url} took longer than {timeout:g} s; download the file and "
+                                    "pass its path, or allow more time with --download-timeout")
+                chunk = resp.read(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise DataError(f"{url} is larger than 2 GiB; sample it first")
+    except DataError:
+        raise
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        raise DataError(f"cannot download {url}: {reason}; check the URL and your network, "
+                        "or download the file and pass its path") from None
+    return b"".join(chunks)
 
 
 def decode_text(data: bytes, source: str = "input", encoding: str | None = None) -> tuple[str, str]:
@@ -85,7 +123,9 @@ def decode_text(data: bytes, source: str = "input", encoding: str | None = None)
     for enc in candidates:
         try:
             text = data.decode(enc)
-        except (UnicodeDecodeError, LookupError):
+        except LookupError:
+            raise ConfigError(f"unknown encoding {enc!r}; use e.g. utf-8 or cp949") from None
+        except UnicodeDecodeError:
             continue
         text = text[1:] if text.startswith("\ufeff") else text
         return text.replace("\x00", ""), enc  # a stray NUL inside a message would cut the CSV parser short
@@ -93,9 +133,10 @@ def decode_text(data: bytes, source: str = "input", encoding: str | None = None)
     raise DataError(f"cannot decode {source} as {tried}; save it as UTF-8 or CP949 (or pass --encoding)")
 
 
-def read_csv(source: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, str, str]:
+def read_csv(source: str | Path, encoding: str | None = None,
+             timeout: float = DOWNLOAD_TIMEOUT) -> tuple[pd.DataFrame, str, str]:
     """Read a CSV into strings; returns (frame, encoding used, sha256 of the raw bytes)."""
-    data = read_bytes(source)
+    data = read_bytes(source, timeout)
     text, enc = decode_text(data, str(source), encoding)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
@@ -126,6 +167,7 @@ def load_dataset(
     encoding: str | None = None,
     max_rows: int | None = None,
     seed: int = 0,
+    timeout: float = DOWNLOAD_TIMEOUT,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Load ``source`` as a frame with columns ``text`` and ``label`` (both strings).
 
@@ -138,7 +180,12 @@ def load_dataset(
     >>> report.rows, sorted(df.label.unique())                  # doctest: +SKIP
     (4000, ['스팸문자', '일상대화'])
     """
-    df, enc, digest = read_csv(source, encoding)
+    if text_col == label_col:
+        raise ConfigError(f"text_col and label_col are the same column ({text_col!r}); "
+                          "the labels must be in a column of their own")
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1):
+        raise ConfigError(f"max_rows must be a positive integer (got {max_rows!r})")
+    df, enc, digest = read_csv(source, encoding, timeout)
     require_columns(df, (text_col, label_col), source, "--text-col / --label-col")
     if len(df) == 0:
         raise DataError(f"{source} has a header but no data rows")
@@ -153,14 +200,13 @@ def load_dataset(
     dropped_dup = before - len(df)
     if len(df) == 0:
         raise DataError(f"{source} has no usable rows: every row misses its text or label")
-    if max_rows is not None:
-        if not isinstance(max_rows, int) or max_rows < 1:
-            raise ConfigError(f"max_rows must be a positive integer (got {max_rows!r})")
-        if max_rows < len(df):
-            df = _stratified_sample(df, max_rows, seed)
+    sampled_from = None
+    if max_rows is not None and max_rows < len(df):
+        sampled_from = {k: int(v) for k, v in df["label"].value_counts().sort_index().items()}
+        df = _stratified_sample(df, max_rows, seed)
     df = df.reset_index(drop=True)
     report = LoadReport(str(source), digest, enc, text_col, label_col, rows_read, dropped_missing,
-                        dropped_dup, len(df))
+                        dropped_dup, len(df), sampled_from)
     return df, report
 
 
@@ -183,7 +229,7 @@ def check_labels(df: pd.DataFrame, source: str = "data", *, min_per_class: int =
     small = counts[counts < min_per_class]
     if len(small):
         parts = ", ".join(f"'{k}' has {v} row{'s' if v != 1 else ''}" for k, v in small.items())
-        raise DataError(f"class too small for a stratified train/validation/test split: {parts}; "
+        raise DataError(f"class too small for a stratified train/validation/test split in {source}: {parts}; "
                         f"each class needs at least {min_per_class} rows (add data or drop that label)")
     return sorted(counts.index.tolist())
 

@@ -9,17 +9,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import DataError
+from .resources import resource
 
 DEFAULT_LIST = "korean.txt"
 
 
 def default_stopwords_path() -> Path:
     """Path of the project's Korean stopword list (checkout or installed wheel)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_stopwords" / DEFAULT_LIST, here.parent / "stopwords" / DEFAULT_LIST):
-        if candidate.is_file():
-            return candidate
-    raise DataError(f"the bundled stopword list {DEFAULT_LIST} is missing: reinstall nlp_pp")
+    return resource("stopwords", DEFAULT_LIST)
 
 
 def load_stopwords(path: str | Path | None = None) -> frozenset[str]:

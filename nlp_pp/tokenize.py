@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
+from .inputs import check_texts
 from .parallel import map_chunks
 
 
@@ -101,4 +102,4 @@ def tokenize(
     """
     func = partial(_tokenize_chunk, keep_pos=tuple(keep_pos) if keep_pos else None,
                    drop_pos=tuple(drop_pos) if drop_pos else None)
-    return map_chunks(func, texts, n_jobs=n_jobs, progress=progress, desc="MeCab")
+    return map_chunks(func, check_texts(texts), n_jobs=n_jobs, progress=progress, desc="MeCab")

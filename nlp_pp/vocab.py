@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .errors import ConfigError, RunError
+from .inputs import check_token_lists
 
 PAD = "<PAD>"
 UNK = "<UNK>"
@@ -41,9 +42,9 @@ class Vocab:
         ``stats`` records the size, the number of distinct tokens dropped as rare and the share of
         token occurrences the vocabulary covers (``coverage_train``).
         """
-        if not isinstance(min_count, int) or min_count < 1:
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
             raise ConfigError(f"min_count must be a positive integer (got {min_count!r})")
-        counts = Counter(t for tokens in token_lists for t in tokens)
+        counts = Counter(t for tokens in check_token_lists(token_lists) for t in tokens)
         kept = sorted((t for t, c in counts.items() if c >= min_count and t not in (PAD, UNK)),
                       key=lambda t: (-counts[t], t))
         if max_size is not None:

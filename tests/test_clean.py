@@ -4,19 +4,36 @@ from __future__ import annotations
 import doctest
 import re
 import time
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp_pp import clean
+from nlp_pp import clean as clean_module
 from nlp_pp.clean import MONEY_TOKEN, PHONE_TOKEN, URL_TOKEN, CleanConfig, clean_text, clean_texts
 
 PLACEHOLDER_WORDS = {URL_TOKEN, PHONE_TOKEN, MONEY_TOKEN}
+# The original design's cleaning (bare jamo and punctuation dropped); most tests below check it, the
+# defaults keep both (tested in test_defaults_keep_jamo_and_punctuation).
+DESIGNED = {"keep_jamo": False, "keep_punct": False}
+clean = partial(clean_text, **DESIGNED)
 
 
 def test_docstring_examples():
-    assert doctest.testmod(clean, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    assert doctest.testmod(clean_module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_defaults_keep_jamo_and_punctuation():
+    assert clean_text("ㅋㅋ 진짜 최고!!! 대박...") == "ㅋㅋ 진짜 최고 ! 대박 …"
+    assert CleanConfig() == CleanConfig(keep_jamo=True, keep_punct=True)
+
+
+def test_bad_option_names_the_field():
+    with pytest.raises(ValueError, match=r"CleanConfig.keep_jamo must be true or false \(got 'yes'\)"):
+        clean_text("a", keep_jamo="yes")
+    with pytest.raises(ValueError, match="max_chars"):
+        CleanConfig(max_chars=0)
 
 
 # --- what is kept ---------------------------------------------------------------------------------
@@ -29,12 +46,12 @@ def test_docstring_examples():
     ("똠방각하 햏", "똠방각하 햏"),                                   # syllables outside KS X 1001 too
 ])
 def test_keeps_hangul_latin_digits(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 def test_lowercase_option():
-    assert clean_text("Hello WORLD", lowercase=False) == "Hello WORLD"
-    assert clean_text("Hello WORLD") == "hello world"
+    assert clean("Hello WORLD", lowercase=False) == "Hello WORLD"
+    assert clean("Hello WORLD") == "hello world"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -46,7 +63,7 @@ def test_lowercase_option():
     ("     ", ""),
 ])
 def test_collapses_and_strips_whitespace(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -55,7 +72,7 @@ def test_collapses_and_strips_whitespace(text, expected):
     ("제어\x00문자\x1f끝", "제어 문자 끝"),        # NUL between two words separates them; \x1f is whitespace
 ])
 def test_drops_everything_else(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 # --- bare jamo (ㅋㅋ, ㅠㅠ) -----------------------------------------------------------------------
@@ -70,8 +87,8 @@ def test_drops_everything_else(text, expected):
     ("ㅠㅠㅋㅋ", "", "ㅠㅠㅋㅋ"),
 ])
 def test_bare_jamo_removed_unless_keep_jamo(text, default, kept):
-    assert clean_text(text) == default
-    out = clean_text(text, keep_jamo=True)
+    assert clean(text) == default
+    out = clean(text, keep_jamo=True)
     assert out == kept
     # "as typed": compatibility jamo (U+3131...), never the conjoining jamo NFKC produces internally
     assert not re.search("[\u1100-\u11ff]", out)
@@ -82,12 +99,12 @@ def test_bare_jamo_removed_unless_keep_jamo(text, default, kept):
     ("ㅋㅋㅋㅜㅜ", "", "ㅋㅋㅋㅜㅜ"),
 ])
 def test_laughing_then_crying_jamo_do_not_become_a_syllable(text, default, kept):
-    assert (clean_text(text), clean_text(text, keep_jamo=True)) == (default, kept)
+    assert (clean(text), clean(text, keep_jamo=True)) == (default, kept)
 
 
 @pytest.mark.parametrize("text", ["ㅋㅋ \ua960", "ㅋ\ud7b0"])
 def test_keep_jamo_with_extended_block_jamo_does_not_raise(text):
-    out = clean_text(text, keep_jamo=True)
+    out = clean(text, keep_jamo=True)
     assert out.startswith("ㅋ")
 
 
@@ -108,13 +125,12 @@ def test_keep_jamo_with_extended_block_jamo_does_not_raise(text):
     ("^_^", ""),
 ])
 def test_keep_punct_turns_runs_into_one_token_each(text, kept):
-    assert clean_text(text, keep_punct=True) == kept
+    assert clean(text, keep_punct=True) == kept
 
 
 @pytest.mark.parametrize("text", ["영화..최고!!! 재밌어요~~ ^^", "뭐냐??? ...", "헐;;; ^^"])
-def test_keep_punct_off_by_default_and_then_output_unchanged(text):
-    assert clean_text(text) == clean_text(text, keep_punct=False)
-    assert not re.search(r"[.?!~^;…]", clean_text(text))
+def test_keep_punct_false_drops_punctuation(text):
+    assert not re.search(r"[.?!~^;…]", clean(text, keep_punct=False))
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -124,11 +140,11 @@ def test_keep_punct_off_by_default_and_then_output_unchanged(text):
     ("재밌다~최고", "재밌다 ~ 최고"),
 ])
 def test_keep_punct_still_joins_obfuscated_words(text, expected):
-    assert clean_text(text, keep_punct=True) == expected
+    assert clean(text, keep_punct=True) == expected
 
 
 def test_keep_punct_with_keep_jamo():
-    assert clean_text("ㅋㅋ 최고!! ㅠㅠ...", keep_jamo=True, keep_punct=True) == "ㅋㅋ 최고 ! ㅠㅠ …"
+    assert clean("ㅋㅋ 최고!! ㅠㅠ...", keep_jamo=True, keep_punct=True) == "ㅋㅋ 최고 ! ㅠㅠ …"
 
 
 # --- placeholders -----------------------------------------------------------------------------------
@@ -146,7 +162,7 @@ def test_keep_punct_with_keep_jamo():
     ("이메일 test@gmail.com", "이메일 test URL"),
 ])
 def test_url_placeholder(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -165,17 +181,17 @@ def test_url_placeholder(text, expected):
     ("０１０-１２３４-５６７８", "PHONE"),                   # full-width digits normalised first
 ])
 def test_phone_placeholder(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 @pytest.mark.parametrize("text", ["12345678901234", "2024 1234", "123-45"])
 def test_numbers_that_are_not_phones_stay_numbers(text):
-    assert PHONE_TOKEN not in clean_text(text)
+    assert PHONE_TOKEN not in clean(text)
 
 
 @pytest.mark.parametrize("text", ["+82 10 1234 5678", "+82-10-1234-5678"])
 def test_international_phone_without_leading_zero(text):
-    assert clean_text(text) == "PHONE"
+    assert clean(text) == "PHONE"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -195,13 +211,13 @@ def test_international_phone_without_leading_zero(text):
     ("가격 1,000원!", "가격 MONEY"),
 ])
 def test_money_placeholder(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 def test_all_placeholders_together():
     text = "[광고] 대.출 가능!! 010-1234-5678 ㅋㅋ http://bit.ly/x 50만원"
-    assert clean_text(text) == "광고 대출 가능 PHONE URL MONEY"
-    assert clean_text(text, keep_jamo=True) == "광고 대출 가능 PHONE ㅋㅋ URL MONEY"
+    assert clean(text) == "광고 대출 가능 PHONE URL MONEY"
+    assert clean(text, keep_jamo=True) == "광고 대출 가능 PHONE ㅋㅋ URL MONEY"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -215,14 +231,14 @@ def test_all_placeholders_together():
     ("abc.kr", "abc kr"),
 ])
 def test_placeholders_false_leaves_digits_and_text(text, expected):
-    out = clean_text(text, placeholders=False)
+    out = clean(text, placeholders=False)
     assert out == expected
     assert not set(out.split()) & PLACEHOLDER_WORDS
 
 
 def test_typed_placeholder_words_cannot_forge_a_placeholder():
     # the user typing "URL" is lower-cased, so only real URLs produce the upper-case token
-    assert clean_text("URL PHONE MONEY") == "url phone money"
+    assert clean("URL PHONE MONEY") == "url phone money"
 
 
 # --- obfuscation --------------------------------------------------------------------------------------
@@ -242,7 +258,7 @@ def test_typed_placeholder_words_cannot_forge_a_placeholder():
     ("대.출상담", "대출상담"),       # one side is a single letter: still an obfuscated word
 ])
 def test_obfuscation_is_undone(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -254,7 +270,7 @@ def test_obfuscation_is_undone(text, expected):
     ("free.money", "free money"),
 ])
 def test_symbols_between_longer_words_separate_them(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -262,7 +278,7 @@ def test_symbols_between_longer_words_separate_them(text, expected):
     ("０１２３ＡＢＣ", "0123abc"),  # full-width digits and letters
 ])
 def test_look_alike_digits_and_letters_are_normalised(text, expected):
-    assert clean_text(text) == expected
+    assert clean(text) == expected
 
 
 # --- truncation, non-str input ---------------------------------------------------------------------------
@@ -271,28 +287,30 @@ def test_one_megabyte_string_is_truncated_quickly():
     text = ("대출 상담 가능합니다 abc 123 " * 60_000)[:1_000_000]
     assert len(text) == 1_000_000
     t0 = time.perf_counter()
-    out = clean_text(text)
+    out = clean(text)
     assert time.perf_counter() - t0 < 1.0
     assert 0 < len(out) <= 5000
     assert out.startswith("대출 상담 가능합니다 abc 123")
-    out = clean_text(text, max_chars=100)
+    out = clean(text, max_chars=100)
     assert len(out) <= 100
-    assert out == clean_text(text[:100])
+    assert out == clean(text[:100])
 
 
 @pytest.mark.parametrize("text", ["㎒" * 1_000_000, "1원 " * 400_000])
 def test_output_never_longer_than_max_chars(text):
-    assert len(clean_text(text)) <= 5000
+    assert len(clean(text)) <= 5000
 
 
-@pytest.mark.parametrize("value, expected", [(None, ""), (123, "123"), (3.5, "3 5"), (0, "0"), (True, "true")])
-def test_non_str_input(value, expected):
-    assert clean_text(value) == expected
+@pytest.mark.parametrize("value", [None, 123, 3.5, float("nan"), b"bytes", True])
+def test_non_str_input_is_a_type_error(value):
+    with pytest.raises(TypeError, match="expects a str"):
+        clean_text(value)
 
 
 def test_clean_texts_applies_one_config():
     texts = ["ㅋㅋ 010-1234-5678", "Hello"]
-    assert clean_texts(texts) == ["PHONE", "hello"]
+    assert clean_texts(texts, CleanConfig(**DESIGNED)) == ["PHONE", "hello"]
+    assert clean_texts(texts) == ["ㅋㅋ PHONE", "hello"]  # the defaults keep bare jamo
     cfg = CleanConfig(placeholders=False, keep_jamo=True, lowercase=False)
     assert clean_texts(texts, cfg) == ["ㅋㅋ 010 1234 5678", "Hello"]
     assert clean_texts(["가나다라"], CleanConfig(max_chars=2)) == ["가나"]
@@ -313,7 +331,7 @@ _mixed = st.lists(
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text() | _mixed, st.booleans())
 def test_output_alphabet_property(text, placeholders):
-    out = clean_text(text, placeholders=placeholders)
+    out = clean(text, placeholders=placeholders)
     assert out == out.strip() and "  " not in out
     words = [w for w in out.split() if not (placeholders and w in PLACEHOLDER_WORDS)]
     assert _ALLOWED.fullmatch(" ".join(words)), (text, out)

@@ -41,7 +41,7 @@ def untrained(sentences, cfg: FastTextConfig):
 def test_config_defaults():
     cfg = FastTextConfig()
     assert cfg.to_dict() == {"dim": 100, "window": 5, "min_count": 3, "min_n": 3, "max_n": 6, "epochs": 10,
-                             "sg": 1, "workers": None, "seed": 0, "bucket": None}
+                             "sg": 1, "workers": 1, "seed": 0, "bucket": None}
 
 
 def test_bucket_count_follows_the_corpus(model):
@@ -75,13 +75,17 @@ def test_config_object_and_keywords():
     assert m.wv.vector_size == 16 and m.nlp_pp_words_trained > 0
 
 
-@pytest.mark.parametrize("workers", [-1, 0, 1.5])
+@pytest.mark.parametrize("workers", [-1, -2, 1.5, True])
 def test_bad_workers_is_config_error(workers):
     # gensim starts `range(workers)` worker threads: with workers=-1 it starts none, model.train() returns
     # (0, 0) after logging only "supplied example count (0) did not equal expected count" warnings, and the
     # vectors silently keep their random initialisation. nlp_pp refuses such values instead.
     with pytest.raises(ConfigError, match="workers"):
         train_fasttext(corpus(20), dim=16, epochs=1, min_count=1, workers=workers)
+
+
+def test_workers_zero_means_every_core():
+    assert train_fasttext(corpus(20), dim=16, epochs=1, min_count=1, workers=0).workers >= 1
 
 
 def test_gensim_trains_nothing_with_workers_minus_one():

@@ -127,10 +127,13 @@ def test_test_data_with_unknown_labels(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, needle", [
     (["--epochs", "0"], "--epochs"),
-    (["--models", "lstm,transformer"], "unknown model transformer"),
-    (["--models", ""], "--models is empty"),
-    (["--inits", "glove"], "unknown init glove"),
-    (["--seeds", "a,b"], "seeds must be integers"),
+    (["--models", "lstm,transformer"], "--models must be a comma-separated list of values from rnn, lstm, gru, "
+                                       "cnn, hybrid, avg (or all), each at most once, not empty (got ('lstm', "
+                                       "'transformer'): unknown value 'transformer')"),
+    (["--models", ""], "(got (): it is empty)"),
+    (["--inits", "glove"], "--inits must be a comma-separated list of values from random, fasttext"),
+    (["--seeds", "a,b"], "--seeds must be a comma-separated list of values that are each an integer >= 0"),
+    (["--bidirectional", "maybe"], "unrecognized arguments: maybe"),
     (["--lr", "-1"], "--lr"),
     (["--lr-decay", "0"], "--lr-decay"),
     (["--monitor", "f1"], "--monitor"),

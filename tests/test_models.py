@@ -12,8 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import models
-from models import (
+from nlp_pp import models
+from nlp_pp.models import (
     MODEL_NAMES,
     RECURRENT_MODELS,
     HybridClassifier,
@@ -282,7 +282,7 @@ def test_config_json_round_trip():
 
 def test_config_defaults():
     cfg = ModelConfig("lstm", vocab_size=100, num_classes=2)
-    assert (cfg.emb_dim, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.dropout) == (100, 128, 1, False, 0.3)
+    assert (cfg.emb_dim, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.dropout) == (100, 256, 1, True, 0.3)
     assert (cfg.freeze_embedding, cfg.pad_idx, cfg.kernel_sizes, cfg.filters, cfg.shared_embedding) == (
         False, 0, (3, 4, 5), 100, True)
 
@@ -402,7 +402,7 @@ def test_load_checkpoint_errors():
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "name": "gru"}})
     with pytest.raises(ValueError, match="does not fit"):  # different size
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "hidden": 9}})
-    with pytest.raises(ValueError, match="valid names"):
+    with pytest.raises(ValueError, match="ModelConfig.name must be one of rnn, lstm, gru, cnn, hybrid, avg"):
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "name": "bert"}})
     # a ModelConfig object is accepted as the config too
     restored = load_checkpoint({**ckpt, "config": replace(tiny("lstm"))})

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 import pipeline
-from nlp_pp import experiment
+
+pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
+from nlp_pp import experiment, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "spam_sample.csv"
@@ -151,7 +153,7 @@ def test_same_inputs_give_identical_metrics(tmp_path, capsys):
 
 
 def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatch, capsys):
-    real = experiment._train_one
+    real = experiment.train_one
     calls = {"n": 0}
 
     def interrupt_on_second(*args, **kwargs):
@@ -160,7 +162,7 @@ def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatc
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(experiment, "_train_one", interrupt_on_second)
+    monkeypatch.setattr(experiment, "train_one", interrupt_on_second)
     code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn,gru", "--out", str(tmp_path),
                             "--name", "cut", "--no-cache"], capsys)
     assert code == 130
@@ -171,7 +173,7 @@ def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatc
     kept = partial / "results" / "rnn-random-seed0.json"
     first = kept.read_bytes()
 
-    monkeypatch.setattr(experiment, "_train_one", real)
+    monkeypatch.setattr(experiment, "train_one", real)
     code, _, err = run_cli(["--resume", str(partial)], capsys)
     assert code == 0, err
     done = tmp_path / "cut"
@@ -182,23 +184,23 @@ def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatc
     assert "kept from the earlier attempt" in err
 
 
-def test_resume_reads_an_option_missing_from_an_older_config_as_the_library_default(tmp_path, monkeypatch, capsys):
-    real = experiment._train_one
+def test_resume_reads_an_option_missing_from_an_older_config_as_the_value_it_had_then(tmp_path, monkeypatch, capsys):
+    real = experiment.train_one
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(experiment, "_train_one", interrupt)
+    monkeypatch.setattr(experiment, "train_one", interrupt)
     code, _, _ = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--inits", "random",
                           "--out", str(tmp_path), "--name", "old", "--no-cache"], capsys)
     assert code == 130
     partial = tmp_path / "old.partial"
     saved = json.loads((partial / "config.json").read_text(encoding="utf-8"))
-    assert saved["experiment"]["preprocess"]["keep_punct"] is True   # today's pipeline default
+    assert saved["experiment"]["preprocess"]["keep_punct"] is True   # today's default
     del saved["experiment"]["preprocess"]["keep_punct"]              # as written before the option existed
     (partial / "config.json").write_text(json.dumps(saved), encoding="utf-8")
 
-    monkeypatch.setattr(experiment, "_train_one", real)
+    monkeypatch.setattr(experiment, "train_one", real)
     code, _, err = run_cli(["--resume", str(partial)], capsys)
     assert code == 0, err
     m = json.loads((tmp_path / "old" / "metrics.json").read_text(encoding="utf-8"))
@@ -209,7 +211,7 @@ def test_failure_before_any_result_leaves_nothing(tmp_path, monkeypatch, capsys)
     def boom(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(experiment, "_train_one", boom)
+    monkeypatch.setattr(experiment, "train_one", boom)
     code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--out", str(tmp_path),
                             "--name", "x", "--no-cache", "--no-baseline"], capsys)
     assert code == 1 and "internal error" in err
@@ -221,12 +223,12 @@ def test_cache_skips_preprocessing_and_fasttext(tmp_path, monkeypatch, capsys):
     args = ["--data", str(SAMPLE), *TINY, "--models", "rnn", "--out", str(tmp_path / "runs"),
             "--cache-dir", str(cache), "--no-baseline"]
     assert run_cli(args, capsys)[0] == 0
-    assert list((cache / "tokens").glob("*.pkl")) and list((cache / "fasttext").iterdir())
+    assert list((cache / "tokens").glob("*.json")) and list((cache / "fasttext").glob("*.npz"))
 
     def fail(*a, **k):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr(experiment, "preprocess", fail)
+    monkeypatch.setattr(prepare, "preprocess", fail)
     monkeypatch.setattr(experiment, "train_fasttext", fail)
     code, _, err = run_cli(args, capsys)
     assert code == 0, err

@@ -18,8 +18,18 @@ from nlp_pp.preprocess import PreprocessConfig, preprocess
 preprocess_module = importlib.import_module("nlp_pp.preprocess")
 
 
+# The original design's chain (stopwords removed, bare jamo and punctuation dropped): most tests below
+# check it; the defaults keep all three (test_defaults_are_the_measured_chain).
+DESIGNED = {"stopwords": "default", "keep_jamo": False, "keep_punct": False}
+
+
 def composed(texts, **options):
-    return [[compose(t) for t in tokens] for tokens in preprocess(texts, **options)]
+    return [[compose(t) for t in tokens] for tokens in preprocess(texts, **{**DESIGNED, **options})]
+
+
+def test_defaults_are_the_measured_chain():
+    assert [[compose(t) for t in preprocess(["대.출 필요하세요? ㅋㅋ"])[0]]] == [["대출", "필요", "하", "세요", "?", "ㅋㅋ"]]
+    assert PreprocessConfig() == PreprocessConfig(stopwords=None, keep_jamo=True, keep_punct=True)
 
 
 def test_docstring_examples():
@@ -27,7 +37,7 @@ def test_docstring_examples():
 
 
 def test_raw_output_is_jamo():
-    out = preprocess(["대.출 필요하세요? 010-1234-5678"])
+    out = preprocess(["대.출 필요하세요? 010-1234-5678"], **DESIGNED)
     assert out == [["\u1103\u1162\u1d25\u110e\u116e\u11af",   # 대출
                     "\u1111\u1175\u11af\u110b\u116d\u1d25",   # 필요
                     "\u1109\u1166\u1d25\u110b\u116d\u1d25",   # 세요
@@ -45,19 +55,31 @@ def test_raw_output_is_jamo():
     ("!!! ... ???", []),
 ])
 def test_chain_output(text, expected):
-    out = preprocess([text])
+    out = preprocess([text], **DESIGNED)
     assert [[compose(t) for t in out[0]]] == [expected]
     assert out == [[decompose(t) for t in expected]]
 
 
-def test_several_texts_keep_order_and_non_str():
-    assert composed(["대출 상담", None, 123, "영화 재밌어요"]) == [["대출", "상담"], [], ["123"], ["영화", "재밌", "어요"]]
+def test_several_texts_keep_order():
+    assert composed(["대출 상담", "", "123", "영화 재밌어요"]) == [["대출", "상담"], [], ["123"], ["영화", "재밌", "어요"]]
     assert preprocess([]) == []
     assert composed(t for t in ["대출 상담"]) == [["대출", "상담"]]   # any iterable
 
 
+@pytest.mark.parametrize("texts, message", [
+    ("대출 상담", "texts must be a list of strings, not one str"),
+    (["대출", None], r"texts\[1\] is NoneType"),
+    (["대출", float("nan")], r"texts\[1\] is NaN \(a missing value\)"),
+    ([b"bytes"], r"texts\[0\] is bytes"),
+    ([123], r"texts\[0\] is int"),
+])
+def test_texts_that_are_not_strings_are_a_type_error(texts, message):
+    with pytest.raises(TypeError, match=message):
+        preprocess(texts)
+
+
 def test_option_jamo_false():
-    assert preprocess(["대.출 필요하세요? 010-1234-5678"], jamo=False) == [["대출", "필요", "세요", "PHONE"]]
+    assert preprocess(["대.출 필요하세요? 010-1234-5678"], jamo=False, **DESIGNED) == [["대출", "필요", "세요", "PHONE"]]
 
 
 def test_option_stopwords_none_and_file(tmp_path):
@@ -134,9 +156,9 @@ def test_fingerprint(tmp_path):
     base = PreprocessConfig()
     assert base.fingerprint() == PreprocessConfig().fingerprint()
     assert len(base.fingerprint()) == 16
-    changes = [dict(placeholders=False), dict(keep_jamo=True), dict(lowercase=False), dict(max_chars=100),
-               dict(keep_pos=("NN",)), dict(drop_pos=("J",)), dict(stopwords=None), dict(jamo=False),
-               dict(extra_stopwords=("대출",)), dict(keep_punct=True)]
+    changes = [dict(placeholders=False), dict(keep_jamo=False), dict(lowercase=False), dict(max_chars=100),
+               dict(keep_pos=("NN",)), dict(drop_pos=("J",)), dict(stopwords="default"), dict(jamo=False),
+               dict(extra_stopwords=("대출",)), dict(keep_punct=False)]
     prints = {base.fingerprint()} | {dataclasses.replace(base, **c).fingerprint() for c in changes}
     assert len(prints) == len(changes) + 1
     # the stopword file's contents count, not only its name

@@ -107,6 +107,7 @@ def binary_results() -> dict:
                                     "친구": [["동생", 0.71], ["언니", 0.69]]}},
         "runs": runs,
         "baseline": {"name": "tfidf_logreg", "train_seconds": 1.3,
+                     "val": {"accuracy": 0.925, "loss": 0.2, "macro_f1": 0.924},
                      "test": _test_block(labels, 0.925, 0.926, 0.97, 598),
                      "misclassified": _misclassified(labels)},
         "config": {"data": {"path": "data/spam_sample.csv"}, "train": {"epochs": 10, "lr": 0.001},
@@ -139,9 +140,10 @@ def test_summarize_rows_columns_and_sorting(binary_results):
     assert list(df.columns) == SUMMARY_COLUMNS
     assert len(df) == 5  # 2 models x 2 inits + baseline
     assert list(zip(df["model"], df["init"]))[0] == ("lstm", "fasttext")
-    # sorted best first by macro_f1_mean (then accuracy)
-    f1 = df["macro_f1_mean"].to_numpy()
+    # sorted best first by the validation macro-F1 (then accuracy), never by a test score
+    f1 = df["val_macro_f1_mean"].to_numpy()
     assert np.all(np.diff(f1) <= 1e-12)
+    assert df.loc[0, "val_macro_f1_mean"] == pytest.approx(np.mean([0.949, 0.961]))
     order = list(zip(df["model"], df["init"]))
     assert order == [("lstm", "fasttext"), ("gru", "fasttext"), ("gru", "random"),
                      ("tfidf_logreg", "baseline"), ("lstm", "random")]
@@ -176,8 +178,14 @@ def test_summarize_single_seed_multiclass(multiclass_results):
 def test_summarize_ties_broken_by_accuracy(multiclass_results):
     r = copy.deepcopy(multiclass_results)
     for run, acc in zip(r["runs"], (0.90, 0.80)):
-        run["test"]["macro_f1"], run["test"]["accuracy"] = 0.75, acc
+        run["val"]["macro_f1"], run["val"]["accuracy"] = 0.75, acc
     assert list(summarize(r)["model"]) == ["rnn", "gru"]
+
+
+def test_summarize_ranks_on_validation_not_test(multiclass_results):
+    r = copy.deepcopy(multiclass_results)
+    r["runs"][0]["test"]["macro_f1"] = 0.99  # rnn: best on test, worse on validation
+    assert list(summarize(r)["model"]) == ["gru", "rnn"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -300,11 +308,11 @@ def test_write_report_binary(binary_results, tmp_path):
 
 def test_write_report_headline_when_baseline_wins(binary_results, tmp_path):
     r = copy.deepcopy(binary_results)
-    r["baseline"]["test"]["macro_f1"] = 0.99
-    r["baseline"]["test"]["accuracy"] = 0.99
+    r["baseline"]["val"]["macro_f1"] = 0.99
     out = write_report(r, tmp_path)
     html = out["html"].read_text(encoding="utf-8")
-    assert "no neural model beats the TF-IDF baseline" in html
+    assert "no neural configuration beats the TF-IDF baseline on validation" in html
+    assert "Best on validation: </strong><strong>the TF-IDF + logistic-regression baseline" in html
 
 
 def test_write_report_multiclass_single_seed(multiclass_results, tmp_path):

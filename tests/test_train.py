@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-import models
+from nlp_pp import models
 from nlp_pp import train as train_module
 from nlp_pp.batching import make_dataloader
 from nlp_pp.errors import ConfigError
@@ -150,7 +150,7 @@ def test_scripted_lr_decays_after_each_epoch_without_a_better_val_loss(monkeypat
 
 
 def test_scripted_lr_is_constant_without_decay(monkeypatch):
-    _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3)
+    _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3, lr_decay=1.0)
     assert [h["lr"] for h in result.history] == [1e-3] * 6
 
 
@@ -259,8 +259,8 @@ def test_predict_proba_empty_input():
 # --- config and devices -------------------------------------------------------------------------------
 
 def test_train_config_defaults():
-    assert TrainConfig().to_dict() == {"epochs": 10, "lr": 1e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
-                                       "weight_decay": 0.0, "lr_decay": 1.0, "monitor": "val_loss"}
+    assert TrainConfig().to_dict() == {"epochs": 10, "lr": 2e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
+                                       "weight_decay": 0.0, "lr_decay": 0.5, "monitor": "val_loss"}
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(epochs=2.5), dict(batch_size=0),

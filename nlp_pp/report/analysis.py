@@ -1,0 +1,173 @@
+"""The report's analysis: pure functions over the parsed results (no plotting, no formatting).
+
+``summarize``: one row per configuration and the baseline, ranked by the validation split
+(:mod:`nlp_pp.selection`), with test scores reported beside. ``fasttext_effect``: FastText minus
+random per model, with a verdict.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..selection import BASELINE_INIT, rank_configurations
+from .view import Results, RunRecord
+
+#: Smallest difference (in accuracy / macro-F1) that can count as a real effect, whatever the spread.
+MIN_EFFECT = 0.002
+
+SUMMARY_COLUMNS = [
+    "model", "init", "n_seeds", "val_macro_f1_mean", "val_accuracy_mean",
+    "accuracy_mean", "accuracy_std", "macro_f1_mean", "macro_f1_std",
+    "roc_auc_mean", "best_epoch_mean", "train_seconds_mean",
+]
+EFFECT_COLUMNS = [
+    "model", "n_seeds", "paired",
+    "accuracy_random", "accuracy_fasttext", "accuracy_diff", "accuracy_spread",
+    "macro_f1_random", "macro_f1_fasttext", "macro_f1_diff", "macro_f1_spread",
+    "verdict",
+]
+INIT_ORDER = ("random", "fasttext")
+
+
+def finite(values: Iterable[float]) -> list[float]:
+    return [v for v in values if not math.isnan(v)]
+
+
+def mean(values: Iterable[float]) -> float:
+    vals = finite(values)
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def std(values: Iterable[float]) -> float:
+    """Sample standard deviation (n-1); 0.0 for a single value, NaN for none."""
+    vals = finite(values)
+    if not vals:
+        return math.nan
+    return 0.0 if len(vals) == 1 else float(np.std(vals, ddof=1))
+
+
+def group_runs(results: Results) -> dict[tuple[str, str], list[RunRecord]]:
+    """{(model, init): [runs]} in display order: models by first appearance, then random, fasttext, others."""
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for run in results.runs:
+        groups.setdefault(run.config, []).append(run)
+    models = list(dict.fromkeys(m for m, _ in groups))
+    inits = list(dict.fromkeys(i for _, i in groups))
+
+    def init_rank(i: str) -> tuple[int, int]:
+        return (INIT_ORDER.index(i), 0) if i in INIT_ORDER else (len(INIT_ORDER), inits.index(i))
+
+    return {k: groups[k] for k in sorted(groups, key=lambda k: (models.index(k[0]), init_rank(k[1])))}
+
+
+def first_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
+    """The run with the lowest seed (seed 0 normally); the first run when seeds are unknown."""
+    seeded = [r for r in runs if r.seed is not None]
+    return min(seeded, key=lambda r: r.seed) if seeded else runs[0]
+
+
+def best_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
+    """The run with the best *validation* macro-F1 (then accuracy); never chosen on the test set."""
+    def key(r: RunRecord) -> tuple[float, float]:
+        return tuple(-math.inf if math.isnan(v) else v for v in (r.val.macro_f1, r.val.accuracy))
+
+    best = runs[0]
+    for r in runs[1:]:
+        if key(r) > key(best):
+            best = r
+    return best
+
+
+def summarize(results: Any) -> pd.DataFrame:
+    """One row per (model, init) configuration plus one for the baseline, best on validation first.
+
+    Columns: ``model, init, n_seeds, val_macro_f1_mean, val_accuracy_mean, accuracy_mean,
+    accuracy_std, macro_f1_mean, macro_f1_std, roc_auc_mean, best_epoch_mean,
+    train_seconds_mean``. ``val_*`` are validation scores averaged over the seeds: the rows are
+    ranked by them (:func:`nlp_pp.selection.rank_configurations`). The other scores are *test*-set
+    metrics averaged over the seeds; ``*_std`` is the sample standard deviation across seeds (n-1)
+    and ``0.0`` -- not NaN -- for a single seed. The baseline row has ``init == "baseline"``.
+    """
+    res = Results.parse(results)
+    rows = {config: _summary_row(*config, runs) for config, runs in group_runs(res).items()}
+    if res.baseline is not None:
+        rows[res.baseline.config] = _summary_row(*res.baseline.config, [res.baseline])
+    order = [(s.model, s.init) for s in rank_configurations(res.raw.get("runs") or [], res.raw.get("baseline"))]
+    order = [k for k in order if k in rows] + [k for k in rows if k not in order]
+    df = pd.DataFrame([rows[k] for k in order], columns=SUMMARY_COLUMNS)
+    df[SUMMARY_COLUMNS[3:]] = df[SUMMARY_COLUMNS[3:]].astype(float)
+    df["n_seeds"] = df["n_seeds"].astype(int)
+    return df.reset_index(drop=True)
+
+
+def _summary_row(model: str, init: str, runs: Sequence[RunRecord]) -> dict:
+    acc = [r.test.accuracy for r in runs]
+    f1 = [r.test.macro_f1 for r in runs]
+    return {
+        "model": model, "init": init, "n_seeds": len(runs),
+        "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs), "val_accuracy_mean": mean(r.val.accuracy for r in runs),
+        "accuracy_mean": mean(acc), "accuracy_std": std(acc), "macro_f1_mean": mean(f1), "macro_f1_std": std(f1),
+        "roc_auc_mean": mean(r.test.roc_auc for r in runs),
+        "best_epoch_mean": mean(r.best_epoch for r in runs) if init != BASELINE_INIT else math.nan,
+        "train_seconds_mean": mean(r.train_seconds for r in runs),
+    }
+
+
+def verdict(diff: float, spread: float) -> str:
+    """"helps" / "hurts" when ``|diff|`` exceeds ``max(spread, MIN_EFFECT)``, else "no clear difference"."""
+    if math.isnan(diff):
+        return "no clear difference"
+    threshold = max(0.0 if math.isnan(spread) else spread, MIN_EFFECT)
+    if abs(diff) <= threshold + 1e-12:  # tolerance for float rounding at the boundary
+        return "no clear difference"
+    return "helps" if diff > 0 else "hurts"
+
+
+def fasttext_effect(results: Any) -> pd.DataFrame:
+    """Effect of FastText-initialised embeddings, per model trained with both ``random`` and ``fasttext`` init.
+
+    Columns: ``model, n_seeds, paired, accuracy_random, accuracy_fasttext, accuracy_diff,
+    accuracy_spread, macro_f1_random, macro_f1_fasttext, macro_f1_diff, macro_f1_spread, verdict``.
+
+    * ``*_diff`` = mean test metric of the fasttext runs minus that of the random runs.
+    * ``paired`` is True when both inits were run with exactly the same seeds; then ``*_spread`` is
+      the sample standard deviation (n-1) over seeds of the per-seed difference. Otherwise -- or
+      with a single seed -- ``*_spread`` is NaN.
+    * ``verdict`` (:func:`verdict`) is decided on macro-F1 (accuracy if macro-F1 is missing): a
+      rule of thumb against seed-to-seed noise, not a significance test.
+    """
+    groups = group_runs(Results.parse(results))
+    rows = []
+    for model in dict.fromkeys(m for m, _ in groups):
+        rand, ft = groups.get((model, "random")), groups.get((model, "fasttext"))
+        if not rand or not ft:
+            continue
+        seeds_r, seeds_f = [r.seed for r in rand], [r.seed for r in ft]
+        paired = (None not in seeds_r + seeds_f and len(set(seeds_r)) == len(seeds_r)
+                  and len(set(seeds_f)) == len(seeds_f) and set(seeds_r) == set(seeds_f))
+        row: dict[str, Any] = {"model": model, "n_seeds": len(seeds_r) if paired else min(len(rand), len(ft)),
+                               "paired": bool(paired)}
+        for metric in ("accuracy", "macro_f1"):
+            vr, vf = [r.test.get(metric) for r in rand], [r.test.get(metric) for r in ft]
+            row[f"{metric}_random"], row[f"{metric}_fasttext"] = mean(vr), mean(vf)
+            row[f"{metric}_diff"] = mean(vf) - mean(vr)
+            spread = math.nan
+            if paired:
+                by_r = dict(zip(seeds_r, vr))
+                diffs = finite(f - by_r[s] for s, f in zip(seeds_f, vf))
+                if len(diffs) >= 2:
+                    spread = float(np.std(diffs, ddof=1))
+            row[f"{metric}_spread"] = spread
+        metric = "macro_f1" if not math.isnan(row["macro_f1_diff"]) else "accuracy"
+        row["verdict"] = verdict(row[f"{metric}_diff"], row[f"{metric}_spread"])
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+    floats = [c for c in EFFECT_COLUMNS if c.startswith(("accuracy", "macro"))]
+    df[floats] = df[floats].astype(float)
+    df["n_seeds"] = df["n_seeds"].astype(int)
+    df["paired"] = df["paired"].astype(bool)
+    return df
