@@ -674,8 +674,8 @@ SLOT_TABLE: dict[str, str | list[str] | Formats] = {
     "optout": "{무료수신거부|수신거부|무료거부|거부:} {@reject}",
     "reject": ["080-{100-999}-{d4}", "080{100-999}{d4}", "080-{100-999}{d4}"],
     # Money: everyday amounts, monthly sums, large amounts.
-    "money_s": Formats(("{man}만원", "{3-99},000원", "{man}만 {1-9}천원", "{1-9}천원", f"₩{{{TEN_THOUSANDS}}}",
-                        "{man}만"), then={"man": "1-30"}),
+    "money_s": Formats(("{man}만원", "{3-99},000원", "{man}만 {1-9}천원", "{1-9}천원",
+                        f"₩{{{TEN_THOUSANDS}}}", "{man}만"), then={"man": "1-30"}),
     "money_m": "{150|200|250|300|400|500|700|1000}만{원||원}",
     "money_b": ["{100|200|300|500|700|800|1000|1500|3000}만원", f"{{{MILLIONS}}}원", "{1-9}천만원", "{1-5}억",
                 "{200|300|500|1000}만"],
