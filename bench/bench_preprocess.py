@@ -22,8 +22,13 @@ Measurements (each repeated ``--repeat`` times, median reported; rounds are inte
 5. ``nlp_pp.cache.Cache(root).get("tokens", key)`` of the tokens of every text, put there once
    beforehand (in a temporary directory, removed afterwards).
 
-Outputs of 1 and 2, and of 3, 4 and 5, are hashed after timing and compared, so the comparison is
-between runs that produce the same tokens.
+Outputs of 1 and 2, and of 3, 4 and 5, are hashed after timing; the table shows the digests, so
+equal digests show that the compared runs produced the same tokens.
+
+The section printed (``--no-write``) or written into ``BENCHMARKS.md`` holds the command, date,
+machine facts and load, the data, the results table and the ratios against the targets (PASS /
+MISS); it does not interpret them. Interpretation belongs in ``BENCHMARKS.md`` outside the
+section's markers, which a rerun replaces.
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ import common  # noqa: E402  (bench/common.py, next to this file)
 SECTION = "preprocess"
 RESULT_PREFIX = "BENCH_RESULT "
 CACHE_KIND = "tokens"
+CHUNK_SIZE = 2000  # nlp_pp.parallel.map_chunks' default: one chunk runs in the calling process
 
 # Targets from the issue.
 TARGET_CHAIN_VS_MECAB = 1.3  # preprocess(n_jobs=1) / MeCab.morphs  <=
@@ -306,206 +312,107 @@ def verdict(ok: bool) -> str:
     return "**PASS**" if ok else "**MISS**"
 
 
-def render(s: dict[str, dict], meta: dict) -> str:
-    """The markdown section (without markers)."""
-    n = s["mecab"]["n_texts"]
-    mecab, tok, pp1, pp2, get = s["mecab"], s["tokenize"], s["preprocess1"], s["preprocess2"], s["cache_get"]
-    r31 = pp1["wall_s"] / mecab["wall_s"]
-    r32 = pp1["wall_s"] / tok["wall_s"]
-    r34 = pp1["wall_s"] / pp2["wall_s"]
-    r35 = pp1["wall_s"] / get["wall_s"] if get["wall_s"] > 0 else float("inf")
-    workers = meta["n_jobs2_workers"]
-    pp2_total = pp2["maxrss_self_mb"] + workers * pp2["maxrss_workers_mb"]
+def others_cell(x: dict) -> str:
+    """Other processes' CPU (cores' worth) during each run, or the 1-min load average at its start."""
+    if x.get("others") and all(v is not None for v in x["others"]):
+        return "/".join(f"{v:.2f}" for v in x["others"])
+    return "load " + "/".join(f"{v:.2f}" for v in x["loads"])
 
-    def fmt_walls(x: dict) -> str:
-        return "runs " + ", ".join(f"{w:.2f}" for w in x["walls"]) + " s"
 
-    def loads(x: dict) -> str:
-        if x.get("others") and all(v is not None for v in x["others"]):
-            return "others " + "/".join(f"{v:.2f}" for v in x["others"])
-        return "load " + "/".join(f"{v:.2f}" for v in x["loads"])
-
-    notes = {
-        "dictload": "included in rows 1-4 (each loads the dictionary once per process)",
-        "mecab": f"reference; {mecab['n_tokens']:,} morphs",
-        "tokenize": f"{tok['n_tokens']:,} morphs; "
-                    + ("same tokens as row 1" if mecab["digests"] == tok["digests"] else "**tokens differ from row 1**"),
-        "clean": "no MeCab, no stopwords, no jamo",
-        "preprocess1": f"{pp1['n_tokens']:,} tokens after stopwords",
-        "preprocess2": f"{workers} forked workers; main {pp2['maxrss_self_mb']:.0f} MB + largest worker "
-                       f"{pp2['maxrss_workers_mb']:.0f} MB (sum bound {pp2_total:.0f} MB); "
-                       + ("same tokens as row 3" if pp2["digests"] == pp1["digests"] else "**tokens differ from row 3**"),
-        "cache_get": f"pickle of {meta['pickle_mb']:.1f} MB, warm OS page cache; "
-                     + ("same tokens as row 3" if get["digests"] == pp1["digests"] else "**tokens differ from row 3**"),
-    }
-    dc = pp1.get("decompose_cache")
-    if dc:
-        total = dc["hits"] + dc["misses"]
-        notes["preprocess1"] += (f"; `decompose` cache: {dc['misses']:,} distinct tokens, "
-                                 f"{dc['hits'] / total:.1%} of {total:,} calls were hits") if total else ""
+def results_table(s: dict[str, dict]) -> str:
+    """One row per measurement present in ``s`` (an older saved run may lack some)."""
     rows = []
     for key, label in MEASUREMENTS.items():
-        if key not in s:  # a run saved by an older version of this script
+        if key not in s:
             continue
         x = s[key]
-        note = f"{notes[key]}; {fmt_walls(x)}; CPU {x['cpu_timed_s']:.1f} s; {loads(x)}"
-        rows.append([label, f"{x['wall_s']:.2f}", f"{x['docs_per_s']:,.0f}" if key != "dictload" else "-",
-                     f"{x['peak_rss_mb']:.0f}", note])
-    table = common.md_table(["measurement", "wall s", "docs/s", "peak RSS MB", "notes"], rows, "lrrrl")
+        output = f"{x['n_tokens']:,} tokens, `{'/'.join(d[:8] for d in x['digests'])}`" if x["digests"] else "-"
+        rows.append([label, f"{x['wall_s']:.2f}", ", ".join(f"{w:.2f}" for w in x["walls"]),
+                     f"{x['cpu_timed_s']:.1f}", "-" if key == "dictload" else f"{x['docs_per_s']:,.0f}",
+                     f"{x['peak_rss_mb']:.0f}", output, others_cell(x)])
+    return common.md_table(["measurement", "wall s", "runs s", "CPU s", "docs/s", "peak RSS MB", "output (digest)",
+                            "others"], rows, "lrrrrrll")
 
-    mem_rows = {k: s[k]["peak_rss_mb"] for k in ("mecab", "tokenize", "preprocess1", "cache_get")}
-    if "clean" in s:
-        mem_rows["clean"] = s["clean"]["peak_rss_mb"]
-    mem_rows["preprocess2"] = pp2_total
-    mem_ok = all(v < TARGET_PEAK_MB for v in mem_rows.values())
-    worst_key = max(mem_rows, key=mem_rows.get)
+
+def ratios_table(s: dict[str, dict], meta: dict) -> str:
+    """The ratios of the issue against their targets, plus the cache speed-up (no target)."""
+    mecab, tok, pp1, pp2, get = (s[k] for k in ("mecab", "tokenize", "preprocess1", "preprocess2", "cache_get"))
+    chain = pp1["wall_s"] / mecab["wall_s"]
+    speedup = pp1["wall_s"] / pp2["wall_s"]
+    # n_jobs=2 counted as main + every worker's peak: an upper bound, forked pages are shared.
+    peaks = {k: s[k]["peak_rss_mb"] for k in MEASUREMENTS if k in s and k not in ("dictload", "preprocess2")}
+    peaks["preprocess2"] = pp2["maxrss_self_mb"] + meta["n_jobs2_workers"] * pp2["maxrss_workers_mb"]
+    worst = max(peaks, key=peaks.get)
+    cache = pp1["wall_s"] / get["wall_s"] if get["wall_s"] > 0 else float("inf")
+    rows = [
+        ["chain vs `MeCab.morphs`, (3) / (1)", f"{chain:.2f} (CPU {pp1['cpu_timed_s'] / mecab['cpu_timed_s']:.2f})",
+         f"<= {TARGET_CHAIN_VS_MECAB}", verdict(chain <= TARGET_CHAIN_VS_MECAB)],
+        ["chain vs nlp_pp's tokenizer, (3) / (2)", f"{pp1['wall_s'] / tok['wall_s']:.2f}", "-", "-"],
+        ["n_jobs=2 speed-up, (3) / (4)", f"{speedup:.2f}x", f">= {TARGET_SPEEDUP_2JOBS}",
+         verdict(speedup >= TARGET_SPEEDUP_2JOBS)],
+        ["peak memory, largest row ((4) as main + each worker)", f"{peaks[worst]:.0f} MB (row "
+         f"{MEASUREMENTS[worst].split('.')[0]})", f"< {TARGET_PEAK_MB:.0f} MB", verdict(peaks[worst] < TARGET_PEAK_MB)],
+        ["cache speed-up, (3) / (5)", f"{cache:.0f}x", "-", "-"],
+    ]
+    return common.md_table(["ratio", "value", "target", "result"], rows, "lrll")
+
+
+def run_facts(s: dict[str, dict], meta: dict) -> dict[str, str]:
+    """Machine facts plus the load around the runs and the code measured."""
+    facts = dict(meta["facts"])
+    facts["load average at start"] = f"{common.format_load(meta['load_start'])}, after waiting {meta['waited_s']:.0f} s"
+    facts["busy processes at start"] = "; ".join(meta["busy"]) or "none"
     others = [v for x in s.values() for v in x.get("others", []) if v is not None]
-    max_others = max(others) if others else None
-    max_load = max(max(x["loads"]) for x in s.values())
-    if max_others is not None:
-        busy = max_others > 0.25 or meta["load_start"][0] > 1.0
-        busy_what = f"other processes used up to {max_others:.2f} cores' worth of CPU during a measurement"
-    else:
-        busy = max_load > 1.5 or meta["load_start"][0] > 1.0
-        busy_what = f"the 1-min load average reached {max_load:.2f} during the runs (this benchmark included)"
-    cpu31 = pp1["cpu_timed_s"] / mecab["cpu_timed_s"]
-    cpu_bound_speedup = pp1["cpu_timed_s"] / (pp2["cpu_timed_s"] / min(workers, meta["cores"]))
-    targets = "\n".join([
-        f"- chain vs MeCab, (3) / (1) = {pp1['wall_s']:.2f} s / {mecab['wall_s']:.2f} s = **{r31:.2f}** "
-        f"(target <= {TARGET_CHAIN_VS_MECAB}): {verdict(r31 <= TARGET_CHAIN_VS_MECAB)} "
-        f"(on CPU time of the timed calls: {pp1['cpu_timed_s']:.1f} s / {mecab['cpu_timed_s']:.1f} s = {cpu31:.2f})",
-        f"- chain vs nlp_pp's tokenizer alone, (3) / (2) = **{r32:.2f}** (no target: the cost of cleaning, "
-        "stopwords and jamo on top of MeCab)",
-        f"- speedup with 2 jobs, (3) / (4) = {pp1['wall_s']:.2f} s / {pp2['wall_s']:.2f} s = **{r34:.2f}x** "
-        f"(target >= {TARGET_SPEEDUP_2JOBS}): {verdict(r34 >= TARGET_SPEEDUP_2JOBS)}",
-        f"- peak memory (target < 2 GB = {TARGET_PEAK_MB:.0f} MB for each): largest is row "
-        f"{MEASUREMENTS[worst_key][0]} at {mem_rows[worst_key]:.0f} MB"
-        + (" (n_jobs=2 counted as main + every worker's peak RSS, an overestimate since forked pages are shared)"
-           if worst_key == "preprocess2" else "")
-        + f": {verdict(mem_ok)}",
-        f"- cache: loading the tokens takes {get['wall_s']:.2f} s vs {pp1['wall_s']:.2f} s to compute them "
-        f"with n_jobs=1, **{r35:.0f}x** faster (no target; the put after computing took {meta['put_s']:.2f} s "
-        "once)",
-    ])
-    if busy:
-        targets = (f"**Caution:** other work was running on this {meta['cores']}-core machine (1-min load average "
-                   f"{meta['load_start'][0]:.2f} at the start; {busy_what}), so some wall times are inflated "
-                   "and the 2-job speedup in particular may be understated; the CPU-time figures are less "
-                   "affected.\n\n" + targets)
-
-    # ------------------------------------------------------------------ interpretation
-    parts = []
-    save = mecab["wall_s"] - tok["wall_s"]
-    overhead = pp1["wall_s"] - tok["wall_s"]
-    cl = s.get("clean")
-    if r31 < 1.0:
-        parts.append(
-            f"The whole chain is faster than bare `MeCab.morphs` ({r31:.2f}x its time) although it does more, "
-            "because nlp_pp's `MecabTokenizer` reads MeCab's lattice directly and keeps only `node.surface`, "
-            "while python-mecab-ko's `morphs` builds a `Morpheme` per morph (parsing the feature string into a "
-            f"`Feature` namedtuple, plus a `Span`): with identical tokens, row 2 takes {save:.1f} s less than row 1 "
-            f"({mecab['wall_s'] / tok['wall_s']:.2f}x faster), more than the {overhead:.1f} s that cleaning, "
-            "stopword removal and jamo add on top of it.")
-    else:
-        parts.append(
-            f"The whole chain takes {r31:.2f}x the time of bare `MeCab.morphs`, although nlp_pp's tokenizer alone "
-            f"(row 2, reading MeCab's lattice directly instead of building `Morpheme` objects) is "
-            f"{mecab['wall_s'] / tok['wall_s']:.2f}x the speed of `morphs`; cleaning, stopwords and jamo add "
-            f"{overhead:.1f} s.")
-    clean_part = (f"`clean_text` takes {cl['wall_s']:.1f} s (row 3a: NFKC and several regex passes per text); "
-                  f"the remaining ~{max(0.0, overhead - cl['wall_s']):.1f} s is" if cl else "they are `clean_text` plus")
-    parts.append(
-        f"Of those {overhead:.1f} s ((3)/(2) = {r32:.2f}), {clean_part} the per-token Python work of the "
-        "stopword filter and `hangul.decompose` (plus whatever MeCab saves or loses on cleaned rather than raw "
-        f"text; {pp1['n_tokens']:,} tokens remain of {tok['n_tokens']:,} raw morphs). Jamo stays cheap because "
-        "`decompose` is lru-cached per token"
-        + (f" ({dc['misses']:,} distinct tokens decomposed, {dc['hits'] / (dc['hits'] + dc['misses']):.1%} of "
-           "calls are cache hits)" if dc and dc["hits"] + dc["misses"] else "")
-        + ".")
-    eff = r34 / workers
-    cpu_extra = pp2["cpu_timed_s"] / pp1["cpu_timed_s"] - 1
-    par = (f"Two processes give {r34:.2f}x ({eff:.0%} parallel efficiency on {meta['cores']} cores); they spend "
-           f"{pp2['cpu_timed_s']:.1f} s of CPU in total against {pp1['cpu_timed_s']:.1f} s for one job "
-           f"({cpu_extra:+.0%}")
-    if cpu_extra > 0.05:
-        par += (f": forking, a dictionary per worker, a `decompose` cache per worker, pickling {n:,} token "
-                "lists back and unpickling them in the parent")
-    par += (f"), so even with both cores to itself the speedup is bounded by ~{cpu_bound_speedup:.2f}x "
-            "(one-job CPU time / half the two-job CPU time)")
-    if busy and r34 < 0.9 * cpu_bound_speedup:
-        par += "; the rest of the gap is other work competing for the cores"
-    if workers < 2:
-        par = (f"With {n:,} texts there is a single 2,000-text chunk, so `n_jobs=2` runs in the calling process "
-               f"and no speedup is expected (measured {r34:.2f}x)")
-    parts.append(par + ".")
-    dict_ms = s["dictload"]["wall_s"] * 1000
-    parts.append(
-        f"The dictionary load itself is {'small' if dict_ms < 500 else 'noticeable'} ({dict_ms:.0f} ms"
-        + ("; mecab-ko-dic is memory-mapped" if dict_ms < 500 else "")
-        + "), and is included in every MeCab row. "
-        f"Peak memory is {'well below' if mem_ok else 'above'} the 2 GB target: a child holds "
-        f"~{s['mecab']['rss_after_load_mb']:.0f} MB after reading the CSVs (interpreter + {n:,} input strings); "
-        "the rest is MeCab's mapped dictionary pages and the output."
-        + (f" The chain's output ({pp1['peak_rss_mb']:.0f} MB peak) is smaller than the bare morphs' "
-           f"({tok['peak_rss_mb']:.0f}-{mecab['peak_rss_mb']:.0f} MB) despite the longer jamo strings: "
-           f"`decompose` returns its cached string object, so the {pp1['n_tokens']:,} output tokens share "
-           f"{dc['misses']:,} objects, whereas every morph from MeCab is a new `str`."
-           if dc and pp1["peak_rss_mb"] < tok["peak_rss_mb"] else "")
-        + f" The cache turns {pp1['wall_s']:.1f} s of computing into a {get['wall_s']:.2f} s unpickle; the file "
-        f"({meta['pickle_mb']:.1f} MB) was in the OS page cache, a cold disk read would add its read time.")
-    interpretation = " ".join(parts)
-
-    facts = dict(meta["facts"]) if meta.get("facts") else common.machine_facts()
-    facts["load average at start"] = common.format_load(meta["load_start"]) + (
-        f", after waiting {meta['waited_s']:.0f} s for it to drop" if meta["waited_s"] >= 1 else "")
-    if meta["busy"]:
-        facts["busy processes at start"] = "; ".join(meta["busy"])
+    facts["other processes during the runs"] = (f"up to {max(others):.2f} cores' worth of CPU" if others
+                                                 else "not measured (no /proc/stat)")
     facts["nlp_pp revision"] = meta.get("revision") or "not recorded"
-    codes = meta["codes"]
-    facts["source digest"] = (f"`{codes[0]}` (sha256 of nlp_pp/*.py + stopwords/*.txt, same in every child)"
-                              if len(codes) == 1 else
-                              f"**the code changed during the run** ({len(codes)} versions: {', '.join(codes)}); "
-                              "rerun on a stable tree")
+    facts["source digest"] = (", ".join(f"`{c}`" for c in meta["codes"])
+                              + " (nlp_pp/*.py + stopwords/*.txt as each child saw them; two or more = changed mid-run)")
+    return facts
 
-    others_doc = ("; \"others\" is how many cores' worth of CPU *other* processes used while the child ran "
-                  "(machine-wide busy time from /proc/stat minus the child's own, divided by its wall time; 0 = the "
-                  "machine was ours)") if others else ""
-    order = ", ".join(MEASUREMENTS[k].split(".")[0] for k in MEASUREMENTS if k in s)
-    limited = "" if meta["limit"] is None else f" (**--limit {meta['limit']}: not the full data set**)"
+
+def render(s: dict[str, dict], meta: dict) -> str:
+    """The markdown section (without markers): how it was run, the data, the table, the ratios."""
+    pp2, dc = s["preprocess2"], s["preprocess1"]["decompose_cache"]
+    calls = dc["hits"] + dc["misses"]
+    limit = "" if meta["limit"] is None else " (`--limit`: not the full data set)"
+    notes = "\n".join(f"- {note}" for note in [
+        f"n_jobs=2: {-(-pp2['n_texts'] // CHUNK_SIZE)} chunk(s) of up to {CHUNK_SIZE:,} texts (a single chunk runs "
+        f"in the calling process); peak RSS main {pp2['maxrss_self_mb']:.0f} MB, largest worker "
+        f"{pp2['maxrss_workers_mb']:.0f} MB.",
+        f"`hangul.decompose` cache in row 3: {dc['misses']:,} distinct tokens; {dc['hits']:,} of {calls:,} calls "
+        f"({dc['hits'] / max(calls, 1):.1%}) were hits.",
+        f"cache: pickle of {meta['pickle_mb']:.1f} MB, put once in {meta['put_s']:.2f} s; row 5 reads it from the "
+        "warm OS page cache.",
+    ])
     return f"""## Preprocessing (nlp_pp.preprocess)
 
-Measured {meta['date']} with `bench/bench_preprocess.py`.
-
-Reproduce (from the project root):
+Measured {meta['date']} with:
 
 ```
 {meta['command']}
 ```
 
-**Data:** {n:,} NSMC movie reviews{limited}: the `document` column of `train.csv` then `test.csv` in
-`{meta['data_dir']}` (missing documents -> `""`; {meta['n_empty']} empty).
+**Data:** {s['mecab']['n_texts']:,} NSMC movie reviews{limit}: the `document` column of `train.csv` then `test.csv`
+in `{meta['data_dir']}`, {meta['n_empty']} of them empty.
 
 **Machine:**
 
-{common.md_facts(facts)}
+{common.md_facts(run_facts(s, meta))}
 
-**Method:** every measurement runs in a fresh Python process, so nothing warm leaks from one to the next
-(in particular `hangul.decompose`'s lru_cache and MeCab's loaded dictionary). The child reads the texts
-(untimed), then times only the call; `import mecab` and **MeCab's dictionary load are included** in rows 1-4
-(row 0 shows what that costs). Each measurement ran {meta['repeat']} time(s), rounds interleaved
-({order}, then again); wall s is the median. Peak RSS is `ru_maxrss` of the child from `os.wait4` (the largest of the
-child and the pool workers it waited for), maximum over the runs; it includes the ~{s['mecab']['rss_after_load_mb']:.0f} MB
-of interpreter + input texts. MB = 2^20 bytes. The "load" in the notes is the 1-min load average when each run
-started (it counts this benchmark's own previous child too){others_doc}; "CPU" is the user+sys time of the timed
-call (median), workers included for n_jobs=2.
+**Results:** wall s is the median of {meta['repeat']} run(s) per row, each in a fresh process, rounds interleaved;
+MeCab's dictionary load is included in rows 1-4. CPU s: user + sys time of the timed call, workers included.
+Peak RSS: `ru_maxrss` of the child and its workers from `os.wait4`, maximum over the runs, MB = 2^20 bytes,
+including the ~{s['mecab']['rss_after_load_mb']:.0f} MB of interpreter and texts. Output: token count and digest.
+Others: cores' worth of CPU used by other processes during each run (0 = the machine was ours).
 
-{table}
+{results_table(s)}
+
+{notes}
 
 **Ratios vs targets:**
 
-{targets}
-
-{interpretation}
+{ratios_table(s, meta)}
 """
 
 
@@ -565,7 +472,7 @@ def run_parent(args: argparse.Namespace) -> None:
         "waited_s": waited,
         "busy": busy,
         "cores": common.cores_available(),
-        "n_jobs2_workers": min(2, -(-n // 2000)),  # map_chunks' chunk_size is 2000
+        "n_jobs2_workers": min(2, -(-n // CHUNK_SIZE)),
         "facts": common.machine_facts(),
         "revision": common.git_revision(),
         "put_s": put["wall_s"],

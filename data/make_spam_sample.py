@@ -17,11 +17,16 @@ to several sentences.  The sample is deliberately *not* trivially separable:
   ``C@sino``, full-width / circled digits, odd spacing);
 * about 2% of the labels are flipped on purpose (label noise).
 
+``--spam-rate`` is the expected share of ``스팸문자`` labels in the written
+file, label noise included: fewer spam messages are generated than the rate
+asks for, because the flips turn more ham into spam than back (see
+:func:`ham_messages`).
+
 Standard library only; the same ``--seed`` always yields a byte-identical file.
 
 Usage::
 
-    python data/make_spam_sample.py [--rows 4000] [--seed 42] [--out data/spam_sample.csv]
+    python data/make_spam_sample.py [--rows 4000] [--seed 42] [--spam-rate 0.452] [--out data/spam_sample.csv]
 """
 
 from __future__ import annotations
@@ -31,18 +36,21 @@ import csv
 import random
 import re
 import string
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 HAM_LABEL = "일상대화"
 SPAM_LABEL = "스팸문자"
-HAM_RATIO = 0.55
 OBFUSCATION_RATE = 0.25  # share of spam that gets disguised keywords / digits
 FORWARD_RATE = 0.10  # share of ham that forwards (quotes) a spam text
 WARMUP_RATE = 0.4  # share of friendly-looking spam opened with ham small talk
 PREFIX_RATE = 0.35  # share of ad-like spam with a [광고] / [Web발신] header
 FOOTER_RATE = 0.3  # share of ad-like spam with a 080 opt-out footer
-LABEL_NOISE_RATE = 0.02
+LABEL_NOISE_RATE = 0.02  # share of rows, drawn uniformly whatever their class, whose label is flipped
+# Expected share of spam labels in the file.  The committed sample's: 45% of the
+# messages generated as spam, which the label noise moves to 45.2% (0.45 * 0.96 + 0.02).
+DEFAULT_SPAM_RATE = 0.452
 
 # ---------------------------------------------------------------------------
 # Slot values (plain data).  Names / family terms end in a vowel so that the
@@ -585,223 +593,161 @@ FULLWIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 CIRCLED_DIGITS = str.maketrans("0123456789", "⓪①②③④⑤⑥⑦⑧⑨")
 
 # ---------------------------------------------------------------------------
-# Slot fillers: random strings (numbers, links, money) built from the rng.
+# Slots as data.  Every ``{slot}`` of a template names an entry of SLOTS: a
+# list of formats, one picked with ``rng.choice`` (a single format is used
+# without a draw), whose ``{fields}`` are then drawn left to right:
+#
+#   {d4}      4 random digits              {d1-3}    1 to 3 random digits
+#   {a8}      8 random letters or digits   {a4-8}    4 to 8 of them
+#   {u6}      6 random capitals or digits  {200-999} a random integer
+#   {x|y|}    one of the options, "" included
+#   {@name}   a fresh value of slot ``name``
+#   {name}    a field named in Formats.first / Formats.then
+#
+# A plain value list (names, shops, ...) is a list of formats without fields.
+# The draw order is that of the hand-written generators this table replaced,
+# which is why some slots are Formats (fields drawn before the pick, a field
+# drawn after it whether used or not, a weighted pick) and why a repeated
+# format ("010-{mid}-{last}") is listed twice rather than weighted: the same
+# seed keeps giving the same file.
 # ---------------------------------------------------------------------------
 
 
-def _digits(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(string.digits) for _ in range(n))
+@dataclass(frozen=True)
+class Formats:
+    """A slot's formats with the draws around the pick spelled out."""
+
+    formats: tuple[str, ...]
+    # Pick with one ``rng.random()`` against these cumulative weights instead of ``rng.choice``.
+    cum_weights: tuple[float, ...] | None = None
+    # Named fields drawn before the pick (in this order), then right after it, used or not.
+    first: dict[str, str] = field(default_factory=dict)
+    then: dict[str, str] = field(default_factory=dict)
 
 
-def _alnum(rng: random.Random, n: int, upper: bool = True) -> str:
-    pool = string.ascii_lowercase + string.digits + (string.ascii_uppercase if upper else "")
-    return "".join(rng.choice(pool) for _ in range(n))
+TEN_THOUSANDS = "|".join(f"{5000 * i:,}" for i in range(1, 11))  # 5,000|10,000|...|50,000
+MILLIONS = "|".join(f"{m * 1_000_000:,}" for m in (1, 2, 3, 5, 10, 30, 50))
 
-
-def phone_mobile(rng: random.Random) -> str:
-    """A mobile number in one of several common spellings."""
-    mid, last = _digits(rng, 4), _digits(rng, 4)
-    fmt = rng.choice(["{}-{}-{}", "{}-{}-{}", "{}{}{}", "{}.{}.{}", "{} {} {}"])
-    return fmt.format("010", mid, last)
-
-
-def phone_service(rng: random.Random) -> str:
-    """A business / call-centre / landline number."""
-    kind = rng.randrange(4)
-    if kind == 0:
-        return f"{rng.choice(['1588', '1577', '1644', '1661', '1600', '1899', '1566'])}-{_digits(rng, 4)}"
-    if kind == 1:
-        return f"02-{rng.randint(200, 999)}-{_digits(rng, 4)}"
-    if kind == 2:
-        return f"070-{_digits(rng, 4)}-{_digits(rng, 4)}"
-    return f"0{rng.choice(['31', '32', '51', '53', '42'])}-{rng.randint(200, 999)}-{_digits(rng, 4)}"
-
-
-def reject_number(rng: random.Random) -> str:
-    """A '무료수신거부' 080 number."""
-    return rng.choice(["080-{}-{}", "080{}{}", "080-{}{}"]).format(rng.randint(100, 999), _digits(rng, 4))
-
-
-def money_small(rng: random.Random) -> str:
-    """Everyday amounts: 2만원, 12,000원, 3만 5천원, ₩50,000 ..."""
-    kind = rng.randrange(6)
-    man = rng.randint(1, 30)
-    if kind == 0:
-        return f"{man}만원"
-    if kind == 1:
-        return f"{rng.randint(3, 99) * 1000:,}원"
-    if kind == 2:
-        return f"{man}만 {rng.randint(1, 9)}천원"
-    if kind == 3:
-        return f"{rng.randint(1, 9)}천원"
-    if kind == 4:
-        return f"₩{rng.randint(1, 10) * 5000:,}"
-    return f"{man}만"
-
-
-def money_big(rng: random.Random) -> str:
-    """Large amounts: 300만원, 3,000,000원, 2천만원, 1억 ..."""
-    kind = rng.randrange(5)
-    if kind == 0:
-        return f"{rng.choice([100, 200, 300, 500, 700, 800, 1000, 1500, 3000])}만원"
-    if kind == 1:
-        return f"{rng.choice([1, 2, 3, 5, 10, 30, 50]) * 1_000_000:,}원"
-    if kind == 2:
-        return f"{rng.randint(1, 9)}천만원"
-    if kind == 3:
-        return f"{rng.randint(1, 5)}억"
-    return f"{rng.choice([200, 300, 500, 1000])}만"
-
-
-def spam_url(rng: random.Random) -> str:
-    """A shady link: short link, odd TLD, or bare domain."""
-    kind = rng.randrange(4)
-    word = rng.choice(WORDS_FOR_DOMAINS)
-    if kind == 0:
-        return f"https://{rng.choice(SHORTENERS)}/{_alnum(rng, rng.randint(4, 8))}"
-    if kind == 1:
-        return f"http://{word}{_digits(rng, rng.randint(1, 3))}.{rng.choice(SPAM_TLDS)}"
-    if kind == 2:
-        return f"{word}{rng.randint(1, 99)}.{rng.choice(['kr', 'com', 'xyz', 'top'])}"
-    return f"{rng.choice(SHORTENERS)}/{_alnum(rng, rng.randint(4, 8))}"
-
-
-def short_url(rng: random.Random) -> str:
-    """A generic short link, used by both classes."""
-    return f"{rng.choice(['https://', 'http://', ''])}{rng.choice(SHORTENERS)}/{_alnum(rng, rng.randint(4, 8))}"
-
-
-def map_url(rng: random.Random) -> str:
-    kind = rng.randrange(5)
-    if kind == 4:
-        return short_url(rng)
-    if kind == 0:
-        return f"https://naver.me/{_alnum(rng, 8)}"
-    if kind == 1:
-        return f"https://place.map.kakao.com/{_digits(rng, 8)}"
-    if kind == 2:
-        return f"https://m.place.naver.com/restaurant/{_digits(rng, 10)}/home"
-    return f"https://kko.to/{_alnum(rng, 10)}"
-
-
-def news_url(rng: random.Random) -> str:
-    kind = rng.randrange(3)
-    if kind == 0:
-        return f"https://n.news.naver.com/article/{_digits(rng, 3)}/{_digits(rng, 10)}"
-    if kind == 1:
-        return f"https://v.daum.net/v/{_digits(rng, 14)}"
-    return f"naver.me/{_alnum(rng, 8)}"
-
-
-def video_url(rng: random.Random) -> str:
-    if rng.random() < 0.2:
-        return short_url(rng)
-    return rng.choice(["https://youtu.be/{}", "https://www.youtube.com/shorts/{}",
-                       "youtube.com/watch?v={}"]).format(_alnum(rng, 11))
-
-
-def insta_url(rng: random.Random) -> str:
-    if rng.random() < 0.2:
-        return short_url(rng)
-    return rng.choice(["https://www.instagram.com/p/{}/", "instagram.com/reel/{}"]).format(_alnum(rng, 11))
-
-
-def shop_url(rng: random.Random) -> str:
-    kind = rng.randrange(4)
-    if kind == 0:
-        return f"https://link.coupang.com/a/{_alnum(rng, 6)}"
-    if kind == 1:
-        return f"https://smartstore.naver.com/{rng.choice(WORDS_FOR_DOMAINS)}shop/products/{_digits(rng, 10)}"
-    if kind == 2:
-        return f"https://www.musinsa.com/app/goods/{_digits(rng, 7)}"
-    return f"https://bit.ly/{_alnum(rng, 7)}"
-
-
-def blog_url(rng: random.Random) -> str:
-    return f"https://blog.naver.com/{rng.choice(WORDS_FOR_DOMAINS).replace('-', '')}{_digits(rng, 2)}/{_digits(rng, 12)}"
-
-
-def wedding_url(rng: random.Random) -> str:
-    return rng.choice(["https://m.barunsonmcard.com/m/{}", "https://bojagicard.com/i/{}",
-                       "https://naver.me/{}"]).format(_alnum(rng, 8))
-
-
-def open_chat_url(rng: random.Random) -> str:
-    return f"https://open.kakao.com/o/{_alnum(rng, 8)}"
-
-
-def date_str(rng: random.Random) -> str:
-    month, day = rng.randint(1, 12), rng.randint(1, 28)
-    return rng.choice(["{}월 {}일", "{}/{}", "{}.{}"]).format(month, day)
-
-
-def account_number(rng: random.Random) -> str:
-    return rng.choice(["110-{}-{}", "3333-{}-{}", "1002-{}-{}", "352-{}-{}"]).format(
-        _digits(rng, 3), _digits(rng, 6))
-
-
-def tracking_number(rng: random.Random) -> str:
-    return rng.choice(["{} {} {}", "{}{}{}", "{}-{}-{}"]).format(
-        _digits(rng, 4), _digits(rng, 4), _digits(rng, 4))
-
-
-def _pick(values: list[str]) -> Callable[[random.Random], str]:
-    return lambda rng: rng.choice(values)
-
-
-SLOTS: dict[str, Callable[[random.Random], str]] = {
-    "name": _pick(NAMES),
-    "full_name": _pick(FULL_NAMES),
-    "family": _pick(FAMILY),
-    "place": _pick(PLACES),
-    "city": _pick(CITIES),
-    "time": _pick(TIMES),
-    "day": _pick(DAYS),
-    "food": _pick(FOODS),
-    "product": _pick(PRODUCTS),
-    "shop": _pick(SHOPS),
-    "fake_shop": _pick(FAKE_SHOPS),
-    "bank": _pick(BANKS),
-    "card": _pick(CARDS),
-    "app": _pick(APPS),
-    "courier": _pick(COURIERS),
-    "stock": _pick(STOCKS),
-    "coin": _pick(COINS),
-    "fake_coin": _pick(FAKE_COINS),
-    "company": _pick(COMPANIES),
-    "fake_company": _pick(FAKE_COMPANIES),
-    "subject": _pick(SUBJECTS),
-    "site": _pick(GAMBLING_SITES),
-    "relative": _pick(RELATIVES),
-    "party": _pick(PARTIES),
-    "candidate": _pick(CANDIDATES),
-    "girl": _pick(GIRL_NAMES),
-    "age": lambda rng: str(rng.randint(20, 34)),
-    "pct": lambda rng: str(rng.choice([10, 20, 30, 50, 70, 80, 100, 150, 200, 300])),
-    "rate": lambda rng: f"{rng.randint(2, 9)}.{rng.randint(0, 9)}",
-    "code": lambda rng: rng.choice([_alnum(rng, 6, upper=False).upper(), _digits(rng, 6)]),
-    "kakao_id": lambda rng: rng.choice(["vip", "money", "lee", "kim", "happy", "ok", "best"]) + _digits(rng, rng.randint(2, 4)),
-    "tg": lambda rng: "@" + rng.choice(["bet", "casino", "coin", "vip", "signal", "toto"]) + _digits(rng, 3),
-    "phone": phone_mobile,
-    "phone_svc": phone_service,
-    "money_s": money_small,
-    "money_b": money_big,
-    "money_m": lambda rng: f"{rng.choice([150, 200, 250, 300, 400, 500, 700, 1000])}만" + rng.choice(["원", "", "원"]),
-    "date": date_str,
-    "acct": account_number,
-    "tracking": tracking_number,
-    "url": spam_url,
-    "url_map": map_url,
-    "url_news": news_url,
-    "url_video": video_url,
-    "url_insta": insta_url,
-    "url_shop": shop_url,
-    "url_blog": blog_url,
-    "url_wedding": wedding_url,
-    "url_open": open_chat_url,
+SLOT_TABLE: dict[str, str | list[str] | Formats] = {
+    "name": NAMES,
+    "full_name": FULL_NAMES,
+    "family": FAMILY,
+    "place": PLACES,
+    "city": CITIES,
+    "time": TIMES,
+    "day": DAYS,
+    "food": FOODS,
+    "product": PRODUCTS,
+    "shop": SHOPS,
+    "fake_shop": FAKE_SHOPS,
+    "bank": BANKS,
+    "card": CARDS,
+    "app": APPS,
+    "courier": COURIERS,
+    "stock": STOCKS,
+    "coin": COINS,
+    "fake_coin": FAKE_COINS,
+    "company": COMPANIES,
+    "fake_company": FAKE_COMPANIES,
+    "subject": SUBJECTS,
+    "site": GAMBLING_SITES,
+    "relative": RELATIVES,
+    "party": PARTIES,
+    "candidate": CANDIDATES,
+    "girl": GIRL_NAMES,
+    # Numbers and codes.
+    "age": "{20-34}",
+    "pct": "{10|20|30|50|70|80|100|150|200|300}",
+    "rate": "{2-9}.{0-9}",
+    "code": Formats(("{letters}", "{digits}"), first={"letters": "u6", "digits": "d6"}),
+    "kakao_id": "{vip|money|lee|kim|happy|ok|best}{d2-4}",
+    "tg": "@{bet|casino|coin|vip|signal|toto}{d3}",
+    "date": Formats(("{month}월 {day}일", "{month}/{day}", "{month}.{day}"),
+                    first={"month": "1-12", "day": "1-28"}),
+    "acct": "{110|3333|1002|352}-{d3}-{d6}",
+    "tracking": ["{d4} {d4} {d4}", "{d4}{d4}{d4}", "{d4}-{d4}-{d4}"],
+    # Phone numbers: mobile, business / call-centre / landline, the 080 opt-out footer of ads.
+    "phone": Formats(("010-{mid}-{last}", "010-{mid}-{last}", "010{mid}{last}", "010.{mid}.{last}",
+                      "010 {mid} {last}"), first={"mid": "d4", "last": "d4"}),
+    "phone_svc": ["{1588|1577|1644|1661|1600|1899|1566}-{d4}", "02-{200-999}-{d4}", "070-{d4}-{d4}",
+                  "0{31|32|51|53|42}-{200-999}-{d4}"],
+    "optout": "{무료수신거부|수신거부|무료거부|거부:} {@reject}",
+    "reject": ["080-{100-999}-{d4}", "080{100-999}{d4}", "080-{100-999}{d4}"],
+    # Money: everyday amounts, monthly sums, large amounts.
+    "money_s": Formats(("{man}만원", "{3-99},000원", "{man}만 {1-9}천원", "{1-9}천원",
+                        f"₩{{{TEN_THOUSANDS}}}", "{man}만"), then={"man": "1-30"}),
+    "money_m": "{150|200|250|300|400|500|700|1000}만{원||원}",
+    "money_b": ["{100|200|300|500|700|800|1000|1500|3000}만원", f"{{{MILLIONS}}}원", "{1-9}천만원", "{1-5}억",
+                "{200|300|500|1000}만"],
+    # Links: shady (short link, odd TLD, bare domain) for spam; real services for both classes.
+    "url": Formats(("https://{@shortener}/{a4-8}", "http://{word}{d1-3}.{@spam_tld}",
+                    "{word}{1-99}.{kr|com|xyz|top}", "{@shortener}/{a4-8}"), then={"word": "@domain_word"}),
+    "short_url": "{https://|http://|}{@shortener}/{a4-8}",
+    "shortener": SHORTENERS,
+    "spam_tld": SPAM_TLDS,
+    "domain_word": WORDS_FOR_DOMAINS,
+    "url_map": ["https://naver.me/{a8}", "https://place.map.kakao.com/{d8}",
+                "https://m.place.naver.com/restaurant/{d10}/home", "https://kko.to/{a10}", "{@short_url}"],
+    "url_news": ["https://n.news.naver.com/article/{d3}/{d10}", "https://v.daum.net/v/{d14}", "naver.me/{a8}"],
+    "url_video": Formats(("{@short_url}", "{@youtube}"), cum_weights=(0.2, 1.0)),
+    "youtube": ["https://youtu.be/{a11}", "https://www.youtube.com/shorts/{a11}", "youtube.com/watch?v={a11}"],
+    "url_insta": Formats(("{@short_url}", "{@instagram}"), cum_weights=(0.2, 1.0)),
+    "instagram": ["https://www.instagram.com/p/{a11}/", "instagram.com/reel/{a11}"],
+    "url_shop": ["https://link.coupang.com/a/{a6}", "https://smartstore.naver.com/{@domain_word}shop/products/{d10}",
+                 "https://www.musinsa.com/app/goods/{d7}", "https://bit.ly/{a7}"],
+    "url_blog": "https://blog.naver.com/{@blog_id}{d2}/{d12}",
+    "blog_id": [w.replace("-", "") for w in WORDS_FOR_DOMAINS],
+    "url_wedding": ["https://m.barunsonmcard.com/m/{a8}", "https://bojagicard.com/i/{a8}", "https://naver.me/{a8}"],
+    "url_open": "https://open.kakao.com/o/{a8}",
 }
 
+
+def as_formats(spec: str | list[str] | Formats) -> Formats:
+    """A SLOT_TABLE entry as Formats (a string is one format, a list is picked uniformly)."""
+    if isinstance(spec, Formats):
+        return spec
+    return Formats((spec,) if isinstance(spec, str) else tuple(spec))
+
+
+SLOTS: dict[str, Formats] = {name: as_formats(spec) for name, spec in SLOT_TABLE.items()}
+CHAR_POOLS = {
+    "d": string.digits,
+    "a": string.ascii_lowercase + string.digits + string.ascii_uppercase,
+    "u": string.ascii_uppercase + string.digits,
+}
+FIELD_RE = re.compile(r"\{([^{}]*)\}")
+CHARS_RE = re.compile(r"([dau])(\d+)(?:-(\d+))?")
+INT_RE = re.compile(r"(\d+)-(\d+)")
 SLOT_RE = re.compile(r"\{(\w+)\}")
+
+
+def draw_field(spec: str, rng: random.Random, named: dict[str, str]) -> str:
+    """The value of one ``{field}`` of a format (syntax in the table's header)."""
+    if spec in named:
+        return named[spec]
+    if spec.startswith("@"):
+        return draw_slot(spec[1:], rng)
+    if "|" in spec:
+        return rng.choice(spec.split("|"))
+    if chars := CHARS_RE.fullmatch(spec):
+        pool, low, high = chars.groups()
+        n = int(low) if high is None else rng.randint(int(low), int(high))
+        return "".join(rng.choice(CHAR_POOLS[pool]) for _ in range(n))
+    if bounds := INT_RE.fullmatch(spec):
+        return str(rng.randint(int(bounds[1]), int(bounds[2])))
+    raise ValueError(f"unknown slot field {{{spec}}}")
+
+
+def draw_slot(name: str, rng: random.Random) -> str:
+    """A fresh value of slot ``name``: named fields first, pick a format, fields after, then the format's own."""
+    slot = SLOTS[name]
+    named = {key: draw_field(spec, rng, {}) for key, spec in slot.first.items()}
+    if slot.cum_weights is not None:
+        fmt = rng.choices(slot.formats, cum_weights=slot.cum_weights)[0]
+    else:
+        fmt = slot.formats[0] if len(slot.formats) == 1 else rng.choice(slot.formats)
+    named |= {key: draw_field(spec, rng, {}) for key, spec in slot.then.items()}
+    return FIELD_RE.sub(lambda match: draw_field(match.group(1), rng, named), fmt)
 
 
 def fill(template: str, rng: random.Random, cache: dict[str, str]) -> str:
@@ -810,7 +756,7 @@ def fill(template: str, rng: random.Random, cache: dict[str, str]) -> str:
     def repl(match: re.Match[str]) -> str:
         key = match.group(1)
         if key not in cache:
-            cache[key] = SLOTS[key](rng)
+            cache[key] = draw_slot(key, rng)
         return cache[key]
 
     return SLOT_RE.sub(repl, template)
@@ -993,7 +939,7 @@ def make_spam(rng: random.Random) -> str:
         if rng.random() < PREFIX_RATE:
             parts.insert(0, rng.choice(PHISHING_PREFIXES if phishing else AD_PREFIXES))
         if not phishing and rng.random() < FOOTER_RATE:
-            parts.append(rng.choice(["무료수신거부", "수신거부", "무료거부", "거부:"]) + " " + reject_number(rng))
+            parts.append(draw_slot("optout", rng))
     text = " ".join(parts)
     if rng.random() < OBFUSCATION_RATE:
         text = obfuscate(text, rng)
@@ -1020,10 +966,22 @@ def unique_messages(maker: Callable[[random.Random], str], n: int, rng: random.R
     return out
 
 
-def generate(rows: int, seed: int) -> list[tuple[str, str]]:
+def ham_messages(rows: int, spam_rate: float) -> int:
+    """How many of ``rows`` messages to generate as everyday talk for ``spam_rate`` spam labels after the noise.
+
+    Flipping a uniform ``LABEL_NOISE_RATE`` (f) of the rows turns a generated spam
+    share p into an expected label share R = p (1 - 2f) + f; the ham share 1 - p is
+    (1 - R - f) / (1 - 2f), which for the default R is exactly the float 0.55 the
+    generator has always used, so every ``--rows`` keeps its former class counts.
+    """
+    ham_share = (1 - spam_rate - LABEL_NOISE_RATE) / (1 - 2 * LABEL_NOISE_RATE)
+    return round(rows * ham_share)
+
+
+def generate(rows: int, seed: int, spam_rate: float = DEFAULT_SPAM_RATE) -> list[tuple[str, str]]:
     """Build the shuffled (content, class) rows, with ~2% of labels flipped."""
     rng = random.Random(seed)
-    n_ham = round(rows * HAM_RATIO)
+    n_ham = ham_messages(rows, spam_rate)
     seen: set[str] = set()
     ham = unique_messages(make_ham, n_ham, rng, seen)
     spam = unique_messages(make_spam, rows - n_ham, rng, seen)
@@ -1046,21 +1004,38 @@ def write_csv(rows: list[tuple[str, str]], path: Path) -> None:
             writer.writerow([content, label])
 
 
+def parse_spam_rate(text: str) -> float:
+    """Parse ``--spam-rate``: a share strictly between the label-noise rate and 1 minus it."""
+    low, high = LABEL_NOISE_RATE, 1 - LABEL_NOISE_RATE
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = float("nan")
+    if not low < rate < high:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"must be a number strictly between {low:g} and {high:g} (the {low:.0%} label noise alone gives "
+            f"either label that share), got {text!r}")
+    return rate
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=4000, help="number of messages (default 4000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--spam-rate", type=parse_spam_rate, default=DEFAULT_SPAM_RATE, metavar="R",
+                        help=f"expected share of {SPAM_LABEL} labels in the file, label noise included "
+                             f"(default {DEFAULT_SPAM_RATE}: 45%% generated as spam, then 2%% of the labels flipped)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "spam_sample.csv",
                         help="output CSV (default data/spam_sample.csv)")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
-    rows = generate(args.rows, args.seed)
+    rows = generate(args.rows, args.seed, args.spam_rate)
     write_csv(rows, args.out)
     counts = {HAM_LABEL: 0, SPAM_LABEL: 0}
     for _, label in rows:
         counts[label] += 1
-    print(f"wrote {len(rows)} rows to {args.out}: {counts}")
+    print(f"wrote {len(rows)} rows to {args.out}: {counts}, {counts[SPAM_LABEL] / len(rows):.2%} {SPAM_LABEL}")
 
 
 if __name__ == "__main__":
