@@ -28,3 +28,6 @@ class AvgClassifier(TextClassifier):
         mask = length_mask(lengths, tokens.size(1)).unsqueeze(-1).to(emb.dtype)
         total = (emb * mask).sum(dim=1)
         return total / lengths.clamp(min=1).unsqueeze(1).to(emb.dtype)
+
+    def encode_dense(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.embedding(tokens).mean(dim=1)

@@ -78,6 +78,25 @@ class TextClassifier(nn.Module):
         """Map ``tokens [B, T]`` and ``lengths [B]`` to features ``[B, D]``."""
         raise NotImplementedError
 
+    def encode_dense(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Features ``[B, D]`` for a batch without padding (every sequence fills all ``T >= 1`` steps).
+
+        Subclasses override this with a path free of data-dependent Python control flow, so it
+        traces and exports with dynamic ``B`` and ``T``; this fallback calls ``encode`` with full
+        lengths (correct, but not guaranteed to export).
+        """
+        lengths = torch.full((tokens.size(0),), tokens.size(1), dtype=torch.long, device=tokens.device)
+        return self.encode(tokens, lengths)
+
+    def forward_dense(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, num_classes]`` for ``tokens [B, T]`` (``T >= 1``) in which no row is padded.
+
+        Equal (up to float rounding) to ``forward(tokens, full(B, T))``, without its input checks
+        or branches; used by ``nlp_pp.export`` for TorchScript/ONNX export and length-grouped
+        inference.
+        """
+        return self.head(self.encode_dense(tokens))
+
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Classify a padded batch.
 

@@ -39,6 +39,23 @@ class ConvEncoder(nn.Module):
             pooled.append(h.masked_fill(~valid.unsqueeze(1), float("-inf")).amax(dim=-1))
         return torch.cat(pooled, dim=1)
 
+    def forward_dense(self, emb: torch.Tensor) -> torch.Tensor:
+        """``forward`` for ``emb [B, T, E]`` (``T >= 1``) with no padding, export-friendly.
+
+        The time axis always gets ``max(kernel_sizes) - 1`` zeros (a constant, so the graph does
+        not depend on ``T``); for width ``k`` the windows starting at ``0 .. T - k`` are pooled,
+        or only the first when ``T < k``, exactly the windows ``forward`` pools.
+        """
+        x = F.pad(emb.transpose(1, 2), (0, max(self.kernel_sizes) - 1))
+        T = emb.size(1)
+        pooled = []
+        for k, conv in zip(self.kernel_sizes, self.convs):
+            h = F.relu(conv(x))  # [B, filters, T + max_k - k]
+            pos = torch.arange(h.size(-1), device=h.device)
+            valid = (pos <= T - k) | (pos == 0)
+            pooled.append(h.masked_fill(~valid, float("-inf")).amax(dim=-1))
+        return torch.cat(pooled, dim=1)
+
 
 class CNNClassifier(TextClassifier):
     """Embedding -> ConvEncoder -> dropout -> Linear(hidden) -> ReLU -> dropout -> Linear."""
@@ -54,3 +71,6 @@ class CNNClassifier(TextClassifier):
 
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.conv(self.embedding(tokens), lengths)
+
+    def encode_dense(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.conv.forward_dense(self.embedding(tokens))

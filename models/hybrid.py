@@ -40,3 +40,8 @@ class HybridClassifier(TextClassifier):
         emb = self.embedding(tokens)
         lstm_emb = emb if self.lstm_embedding is None else self.lstm_embedding(tokens)
         return torch.cat([self.conv(emb, lengths), self.lstm(lstm_emb, lengths)], dim=1)
+
+    def encode_dense(self, tokens: torch.Tensor) -> torch.Tensor:
+        emb = self.embedding(tokens)
+        lstm_emb = emb if self.lstm_embedding is None else self.lstm_embedding(tokens)
+        return torch.cat([self.conv.forward_dense(emb), self.lstm.forward_dense(lstm_emb)], dim=1)

@@ -39,23 +39,30 @@ class RecurrentEncoder(nn.Module):
         if bool((lengths == x.size(1)).all()):
             # no padding in this batch (the bucketed loaders make most batches so): the dense
             # kernels are faster than packed ones and give the same result
-            out, h = self.rnn(x)
+            return self.forward_dense(x)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
+        if self.pooling != "last":
+            seq, lens = pad_packed_sequence(out, batch_first=True)  # [B, T', D], zeros past each length
+            mask = (torch.arange(seq.size(1)).unsqueeze(0) < lens.unsqueeze(1)).to(seq.device).unsqueeze(2)
             if self.pooling == "max":
-                return out.max(dim=1).values
-            if self.pooling == "mean":
-                return out.mean(dim=1)
-        else:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out, h = self.rnn(packed)  # h: [layers * directions, B, hidden], in input order
-            if self.pooling != "last":
-                seq, lens = pad_packed_sequence(out, batch_first=True)  # [B, T', D], zeros past each length
-                mask = (torch.arange(seq.size(1)).unsqueeze(0) < lens.unsqueeze(1)).to(seq.device).unsqueeze(2)
-                if self.pooling == "max":
-                    return seq.masked_fill(~mask, float("-inf")).max(dim=1).values
-                return seq.sum(dim=1) / lens.to(seq.device, seq.dtype).unsqueeze(1)
+                return seq.masked_fill(~mask, float("-inf")).max(dim=1).values
+            return seq.sum(dim=1) / lens.to(seq.device, seq.dtype).unsqueeze(1)
+        return self._final_state(h)
+
+    def forward_dense(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode ``x [B, T, E]`` (``T >= 1``) with no padding: the unpacked path, export-friendly."""
+        out, h = self.rnn(x)
+        if self.pooling == "max":
+            return out.max(dim=1).values
+        if self.pooling == "mean":
+            return out.mean(dim=1)
+        return self._final_state(h)
+
+    def _final_state(self, h: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         if isinstance(h, tuple):  # LSTM returns (h, c)
             h = h[0]
-        return h[-self.directions:].transpose(0, 1).reshape(x.size(0), self.out_dim)
+        return h[-self.directions:].transpose(0, 1).reshape(-1, self.out_dim)
 
 
 class RecurrentClassifier(TextClassifier):
@@ -75,6 +82,9 @@ class RecurrentClassifier(TextClassifier):
 
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.encoder(self.dropout(self.embedding(tokens)), lengths)
+
+    def encode_dense(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.encoder.forward_dense(self.dropout(self.embedding(tokens)))
 
 
 class RNNClassifier(RecurrentClassifier):
