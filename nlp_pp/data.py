@@ -191,13 +191,9 @@ def load_dataset(
         raise DataError(f"{source} has a header but no data rows")
     rows_read = len(df)
     df = df[[text_col, label_col]].rename(columns={text_col: "text", label_col: "label"})
-    df["label"] = df["label"].str.strip()
-    df = df.dropna()
-    df = df[df["label"] != ""]
-    dropped_missing = rows_read - len(df)
-    before = len(df)
-    df = df.drop_duplicates(subset="text", keep="first")
-    dropped_dup = before - len(df)
+    labels = df["label"].str.strip()
+    df["label"] = labels.mask(labels == "")  # a blank label is a missing one
+    df, dropped_missing, dropped_dup = drop_missing_and_duplicates(df, "text")
     if len(df) == 0:
         raise DataError(f"{source} has no usable rows: every row misses its text or label")
     sampled_from = None
@@ -208,6 +204,32 @@ def load_dataset(
     report = LoadReport(str(source), digest, enc, text_col, label_col, rows_read, dropped_missing,
                         dropped_dup, len(df), sampled_from)
     return df, report
+
+
+def drop_missing_and_duplicates(
+    df: pd.DataFrame, column: str, subset: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, int, int]:
+    """Drop rows with a missing value, then rows whose ``column`` repeats an earlier row's.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Not modified.
+    column : str
+        Duplicates are judged on this column alone; the first occurrence is kept.
+    subset : sequence of str, optional
+        Columns whose missing values drop a row; ``None`` means every column.
+
+    Returns
+    -------
+    (frame, dropped_missing, dropped_duplicates)
+        The kept rows with their original index, and how many rows each step dropped.
+    """
+    before = len(df)
+    kept = df.dropna(how="any", subset=None if subset is None else list(subset))
+    dropped_missing = before - len(kept)
+    deduplicated = kept.drop_duplicates(subset=column, keep="first")
+    return deduplicated, dropped_missing, len(kept) - len(deduplicated)
 
 
 def _stratified_sample(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

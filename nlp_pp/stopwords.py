@@ -34,6 +34,15 @@ def load_stopwords(path: str | Path | None = None) -> frozenset[str]:
         raise DataError(f"stopword file not found: {p}") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise DataError(f"cannot read stopword file {p}: {e.__class__.__name__}; give a UTF-8 text file") from None
+    return parse_stopwords(text)
+
+
+def parse_stopwords(text: str) -> frozenset[str]:
+    """The stopwords of a list's text: one token per line, ``#`` starts a comment, blank lines skipped.
+
+    >>> sorted(parse_stopwords("# particles\\n을\\n를  # object\\n\\n"))
+    ['를', '을']
+    """
     words = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return frozenset(w for w in words if w)
 

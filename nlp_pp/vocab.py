@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import ConfigError, RunError
@@ -42,9 +42,14 @@ class Vocab:
         ``stats`` records the size, the number of distinct tokens dropped as rare and the share of
         token occurrences the vocabulary covers (``coverage_train``).
         """
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise ConfigError(f"min_count must be a positive integer (got {min_count!r})")
-        counts = Counter(t for tokens in check_token_lists(token_lists) for t in tokens)
+        _check_min_count(min_count)
+        return cls.from_counts(Counter(t for tokens in check_token_lists(token_lists) for t in tokens),
+                               min_count, max_size)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], min_count: int = 3, max_size: int | None = None) -> Vocab:
+        """:meth:`build` from token counts already made (a ``Counter`` or dict of token -> count)."""
+        _check_min_count(min_count)
         kept = sorted((t for t, c in counts.items() if c >= min_count and t not in (PAD, UNK)),
                       key=lambda t: (-counts[t], t))
         if max_size is not None:
@@ -103,3 +108,8 @@ class Vocab:
             raise RunError(f"cannot read vocabulary file {path} ({e.__class__.__name__})") from None
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError, UnicodeDecodeError, ConfigError) as e:
             raise RunError(f"vocabulary file {path} is corrupt ({e.__class__.__name__})") from None
+
+
+def _check_min_count(min_count: int) -> None:
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise ConfigError(f"min_count must be a positive integer (got {min_count!r})")
