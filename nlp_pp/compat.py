@@ -596,7 +596,7 @@ def build_my_embed(word_to_idx: Mapping[str, int], wv: Any) -> np.ndarray:
     get small random values. The design trained FastText with gensim's ``workers=-1``: gensim
     starts ``range(workers)`` threads, so -1 starts none, trains nothing, and the "FastText"
     embeddings were gensim's random initialisation. Train with
-    ``nlp_pp.train_fasttext(x_train, dim=..., workers=1)`` (it refuses ``workers`` < 1 and checks
+    ``nlp_pp.train_fasttext(x_train, dim=..., workers=1)`` (it refuses a negative ``workers`` and checks
     that words were trained). Given ``FT_model`` itself rather than ``FT_model.wv``, an untrained
     model (its output weights still all zero) is refused; ``.wv`` alone carries no trace of
     whether training happened.
