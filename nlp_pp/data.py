@@ -115,6 +115,9 @@ def decode_text(data: bytes, source: str = "input", encoding: str | None = None)
     if not data.strip():
         raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
     sample = data[:65536]
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            len(sample) >= 8 and max(sample[0::2].count(0), sample[1::2].count(0)) > 0.3 * len(sample) / 2):
+        raise DataError(f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as CSV in UTF-8 or CP949")
     controls = sum(sample.count(b) for b in _CONTROL_BYTES)
     if controls > 0.05 * len(sample):
         raise DataError(f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a CSV "

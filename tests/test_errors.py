@@ -66,8 +66,7 @@ def test_binary_junk(tmp_path, capsys):
 def test_undecodable_encoding(tmp_path, capsys):
     p = tmp_path / "utf16.csv"
     p.write_text("content,class\n안녕,일상대화\n", encoding="utf-16-be")
-    err = fails_with(["--data", str(p)], capsys, out=tmp_path / "runs")
-    assert "binary" in err or "cannot decode" in err
+    fails_with(["--data", str(p)], capsys, "is UTF-16 encoded", out=tmp_path / "runs")
     p2 = tmp_path / "latin.csv"
     p2.write_bytes("content,class\n\xff\xfe\xfa,x\n".encode("latin-1"))
     fails_with(["--data", str(p2), "--encoding", "utf-8"], capsys, "cannot decode", out=tmp_path / "runs")

@@ -31,8 +31,8 @@ def finished_run(tmp_path_factory) -> Path:
     """One tiny comparison: rnn + gru, both inits (shared by the read-only tests below)."""
     out = tmp_path_factory.mktemp("runs")
     cache = tmp_path_factory.mktemp("cache")
-    code = pipeline.main(["--data", str(SAMPLE), *TINY, "--models", "rnn,gru", "--out", str(out),
-                          "--name", "tiny", "--cache-dir", str(cache)])
+    code = pipeline.main(["--data", str(SAMPLE), *TINY, "--epochs", "3", "--patience", "3", "--models", "rnn,gru",
+                          "--out", str(out), "--name", "tiny", "--cache-dir", str(cache)])
     assert code == 0
     return out / "tiny"
 
@@ -53,10 +53,14 @@ def test_metrics_json_schema(finished_run: Path):
     assert m["dataset"]["positive_label"] == "스팸문자"
     assert len(m["dataset"]["sha256"]) == 64
     assert {"train", "val", "test"} <= set(m["dataset"]["split"])
-    assert len(m["runs"]) == 4
+    assert [(r["model"], r["init"], r["seed"]) for r in m["runs"]] == [
+        ("rnn", "random", 0), ("rnn", "fasttext", 0), ("gru", "random", 0), ("gru", "fasttext", 0)]
     for r in m["runs"]:
-        assert r["model"] in ("rnn", "gru") and r["init"] in ("random", "fasttext") and r["seed"] == 0
-        assert r["best_epoch"] == 1 and r["train_seconds"] > 0
+        # the weights of the epoch with the lowest validation loss were restored and scored
+        val_losses = [h["val_loss"] for h in r["history"]]
+        assert r["epochs_run"] == len(r["history"]) == 3
+        assert r["best_epoch"] == 1 + val_losses.index(min(val_losses)) and r["train_seconds"] > 0
+        assert r["val"]["loss"] == pytest.approx(min(val_losses), rel=1e-3)
         assert 0 <= r["val"]["accuracy"] <= 1
         for key in ("accuracy", "macro_f1", "precision", "recall", "roc_auc"):
             assert 0 <= r["test"][key] <= 1
@@ -72,7 +76,7 @@ def test_history_csv(finished_run: Path):
     h = pd.read_csv(finished_run / "history.csv")
     assert list(h.columns) == ["model", "init", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
                                "lr", "seconds"]
-    assert len(h) == 4 and set(h["epoch"]) == {1}
+    assert len(h) == 12 and list(h["epoch"]) == [1, 2, 3] * 4
 
 
 def test_report_files(finished_run: Path):
