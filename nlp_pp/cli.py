@@ -1,0 +1,193 @@
+"""The command line: ``python pipeline.py`` in a checkout, ``python -m nlp_pp`` or ``nlp-pp`` once installed.
+
+    python pipeline.py                                   # the embedded sample (data/spam_sample.csv)
+    python pipeline.py --data spam_SNS.csv               # your CSV: columns content, class
+    python pipeline.py predict --run runs/NAME "텍스트"    # classify texts with a saved run
+
+Command line only: it parses options, calls nlp_pp, and turns every error in the user's input into
+one line on stderr and exit code 2 (130 after Ctrl-C). Every option, its default and its help come
+from the config classes (nlp_pp.config).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+import warnings
+
+GROUPS = {"data": "data", "models": "models and training", "vocabulary": "vocabulary, sequences and FastText",
+          "": "preprocessing", "run": "run"}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported like every other error: one line, exit code 2."""
+
+    def error(self, message: str):
+        from nlp_pp.errors import ConfigError
+
+        raise ConfigError(f"{message} (see {self.prog} --help)")
+
+
+def _default_text(f) -> str:
+    if f.metadata.get("default_text"):
+        return f.metadata["default_text"]
+    value = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def run_parser() -> argparse.ArgumentParser:
+    """The comparison's options, generated from the config classes (defaults and help included)."""
+    from nlp_pp.config import cli_options
+    from nlp_pp.options import Boolean
+
+    p = Parser(
+        prog="pipeline.py", argument_default=argparse.SUPPRESS,
+        description="Train RNN/LSTM/GRU classifiers with random and FastText embedding initialisation on a "
+                    "labelled Korean CSV and write a comparison report. Subcommand: 'pipeline.py predict --run "
+                    "DIR TEXT...' classifies texts with a saved run.")
+    groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
+    for _, f in cli_options():
+        c = f.metadata["constraint"]
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (default: {_default_text(f)})".replace("%", "%%")
+        group = groups[f.metadata.get("group", "")]
+        if isinstance(c, Boolean):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            group.add_argument(flag, metavar=f.metadata.get("metavar") or c.metavar, help=help_text)
+    r = groups["run"]
+    r.add_argument("--config", metavar="FILE", help="TOML or YAML file with the same keys as these options "
+                   "(command-line options win)")
+    r.add_argument("--resume", metavar="DIR", help="continue an interrupted run (its .partial directory)")
+    r.add_argument("--debug", action="store_true", default=False, help="show tracebacks of unexpected errors")
+    return p
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="pipeline.py predict",
+                                description="Classify texts with the best model of a saved run.")
+    p.add_argument("--run", required=True, metavar="DIR", help="a finished run directory (runs/NAME)")
+    p.add_argument("texts", nargs="*", help="texts to classify; none: read one text per line from stdin")
+    p.add_argument("--csv", metavar="PATH", help="classify the text column of this CSV instead")
+    p.add_argument("--text-col", default="content", help="text column of --csv (default: content)")
+    p.add_argument("--model", help="a saved model such as lstm-fasttext-seed0, or tfidf_logreg for the baseline "
+                   "(default: the best on the validation split)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    return p
+
+
+def build_config(args: argparse.Namespace):
+    """Merge defaults < --config file < command-line options into an ExperimentConfig (one parsing path)."""
+    from nlp_pp.config import ExperimentConfig, read_config_file
+
+    values = read_config_file(args.config) if getattr(args, "config", None) else {}
+    values = {str(k).replace("-", "_"): v for k, v in values.items()}
+    values.update({k: v for k, v in vars(args).items() if k not in ("config", "resume", "debug")})
+    return ExperimentConfig.from_dict(values)
+
+
+def cmd_run(argv: list[str]) -> int:
+    args = run_parser().parse_args(argv)
+    from nlp_pp.errors import ConfigError
+    from nlp_pp.experiment import load_metrics, run_experiment, summary_lines
+
+    resume = getattr(args, "resume", None)
+    if resume:
+        if [k for k in vars(args) if k not in ("resume", "debug")]:
+            raise ConfigError("--resume continues a run with its saved options; give no other option")
+        run_dir = run_experiment(None, resume=resume)
+    else:
+        run_dir = run_experiment(build_config(args))
+    print("\n".join(summary_lines(load_metrics(run_dir))))
+    print(f"report: {run_dir / 'report.html'}")
+    return 0
+
+
+def _one_line(text: str) -> str:
+    """A text on one table line: tabs and line breaks shown as spaces."""
+    return " ".join(text.split()) if any(c in text for c in "\t\r\n\v\f\x85\u2028\u2029") else text
+
+
+def cmd_predict(argv: list[str]) -> int:
+    args = predict_parser().parse_args(argv)
+    from nlp_pp.classifier import load_classifier
+
+    if args.csv:
+        from nlp_pp.data import read_csv, require_columns
+
+        df, _, _ = read_csv(args.csv)
+        require_columns(df, (args.text_col,), args.csv, "--text-col")
+        texts = df[args.text_col].fillna("").astype(str).tolist()
+    elif args.texts:
+        texts = args.texts
+    else:
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    clf = load_classifier(args.run, model=args.model, device=args.device)
+    for row in clf.predict(texts):
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False, allow_nan=False))
+        else:
+            print(f"{row['label']}\t{row['prob']:.4f}\t{_one_line(row['text'])}")
+    return 0
+
+
+class _CliFormatter(logging.Formatter):
+    """Progress as plain lines; warnings and errors of the library prefixed with their level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return msg if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {msg}"
+
+
+def setup_logging(debug: bool = False) -> None:
+    """Show nlp_pp's progress (INFO) and everyone's warnings on stderr; silence known third-party noise."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CliFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("nlp_pp").setLevel(logging.DEBUG if debug else logging.INFO)
+    logging.getLogger("gensim").setLevel(logging.ERROR)  # per-epoch progress and benign notices
+    logging.captureWarnings(True)  # a warning (e.g. a plot that could not be drawn) becomes one stderr line
+    # known, harmless notices of dependencies (not of the user's data)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    setup_logging(debug)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from nlp_pp.errors import NlpPpError
+
+    try:
+        if argv and argv[0] == "predict":
+            return cmd_predict(argv[1:])
+        return cmd_run(argv)
+    except NlpPpError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; try --max-rows, a smaller --batch-size or --hidden", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug, not bad input: say so in one line unless --debug
+        if debug:
+            raise
+        print(f"internal error ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+              "rerun with --debug for the traceback and report it", file=sys.stderr)
+        return 1
+
