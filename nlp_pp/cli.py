@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -185,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory; try --max-rows, a smaller --batch-size or --hidden", file=sys.stderr)
         return 1
     except Exception as e:  # a bug, not bad input: say so in one line unless --debug
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"error: no space left on the device while writing {e.filename or 'a file'}; free some "
+                  "space and run again", file=sys.stderr)
+            return 2
         if debug:
             raise
         print(f"internal error ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}); "

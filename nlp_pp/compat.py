@@ -162,11 +162,11 @@ def download_stopword_list(url: str | None = None) -> list[str]:
     (after which the notebook went on without removing any stopword). Nothing is written to
     ``kr_stopword_list.txt`` in the working directory.
     """
-    from .data import _is_url, read_bytes
+    from .data import is_url, read_bytes
 
     if url is None:
         words = load_stopwords()
-    elif _is_url(str(url)):
+    elif is_url(str(url)):
         try:
             text = read_bytes(url).decode("utf-8-sig")
         except UnicodeDecodeError:

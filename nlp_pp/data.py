@@ -52,7 +52,8 @@ class LoadReport:
         return f"the {self.rows}-row sample (--max-rows) of {self.source}, whose classes have {sizes} rows"
 
 
-def _is_url(source: str) -> bool:
+def is_url(source: str) -> bool:
+    """An http(s) URL (read by downloading it)."""
     return source.lower().startswith(("http://", "https://"))
 
 
@@ -63,7 +64,7 @@ def read_bytes(source: str | Path, timeout: float = DOWNLOAD_TIMEOUT) -> bytes:
     byte at a time cannot keep a run waiting forever.
     """
     s = str(source)
-    if _is_url(s):
+    if is_url(s):
         data = _download(s, timeout)
     else:
         p = Path(s).expanduser()
@@ -94,7 +95,7 @@ def _download(url: str, timeout: float) -> bytes:
                 if time.monotonic() > deadline:
                     raise DataError(f"downloading {url} took longer than {timeout:g} s; download the file and "
                                     "pass its path, or allow more time with --download-timeout")
-                chunk = resp.read(1 << 16)
+                chunk = resp.read1(1 << 16)  # whatever has arrived: read() would wait for all of it
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -115,8 +116,9 @@ def decode_text(data: bytes, source: str = "input", encoding: str | None = None)
     if not data.strip():
         raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
     sample = data[:65536]
-    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (
-            len(sample) >= 8 and max(sample[0::2].count(0), sample[1::2].count(0)) > 0.3 * len(sample) / 2):
+    even, odd = sorted((sample[0::2].count(0), sample[1::2].count(0)))  # UTF-16: NULs on one side only
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(sample) >= 8 and odd > 0.3 * len(sample) / 2
+                                                    and even < 0.05 * len(sample) / 2):
         raise DataError(f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as CSV in UTF-8 or CP949")
     controls = sum(sample.count(b) for b in _CONTROL_BYTES)
     if controls > 0.05 * len(sample):

@@ -156,6 +156,24 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
 # --------------------------------------------------------------------------- the whole comparison
 
 
+def check_input_files(cfg: ExperimentConfig) -> None:
+    """Every local file the options name exists and is a regular file: checked before any work starts."""
+    from .data import is_url
+
+    named = [("--data", cfg.data), ("--test-data", cfg.test_data), ("--pretrained-vectors", cfg.pretrained_vectors)]
+    for flag, source in named:
+        if source is None or is_url(str(source)):
+            continue
+        p = Path(source).expanduser()
+        if not p.exists():
+            raise DataError(f"{flag}: file not found: {source}; check the path (relative paths start from "
+                            f"{Path.cwd()})")
+        if p.is_dir():
+            raise DataError(f"{flag}: {source} is a directory, not a file; pass the file inside it")
+        if not p.is_file():
+            raise DataError(f"{flag}: {source} is not a regular file (a device, pipe or socket)")
+
+
 def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = None) -> Path:
     """Run the whole comparison and return the finished run directory.
 
@@ -166,6 +184,7 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         run, saved = RunDir.resume(resume)
         cfg = ExperimentConfig.from_dict(saved, saved=True)
     device = resolve_device(cfg.device)  # checked before anything is created
+    check_input_files(cfg)
     cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
     if resume is None:
         from .rundir import default_name

@@ -64,10 +64,16 @@ def closed_port() -> int:
 
 # --- encodings -------------------------------------------------------------------------------------
 
+def test_euc_kr_is_read_as_cp949_its_superset(tmp_path):
+    rows = [r for r in ROWS if "똠" not in r[0]]  # EUC-KR spells the syllables outside KS X 1001 differently
+    df, report = load_dataset(write_csv(tmp_path / "euc.csv", rows, "euc-kr"))
+    assert df["text"].tolist() == [r[0] for r in rows] and report.encoding == "cp949"
+
+
 @pytest.mark.parametrize("encoding, reported", [
-    ("utf-8", {"utf-8"}),
-    ("utf-8-sig", {"utf-8", "utf-8-sig"}),   # the BOM is stripped; utf-8 is tried first
-    ("cp949", {"cp949"}),
+    ("utf-8", "utf-8"),
+    ("utf-8-sig", "utf-8"),   # the byte-order mark is stripped
+    ("cp949", "cp949"),
 ])
 def test_encodings_load(tmp_path, encoding, reported):
     p = write_csv(tmp_path / f"{encoding}.csv", ROWS, encoding)
@@ -75,7 +81,7 @@ def test_encodings_load(tmp_path, encoding, reported):
     assert df["text"].tolist() == [r[0] for r in ROWS]
     assert df["label"].tolist() == [r[1] for r in ROWS]
     assert list(df.columns) == ["text", "label"]
-    assert report.encoding in reported
+    assert report.encoding == reported
     assert report.rows == report.rows_read == 4
 
 

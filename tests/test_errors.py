@@ -17,11 +17,13 @@ FAST = ["--epochs", "1", "--fasttext-epochs", "1", "--emb-dim", "8", "--hidden",
 
 
 def fails_with(args: list[str], capsys, *needles: str, out: Path | None = None) -> str:
-    """Run the CLI, expect exit code 2 and a one-line message containing every needle."""
+    """Run the CLI, expect exit code 2 and a one-line message (the last line) containing every needle."""
     code = pipeline.main(args + (["--out", str(out)] if out is not None else []))
     err = capsys.readouterr().err
     assert code == 2, err
-    assert err.startswith("error: ") and err.strip().count("\n") == 0, err
+    # progress lines may come first; the failure itself is one line, the last
+    lines = err.strip().split("\n")
+    assert lines[-1].startswith("error: ") and sum("error" in line for line in lines) == 1, err
     assert "Traceback" not in err
     for n in needles:
         assert n in err, (n, err)

@@ -330,3 +330,34 @@ def test_write_report_multiclass_single_seed(multiclass_results, tmp_path):
     assert XSS not in html and "&lt;script&gt;" in html
     assert "ROC-AUC" not in html  # all None -> column omitted
     assert "| # | model |" in md
+
+
+# ----------------------------------------------------------------------------------------------
+# report.md cannot carry live HTML, links or remote images (rendered with a real Markdown renderer)
+# ----------------------------------------------------------------------------------------------
+PAYLOADS = ["``<img src=x onerror=alert(1)>``", "![x](http://evil.example/p.png)", "[click](http://evil.example)",
+            "<b>bold</b> <script>alert(1)</script>", "http://bare.example/path www.bare.example a@b.example",
+            "# heading", "1. list", "> quote", "| pipe | cell |", "*emph* _u_ ~~s~~ &amp; \\"]
+
+
+def test_markdown_report_escapes_every_payload(binary_results, tmp_path):
+    markdown_it = pytest.importorskip("markdown_it")
+    pytest.importorskip("linkify_it")
+    r = copy.deepcopy(binary_results)
+    evil = " ".join(PAYLOADS)
+    r["name"] = evil
+    r["dataset"].update(source=evil, text_col=evil, label_col=PAYLOADS[0])
+    labels = [PAYLOADS[1], PAYLOADS[2]]
+    r["dataset"]["labels"] = labels
+    r["dataset"]["class_counts"] = {labels[0]: 10, labels[1]: 20}
+    for run in r["runs"] + [r["baseline"]]:
+        run["misclassified"] = [{"text": p, "true": labels[0], "pred": labels[1], "prob": 0.5} for p in PAYLOADS]
+        run["test"]["per_class"] = {labels[0]: run["test"]["per_class"][SPAM], labels[1]: run["test"]["per_class"][DAILY]}
+    md = write_report(r, tmp_path)["md"].read_text(encoding="utf-8")
+    html = markdown_it.MarkdownIt("gfm-like").enable("table").render(md)
+    assert not re.search(r"<(script|b|a)\b", html), re.findall(r"<(?:script|b|a)\b[^>]*>", html)[:3]
+    assert all(src.startswith("plots/") for src in re.findall(r'<img src="([^"]*)"', html))
+    assert "<h1>" in html and html.count("<h1>") == 1  # the payload's "# heading" is not a heading
+    assert "<blockquote>" not in html and "<ol>" not in html
+    for p in ("evil.example", "bare.example"):
+        assert p in html  # the text is still shown, as text
