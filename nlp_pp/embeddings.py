@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError, RunError
+from .errors import ConfigError, DataError
 from .options import Interval, Optional, invalid, option, validate
 from .parallel import available_cores
 from .vocab import PAD_IDX, Vocab
@@ -91,23 +91,6 @@ def auto_bucket(sentences: Sequence[Sequence[str]], min_count: int) -> int:
     counts = Counter(t for s in sentences for t in s)
     kept = sum(1 for c in counts.values() if c >= min_count)
     return int(min(2_000_000, max(20_000, 16 * kept)))
-
-
-def save_fasttext(model, path: str | Path) -> None:
-    """Save a gensim FastText model (``path`` plus gensim's side files for large arrays)."""
-    model.save(str(path))
-
-
-def load_fasttext(path: str | Path):
-    """Load a model saved by :func:`save_fasttext`; returns its ``KeyedVectors``-like ``wv``."""
-    from gensim.models import FastText
-
-    try:
-        return FastText.load(str(path)).wv
-    except FileNotFoundError:
-        raise RunError(f"FastText model not found: {path}") from None
-    except Exception as e:  # gensim/pickle raise many types for a damaged file
-        raise RunError(f"cannot load FastText model {path} ({e.__class__.__name__})") from None
 
 
 def load_pretrained_vectors(path: str | Path):

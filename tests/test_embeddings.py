@@ -6,8 +6,9 @@ import logging
 import numpy as np
 import pytest
 
-from nlp_pp.embeddings import (FastTextConfig, auto_bucket, embedding_matrix, load_fasttext, load_pretrained_vectors,
-                               nearest_neighbours, save_fasttext, train_fasttext)
+from nlp_pp.embeddings import (FastTextConfig, auto_bucket, embedding_matrix, load_pretrained_vectors,
+                               nearest_neighbours, train_fasttext)
+from nlp_pp.vectors import load_vectors, save_vectors
 from nlp_pp.errors import ConfigError, DataError, RunError
 from nlp_pp.hangul import decompose
 from nlp_pp.vocab import PAD_IDX, UNK_IDX, Vocab
@@ -126,8 +127,8 @@ def test_no_frequent_token_is_data_error():
 
 def test_save_load_round_trip(model, tmp_path):
     path = tmp_path / "fasttext.model"
-    save_fasttext(model, path)
-    wv = load_fasttext(path)
+    save_vectors(model.wv, path)
+    wv, _ = load_vectors(path)
     assert wv.index_to_key == model.wv.index_to_key
     assert np.array_equal(wv.vectors, model.wv.vectors)
     assert np.array_equal(wv.vectors_ngrams, model.wv.vectors_ngrams)
@@ -136,13 +137,13 @@ def test_save_load_round_trip(model, tmp_path):
     assert np.array_equal(wv[oov], model.wv[oov])
 
 
-def test_load_fasttext_errors(tmp_path):
-    with pytest.raises(RunError, match="not found"):
-        load_fasttext(tmp_path / "missing.model")
+def test_load_vectors_errors(tmp_path):
+    with pytest.raises(RunError, match="missing.model"):
+        load_vectors(tmp_path / "missing.model")
     junk = tmp_path / "junk.model"
     junk.write_bytes(b"this is not a pickle")
-    with pytest.raises(RunError, match="cannot load"):
-        load_fasttext(junk)
+    with pytest.raises(RunError, match="junk.model"):
+        load_vectors(junk)
 
 
 VEC = "3 4\n대출 1 0 0 0\n상담 0 1 0 0\nurl 0 0 1 0.5\n"
