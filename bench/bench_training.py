@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 run_epoch(net, train_loader, torch.device("cpu"), opt, cfg.clip)
                 seconds.append(time.perf_counter() - t0)
-            _, acc = run_epoch(net, test_loader, torch.device("cpu"))
+            acc = run_epoch(net, test_loader, torch.device("cpu")).acc
             results[(name, mode)] = (float(np.mean(seconds)), acc)
             print(f"{name} {mode}: {np.mean(seconds):.1f} s/epoch, test accuracy {acc:.4f}", flush=True)
         b, f = results[(name, "bucketed")], results[(name, "fixed")]

@@ -41,8 +41,9 @@ class TfidfBaseline:
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[int], *, num_classes: int | None = None, C: float = 4.0,
-            max_features: int | None = 500_000, seed: int = 0) -> TfidfBaseline:
-        """Fit on the training texts and integer labels ``0..num_classes-1``."""
+            max_features: int | None = 500_000, seed: int = 0,
+            class_weight: dict[int, float] | str | None = None) -> TfidfBaseline:
+        """Fit on the training texts and integer labels ``0..num_classes-1`` (``class_weight`` as scikit-learn's)."""
         from .errors import DataError
 
         labels = np.asarray(labels)
@@ -55,7 +56,7 @@ class TfidfBaseline:
                 raise DataError(f"the TF-IDF baseline found no {name} n-gram that occurs in two training texts "
                                 "(are the texts numbers or single words?); check --text-col, or run with "
                                 "--no-baseline") from None
-        clf = LogisticRegression(C=C, max_iter=2000, random_state=seed)
+        clf = LogisticRegression(C=C, max_iter=2000, random_state=seed, class_weight=class_weight)
         clf.fit(sparse.hstack(blocks).tocsr(), labels)
         return cls(vectorizers, clf, int(num_classes or labels.max() + 1))
 

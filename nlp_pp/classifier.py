@@ -2,37 +2,51 @@
 
     >>> clf = load_classifier("runs/spam_sample-20261122-101500")        # doctest: +SKIP
     >>> clf.predict(["오늘 저녁 뭐 먹을래?"])                              # doctest: +SKIP
-    [{'text': '오늘 저녁 뭐 먹을래?', 'label': '일상대화', 'prob': 0.98}]
+    [{'text': '오늘 저녁 뭐 먹을래?', 'label': '일상대화', 'prob': 0.98, 'probs': {...}, 'decision': {...}}]
 
 By default the model is the one the comparison ranked best on the validation split
-(:mod:`nlp_pp.selection`); ``model=`` names another (``lstm-fasttext-seed0``, or ``tfidf_logreg``
-for the baseline). Every file is read without executing code and cross-checked against the others
-(vocabulary size, label count), so a damaged or mismatched run is a clear :class:`RunError`.
+(:mod:`nlp_pp.selection`): a neural run, the TF-IDF baseline or the ensemble; ``model=`` names
+another (``lstm-fasttext-seed0``, ``tfidf_logreg``, ``ensemble``). Probabilities are calibrated with
+the temperature fitted on the validation split, and a binary task decides at the threshold chosen
+there. Every file is read without executing code and cross-checked against the others (vocabulary
+size, label count), so a damaged or mismatched run is a clear :class:`RunError`.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .batching import encode_corpus
-from .errors import RunError
+from .decide import apply_temperature
+from .errors import ConfigError, RunError
+from .evaluate import ENSEMBLE
+from .hangul import compose
 from .inputs import check_texts
 from .preprocess import PreprocessConfig, preprocess
 from .rundir import BASELINE, BASELINE_FILE, RunInfo, model_file, open_run, read_checkpoint, read_json
 from .selection import best_model
 from .vocab import Vocab
 
+Scorer = Callable[[list[str]], np.ndarray]  # texts -> logits [N, C]
+
 
 class Classifier:
-    """Class probabilities and labels for raw texts, with the preprocessing the model was trained with."""
+    """Calibrated class probabilities, decisions and explanations for raw texts."""
 
-    def __init__(self, name: str, labels: list[str], preprocess_config: PreprocessConfig, scorer):
+    def __init__(self, name: str, labels: list[str], preprocess_config: PreprocessConfig, scorer: Scorer, *,
+                 temperature: float = 1.0, threshold: float | None = None, positive_label: str | None = None,
+                 neural: NeuralScorer | None = None):
         self.name = name
         self.labels = labels
         self.preprocess_config = preprocess_config
-        self._scorer = scorer  # texts -> probabilities [N, C]
+        self.temperature = float(temperature)
+        self.threshold = threshold
+        self.positive_label = positive_label if len(labels) == 2 else None
+        self._scorer = scorer
+        self._neural = neural  # token-level access for explanations (neural models only)
 
     @property
     def max_chars(self) -> int:
@@ -40,54 +54,134 @@ class Classifier:
         return self.preprocess_config.max_chars
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities ``[N, C]`` (columns in :attr:`labels` order)."""
+        """Calibrated class probabilities ``[N, C]`` (columns in :attr:`labels` order)."""
         texts = check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        probs = self._scorer(texts)
-        if not np.all(np.isfinite(probs)):
-            raise RunError(f"model {self.name} produced non-finite probabilities: its weights are corrupt")
-        return probs
+        logits = self._scorer(texts)
+        if not np.all(np.isfinite(logits)):
+            raise RunError(f"model {self.name} produced non-finite scores: its weights are corrupt")
+        return apply_temperature(logits, self.temperature)
 
-    def predict(self, texts: Sequence[str]) -> list[dict]:
-        """``{"text", "label", "prob"}`` per text: the predicted label and its probability."""
+    def decide(self, probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Class index per row: the positive class when its probability reaches the threshold, else argmax."""
+        thr = self.threshold if threshold is None else threshold
+        if self.positive_label is None or thr is None:
+            return probs.argmax(1)
+        pos = self.labels.index(self.positive_label)
+        return np.where(probs[:, pos] >= thr, pos, 1 - pos)
+
+    def predict(self, texts: Sequence[str], *, threshold: float | None = None, explain: bool = False,
+                top: int = 5) -> list[dict]:
+        """One dict per text: ``text``, ``label``, ``prob`` (calibrated, of the label), ``probs``, ``decision``.
+
+        ``decision`` (binary tasks): the positive label, the threshold used and whether the text
+        reached it. ``explain=True`` adds ``explanation``: the ``top`` tokens with their signed
+        contribution to the predicted label's probability (see :meth:`explain`).
+        """
+        if threshold is not None and not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
+            raise ConfigError(f"threshold must be a number in [0, 1] (got {threshold!r})")
         texts = check_texts(texts)
         probs = self.predict_proba(texts)
-        best = probs.argmax(1) if len(texts) else []
-        return [{"text": t, "label": self.labels[k], "prob": float(probs[i, k])}
-                for i, (t, k) in enumerate(zip(texts, best))]
+        chosen = self.decide(probs, threshold)
+        thr = self.threshold if threshold is None else threshold
+        explanations = self.explain(texts, targets=chosen, top=top) if explain else None
+        out = []
+        for i, (text, k) in enumerate(zip(texts, chosen)):
+            row = {"text": text, "label": self.labels[k], "prob": float(probs[i, k]),
+                   "probs": {lab: float(probs[i, j]) for j, lab in enumerate(self.labels)}, "decision": None}
+            if self.positive_label is not None and thr is not None:
+                pos = self.labels.index(self.positive_label)
+                row["decision"] = {"positive_label": self.positive_label, "threshold": float(thr),
+                                   "is_positive": bool(k == pos)}
+            if explanations is not None:
+                row["explanation"] = explanations[i]
+            out.append(row)
+        return out
+
+    def explain(self, texts: Sequence[str], targets: Sequence[int] | None = None, top: int = 5) -> list[list[dict]]:
+        """Each text's ``top`` tokens that moved its (predicted) label's probability most, by occlusion.
+
+        A token's contribution is the calibrated probability of the label with the whole message
+        minus that without the token (removed, not replaced): positive values pushed toward the
+        label. Tokens are shown as readable morphemes (jamo composed back).
+        """
+        from .explain import top_contributions
+
+        return [[{"token": t, "contribution": c} for t, c in top_contributions(toks, contrib, k=top, display=compose)]
+                for toks, contrib in self.token_contributions(texts, targets)]
+
+    def token_contributions(self, texts: Sequence[str], targets: Sequence[int] | None = None
+                            ) -> list[tuple[list[str], np.ndarray]]:
+        """Every token (as preprocessed, jamo) of each text with its occlusion contribution toward ``targets``."""
+        from .explain import occlusion
+
+        if self._neural is None:
+            raise ConfigError(f"explanations need a neural model; {self.name} is not one (pass --model NAME of a "
+                              "neural run, e.g. gru-fasttext-seed0)")
+        texts = check_texts(texts)
+        tokens, ids = self._neural.encode(texts)
+        if targets is None:
+            targets = self.decide(self.predict_proba(texts))
+        proba = self._neural.proba_of_ids(self.temperature)
+        out = []
+        for toks, seq, target in zip(tokens, ids, targets):
+            kept = toks[len(toks) - len(seq):] if self._neural.info.truncating == "pre" else toks[:len(seq)]
+            out.append((list(kept), occlusion(seq, proba, int(target))))
+        return out
 
     def metadata(self) -> dict:
-        """What this classifier is: model name, labels, preprocessing."""
-        return {"model": self.name, "labels": self.labels, "preprocess": self.preprocess_config.to_dict()}
+        """What this classifier is: model, labels, positive label, threshold, temperature, preprocessing."""
+        return {"model": self.name, "labels": self.labels, "positive_label": self.positive_label,
+                "threshold": self.threshold, "temperature": self.temperature,
+                "preprocess": self.preprocess_config.to_dict(), "explain": self._neural is not None}
 
 
 class NeuralScorer:
-    """Preprocess -> vocabulary ids -> a PyTorch model -> softmax."""
+    """Preprocess -> vocabulary ids -> a PyTorch model -> logits."""
 
     def __init__(self, model, vocab: Vocab, info: RunInfo, preprocess_config: PreprocessConfig, device):
         self.model, self.vocab, self.info, self.config, self.device = model, vocab, info, preprocess_config, device
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        from .train import predict_proba
-
+    def encode(self, texts: list[str]) -> tuple[list[list[str]], list[list[int]]]:
         tokens = preprocess(texts, self.config)
-        seqs = encode_corpus(tokens, self.vocab, self.info.context_length, self.info.truncating)
-        return predict_proba(self.model, seqs, self.device)
+        return tokens, encode_corpus(tokens, self.vocab, self.info.context_length, self.info.truncating)
+
+    def logits_of_ids(self, seqs: list[list[int]]) -> np.ndarray:
+        from .train import predict_logits
+
+        return predict_logits(self.model, seqs, self.device)
+
+    def proba_of_ids(self, temperature: float) -> Callable[[list[list[int]]], np.ndarray]:
+        return lambda seqs: apply_temperature(self.logits_of_ids(seqs), temperature)
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return self.logits_of_ids(self.encode(texts)[1])
 
 
 class BaselineScorer:
-    """Clean -> TF-IDF -> logistic regression."""
+    """Clean -> TF-IDF -> logistic regression; the log of its probabilities serves as logits."""
 
     def __init__(self, model, preprocess_config: PreprocessConfig):
         self.model, self.clean = model, preprocess_config.cleaning
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        return self.model.predict_proba([self.clean(t) for t in texts])
+        return np.log(np.clip(self.model.predict_proba([self.clean(t) for t in texts]), 1e-12, 1.0))
+
+
+class EnsembleScorer:
+    """The weighted mean of calibrated member probabilities; its log serves as logits."""
+
+    def __init__(self, members: list[tuple[Scorer, float]], weights: list[float]):
+        self.members, self.weights = members, weights
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        total = sum(w * apply_temperature(scorer(texts), t) for (scorer, t), w in zip(self.members, self.weights))
+        return np.log(np.clip(total, 1e-12, 1.0))
 
 
 def default_model(run: Path) -> str:
-    """The model a prediction uses by default: the best on validation, neural or baseline."""
+    """The model a prediction uses by default: the best on validation (neural, baseline or ensemble)."""
     metrics_path = run / "metrics.json"
     if not metrics_path.exists():
         raise RunError(f"{run} is not finished (no metrics.json); name a model with --model")
@@ -103,7 +197,7 @@ def load_classifier(path: str | Path, model: str | None = None, device: str = "c
     Parameters
     ----------
     path : run directory made by ``pipeline.py``.
-    model : ``lstm-fasttext-seed0``-style name, or ``tfidf_logreg``; default: best on validation.
+    model : ``lstm-fasttext-seed0``-style name, ``tfidf_logreg`` or ``ensemble``; default: best on validation.
     device : ``cpu``, ``cuda`` or ``auto``.
 
     Raises
@@ -114,37 +208,91 @@ def load_classifier(path: str | Path, model: str | None = None, device: str = "c
     from .train import resolve_device
 
     run = open_run(path)
-    info = RunInfo.read(run)
-    try:
-        pre = PreprocessConfig.from_saved(info.preprocess)
-    except Exception:
-        raise RunError(f"{run}/run.json has preprocessing options this version cannot read") from None
-    name = model or default_model(run)
-    if name == BASELINE:
-        from .baseline import TfidfBaseline
-
-        base_path = run / "models" / BASELINE_FILE
-        if not base_path.is_file():
-            raise RunError(f"{run} has no saved baseline model (trained with --no-baseline?)")
-        base = TfidfBaseline.load(base_path)
-        if base.num_classes != len(info.labels):
-            raise RunError(f"the baseline model has {base.num_classes} classes but run.json lists "
-                           f"{len(info.labels)} labels: the run directory is inconsistent")
-        return Classifier(name, info.labels, pre, BaselineScorer(base, pre))
-    vocab = Vocab.load(run / "vocab.json")
-    net = _load_network(model_file(run, name), len(vocab), len(info.labels))
-    dev = resolve_device(device)
-    net.to(dev).eval()
-    return Classifier(name, info.labels, pre, NeuralScorer(net, vocab, info, pre, dev))
+    loader = _RunReader(run, resolve_device(device))
+    return loader.classifier(model or default_model(run))
 
 
-def _load_network(path: Path, vocab_size: int, num_classes: int):
+class _RunReader:
+    """Builds classifiers from one run directory (members of an ensemble share its vocabulary)."""
+
+    def __init__(self, run: Path, device):
+        self.run, self.device = run, device
+        self.info = RunInfo.read(run)
+        try:
+            self.pre = PreprocessConfig.from_saved(self.info.preprocess)
+        except Exception:
+            raise RunError(f"{run}/run.json has preprocessing options this version cannot read") from None
+        self._vocab: Vocab | None = None
+
+    @property
+    def vocab(self) -> Vocab:
+        if self._vocab is None:
+            self._vocab = Vocab.load(self.run / "vocab.json")
+        return self._vocab
+
+    def _result(self, key: str) -> dict:
+        path = self.run / "results" / f"{key}.json"
+        if not path.is_file():
+            raise RunError(f"{self.run} has no saved {key} (trained with --no-{key.split('_')[0]}?)")
+        return read_json(path)
+
+    def _decisions(self, result: dict) -> tuple[float, float | None]:
+        """Temperature and threshold saved with a result (1 and none when absent or damaged)."""
+        t = (result.get("calibration") or {}).get("temperature", 1.0)
+        thr = (result.get("threshold") or {}).get("value")
+        ok = isinstance(t, (int, float)) and math.isfinite(t) and t > 0
+        ok_thr = thr is None or (isinstance(thr, (int, float)) and 0 <= thr <= 1)
+        if not (ok and ok_thr):
+            raise RunError(f"the saved temperature or threshold in {self.run} is out of range: corrupt")
+        return float(t), None if thr is None else float(thr)
+
+    def part(self, name: str) -> tuple[Scorer, float, float | None, NeuralScorer | None]:
+        """Scorer, temperature and threshold of one model of the run."""
+        if name == BASELINE:
+            from .baseline import TfidfBaseline
+
+            base_path = self.run / "models" / BASELINE_FILE
+            if not base_path.is_file():
+                raise RunError(f"{self.run} has no saved baseline model (trained with --no-baseline?)")
+            base = TfidfBaseline.load(base_path)
+            if base.num_classes != len(self.info.labels):
+                raise RunError(f"the baseline model has {base.num_classes} classes but run.json lists "
+                               f"{len(self.info.labels)} labels: the run directory is inconsistent")
+            return (BaselineScorer(base, self.pre), *self._decisions(self._result(BASELINE)), None)
+        path = model_file(self.run, name)
+        ckpt = read_checkpoint(path)
+        net = _network(ckpt, path, len(self.vocab), len(self.info.labels))
+        net.to(self.device).eval()
+        scorer = NeuralScorer(net, self.vocab, self.info, self.pre, self.device)
+        saved = {"calibration": {"temperature": ckpt.get("temperature", 1.0)}, "threshold": ckpt.get("threshold")}
+        return (scorer, *self._decisions(saved), scorer)
+
+    def classifier(self, name: str) -> Classifier:
+        labels, positive = self.info.labels, self.info.positive_label
+        if name == ENSEMBLE:
+            desc = self._result(ENSEMBLE)
+            try:
+                members, weights = list(desc["members"]), [float(w) for w in desc["weights"]]
+            except (KeyError, TypeError, ValueError):
+                raise RunError(f"{self.run}/results/ensemble.json is corrupt") from None
+            if len(members) != len(weights) or not members or not all(w > 0 for w in weights):
+                raise RunError(f"{self.run}/results/ensemble.json is corrupt (members and weights)")
+            parts = [self.part(m) for m in members]
+            scorer = EnsembleScorer([(p[0], p[1]) for p in parts], weights)
+            temperature, threshold = self._decisions(desc)
+            return Classifier(ENSEMBLE, labels, self.pre, scorer, temperature=temperature, threshold=threshold,
+                              positive_label=positive)
+        scorer, temperature, threshold, neural = self.part(name)
+        return Classifier(name, labels, self.pre, scorer, temperature=temperature, threshold=threshold,
+                          positive_label=positive, neural=neural)
+
+
+def _network(ckpt: dict, path: Path, vocab_size: int, num_classes: int):
     """Rebuild a network from its checkpoint, checked against the run's vocabulary and labels."""
     import torch
 
     from . import models
 
-    ckpt = read_checkpoint(path)
     try:
         net = models.load_checkpoint(ckpt["model"])
     except (ValueError, KeyError, TypeError, RuntimeError) as e:

@@ -80,8 +80,12 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("texts", nargs="*", help="texts to classify; none: read one text per line from stdin")
     p.add_argument("--csv", metavar="PATH", help="classify the text column of this CSV instead")
     p.add_argument("--text-col", default="content", help="text column of --csv (default: content)")
-    p.add_argument("--model", help="a saved model such as lstm-fasttext-seed0, or tfidf_logreg for the baseline "
-                   "(default: the best on the validation split)")
+    p.add_argument("--model", help="a saved model such as lstm-fasttext-seed0, tfidf_logreg (the baseline) or "
+                   "ensemble (default: the best on the validation split)")
+    p.add_argument("--threshold", type=float, help="decision threshold of the positive class of a binary task "
+                   "(default: the one chosen on the validation split by --threshold-policy)")
+    p.add_argument("--explain", action="store_true", help="also show the tokens that pushed each text toward "
+                   "its label (neural models)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -135,11 +139,14 @@ def cmd_predict(argv: list[str]) -> int:
     else:
         texts = [line.rstrip("\n") for line in sys.stdin]
     clf = load_classifier(args.run, model=args.model, device=args.device)
-    for row in clf.predict(texts):
+    for row in clf.predict(texts, threshold=args.threshold, explain=args.explain):
         if args.json:
             print(json.dumps(row, ensure_ascii=False, allow_nan=False))
-        else:
-            print(f"{row['label']}\t{row['prob']:.4f}\t{_one_line(row['text'])}")
+            continue
+        line = f"{row['label']}\t{row['prob']:.4f}\t{_one_line(row['text'])}"
+        if args.explain:
+            line += "\t" + " ".join(f"{e['token']}({e['contribution']:+.3f})" for e in row["explanation"])
+        print(line)
     return 0
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .decide import POLICY_FORMS, parse_threshold_policy
 from .embeddings import FastTextConfig
 from .errors import ConfigError
 from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
@@ -31,6 +32,24 @@ from .resources import sample_data
 from .train import TrainConfig
 
 INITS = ("random", "fasttext")
+
+
+def parse_class_weight(spec: str) -> str | dict[str, float] | None:
+    """``"none"``, ``"balanced"``, or ``{label: weight}`` from ``"a=2,b=0.5"``; ``None`` when malformed."""
+    spec = spec.strip()
+    if spec in ("none", "balanced"):
+        return spec
+    weights: dict[str, float] = {}
+    for part in spec.split(","):
+        label, sep, number = part.rpartition("=")
+        try:
+            w = float(number)
+        except ValueError:
+            return None
+        if not sep or not label.strip() or label.strip() in weights or not (0 < w < float("inf")):
+            return None
+        weights[label.strip()] = w
+    return weights
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,7 @@ class ExperimentConfig:
     seeds: tuple[int, ...] = option((0,), ListOf(Interval(int, 0)), "training seeds; several give mean ± std",
                                     group="models")
     epochs: int = borrow(TrainConfig, "epochs", group="models")
+    freeze_epochs: int = borrow(TrainConfig, "freeze_epochs", group="models")
     patience: int = borrow(TrainConfig, "patience", group="models")
     monitor: str = borrow(TrainConfig, "monitor", group="models")
     batch_size: int = borrow(TrainConfig, "batch_size", group="models")
@@ -87,6 +107,16 @@ class ExperimentConfig:
     filters: int = borrow(ModelConfig, "filters", group="models")
     shared_embedding: bool = borrow(ModelConfig, "shared_embedding", group="models")
     freeze_embedding: bool = borrow(ModelConfig, "freeze_embedding", group="models")
+    class_weight: str = option("none", Text("none, balanced or LABEL=W,..."), "cross-entropy weights of the "
+                               "classes (the baseline gets the same): none, balanced (inverse class frequency in "
+                               "the training split) or LABEL=W,... (e.g. 스팸문자=3)", group="models",
+                               metavar="none|balanced|LABEL=W,...")
+    threshold_policy: str = option("f1", Text("f1, precision:X, recall:X or fixed:X"), "how each binary model's "
+                                   "decision threshold is chosen on the validation split: f1 (highest F1), "
+                                   "precision:0.99 (most spam caught at that precision), recall:0.95, fixed:0.5",
+                                   group="models", metavar="POLICY")
+    ensemble: bool = option(True, Boolean(), "add a soft-vote ensemble of the configurations and the baseline, "
+                            "members and weights chosen on validation", group="models")
     device: str = option("auto", Text("auto, cpu, cuda or cuda:N"), "auto (CUDA when available), cpu or "
                          "cuda[:N]", group="models", metavar="DEVICE")
 
@@ -137,12 +167,37 @@ class ExperimentConfig:
                               self.encoding) from None
         if self.name is not None and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise invalid(self, "name", "a plain directory name (no path separators)", self.name)
+        if parse_class_weight(self.class_weight) is None:
+            raise invalid(self, "class_weight", "none, balanced or LABEL=W,... with positive numbers W",
+                          self.class_weight)
+        try:
+            parse_threshold_policy(self.threshold_policy)
+        except ConfigError:
+            raise invalid(self, "threshold_policy", POLICY_FORMS, self.threshold_policy) from None
 
     # --- the parts' configs, derived -------------------------------------------------------------
 
-    def train_config(self) -> TrainConfig:
-        """The trainer's options."""
-        return sub_config(self, TrainConfig)
+    def train_config(self, class_weight: tuple[float, ...] | None = None) -> TrainConfig:
+        """The trainer's options (``class_weight``: resolved for the data's labels, see :meth:`class_weights`)."""
+        return sub_config(self, TrainConfig, class_weight=class_weight)
+
+    def class_weights(self, labels: list[str], y_train) -> tuple[float, ...] | None:
+        """``--class-weight`` for these labels: ``None``, inverse frequencies, or the given numbers (default 1)."""
+        given = parse_class_weight(self.class_weight)
+        if given == "none":
+            return None
+        if given == "balanced":
+            import numpy as np
+
+            counts = np.bincount(np.asarray(y_train), minlength=len(labels))
+            return tuple(float(len(y_train) / (len(labels) * max(c, 1))) for c in counts)
+        unknown = sorted(set(given) - set(labels))
+        if unknown:
+            from .errors import DataError
+
+            raise DataError(f"--class-weight names label(s) not in the data: {', '.join(unknown)}; "
+                            f"the labels are: {', '.join(labels)}")
+        return tuple(given.get(lab, 1.0) for lab in labels)
 
     def fasttext_config(self) -> FastTextConfig:
         """The FastText options (seeded with the split seed)."""

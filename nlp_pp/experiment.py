@@ -27,11 +27,15 @@ from .config import ExperimentConfig
 from .embeddings import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
 from .errors import DataError, RunError
 from .hangul import compose
-from .metrics import classification_metrics, misclassified
+from .classifier import load_classifier
+from .evaluate import (ENSEMBLE, Scores, Task, evaluate, fit_ensemble_scores, paired_comparisons, reliability,
+                       softmax)
+from .explain import explain_test_set
+from .metrics import misclassified
 from .prepare import Prepared, prepare_data
-from .selection import BASELINE_INIT
-from .rundir import BASELINE_FILE, RunDir, read_json, run_key, write_history, write_json
-from .train import Trainer, predict_proba, resolve_device, set_seed
+from .rundir import BASELINE, BASELINE_FILE, RunDir, read_json, result_key, run_key, write_history, write_json
+from .selection import BASELINE_INIT, ENSEMBLE_INIT, best_run, rank_configurations
+from .train import Trainer, predict_logits, resolve_device, set_seed
 from .vectors import load_vectors, save_vectors
 from .vocab import Vocab
 
@@ -69,6 +73,8 @@ class Comparison:
     matrix: np.ndarray | None  # FastText embedding matrix, when "fasttext" is among the inits
     device: torch.device
     run: RunDir
+    task: Task
+    class_weight: tuple[float, ...] | None
 
 
 # --------------------------------------------------------------------------- parts
@@ -111,25 +117,26 @@ def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, run: R
     return matrix, info
 
 
-def fit_baseline(cfg: ExperimentConfig, prep: Prepared, run: RunDir) -> dict:
-    """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, with validation and test scores."""
+def fit_baseline(c: Comparison) -> dict:
+    """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, scored and decided like a run."""
     from .baseline import TfidfBaseline
 
+    cfg, prep = c.cfg, c.prep
     clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
+    weights = None if c.class_weight is None else dict(enumerate(c.class_weight))
     model = TfidfBaseline.fit([clean(t) for t in prep.texts["train"]], prep.y["train"],
-                              num_classes=len(prep.labels), seed=cfg.split_seed)
-    model.save(run.path("models", BASELINE_FILE))
+                              num_classes=len(prep.labels), seed=cfg.split_seed, class_weight=weights)
+    model.save(c.run.path("models", BASELINE_FILE))
     probs = {s: model.predict_proba([clean(t) for t in prep.texts[s]]) for s in ("val", "test")}
-    val = classification_metrics(prep.y["val"], probs["val"], prep.labels, prep.positive)
-    test = classification_metrics(prep.y["test"], probs["test"], prep.labels, prep.positive)
-    return {"name": "tfidf_logreg", "train_seconds": time.perf_counter() - t0,
-            "val": {k: val[k] for k in ("accuracy", "loss", "macro_f1")}, "test": test,
+    scores = Scores.from_probs(BASELINE, probs["val"], probs["test"])
+    c.run.save_predictions(BASELINE, scores.val, scores.test)
+    return {"name": BASELINE, "train_seconds": time.perf_counter() - t0, **evaluate(scores, c.task),
             "misclassified": misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels)}
 
 
 def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
-    """Train one model run, save its checkpoint, and return its result (scores, history, errors)."""
+    """Train one model run, save its checkpoint and predictions, and return its result."""
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
     net = models.build_model(cfg.model_config(model, len(c.vocab), len(prep.labels)),
@@ -137,20 +144,41 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
     train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init, seed)
-    fit = Trainer(net, cfg.train_config(), c.device).fit(train_loader, val_loader, desc=key)
-    probs = {s: predict_proba(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test")}
-    val = classification_metrics(prep.y["val"], probs["val"], prep.labels, prep.positive)
-    test = classification_metrics(prep.y["test"], probs["test"], prep.labels, prep.positive)
-    c.run.save_checkpoint(key, {"model": net.checkpoint(), "labels": prep.labels, "best_epoch": fit.best_epoch})
+    fit = Trainer(net, cfg.train_config(c.class_weight), c.device).fit(train_loader, val_loader, desc=key)
+    scores = Scores(key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test")))
+    c.run.save_predictions(key, scores.val, scores.test)
+    result = evaluate(scores, c.task)
+    c.run.save_checkpoint(key, {"model": net.checkpoint(), "labels": prep.labels, "best_epoch": fit.best_epoch,
+                                "temperature": result["calibration"]["temperature"],
+                                "threshold": result.get("threshold")})
     return {
         "model": model, "init": init, "seed": seed, "best_epoch": fit.best_epoch, "epochs_run": len(fit.history),
         "params": int(sum(p.numel() for p in net.parameters())),
         "train_seconds": fit.seconds,
-        "val": {k: val[k] for k in ("accuracy", "loss", "macro_f1")},
-        "test": test,
+        **result,
         "history": fit.history,
-        "misclassified": misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
+        "misclassified": misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
     }
+
+
+def fit_ensemble_run(c: Comparison, results: list[dict]) -> dict | None:
+    """The soft-vote ensemble of every trained run and the baseline (None with fewer than two)."""
+    if len(results) < 2:
+        return None
+    members = [Scores(result_key(r), *c.run.load_predictions(result_key(r))) for r in results]
+    temperatures = [r["calibration"]["temperature"] for r in results]
+    description, scores = fit_ensemble_scores(members, temperatures, c.task, seed=c.cfg.split_seed)
+    c.run.save_predictions(ENSEMBLE, scores.val, scores.test)
+    probs = softmax(scores.test)
+    result = {"name": ENSEMBLE, **description, **evaluate(scores, c.task),
+              "misclassified": misclassified(c.prep.texts["test"], c.prep.y["test"], probs, c.prep.labels)}
+    # the ensemble's validation score is cross-fitted: the in-sample one would flatter it
+    result["val"]["macro_f1_in_sample"] = result["val"]["macro_f1"]
+    result["val"]["macro_f1"] = description["cross_fitted"]["ensemble"]
+    if not description["beats_best_single"]:
+        log.info("ensemble: does not beat the best single model on validation (cross-fitted macro-F1 %.4f vs "
+                 "%.4f)", description["cross_fitted"]["ensemble"], description["cross_fitted"]["best_single"])
+    return result
 
 
 # --------------------------------------------------------------------------- the whole comparison
@@ -195,7 +223,7 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
     except KeyboardInterrupt:
         if run.discard_if_empty():
             raise RunInterrupted("interrupted before any model run finished; nothing was kept") from None
-        done = len([k for k in run.result_keys() if k != "baseline"])
+        done = len([k for k in run.result_keys() if k not in (BASELINE, ENSEMBLE)])
         raise RunInterrupted(f"interrupted: {done} finished model run(s) kept in {run.work}; continue with "
                              f"python pipeline.py --resume {run.work}") from None
     except BaseException:
@@ -205,6 +233,7 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
 
 def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache) -> Path:
     prep = prepare_data(cfg, cache)
+    class_weight = cfg.class_weights(prep.labels, prep.y["train"])  # unknown labels: an error before training
     timings = dict(prep.timings)
     info_path = run.path("run.json")
     if info_path.exists():
@@ -236,19 +265,20 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         matrix, ft_info = fasttext_vectors(cfg, prep, vocab, run, cache)
         timings["fasttext"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
+    comparison = Comparison(cfg, prep, vocab, seqs, matrix, device, run, task, class_weight)
     baseline = None
     if cfg.baseline:
-        t0 = time.perf_counter()
-        baseline = run.load_result("baseline")
+        baseline = run.load_result(BASELINE)
         if baseline is None:
-            baseline = fit_baseline(cfg, prep, run)
-            run.save_result("baseline", baseline)
-        log.info("baseline tfidf_logreg: validation macro-F1 %.4f, test accuracy %.4f",
+            baseline = fit_baseline(comparison)
+            run.save_result(BASELINE, baseline)
+        log.info("baseline %s: validation macro-F1 %.4f, test accuracy %.4f", BASELINE,
                  baseline["val"]["macro_f1"], baseline["test"]["accuracy"])
         timings["baseline"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    comparison = Comparison(cfg, prep, vocab, seqs, matrix, device, run)
     runs = []
     for seed in cfg.seeds:
         for model in cfg.models:
@@ -266,15 +296,86 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
                 runs.append(result)
     timings["train"] = time.perf_counter() - t0
 
+    ensemble = None
+    if cfg.ensemble:
+        t0 = time.perf_counter()
+        ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
+        if ensemble is not None:
+            run.save_result(ENSEMBLE, ensemble)
+            log.info("ensemble of %s: cross-fitted validation macro-F1 %.4f, test accuracy %.4f",
+                     ", ".join(ensemble["members"]), ensemble["val"]["macro_f1"], ensemble["test"]["accuracy"])
+        timings["ensemble"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    comparisons = paired_comparisons(task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed)
+    timings["comparisons"] = time.perf_counter() - t0
+    explanations = None
+    if runs:
+        t0 = time.perf_counter()
+        best = best_run([r for r in runs if (r["model"], r["init"]) == _top_neural(runs)])
+        clf = load_classifier(run.work, model=result_key(best), device=str(device))
+        explanations = explain_test_set(clf, prep.texts["test"], prep.y["test"], seed=cfg.split_seed)
+        timings["explanations"] = time.perf_counter() - t0
+
+    reliability_of = None
+    ranked = rank_configurations(runs, baseline, ensemble)
+    if ranked:
+        top = ranked[0]
+        key = top.model if top.init in (BASELINE_INIT, ENSEMBLE_INIT) else result_key(
+            best_run([r for r in runs if (r["model"], r["init"]) == (top.model, top.init)]))
+        res = baseline if key == BASELINE else ensemble if key == ENSEMBLE else run.load_result(key)
+        reliability_of = {"model": key, **reliability(Scores(key, *run.load_predictions(key)), task,
+                                                      res["calibration"]["temperature"])}
+
     metrics = {
         "schema_version": 1, "name": run.final.name, "created": datetime.now().isoformat(timespec="seconds"),
-        "dataset": prep.dataset, "fasttext": ft_info, "runs": runs, "baseline": baseline,
+        "dataset": prep.dataset, "fasttext": ft_info, "runs": runs, "baseline": baseline, "ensemble": ensemble,
+        "comparisons": comparisons, "explanations": explanations, "reliability": reliability_of,
         "config": cfg.to_dict(), "versions": package_versions(), "device": str(device),
         "threads": torch.get_num_threads(), "timings": timings,
     }
     if ft_info is None:
         del metrics["fasttext"]
     return _finish(run, metrics)
+
+
+def _top_neural(runs: list[dict]) -> tuple[str, str]:
+    top = rank_configurations(runs)[0]
+    return top.model, top.init
+
+
+def comparison_pairs(run: RunDir, runs: list[dict], baseline: dict | None,
+                     ensemble: dict | None) -> list[tuple[str, str, str, np.ndarray, np.ndarray]]:
+    """What the report tests: FastText vs random per model, and the best configuration (on validation)
+    vs the runner-up and vs the baseline -- each as test decisions, one row per seed."""
+    def decisions(keys: list[str]) -> np.ndarray:
+        return np.stack([run.load_predictions(k)[1].argmax(1) for k in keys])
+
+    seeds: dict[tuple[str, str], dict[int, str]] = {}
+    for r in runs:
+        seeds.setdefault((r["model"], r["init"]), {})[r["seed"]] = result_key(r)
+    named = {f"{m} + {i}": sorted(by_seed.items()) for (m, i), by_seed in seeds.items()}
+    if baseline is not None:
+        named[BASELINE] = [(0, BASELINE)]
+    if ensemble is not None:
+        named[ENSEMBLE] = [(0, ENSEMBLE)]
+    pairs = []
+    for (m, i), by_seed in seeds.items():
+        if i == "fasttext" and (m, "random") in seeds:
+            common = sorted(set(by_seed) & set(seeds[(m, "random")]))
+            if common:
+                pairs.append(("fasttext vs random", f"{m} + fasttext", f"{m} + random",
+                              decisions([by_seed[s] for s in common]),
+                              decisions([seeds[(m, "random")][s] for s in common])))
+    ranked = rank_configurations(runs, baseline, ensemble)
+    names = [s.model if s.init in (BASELINE_INIT, ENSEMBLE_INIT) else f"{s.model} + {s.init}" for s in ranked]
+    others = [("best vs runner-up", names[1])] if len(names) > 1 else []
+    if baseline is not None and names and names[0] != BASELINE and (not others or others[0][1] != BASELINE):
+        others.append(("best vs baseline", BASELINE))
+    for kind, other in others:
+        pairs.append((kind, names[0], other, decisions([k for _, k in named[names[0]]]),
+                      decisions([k for _, k in named[other]])))
+    return pairs
 
 
 def _finish(run: RunDir, metrics: dict) -> Path:

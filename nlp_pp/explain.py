@@ -124,3 +124,36 @@ def aggregate_contributions(items: Iterable[tuple[Sequence[str], Sequence[float]
         rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
         out[cls] = [(show(t), float(m), int(c)) for t, m, c in rows[:top]]
     return out
+
+
+def explain_test_set(classifier, texts: Sequence[str], y_true: Sequence[int], *, limit: int = 1000,
+                     mistakes: int = 15, min_count: int = 5, seed: int = 0) -> dict:
+    """What the report shows about a neural classifier's reasons on the test split.
+
+    ``per_class``: the tokens that most often push messages to each class (over a seeded sample of
+    at most ``limit`` test messages, each explained toward its predicted class); ``misclassified``:
+    up to ``mistakes`` wrong predictions, the most confident first, with every token's contribution
+    toward the (wrong) predicted label. Tokens are shown composed back from jamo.
+    """
+    from .hangul import compose
+
+    texts, y_true = list(texts), np.asarray(y_true)
+    probs = classifier.predict_proba(texts)
+    pred = classifier.decide(probs)
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.permutation(len(texts))[:limit])
+    explained = classifier.token_contributions([texts[i] for i in sample], pred[sample])
+    per_class = aggregate_contributions(((t, c, p) for (t, c), p in zip(explained, pred[sample])),
+                                        min_count=min_count, top=15, display=compose)
+    wrong = np.flatnonzero(pred != y_true)
+    wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:mistakes]
+    contributions = classifier.token_contributions([texts[i] for i in wrong], pred[wrong])
+    labels = classifier.labels
+    return {
+        "model": classifier.name, "sample": int(len(sample)), "min_count": min_count,
+        "per_class": {labels[k]: [[t, m, n] for t, m, n in rows] for k, rows in per_class.items()},
+        "misclassified": [{"text": texts[i], "true": labels[y_true[i]], "pred": labels[pred[i]],
+                           "prob": float(probs[i, pred[i]]),
+                           "tokens": [[compose(t), float(v)] for t, v in zip(toks, contrib)]}
+                          for i, (toks, contrib) in zip(wrong, contributions)],
+    }

@@ -49,6 +49,11 @@ def run_key(model: str, init: str, seed: int) -> str:
     return f"{model}-{init}-seed{seed}"
 
 
+def result_key(result: dict) -> str:
+    """The name a result is saved under: its run key, or ``tfidf_logreg`` / ``ensemble``."""
+    return str(result["name"]) if "name" in result else run_key(result["model"], result["init"], result["seed"])
+
+
 # --------------------------------------------------------------------------- safe files
 
 
@@ -225,6 +230,18 @@ class RunDir:
     def save_result(self, key: str, result: dict) -> None:
         write_json(self.work / "results" / f"{key}.json", result)
 
+    def save_predictions(self, key: str, val, test) -> None:
+        """A model's validation and test logits (arrays only), for the ensemble and the paired tests."""
+        import numpy as np
+
+        (self.work / "predictions").mkdir(exist_ok=True)
+        with atomic_write(self.work / "predictions" / f"{key}.npz", "wb") as f:
+            np.savez(f, val=np.asarray(val, dtype=np.float32), test=np.asarray(test, dtype=np.float32))
+
+    def load_predictions(self, key: str):
+        """``(val, test)`` logits saved by :meth:`save_predictions`."""
+        return read_predictions(self.work, key)
+
     def save_checkpoint(self, key: str, checkpoint: dict) -> Path:
         """Save a model checkpoint atomically (a full disk leaves no truncated file)."""
         import torch
@@ -235,7 +252,7 @@ class RunDir:
         return path
 
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1", "lr", "seconds"]
 
 
 def write_history(path: Path, runs: list[dict]) -> None:
@@ -303,6 +320,23 @@ def model_file(run: Path, key: str) -> Path:
 def saved_models(run: Path) -> list[str]:
     """Keys of the model checkpoints saved in ``run``."""
     return sorted(p.stem for p in (run / "models").glob("*.pt") if _KEY_RE.match(p.stem))
+
+
+def read_predictions(run: Path, key: str):
+    """``(val, test)`` logits of model ``key`` (``numpy.load`` without pickle)."""
+    import numpy as np
+
+    path = run / "predictions" / f"{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            val, test = z["val"], z["test"]
+    except FileNotFoundError:
+        raise RunError(f"the predictions of {key} are missing in {run}: not a complete run directory") from None
+    except Exception as e:  # zip, format or key errors of a damaged file
+        raise RunError(f"cannot read {path} ({e.__class__.__name__}): corrupt") from None
+    if val.ndim != 2 or test.ndim != 2 or val.shape[1] != test.shape[1]:
+        raise RunError(f"{path} is corrupt (unexpected array shapes)")
+    return val, test
 
 
 def read_checkpoint(path: Path, check: Callable[[dict], None] | None = None) -> dict:

@@ -47,32 +47,36 @@ def _mean(values: Sequence[float]) -> float:
 
 
 BASELINE_INIT = "baseline"  # the ``init`` of the baseline's row
+ENSEMBLE_INIT = "ensemble"  # the ``init`` of the ensemble's row
 
 
-def rank_configurations(runs: Sequence[dict], baseline: dict | None = None) -> list[ConfigurationScore]:
-    """Configurations of ``runs`` (metrics.json ``runs``) and the baseline, best validation score first.
+def rank_configurations(runs: Sequence[dict], baseline: dict | None = None,
+                        ensemble: dict | None = None) -> list[ConfigurationScore]:
+    """Configurations of ``runs`` (metrics.json ``runs``), the baseline and the ensemble, best validation first.
 
-    Ties keep the order given (neural configurations in run order, then the baseline).
+    The ensemble's validation macro-F1 is its cross-fitted one (:mod:`nlp_pp.evaluate`). Ties keep
+    the order given (neural configurations in run order, then the baseline, then the ensemble).
     """
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in runs:
         groups.setdefault((str(r.get("model")), str(r.get("init"))), []).append(r)
     scores = [ConfigurationScore(m, i, len(rs), _mean([_val(r, "macro_f1") for r in rs]),
                                  _mean([_val(r, "accuracy") for r in rs])) for (m, i), rs in groups.items()]
-    if isinstance(baseline, dict):
-        scores.append(ConfigurationScore(str(baseline.get("name") or "tfidf_logreg"), BASELINE_INIT, 1,
-                                         _val(baseline, "macro_f1"), _val(baseline, "accuracy")))
+    for row, init in ((baseline, BASELINE_INIT), (ensemble, ENSEMBLE_INIT)):
+        if isinstance(row, dict):
+            scores.append(ConfigurationScore(str(row.get("name") or init), init, 1, _val(row, "macro_f1"),
+                                             _val(row, "accuracy")))
     return sorted(scores, key=lambda s: s.key, reverse=True)
 
 
 def best_model(metrics: dict) -> str:
-    """The model ``predict`` uses by default: the best seed of the best configuration, or the baseline."""
+    """The model ``predict`` uses by default: the best seed of the best configuration, the baseline or the ensemble."""
     runs = list(metrics.get("runs") or [])
-    ranked = rank_configurations(runs, metrics.get("baseline"))
+    ranked = rank_configurations(runs, metrics.get("baseline"), metrics.get("ensemble"))
     if not ranked:
         raise ValueError("no trained model")
     top = ranked[0]
-    if top.init == BASELINE_INIT:
+    if top.init in (BASELINE_INIT, ENSEMBLE_INIT):
         return top.model
     r = best_run([r for r in runs if str(r.get("model")) == top.model and str(r.get("init")) == top.init])
     return f"{r['model']}-{r['init']}-seed{r['seed']}"

@@ -54,24 +54,32 @@ def _check_metric(metric: str) -> str:
 
 
 def _paired_labels(y, pred_a, pred_b, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Three int arrays of the same non-zero length and the number of classes (else DataError)."""
-    arrays = [np.asarray(v) for v in (y, pred_a, pred_b)]
-    if any(a.ndim != 1 for a in arrays) or len({len(a) for a in arrays}) != 1:
-        raise DataError(f"y, pred_a and pred_b must be 1-D of the same length (got {[a.shape for a in arrays]})")
-    if len(arrays[0]) == 0:
+    """``y`` ``(n,)`` and predictions ``(s, n)`` (one row per seed; 1-D means one seed), and the class count.
+
+    ``pred_b`` with one row is repeated to match ``pred_a`` (one system against a multi-seed one).
+    """
+    y = np.asarray(y)
+    a, b = np.atleast_2d(np.asarray(pred_a)), np.atleast_2d(np.asarray(pred_b))
+    if y.ndim != 1 or a.ndim != 2 or b.ndim != 2 or a.shape[1] != len(y) or b.shape[1] != len(y):
+        raise DataError(f"y must be 1-D and pred_a, pred_b 1-D or (seeds, n) of its length (got "
+                        f"{[v.shape for v in (y, a, b)]})")
+    if b.shape[0] == 1 and a.shape[0] > 1:
+        b = np.repeat(b, a.shape[0], axis=0)
+    if a.shape[0] != b.shape[0]:
+        raise DataError(f"pred_a and pred_b must have the same number of seeds (got {a.shape[0]} and {b.shape[0]})")
+    if len(y) == 0:
         raise DataError("cannot compare two systems on zero examples")
-    for a in arrays:
-        if not np.issubdtype(a.dtype, np.integer) and not np.issubdtype(a.dtype, np.bool_):
+    for v in (y, a, b):
+        if not np.issubdtype(v.dtype, np.integer) and not np.issubdtype(v.dtype, np.bool_):
             raise DataError("y, pred_a and pred_b must hold integer class indices (labels, not probabilities)")
-        if a.min() < 0:
+        if v.min() < 0:
             raise DataError("class indices must be >= 0")
-    k = max(int(a.max()) for a in arrays) + 1
+    k = max(int(v.max()) for v in (y, a, b)) + 1
     if n_classes is not None:
         if k > n_classes:
             raise DataError(f"a class index is >= n_classes ({n_classes})")
         k = n_classes
-    y, a, b = (v.astype(np.int64) for v in arrays)
-    return y, a, b, max(k, 2)
+    return y.astype(np.int64), a.astype(np.int64), b.astype(np.int64), max(k, 2)
 
 
 def _result(metric: str, diff: float, low: float, high: float, p: float, method: str) -> dict:
@@ -86,7 +94,9 @@ def paired_bootstrap(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[i
     Parameters
     ----------
     y : true class indices.
-    pred_a, pred_b : predicted class indices of systems a and b for the same examples.
+    pred_a, pred_b : predicted class indices of systems a and b for the same examples; ``(seeds, n)``
+        arrays compare several training seeds at once (the difference is the mean over the paired
+        seeds, resampled on the same examples), and a single row of ``pred_b`` is used for every seed.
     metric : ``"macro_f1"`` (classes ``0..k-1``, an undefined F1 counts 0, as in
         :mod:`nlp_pp.metrics`) or ``"accuracy"``.
     n_resamples : number of bootstrap resamples.
@@ -122,18 +132,25 @@ def paired_bootstrap(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[i
     if not 0 < ci < 1:
         raise ConfigError(f"ci must be between 0 and 1 (got {ci!r})")
     y, a, b, k = _paired_labels(y, pred_a, pred_b, n_classes)
-    n = len(y)
-    cells, counts = np.unique((y * k + a) * k + b, return_counts=True)  # occupied joint cells only
-    truth, in_a, in_b = cells // (k * k), cells // k % k, cells % k
-    to_a = np.zeros((len(cells), k * k))  # cell -> its entry in a's confusion matrix
-    to_a[np.arange(len(cells)), truth * k + in_a] = 1
-    to_b = np.zeros((len(cells), k * k))
-    to_b[np.arange(len(cells)), truth * k + in_b] = 1
+    seeds, n = a.shape
+    # joint cell of an example: its truth and every seed's prediction by a and by b
+    joint = np.vstack([y, a, b]).T
+    cells, counts = np.unique(joint, axis=0, return_counts=True)
+    rows = np.arange(len(cells))
+    to_a = np.zeros((seeds, len(cells), k * k))  # cell -> its entry in each seed's confusion matrix
+    to_b = np.zeros((seeds, len(cells), k * k))
+    for s in range(seeds):
+        to_a[s, rows, cells[:, 0] * k + cells[:, 1 + s]] = 1
+        to_b[s, rows, cells[:, 0] * k + cells[:, 1 + seeds + s]] = 1
 
     def metric_diff(cell_counts: np.ndarray) -> np.ndarray:
-        cm_a = (cell_counts @ to_a).reshape(*cell_counts.shape[:-1], k, k)
-        cm_b = (cell_counts @ to_b).reshape(*cell_counts.shape[:-1], k, k)
-        return _metric_from_confusion(cm_a, metric) - _metric_from_confusion(cm_b, metric)
+        """Mean over seeds of metric(a) - metric(b), for each row of cell counts."""
+        out = 0.0
+        for s in range(seeds):
+            cm_a = (cell_counts @ to_a[s]).reshape(*cell_counts.shape[:-1], k, k)
+            cm_b = (cell_counts @ to_b[s]).reshape(*cell_counts.shape[:-1], k, k)
+            out = out + _metric_from_confusion(cm_a, metric) - _metric_from_confusion(cm_b, metric)
+        return out / seeds
 
     diff = float(metric_diff(counts.astype(np.float64)))
     rng = np.random.default_rng(seed)
@@ -200,6 +217,9 @@ def mcnemar(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], ci: 
     if not 0 < ci < 1:
         raise ConfigError(f"ci must be between 0 and 1 (got {ci!r})")
     y, a, b, _ = _paired_labels(y, pred_a, pred_b)
+    if a.shape[0] != 1:
+        raise DataError("McNemar's test compares one prediction per system; use the bootstrap for several seeds")
+    a, b = a[0], b[0]
     ok_a, ok_b = a == y, b == y
     both, only_a = int((ok_a & ok_b).sum()), int((ok_a & ~ok_b).sum())
     only_b, neither = int((~ok_a & ok_b).sum()), int((~ok_a & ~ok_b).sum())

@@ -12,10 +12,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .errors import ConfigError
-from .options import Interval, OneOf, option, validate
+from .options import Interval, ListOf, OneOf, Optional, option, validate
 
 
-MONITORS = ("val_loss", "val_acc")  # validation scores early stopping, lr decay and the restored epoch can follow
+MONITORS = ("val_loss", "val_acc", "val_f1")  # validation scores early stopping, lr decay and the restored epoch follow
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,12 @@ class TrainConfig:
                              "after an epoch without a better validation score; 1 keeps it constant (0.5 gave "
                              "the best epochs on NSMC)")
     monitor: str = option("val_loss", OneOf(*MONITORS), "the validation score for early stopping, --lr-decay "
-                          "and the restored epoch (val_acc was not better on NSMC)")
+                          "and the restored epoch: loss, accuracy or macro-F1 (val_acc was not better on NSMC)")
+    freeze_epochs: int = option(0, Interval(int, 0), "keep the embedding layer fixed for this many epochs "
+                                "first, then train it (lets a pretrained embedding settle the layers above)")
+    class_weight: tuple[float, ...] | None = option(None, Optional(ListOf(Interval(float, 0, closed="neither"))),
+                                                    "cross-entropy weight of each class (in label order)",
+                                                    cli=False)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -95,36 +100,55 @@ def resolve_device(device: str | None = "auto") -> torch.device:
     return dev
 
 
+@dataclass(frozen=True)
+class EpochScores:
+    """One pass over a loader: mean loss (class-weighted when weights are given), accuracy, macro-F1."""
+
+    loss: float
+    acc: float
+    f1: float
+
+
 def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, clip: float = 0.0,
-              progress=None) -> tuple[float, float]:
-    """One pass over ``loader``; trains when ``optimizer`` is given. Returns (mean loss, accuracy)."""
+              progress=None, class_weight: torch.Tensor | None = None) -> EpochScores:
+    """One pass over ``loader``; trains when ``optimizer`` is given."""
     train = optimizer is not None
     model.train(train)
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    total_loss, correct, count = 0.0, 0, 0
+    loss_fn = nn.CrossEntropyLoss(weight=class_weight, reduction="sum")
+    total_loss, total_weight = 0.0, 0.0
+    confusion: torch.Tensor | None = None
     with torch.set_grad_enabled(train):
         for tokens, lengths, labels in loader:
             tokens, labels = tokens.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             logits = model(tokens, lengths)
             loss = loss_fn(logits, labels)
+            weight = float(class_weight[labels].sum()) if class_weight is not None else float(len(labels))
             if train:
                 optimizer.zero_grad(set_to_none=True)
-                (loss / len(labels)).backward()
+                (loss / max(weight, 1e-12)).backward()
                 if clip > 0:
                     nn.utils.clip_grad_norm_(model.parameters(), clip)
                 optimizer.step()
             total_loss += float(loss.detach())
-            correct += int((logits.argmax(1) == labels).sum())
-            count += len(labels)
+            total_weight += weight
+            k = logits.size(1)
+            codes = (labels * k + logits.argmax(1)).cpu()
+            counts = torch.bincount(codes, minlength=k * k).reshape(k, k)
+            confusion = counts if confusion is None else confusion + counts
             if progress is not None:
                 progress.update(1)
-    return total_loss / max(count, 1), correct / max(count, 1)
+    if confusion is None:
+        return EpochScores(0.0, 0.0, 0.0)
+    cm = confusion.double()
+    tp, denom = cm.diagonal(), cm.sum(0) + cm.sum(1)
+    f1 = torch.where(denom > 0, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp)).mean()
+    return EpochScores(total_loss / max(total_weight, 1e-12), float(tp.sum() / cm.sum()), float(f1))
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu",
-                  batch_size: int = 256) -> np.ndarray:
-    """Class probabilities ``[N, C]`` for index sequences, in input order.
+def predict_logits(model: nn.Module, sequences, device: str | torch.device = "cpu",
+                   batch_size: int = 256) -> np.ndarray:
+    """Logits ``[N, C]`` for index sequences, in input order.
 
     Sequences are batched by length (each batch pads only to its own longest sequence) and the
     rows are put back in the order given.
@@ -140,15 +164,25 @@ def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu
     for start in range(0, len(seqs), batch_size):
         idx = order[start:start + batch_size]
         tokens, lengths, _ = collate_batch([(seqs[i], dummy) for i in idx])
-        probs = torch.softmax(model(tokens.to(device), lengths), dim=1).float().cpu().numpy()
+        logits = model(tokens.to(device), lengths).float().cpu().numpy()
         if out is None:
-            out = np.zeros((len(seqs), probs.shape[1]), dtype=np.float32)
-        out[idx] = probs
+            out = np.zeros((len(seqs), logits.shape[1]), dtype=np.float32)
+        out[idx] = logits
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
+def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu",
+                  batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``[N, C]`` (softmax of :func:`predict_logits`), in input order."""
+    logits = predict_logits(model, sequences, device, batch_size)
+    if logits.size == 0:
+        return logits
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+
 class Trainer:
-    """Fit a classifier with Adam and early stopping on validation loss or accuracy.
+    """Fit a classifier with Adam and early stopping on a validation score (loss, accuracy or macro-F1).
 
     Examples
     --------
@@ -167,13 +201,17 @@ class Trainer:
         if self.config.lr_decay < 1:
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0)
+        weight = self.config.class_weight
+        self.class_weight = None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
+        # embedding tables that train, to hold still during the first freeze_epochs epochs
+        self._embeddings = [m.weight for m in self.model.modules()
+                            if isinstance(m, nn.Embedding) and m.weight.requires_grad]
 
     def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
         """Train up to ``epochs``; stop after ``patience`` epochs without a better ``monitor`` score.
 
         After an epoch without a better score the learning rate is multiplied by ``lr_decay``. The
-        weights of the best epoch (lowest validation loss or highest validation accuracy) are
-        restored before returning.
+        weights of the best epoch are restored before returning.
         """
         cfg = self.config
         result = FitResult()
@@ -183,23 +221,28 @@ class Trainer:
         with tqdm(total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False) as bar:
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
-                train_loss, train_acc = run_epoch(self.model, train_loader, self.device, self.optimizer,
-                                                  cfg.clip, bar)
-                val_loss, val_acc = run_epoch(self.model, val_loader, self.device)
-                result.history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                                       "val_loss": val_loss, "val_acc": val_acc,
+                for w in self._embeddings:  # frozen first, then trained
+                    w.requires_grad_(epoch > cfg.freeze_epochs)
+                tr = run_epoch(self.model, train_loader, self.device, self.optimizer, cfg.clip, bar,
+                               self.class_weight)
+                va = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+                result.history.append({"epoch": epoch, "train_loss": tr.loss, "train_acc": tr.acc,
+                                       "val_loss": va.loss, "val_acc": va.acc, "val_f1": va.f1,
                                        "lr": self.optimizer.param_groups[0]["lr"],
                                        "seconds": time.perf_counter() - t0})
-                bar.set_postfix(epoch=epoch, val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
-                score = val_loss if cfg.monitor == "val_loss" else -val_acc  # lower is better
+                bar.set_postfix(epoch=epoch, val_loss=f"{va.loss:.4f}", val_acc=f"{va.acc:.4f}")
+                # lower is better
+                score = {"val_loss": va.loss, "val_acc": -va.acc, "val_f1": -va.f1}[cfg.monitor]
                 if score < best_score:
                     best_score, result.best_epoch = score, epoch
-                    result.best_val_loss, result.best_val_acc = val_loss, val_acc
+                    result.best_val_loss, result.best_val_acc = va.loss, va.acc
                     best_state = copy.deepcopy(self.model.state_dict())
                 elif epoch - result.best_epoch >= cfg.patience:
                     break
                 if self.scheduler is not None:
                     self.scheduler.step(score)
+        for w in self._embeddings:
+            w.requires_grad_(True)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         result.seconds = time.perf_counter() - start

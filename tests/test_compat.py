@@ -105,8 +105,8 @@ def test_notebook_sequence_end_to_end():
                                                 hidden=16), embedding)
     result = Trainer(net, TrainConfig(epochs=1), device="cpu").fit(train_dataloader, valid_dataloader, progress=False)
     assert len(result.history) == 1 and math.isfinite(result.history[0]["train_loss"])
-    test_loss, test_acc = run_epoch(net, test_dataloader, torch.device("cpu"))
-    assert math.isfinite(test_loss) and 0.0 <= test_acc <= 1.0
+    scores = run_epoch(net, test_dataloader, torch.device("cpu"))
+    assert math.isfinite(scores.loss) and 0.0 <= scores.acc <= 1.0
 
 
 # --- df_cleaning ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import pipeline
-from nlp_pp import cli
+from nlp_pp import cli as cli_module
 from nlp_pp.config import ExperimentConfig, cli_options
 from nlp_pp.embeddings import FastTextConfig
 from nlp_pp.errors import ConfigError
@@ -103,7 +103,7 @@ def test_help_shows_every_option_with_the_default_from_its_declaration(capsys):
         assert f"--{f.name.replace('_', '-')}" in out
     assert "(default: 256)" in out and "(default: 0.002)" in out and "(default: rnn,lstm,gru)" in out
     for _, f in cli_options():
-        assert f"(default: {cli._default_text(f)})" in out, f.name
+        assert f"(default: {cli_module._default_text(f)})" in out, f.name
 
 
 def test_a_config_file_is_checked_before_any_work(tmp_path, capsys):

@@ -74,7 +74,7 @@ def test_metrics_json_schema(finished_run: Path):
 
 def test_history_csv(finished_run: Path):
     h = pd.read_csv(finished_run / "history.csv")
-    assert list(h.columns) == ["model", "init", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc",
+    assert list(h.columns) == ["model", "init", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1",
                                "lr", "seconds"]
     assert len(h) == 12 and list(h["epoch"]) == [1, 2, 3] * 4
 

@@ -13,9 +13,9 @@ from nlp_pp import models
 from nlp_pp import train as train_module
 from nlp_pp.batching import make_dataloader
 from nlp_pp.errors import ConfigError
-from nlp_pp.train import FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed
+from nlp_pp.train import EpochScores, FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed
 
-HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
+HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1", "lr", "seconds"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -108,14 +108,15 @@ def scripted_fit(monkeypatch, val_losses, patience, epochs=None, val_accs=None, 
     epoch = {"n": 0}
     snapshots = {}
 
-    def fake_run_epoch(model_, loader, device, optimizer=None, clip=0.0, progress=None):
+    def fake_run_epoch(model_, loader, device, optimizer=None, clip=0.0, progress=None, class_weight=None):
         if optimizer is not None:            # a training epoch: move the weights
             epoch["n"] += 1
             with torch.no_grad():
                 model_.w.fill_(float(epoch["n"]))
             snapshots[epoch["n"]] = state(model_)
-            return 1.0, 0.5
-        return val_losses[epoch["n"] - 1], (val_accs[epoch["n"] - 1] if val_accs else 0.5)
+            return EpochScores(1.0, 0.5, 0.5)
+        acc = val_accs[epoch["n"] - 1] if val_accs else 0.5
+        return EpochScores(val_losses[epoch["n"] - 1], acc, acc)
 
     monkeypatch.setattr(train_module, "run_epoch", fake_run_epoch)
     cfg = TrainConfig(epochs=epochs or len(val_losses), patience=patience, **options)
@@ -260,7 +261,8 @@ def test_predict_proba_empty_input():
 
 def test_train_config_defaults():
     assert TrainConfig().to_dict() == {"epochs": 10, "lr": 2e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
-                                       "weight_decay": 0.0, "lr_decay": 0.5, "monitor": "val_loss"}
+                                       "weight_decay": 0.0, "lr_decay": 0.5, "monitor": "val_loss",
+                                       "freeze_epochs": 0, "class_weight": None}
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(epochs=2.5), dict(batch_size=0),
@@ -315,3 +317,55 @@ def test_trainer_keeps_the_model_on_cpu_and_trains_only_trainable_params():
     trainer.fit(tr, tr, progress=False)
     assert torch.equal(model.embedding.weight, frozen)
     assert not same_state(before, state(model))
+
+
+# --- small-data options: class weights, a frozen-then-trained embedding, macro-F1 monitor ------------------
+
+
+def test_class_weights_weight_the_loss_and_its_mean():
+    from nlp_pp.train import run_epoch
+
+    model = models.build_model(models.ModelConfig("avg", vocab_size=10, num_classes=2, emb_dim=4, hidden=4))
+    loader = make_dataloader([[2, 3], [4], [5, 6, 7]], [0, 1, 1], batch_size=8, shuffle=False)
+    plain = run_epoch(model, loader, torch.device("cpu"))
+    logits = predict_proba_logits(model, [[2, 3], [4], [5, 6, 7]])
+    nll = -torch.log_softmax(torch.tensor(logits), 1)[torch.arange(3), torch.tensor([0, 1, 1])]
+    assert plain.loss == pytest.approx(float(nll.mean()), rel=1e-5)
+    w = torch.tensor([3.0, 1.0])
+    weighted = run_epoch(model, loader, torch.device("cpu"), class_weight=w)
+    expected = float((nll * w[torch.tensor([0, 1, 1])]).sum() / w[torch.tensor([0, 1, 1])].sum())
+    assert weighted.loss == pytest.approx(expected, rel=1e-5)
+
+
+def predict_proba_logits(model, seqs):
+    from nlp_pp.train import predict_logits
+
+    return predict_logits(model, seqs)
+
+
+def test_freeze_epochs_holds_the_embedding_still_then_trains_it(monkeypatch):
+    seqs, labels = gru_data(80)
+    model = models.build_model(models.ModelConfig("gru", vocab_size=30, num_classes=2, emb_dim=8, hidden=8))
+    before = model.embedding.weight.detach().clone()
+    after_epoch, real = [], train_module.run_epoch
+
+    def recording(model_, loader, device, optimizer=None, *a, **k):
+        out = real(model_, loader, device, optimizer, *a, **k)
+        if optimizer is not None:
+            after_epoch.append(model_.embedding.weight.detach().clone())
+        return out
+
+    monkeypatch.setattr(train_module, "run_epoch", recording)
+    tr = make_dataloader(seqs, labels, batch_size=16)
+    va = make_dataloader(seqs[:20], labels[:20], batch_size=16, shuffle=False)
+    Trainer(model, TrainConfig(epochs=2, freeze_epochs=1, lr=1e-2, patience=2), device="cpu").fit(
+        tr, va, progress=False)
+    assert torch.equal(after_epoch[0], before)  # frozen in epoch 1
+    assert not torch.equal(after_epoch[1], before)  # trained in epoch 2
+    assert model.embedding.weight.requires_grad  # released afterwards
+
+
+def test_monitor_val_f1_restores_the_epoch_of_best_validation_macro_f1(monkeypatch):
+    model, result, snapshots = scripted_fit(monkeypatch, [0.5, 0.4, 0.3, 0.2], patience=4,
+                                            val_accs=[0.6, 0.9, 0.7, 0.8], monitor="val_f1", lr_decay=1.0)
+    assert result.best_epoch == 2 and state(model) == snapshots[2]

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..selection import BASELINE_INIT, rank_configurations
-from .view import Results, RunRecord
+from ..selection import BASELINE_INIT, ENSEMBLE_INIT, rank_configurations
+from .view import Results, RunRecord, num
 
 #: Smallest difference (in accuracy / macro-F1) that can count as a real effect, whatever the spread.
 MIN_EFFECT = 0.002
@@ -22,13 +22,13 @@ MIN_EFFECT = 0.002
 SUMMARY_COLUMNS = [
     "model", "init", "n_seeds", "val_macro_f1_mean", "val_accuracy_mean",
     "accuracy_mean", "accuracy_std", "macro_f1_mean", "macro_f1_std",
-    "roc_auc_mean", "best_epoch_mean", "train_seconds_mean",
+    "roc_auc_mean", "pr_auc_mean", "best_epoch_mean", "train_seconds_mean",
 ]
 EFFECT_COLUMNS = [
     "model", "n_seeds", "paired",
     "accuracy_random", "accuracy_fasttext", "accuracy_diff", "accuracy_spread",
     "macro_f1_random", "macro_f1_fasttext", "macro_f1_diff", "macro_f1_spread",
-    "verdict",
+    "ci_low", "ci_high", "p_value", "verdict",
 ]
 INIT_ORDER = ("random", "fasttext")
 
@@ -94,9 +94,11 @@ def summarize(results: Any) -> pd.DataFrame:
     """
     res = Results.parse(results)
     rows = {config: _summary_row(*config, runs) for config, runs in group_runs(res).items()}
-    if res.baseline is not None:
-        rows[res.baseline.config] = _summary_row(*res.baseline.config, [res.baseline])
-    order = [(s.model, s.init) for s in rank_configurations(res.raw.get("runs") or [], res.raw.get("baseline"))]
+    for single in (res.baseline, res.ensemble):
+        if single is not None:
+            rows[single.config] = _summary_row(*single.config, [single])
+    order = [(s.model, s.init) for s in rank_configurations(res.raw.get("runs") or [], res.raw.get("baseline"),
+                                                            res.raw.get("ensemble"))]
     order = [k for k in order if k in rows] + [k for k in rows if k not in order]
     df = pd.DataFrame([rows[k] for k in order], columns=SUMMARY_COLUMNS)
     df[SUMMARY_COLUMNS[3:]] = df[SUMMARY_COLUMNS[3:]].astype(float)
@@ -111,8 +113,8 @@ def _summary_row(model: str, init: str, runs: Sequence[RunRecord]) -> dict:
         "model": model, "init": init, "n_seeds": len(runs),
         "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs), "val_accuracy_mean": mean(r.val.accuracy for r in runs),
         "accuracy_mean": mean(acc), "accuracy_std": std(acc), "macro_f1_mean": mean(f1), "macro_f1_std": std(f1),
-        "roc_auc_mean": mean(r.test.roc_auc for r in runs),
-        "best_epoch_mean": mean(r.best_epoch for r in runs) if init != BASELINE_INIT else math.nan,
+        "roc_auc_mean": mean(r.test.roc_auc for r in runs), "pr_auc_mean": mean(r.test.pr_auc for r in runs),
+        "best_epoch_mean": mean(r.best_epoch for r in runs) if init not in (BASELINE_INIT, ENSEMBLE_INIT) else math.nan,
         "train_seconds_mean": mean(r.train_seconds for r in runs),
     }
 
@@ -137,10 +139,16 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
     * ``paired`` is True when both inits were run with exactly the same seeds; then ``*_spread`` is
       the sample standard deviation (n-1) over seeds of the per-seed difference. Otherwise -- or
       with a single seed -- ``*_spread`` is NaN.
-    * ``verdict`` (:func:`verdict`) is decided on macro-F1 (accuracy if macro-F1 is missing): a
-      rule of thumb against seed-to-seed noise, not a significance test.
+    * ``ci_low``, ``ci_high``, ``p_value``: the paired bootstrap of the test macro-F1 difference on
+      the same test messages (``comparisons`` in metrics.json), when the run made it.
+    * ``verdict`` (:func:`verdict`) is decided on macro-F1 (accuracy if macro-F1 is missing) and
+      needs both kinds of evidence: the difference must exceed the seed-to-seed spread (and
+      ``MIN_EFFECT``), and the bootstrap interval -- when there is one -- must exclude zero;
+      otherwise it is "no clear difference".
     """
-    groups = group_runs(Results.parse(results))
+    res = Results.parse(results)
+    groups = group_runs(res)
+    tests = {(c.get("a"), c.get("b")): c for c in res.comparisons if c.get("kind") == "fasttext vs random"}
     rows = []
     for model in dict.fromkeys(m for m, _ in groups):
         rand, ft = groups.get((model, "random")), groups.get((model, "fasttext"))
@@ -164,9 +172,13 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
             row[f"{metric}_spread"] = spread
         metric = "macro_f1" if not math.isnan(row["macro_f1_diff"]) else "accuracy"
         row["verdict"] = verdict(row[f"{metric}_diff"], row[f"{metric}_spread"])
+        test = tests.get((f"{model} + fasttext", f"{model} + random"), {})
+        row["ci_low"], row["ci_high"], row["p_value"] = (num(test.get(k)) for k in ("ci_low", "ci_high", "p_value"))
+        if not math.isnan(row["ci_low"]) and row["ci_low"] <= 0 <= row["ci_high"]:
+            row["verdict"] = "no clear difference"
         rows.append(row)
     df = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
-    floats = [c for c in EFFECT_COLUMNS if c.startswith(("accuracy", "macro"))]
+    floats = [c for c in EFFECT_COLUMNS if c.startswith(("accuracy", "macro", "ci_", "p_"))]
     df[floats] = df[floats].astype(float)
     df["n_seeds"] = df["n_seeds"].astype(int)
     df["paired"] = df["paired"].astype(bool)

@@ -29,6 +29,17 @@ class Badge(str):
     """A verdict badge ("helps", "hurts", "no clear difference")."""
 
 
+class Weighted(str):
+    """A token highlighted by its contribution: warm when it pushed toward the label, cool when away."""
+
+    weight: float
+
+    def __new__(cls, text: str, weight: float) -> Weighted:
+        obj = super().__new__(cls, text)
+        obj.weight = float(weight)
+        return obj
+
+
 Inline = Any  # str | Bold | Code | Badge, or a list of those
 
 
@@ -96,6 +107,8 @@ def _md_inline(parts: Inline, in_table: bool = False) -> str:
     for p in merged:
         if isinstance(p, Code):
             out.append(md_code(p, in_table))
+        elif isinstance(p, Weighted):
+            out.append(md_text(p) + (f"⟨{p.weight:+.2f}⟩" if abs(p.weight) >= 0.01 else ""))
         elif isinstance(p, (Bold, Badge)):
             core = str(p).strip()  # CommonMark: "**" must not touch inner whitespace
             lead, trail = str(p)[: len(p) - len(str(p).lstrip())], str(p)[len(str(p).rstrip()):]
@@ -117,6 +130,10 @@ def _html_inline(parts: Inline) -> str:
         esc = html.escape(str(p), quote=True)
         if isinstance(p, Code):
             out.append(f"<code>{esc}</code>")
+        elif isinstance(p, Weighted):
+            alpha = min(1.0, abs(p.weight) / 0.3)
+            rgb = "213,94,0" if p.weight > 0 else "0,114,178"
+            out.append(f'<mark style="background:rgba({rgb},{alpha:.2f})" title="{p.weight:+.3f}">{esc}</mark>')
         elif isinstance(p, Badge):
             cls = {"helps": "helps", "hurts": "hurts"}.get(str(p), "neutral")
             out.append(f'<span class="badge {cls}">{esc}</span>')

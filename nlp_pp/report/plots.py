@@ -276,3 +276,60 @@ def plot_lengths(lengths: dict) -> Figure:
     return fig
 
 
+
+
+def plot_pr_roc(entries: list[tuple[str, Any]]) -> Figure:
+    """Precision-recall (left) and ROC (right) on the test split, one line per model; ● = the operating point.
+
+    ``entries``: ``(label, Decision)`` pairs (:class:`nlp_pp.report.view.Decision`).
+    """
+    fig = new_fig(11.0, 4.4, layout="constrained")
+    ax_pr, ax_roc = fig.subplots(1, 2)
+    colours = EXTRA_COLOURS + list(INIT_COLOURS.values())
+    for idx, (label, d) in enumerate(entries):
+        colour = colours[idx % len(colours)]
+        recall, precision = d.pr_curve
+        if len(recall):
+            ax_pr.plot(recall, precision, color=colour, lw=1.4, label=label)
+        fpr, tpr = d.roc_curve
+        if len(fpr):
+            ax_roc.plot(fpr, tpr, color=colour, lw=1.4, label=label)
+        at = d.at_threshold
+        r, p = at.get("recall", math.nan), at.get("precision", math.nan)
+        if not (math.isnan(r) or math.isnan(p)):
+            ax_pr.plot([r], [p], "o", color=colour, ms=6, mec="white", zorder=4)
+        fp, tn = at.get("fp", math.nan), at.get("tn", math.nan)
+        if not (math.isnan(r) or math.isnan(fp) or math.isnan(tn)) and fp + tn > 0:
+            ax_roc.plot([fp / (fp + tn)], [r], "o", color=colour, ms=6, mec="white", zorder=4)
+    ax_pr.set_xlabel("recall (share of positives caught)")
+    ax_pr.set_ylabel("precision")
+    ax_pr.set_title("Precision-recall, test split")
+    ax_roc.plot([0, 1], [0, 1], ls=":", color="#999", lw=1)
+    ax_roc.set_xlabel("false-positive rate")
+    ax_roc.set_ylabel("true-positive rate (recall)")
+    ax_roc.set_title("ROC, test split")
+    for ax in (ax_pr, ax_roc):
+        ax.set_xlim(-0.01, 1.01)
+        ax.set_ylim(-0.01, 1.01)
+    ax_roc.legend(loc="lower right", frameon=False, fontsize=7)
+    return fig
+
+
+def plot_reliability(bins: dict, title: str) -> Figure:
+    """Reliability diagram: accuracy vs confidence per bin, before and after temperature scaling."""
+    fig = new_fig(5.2, 4.4, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], ls=":", color="#999", lw=1, label="perfect calibration")
+    for key, colour, name in (("before", "#D55E00", "before"), ("after", "#0072B2", "after temperature scaling")):
+        rows = [b for b in (bins.get(key) or {}).get("bins", []) if isinstance(b, dict) and b.get("count")]
+        if rows:
+            ece = num((bins.get(key) or {}).get("ece"))
+            ax.plot([num(b.get("confidence")) for b in rows], [num(b.get("accuracy")) for b in rows], "-o",
+                    color=colour, ms=4, lw=1.4, label=f"{name} (ECE {ece:.3f})")
+    ax.set_xlabel("confidence (probability of the predicted label)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.01)
+    ax.legend(frameon=False, loc="upper left")
+    return fig

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..selection import BASELINE_INIT
+from ..selection import BASELINE_INIT, ENSEMBLE_INIT
 from . import plots
 from .analysis import MIN_EFFECT, best_seed_run, fasttext_effect, finite, first_seed_run, group_runs, summarize
-from .document import Badge, Bold, Code, Document, Plot
+from .document import Badge, Bold, Code, Document, Plot, Weighted
 from .format import (DASH, config_name, count, date, epoch, f3, isnan, join, pct, pm, secs, signed, slug,
                      truncate)
 from .view import Results, RunRecord, Scores, num
@@ -38,7 +38,7 @@ class Context:
         self.groups = group_runs(results)
         self.summary = summarize(results)
         self.effect = fasttext_effect(results)
-        self.neural = self.summary[self.summary["init"] != BASELINE_INIT].reset_index(drop=True)
+        self.neural = self.summary[~self.summary["init"].isin((BASELINE_INIT, ENSEMBLE_INIT))].reset_index(drop=True)
         base = self.summary[self.summary["init"] == BASELINE_INIT]
         self.base_row = base.iloc[0] if not base.empty else None
         self.top = self.summary.iloc[0] if not self.summary.empty else None  # best on validation, any kind
@@ -67,8 +67,21 @@ def row_metric(row, metric: str) -> str:
 
 
 def _name(row) -> str:
-    return config_name(row["model"], row["init"]) if row["init"] != BASELINE_INIT else \
-        f"the TF-IDF + logistic-regression baseline ({row['model']})"
+    if row["init"] == BASELINE_INIT:
+        return f"the TF-IDF + logistic-regression baseline ({row['model']})"
+    if row["init"] == ENSEMBLE_INIT:
+        return "the ensemble (soft vote chosen on validation)"
+    return config_name(row["model"], row["init"])
+
+
+def representative(ctx: Context, model: str, init: str) -> RunRecord | None:
+    """The run that stands for a summary row: the best seed on validation, or the baseline / ensemble."""
+    if init == BASELINE_INIT:
+        return ctx.r.baseline
+    if init == ENSEMBLE_INIT:
+        return ctx.r.ensemble
+    runs = ctx.groups.get((model, init))
+    return best_seed_run(runs) if runs else None
 
 
 # --------------------------------------------------------------------------- headline
@@ -93,8 +106,31 @@ def headline(doc: Document, ctx: Context) -> None:
         items.append([Bold("Baseline: "), *_baseline_sentence(ctx)])
     if best is not None:
         items.append([Bold("FastText: "), fasttext_sentence(ctx)])
+    if top is not None:
+        op = _operating_sentence(ctx, top)
+        if op:
+            items.append([Bold("Decision: "), op])
+    ens = ctx.r.ensemble_info
+    if ens.get("members") and not ens.get("beats_best_single", True):
+        items.append([Bold("Ensemble: "), "the soft vote does not beat the best single model on validation "
+                      "(cross-fitted), so it adds nothing here."])
     doc.ul(items, cls="headline")
     doc.note(RANKING_NOTE)
+
+
+def _operating_sentence(ctx: Context, row) -> str:
+    run = representative(ctx, row["model"], row["init"])
+    if run is None or not run.decision.has_threshold:
+        return ""
+    d, at = run.decision, run.decision.at_threshold
+    pos = ctx.ds.get("positive_label") or "the positive class"
+    s = (f"at the threshold chosen on validation ({d.policy}: {d.threshold:.3f}), it catches "
+         f"{pct(at.get('recall'))} of the {pos} messages of the test set (precision {pct(at.get('precision'))}), "
+         f"with {count(at.get('false_positives_per_10k'))} false alarms per 10,000 other messages and "
+         f"{count(at.get('missed_per_1k'))} missed per 1,000 {pos}.")
+    if not d.met:
+        s += f" The policy could not be met on validation: {d.note}."
+    return s
 
 
 def _runner_up(ctx: Context) -> list:
@@ -180,26 +216,33 @@ def summary(doc: Document, ctx: Context) -> None:
     header = ["#", "model", "init", "seeds", "val macro-F1", "test accuracy", "test macro-F1"]
     align = "rllrrrr"
     if has_auc:
-        header.append("test ROC-AUC")
-        align += "r"
+        header += ["test ROC-AUC", "test PR-AUC"]
+        align += "rr"
     header += ["best epoch", "train time / run", "parameters"]
     align += "rrr"
     rows, classes = [], []
     for i, row in s.iterrows():
         is_base = row["init"] == BASELINE_INIT
+        single = row["init"] in (BASELINE_INIT, ENSEMBLE_INIT)
         cells = [str(i + 1), Bold(row["model"]) if i == 0 else row["model"],
-                 "— (baseline)" if is_base else row["init"], str(int(row["n_seeds"])),
+                 f"— ({row['init']})" if single else row["init"], str(int(row["n_seeds"])),
                  f3(row["val_macro_f1_mean"]), row_metric(row, "accuracy"), row_metric(row, "macro_f1")]
         if has_auc:
-            cells.append(f3(row["roc_auc_mean"]))
+            cells += [f3(row["roc_auc_mean"]), f3(row["pr_auc_mean"])]
         cells += [epoch(row["best_epoch_mean"]), secs(row["train_seconds_mean"]),
-                  DASH if is_base else count(ctx.params(row["model"], row["init"]))]
+                  DASH if single else count(ctx.params(row["model"], row["init"]))]
         rows.append(cells)
         classes.append("best" if i == 0 else ("baseline" if is_base else None))
     doc.table(header, rows, align, classes)
     notes = [RANKING_NOTE + " Ranked by mean validation macro-F1, then validation accuracy."]
     if ctx.base_row is not None:
         notes.append(" The TF-IDF + logistic-regression baseline is the row marked “— (baseline)”.")
+    if ctx.r.ensemble is not None:
+        notes.append(" The ensemble's validation macro-F1 is cross-fitted (weights chosen on one half of the "
+                     "validation split, scored on the other).")
+    if has_auc:
+        notes.append(" Test accuracy and macro-F1 decide by the most probable label; the section “Decisions” "
+                     "gives the scores at each model's chosen threshold.")
     if ctx.max_seeds > 1:
         notes.append(" ± is the standard deviation across seeds (sample std, n−1).")
     elif ctx.max_seeds == 1:
@@ -217,13 +260,16 @@ def fasttext(doc: Document, ctx: Context) -> None:
     if eff.empty:
         return
     spread = (lambda v: DASH if isnan(v) else f"{v:.4f}")
+    ci = (lambda r: DASH if isnan(r["ci_low"]) else f"[{signed(r['ci_low'])}, {signed(r['ci_high'])}]")
     rows = [[Bold(row["model"]), f"{int(row['n_seeds'])}" + ("" if row["paired"] else " (unpaired)"),
              f3(row["accuracy_random"]), f3(row["accuracy_fasttext"]), signed(row["accuracy_diff"]),
              spread(row["accuracy_spread"]), f3(row["macro_f1_random"]), f3(row["macro_f1_fasttext"]),
-             signed(row["macro_f1_diff"]), spread(row["macro_f1_spread"]), Badge(row["verdict"])]
+             signed(row["macro_f1_diff"]), spread(row["macro_f1_spread"]), ci(row),
+             DASH if isnan(row["p_value"]) else f"{row['p_value']:.3f}", Badge(row["verdict"])]
             for _, row in eff.iterrows()]
     doc.table(["model", "seeds", "acc. random", "acc. FastText", "Δ acc.", "spread", "macro-F1 random",
-               "macro-F1 FastText", "Δ macro-F1", "spread", "verdict"], rows, "lrrrrrrrrrl")
+               "macro-F1 FastText", "Δ macro-F1", "spread", "95% interval", "p", "verdict"], rows,
+              "lrrrrrrrrrrrl")
     n_msg = ""
     if not math.isnan(ctx.n_test) and ctx.n_test > 0:
         n_msg = f" ({MIN_EFFECT} ≈ {MIN_EFFECT * ctx.n_test:.1f} of the {int(ctx.n_test):,} test messages)"
@@ -231,8 +277,8 @@ def fasttext(doc: Document, ctx: Context) -> None:
              "initialisation. “spread” is the standard deviation over seeds of the per-seed paired difference "
              "(same seed, both inits); it is “—” when the seeds do not match or there is only one seed. ",
              Bold("Rule: "), f"the verdict uses macro-F1 and says “no clear difference” when |Δ| ≤ max(spread, "
-             f"{MIN_EFFECT}){n_msg}; otherwise “helps” (Δ > 0) or “hurts” (Δ < 0). This is a rule of thumb "
-             "against seed-to-seed noise, not a significance test.")
+             f"{MIN_EFFECT}){n_msg} or when the 95% interval of a paired bootstrap on the same test messages "
+             "(1,000 resamples) contains zero; otherwise “helps” (Δ > 0) or “hurts” (Δ < 0).")
     ft = ctx.r.fasttext
     if ft is not None:
         doc.note(f"FastText vectors: source {ft.get('source', DASH)}, dimension {count(num(ft.get('dim')))}, "
@@ -447,5 +493,141 @@ def reproducibility(doc: Document, ctx: Context) -> None:
     doc.pre(json.dumps(r.config if r.config is not None else {}, indent=2, ensure_ascii=False, default=str), "json")
 
 
-ALL: tuple[Callable, ...] = (headline, summary, fasttext, overview, curves, confusion, misclassified, data,
-                             neighbours, reproducibility)
+# --------------------------------------------------------------------------- decisions
+
+
+def decisions(doc: Document, ctx: Context) -> None:
+    doc.h2("Decisions: threshold and calibrated probabilities", "decisions")
+    entries = [(row, representative(ctx, row["model"], row["init"])) for _, row in ctx.summary.iterrows()]
+    entries = [(row, run) for row, run in entries if run is not None]
+    if not entries:
+        doc.p("No models to decide with.")
+        return
+    binary = ctx.r.binary
+    header = ["model", "temperature", "ECE before", "ECE after"]
+    align = "lrrr"
+    if binary:
+        header += ["policy", "threshold", "test precision", "test recall", "false alarms / 10k", "missed / 1k"]
+        align += "lrrrrr"
+    rows = []
+    for row, run in entries:
+        d = run.decision
+        cells = [_short_name(row, run), f"{d.temperature:.2f}" if not isnan(d.temperature) else DASH,
+                 f3(d.ece_before), f3(d.ece_after)]
+        if binary:
+            at = d.at_threshold
+            policy = d.policy + ("" if d.met else " (not met)")
+            cells += [policy or DASH, f3(d.threshold), f3(at.get("precision")), f3(at.get("recall")),
+                      count(at.get("false_positives_per_10k")), count(at.get("missed_per_1k"))]
+        rows.append(cells)
+    doc.table(header, rows, align)
+    notes = ["Temperature scaling divides a model's scores by one number fitted on the validation split, so "
+             "that a reported probability of 0.9 is right about 9 times in 10; ECE (expected calibration "
+             "error) measures the gap on the test split, before and after."]
+    if binary:
+        notes.append(" Each threshold was chosen on the calibrated validation probabilities by the policy shown "
+                     "(f1: the highest F1; precision:X: the lowest threshold whose precision reaches X; "
+                     "recall:X: the highest whose recall reaches X; fixed:X); the test columns are what it gives "
+                     "on new messages. A message is flagged when its probability reaches the threshold.")
+        unmet = [f"{_short_name(row, run)}: {run.decision.note}" for row, run in entries if not run.decision.met]
+        if unmet:
+            notes.append(" Not met on validation, so a fallback was used — " + "; ".join(unmet) + ".")
+    else:
+        notes.append(" With more than two labels every model decides by the most probable label (no threshold).")
+    doc.note(*notes)
+    if binary:
+        curves = [(_short_name(row, run), run.decision) for row, run in entries if run.decision.pr_curve[0]]
+        if curves:
+            p = ctx.plot("pr_roc.png", "Precision-recall and ROC curves", plots.plot_pr_roc, curves)
+            doc.figure(p, "Test precision-recall (left) and ROC (right) curves of every configuration (its best "
+                          "seed on validation), the baseline and the ensemble; ● marks each model's chosen "
+                          "operating point." if p is not None else "(curves could not be drawn)")
+    rel = ctx.r.raw.get("reliability")
+    if isinstance(rel, dict) and rel.get("model"):
+        title = f"Reliability of {rel['model']} (best on validation)"
+        p = ctx.plot("reliability.png", title, plots.plot_reliability, rel, title)
+        doc.figure(p, "Accuracy against confidence on the test split, in 15 bins, before and after temperature "
+                      "scaling; the diagonal is perfect calibration." if p is not None else "(no diagram)")
+
+
+def _short_name(row, run: RunRecord) -> str:
+    if row["init"] in (BASELINE_INIT, ENSEMBLE_INIT):
+        return f"{row['model']} ({row['init']})" if row["init"] == BASELINE_INIT else "ensemble"
+    return config_name(row["model"], row["init"]) + (f" (seed {run.seed})" if run.seed is not None else "")
+
+
+def ensemble(doc: Document, ctx: Context) -> None:
+    info = ctx.r.ensemble_info
+    if not info.get("members"):
+        return
+    doc.h2("Ensemble", "ensemble")
+    members = info.get("members") or []
+    weights = info.get("weights") or []
+    doc.table(["member", "weight"], [[str(m), f"{num(w):.2f}"] for m, w in zip(members, weights)], "lr")
+    cf = info.get("cross_fitted") if isinstance(info.get("cross_fitted"), dict) else {}
+    verdict = ("beats" if info.get("beats_best_single") else "does not beat")
+    doc.p(f"A soft vote of the members' calibrated probabilities, chosen from {count(num(info.get('candidates')))} "
+          "candidates (every trained run and the baseline) by greedy selection with replacement on the validation "
+          f"split. Cross-fitted on validation (chosen on one half, scored on the other, both ways) it {verdict} "
+          f"the best single model: macro-F1 {f3(num(cf.get('ensemble')))} against {f3(num(cf.get('best_single')))} "
+          f"(chosen and scored on all of the validation split it would claim {f3(num(cf.get('in_sample_ensemble')))}, "
+          "an optimistic figure).")
+
+
+def significance(doc: Document, ctx: Context) -> None:
+    doc.h2("Is the difference real?", "significance")
+    comps = ctx.r.comparisons
+    if not comps:
+        doc.p("No paired comparison was made in this run.")
+        return
+    rows = [[str(c.get("kind", "")), str(c.get("a")), str(c.get("b")), signed(num(c.get("diff"))),
+             f"[{signed(num(c.get('ci_low')))}, {signed(num(c.get('ci_high')))}]",
+             f"{num(c.get('p_value')):.3f}", Badge(_plain_verdict(c))] for c in comps]
+    doc.table(["comparison", "a", "b", "Δ test macro-F1 (a − b)", "95% interval", "p", "verdict"], rows, "lllrrrl")
+    doc.note("A paired bootstrap on the same test messages (1,000 resamples, seeded): each resample draws the test "
+             "messages with replacement and scores both models on that draw; with several seeds the difference is "
+             "the mean over the paired seeds. “no clear difference” when the interval contains zero. Decisions are "
+             "the most probable label.")
+
+
+def _plain_verdict(c: dict) -> str:
+    v = str(c.get("verdict", ""))
+    return {"a is better": f"{c.get('a')} better", "b is better": f"{c.get('b')} better"}.get(v, v)
+
+
+def explanations(doc: Document, ctx: Context) -> None:
+    ex = ctx.r.explanations
+    if not ex:
+        return
+    doc.h2("Why were messages flagged?", "why")
+    doc.p(f"Token contributions of {ex.get('model')} (the best neural run on validation), by occlusion: a "
+          "token's contribution is the calibrated probability of the predicted label with the whole message minus "
+          f"that without the token. Over {count(num(ex.get('sample')))} test messages, the tokens that most often "
+          f"pushed messages to each class (seen at least {count(num(ex.get('min_count')))} times):")
+    per_class = ex.get("per_class") if isinstance(ex.get("per_class"), dict) else {}
+    cards = []
+    for label, rows in per_class.items():
+        table = (["token", "mean contribution", "times"],
+                 [[str(r[0]), signed(num(r[1]), 3), count(num(r[2]))] for r in rows if isinstance(r, list) and
+                  len(r) == 3], "lrr")
+        cards.append(([f"pushed toward {label}"], None, table))
+    if cards:
+        doc.cards(cards)
+    mistakes = [m for m in (ex.get("misclassified") or []) if isinstance(m, dict)]
+    if mistakes:
+        doc.h3("Misclassified messages, tokens highlighted")
+        rows = []
+        for k, m in enumerate(mistakes, 1):
+            tokens = [t for t in (m.get("tokens") or []) if isinstance(t, list) and len(t) == 2]
+            marked: list = []
+            for t, c in tokens:
+                marked += [Weighted(str(t), num(c)), " "]
+            rows.append([str(k), str(m.get("true")), str(m.get("pred")), f3(num(m.get("prob"))),
+                         truncate(m.get("text")), marked[:-1] or DASH])
+        doc.table(["#", "true", "predicted", "prob.", "message", "tokens"], rows, "rllrmm")
+        doc.note("Warm colours (and ⟨+x⟩ in Markdown) pushed toward the wrong label that was predicted, cool ones "
+                 "away from it.")
+
+
+ALL: tuple[Callable, ...] = (headline, summary, fasttext, significance, decisions, ensemble, overview, curves,
+                             confusion, misclassified, explanations, data, neighbours, reproducibility)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..selection import BASELINE_INIT
+from ..selection import BASELINE_INIT, ENSEMBLE_INIT
 
 
 def num(x: Any) -> float:
@@ -44,6 +44,7 @@ class Scores:
     recall: float = math.nan
     roc_auc: float = math.nan
     loss: float = math.nan
+    pr_auc: float = math.nan
     confusion: np.ndarray | None = None
     per_class: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -59,7 +60,8 @@ class Scores:
             pass
         per_class = {str(k): {m: num(_dict(v).get(m)) for m in ("precision", "recall", "f1", "support")}
                      for k, v in _dict(d.get("per_class")).items()}
-        return cls(*(num(d.get(k)) for k in ("accuracy", "macro_f1", "precision", "recall", "roc_auc", "loss")),
+        return cls(*(num(d.get(k)) for k in ("accuracy", "macro_f1", "precision", "recall", "roc_auc", "loss",
+                                             "pr_auc")),
                    confusion=cm, per_class=per_class)
 
     def get(self, metric: str) -> float:
@@ -84,8 +86,39 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """A model's calibration and operating point (binary tasks), chosen on the validation split."""
+
+    temperature: float = math.nan
+    ece_before: float = math.nan
+    ece_after: float = math.nan
+    policy: str = ""
+    threshold: float = math.nan
+    met: bool = True
+    note: str = ""
+    at_threshold: dict[str, float] = field(default_factory=dict)  # test metrics at the threshold
+    pr_curve: tuple[list[float], list[float]] = ((), ())  # recall, precision on the test split
+    roc_curve: tuple[list[float], list[float]] = ((), ())  # false-positive rate, true-positive rate
+
+    @classmethod
+    def parse(cls, d: dict) -> Decision:
+        cal, thr, at = _dict(d.get("calibration")), _dict(d.get("threshold")), _dict(d.get("test_at_threshold"))
+        curves = _dict(d.get("curves"))
+        pr, roc = _dict(curves.get("pr")), _dict(curves.get("roc"))
+        nums = (lambda xs: [num(x) for x in _list(xs)])
+        return cls(num(cal.get("temperature")), num(cal.get("ece_before")), num(cal.get("ece_after")),
+                   str(thr.get("policy") or ""), num(thr.get("value")), bool(thr.get("met", True)),
+                   str(thr.get("note") or ""), {k: num(v) for k, v in at.items()},
+                   (nums(pr.get("recall")), nums(pr.get("precision"))), (nums(roc.get("fpr")), nums(roc.get("tpr"))))
+
+    @property
+    def has_threshold(self) -> bool:
+        return not math.isnan(self.threshold)
+
+
+@dataclass(frozen=True)
 class RunRecord:
-    """One trained model (or the baseline, ``init == "baseline"``)."""
+    """One trained model, or the baseline (``init == "baseline"``) or the ensemble (``init == "ensemble"``)."""
 
     model: str
     init: str
@@ -98,13 +131,15 @@ class RunRecord:
     test: Scores
     history: list[Epoch]
     misclassified: list[Mistake]
+    decision: Decision = field(default_factory=Decision)
 
     @property
     def config(self) -> tuple[str, str]:
         return self.model, self.init
 
     @classmethod
-    def parse(cls, d: Any, *, baseline: bool = False) -> RunRecord:
+    def parse(cls, d: Any, *, kind: str | None = None) -> RunRecord:
+        """A run of ``runs``; ``kind="baseline"`` or ``"ensemble"`` for those rows (named by ``name``)."""
         d = _dict(d)
         seed = d.get("seed")
         history = []
@@ -114,13 +149,13 @@ class RunRecord:
         mistakes = [Mistake(str(m.get("text") if m.get("text") is not None else ""), str(m.get("true", "—")),
                             str(m.get("pred", "—")), num(m.get("prob")))
                     for m in _list(d.get("misclassified")) if isinstance(m, dict)]
-        model = str(d.get("name") or "tfidf_logreg") if baseline else str(d.get("model", "?"))
-        return cls(model=model, init=BASELINE_INIT if baseline else str(d.get("init", "?")),
+        model = str(d.get("name") or kind) if kind else str(d.get("model", "?"))
+        return cls(model=model, init=kind or str(d.get("init", "?")),
                    seed=int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None,
                    best_epoch=num(d.get("best_epoch")), epochs_run=num(d.get("epochs_run")),
                    params=num(d.get("params")), train_seconds=num(d.get("train_seconds")),
                    val=Scores.parse(d.get("val")), test=Scores.parse(d.get("test")),
-                   history=history, misclassified=mistakes)
+                   history=history, misclassified=mistakes, decision=Decision.parse(d))
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,10 @@ class Results:
     fasttext: dict | None
     runs: list[RunRecord]
     baseline: RunRecord | None
+    ensemble: RunRecord | None
+    ensemble_info: dict  # members, weights, cross_fitted, beats_best_single
+    comparisons: list[dict]
+    explanations: dict | None
     config: dict | None
     versions: dict
     device: str
@@ -146,15 +185,22 @@ class Results:
             return results
         r = _dict(results)
         ds = _dict(r.get("dataset"))
-        base = r.get("baseline")
-        ft = r.get("fasttext")
+        base, ens = r.get("baseline"), r.get("ensemble")
+        ft, ex = r.get("fasttext"), r.get("explanations")
         return cls(raw=r, name=str(r.get("name") or "run"), created=str(r.get("created") or ""), dataset=ds,
                    labels=[str(x) for x in _list(ds.get("labels"))], fasttext=ft if isinstance(ft, dict) else None,
                    runs=[RunRecord.parse(x) for x in _list(r.get("runs")) if isinstance(x, dict)],
-                   baseline=RunRecord.parse(base, baseline=True) if isinstance(base, dict) else None,
+                   baseline=RunRecord.parse(base, kind=BASELINE_INIT) if isinstance(base, dict) else None,
+                   ensemble=RunRecord.parse(ens, kind=ENSEMBLE_INIT) if isinstance(ens, dict) else None,
+                   ensemble_info=_dict(ens), comparisons=[c for c in _list(r.get("comparisons")) if isinstance(c, dict)],
+                   explanations=ex if isinstance(ex, dict) else None,
                    config=r.get("config") if isinstance(r.get("config"), dict) else None,
                    versions=_dict(r.get("versions")), device=str(r.get("device") or ""),
                    timings=_dict(r.get("timings")))
+
+    @property
+    def binary(self) -> bool:
+        return len(self.labels) == 2
 
     @property
     def n_test(self) -> float:
