@@ -219,3 +219,22 @@ def test_compare_and_verdict():
         compare(y, good, bad, method="t-test")
     assert verdict({"ci_low": 0.0, "ci_high": 0.02}) == "no clear difference"
     assert verdict({"ci_low": -0.03, "ci_high": -0.001}) == "b is better"
+
+
+def test_bootstrap_over_several_seeds_averages_the_paired_differences():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 3000)
+    a = np.stack([np.where(rng.random(3000) < q, y, 1 - y) for q in (0.9, 0.88, 0.86)])
+    b = np.stack([np.where(rng.random(3000) < 0.8, y, 1 - y) for _ in range(3)])
+    res = paired_bootstrap(y, a, b, n_resamples=500, seed=0)
+    per_seed = [f1_score(y, a[s], average="macro") - f1_score(y, b[s], average="macro") for s in range(3)]
+    assert res["diff"] == pytest.approx(np.mean(per_seed))
+    assert res["ci_low"] > 0
+    one = paired_bootstrap(y, a[:1], b[0], n_resamples=500, seed=0)
+    assert one == paired_bootstrap(y, a[0], b[0], n_resamples=500, seed=0)
+    # a single row of b is compared with each seed of a
+    tiled = paired_bootstrap(y, a, b[0], n_resamples=200, seed=0)
+    assert tiled["diff"] == pytest.approx(np.mean([f1_score(y, a[s], average="macro") for s in range(3)])
+                                          - f1_score(y, b[0], average="macro"))
