@@ -38,7 +38,7 @@ class Classifier:
 
     def __init__(self, name: str, labels: list[str], preprocess_config: PreprocessConfig, scorer: Scorer, *,
                  temperature: float = 1.0, threshold: float | None = None, positive_label: str | None = None,
-                 neural: NeuralScorer | None = None):
+                 neural: NeuralScorer | None = None, source: dict | None = None):
         self.name = name
         self.labels = labels
         self.preprocess_config = preprocess_config
@@ -47,6 +47,7 @@ class Classifier:
         self.positive_label = positive_label if len(labels) == 2 else None
         self._scorer = scorer
         self._neural = neural  # token-level access for explanations (neural models only)
+        self.source = source or {}  # where it was loaded from: the run, or the export's manifest facts
 
     @property
     def max_chars(self) -> int:
@@ -126,31 +127,34 @@ class Classifier:
         proba = self._neural.proba_of_ids(self.temperature)
         out = []
         for toks, seq, target in zip(tokens, ids, targets):
-            kept = toks[len(toks) - len(seq):] if self._neural.info.truncating == "pre" else toks[:len(seq)]
+            kept = toks[len(toks) - len(seq):] if self._neural.truncating == "pre" else toks[:len(seq)]
             out.append((list(kept), occlusion(seq, proba, int(target))))
         return out
 
     def metadata(self) -> dict:
-        """What this classifier is: model, labels, positive label, threshold, temperature, preprocessing."""
+        """What this classifier is: model, labels, decision, preprocessing, source and package versions."""
+        from .experiment import package_versions
+
         return {"model": self.name, "labels": self.labels, "positive_label": self.positive_label,
-                "threshold": self.threshold, "temperature": self.temperature,
-                "preprocess": self.preprocess_config.to_dict(), "explain": self._neural is not None}
+                "threshold": self.threshold, "temperature": self.temperature, "max_chars": self.max_chars,
+                "preprocess": self.preprocess_config.to_dict(), "explain": self._neural is not None,
+                "source": self.source, "versions": package_versions()}
 
 
 class NeuralScorer:
-    """Preprocess -> vocabulary ids -> a PyTorch model -> logits."""
+    """Preprocess -> vocabulary ids -> a :class:`~nlp_pp.inference.LogitsRunner` (eager, TorchScript or ONNX)."""
 
-    def __init__(self, model, vocab: Vocab, info: RunInfo, preprocess_config: PreprocessConfig, device):
-        self.model, self.vocab, self.info, self.config, self.device = model, vocab, info, preprocess_config, device
+    def __init__(self, runner, vocab: Vocab, context_length: int, truncating: str,
+                 preprocess_config: PreprocessConfig):
+        self.runner, self.vocab, self.config = runner, vocab, preprocess_config
+        self.context_length, self.truncating = context_length, truncating
 
     def encode(self, texts: list[str]) -> tuple[list[list[str]], list[list[int]]]:
         tokens = preprocess(texts, self.config)
-        return tokens, encode_corpus(tokens, self.vocab, self.info.context_length, self.info.truncating)
+        return tokens, encode_corpus(tokens, self.vocab, self.context_length, self.truncating)
 
     def logits_of_ids(self, seqs: list[list[int]]) -> np.ndarray:
-        from .train import predict_logits
-
-        return predict_logits(self.model, seqs, self.device)
+        return self.runner.logits(seqs)
 
     def proba_of_ids(self, temperature: float) -> Callable[[list[list[int]]], np.ndarray]:
         return lambda seqs: apply_temperature(self.logits_of_ids(seqs), temperature)
@@ -191,22 +195,32 @@ def default_model(run: Path) -> str:
         raise RunError(f"{metrics_path} is corrupt or lists no trained model") from None
 
 
-def load_classifier(path: str | Path, model: str | None = None, device: str = "cpu") -> Classifier:
-    """Load a classifier from a finished (or, with ``model``, an interrupted) run directory.
+def load_classifier(path: str | Path, model: str | None = None, device: str = "cpu", *,
+                    threads: int = 1) -> Classifier:
+    """Load a classifier from a run directory or from an export directory (``pipeline.py export``).
 
     Parameters
     ----------
-    path : run directory made by ``pipeline.py``.
-    model : ``lstm-fasttext-seed0``-style name, ``tfidf_logreg`` or ``ensemble``; default: best on validation.
-    device : ``cpu``, ``cuda`` or ``auto``.
+    path : a run directory made by ``pipeline.py`` (finished, or interrupted with ``model`` given), or
+        an export directory (it holds ``manifest.json``).
+    model : in a run directory: ``lstm-fasttext-seed0``-style name, ``tfidf_logreg`` or ``ensemble``;
+        default: the best on validation. An export directory holds one model.
+    device : ``cpu``, ``cuda`` or ``auto`` (run directories; exports run on the CPU).
+    threads : intra-op threads of an ONNX export.
 
     Raises
     ------
     RunError
-        The directory is not a run, a file is missing, damaged, or does not match the others.
+        Not a run or export directory, or a file is missing, damaged, or does not match the others.
     """
     from .train import resolve_device
 
+    if (Path(path) / "manifest.json").is_file():
+        from .bundle import read_bundle
+
+        if model is not None:
+            raise ConfigError(f"{path} is an export directory with one model; do not pass a model name")
+        return read_bundle(path, threads=threads)
     run = open_run(path)
     loader = _RunReader(run, resolve_device(device))
     return loader.classifier(model or default_model(run))
@@ -259,11 +273,13 @@ class _RunReader:
                 raise RunError(f"the baseline model has {base.num_classes} classes but run.json lists "
                                f"{len(self.info.labels)} labels: the run directory is inconsistent")
             return (BaselineScorer(base, self.pre), *self._decisions(self._result(BASELINE)), None)
+        from .inference import TorchRunner
+
         path = model_file(self.run, name)
         ckpt = read_checkpoint(path)
         net = _network(ckpt, path, len(self.vocab), len(self.info.labels))
-        net.to(self.device).eval()
-        scorer = NeuralScorer(net, self.vocab, self.info, self.pre, self.device)
+        scorer = NeuralScorer(TorchRunner(net.to(self.device)), self.vocab, self.info.context_length,
+                              self.info.truncating, self.pre)
         saved = {"calibration": {"temperature": ckpt.get("temperature", 1.0)}, "threshold": ckpt.get("threshold")}
         return (scorer, *self._decisions(saved), scorer)
 
@@ -281,10 +297,11 @@ class _RunReader:
             scorer = EnsembleScorer([(p[0], p[1]) for p in parts], weights)
             temperature, threshold = self._decisions(desc)
             return Classifier(ENSEMBLE, labels, self.pre, scorer, temperature=temperature, threshold=threshold,
-                              positive_label=positive)
+                              positive_label=positive, source={"run": str(self.run), "members": members,
+                                                               "weights": weights})
         scorer, temperature, threshold, neural = self.part(name)
         return Classifier(name, labels, self.pre, scorer, temperature=temperature, threshold=threshold,
-                          positive_label=positive, neural=neural)
+                          positive_label=positive, neural=neural, source={"run": str(self.run)})
 
 
 def _network(ckpt: dict, path: Path, vocab_size: int, num_classes: int):

@@ -53,8 +53,9 @@ def run_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="pipeline.py", argument_default=argparse.SUPPRESS,
         description="Train RNN/LSTM/GRU classifiers with random and FastText embedding initialisation on a "
-                    "labelled Korean CSV and write a comparison report. Subcommand: 'pipeline.py predict --run "
-                    "DIR TEXT...' classifies texts with a saved run.")
+                    "labelled Korean CSV and write a comparison report. Subcommands (each with --help): predict "
+                    "(classify texts with a saved run), export (a self-contained model directory), serve (HTTP), "
+                    "pretrain (FastText on unlabelled text).")
     groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
     for _, f in cli_options():
         c = f.metadata["constraint"]
@@ -88,6 +89,35 @@ def predict_parser() -> argparse.ArgumentParser:
                    "its label (neural models)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    return p
+
+
+def export_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="pipeline.py export", description="Write one self-contained directory with a run's model, "
+               "vocabulary, preprocessing, labels, threshold and temperature, for load_classifier and serve.")
+    p.add_argument("--run", required=True, metavar="DIR", help="a finished run directory (runs/NAME)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the export directory to create (must not exist)")
+    p.add_argument("--model", help="a saved model such as gru-fasttext-seed0, tfidf_logreg or ensemble "
+                   "(default: the best on the validation split)")
+    p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"),
+                   help="onnx (ONNX Runtime, the [serve] extra) or torchscript (default: onnx)")
+    p.add_argument("--quantize", choices=("int8",), help="int8 weights (ONNX only): smaller, faster for LSTM")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    return p
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="pipeline.py serve", description="Serve a classifier over HTTP (FastAPI + uvicorn, the "
+               "[serve] extra): POST /predict, GET /health, GET /metadata, docs at /docs.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", metavar="DIR", help="a finished run directory (its best model, or --model)")
+    src.add_argument("--model-dir", metavar="DIR", help="an export directory from 'pipeline.py export'")
+    p.add_argument("--model", help="with --run: a saved model name (default: the best on validation)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--threads", type=int, default=1, help="inference threads (default: 1)")
+    p.add_argument("--max-texts", type=int, default=256, help="most texts per request (default: 256)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
@@ -150,6 +180,33 @@ def cmd_predict(argv: list[str]) -> int:
     return 0
 
 
+def cmd_export(argv: list[str]) -> int:
+    args = export_parser().parse_args(argv)
+    from nlp_pp.bundle import export_bundle
+
+    out = export_bundle(args.run, args.out, model=args.model, fmt=args.format, quantize=args.quantize)
+    print(f"exported: {out}")
+    return 0
+
+
+def cmd_serve(argv: list[str]) -> int:
+    args = serve_parser().parse_args(argv)
+    import torch
+
+    from nlp_pp.classifier import load_classifier
+    from nlp_pp.errors import ConfigError
+    from nlp_pp.serve import serve
+
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be an integer >= 1 (got {args.threads})")
+    if args.model and not args.run:
+        raise ConfigError("--model names a model of a run directory; use it with --run")
+    torch.set_num_threads(args.threads)
+    clf = load_classifier(args.model_dir or args.run, model=args.model, threads=args.threads)
+    serve(clf, host=args.host, port=args.port, max_texts=args.max_texts)
+    return 0
+
+
 class _CliFormatter(logging.Formatter):
     """Progress as plain lines; warnings and errors of the library prefixed with their level."""
 
@@ -180,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     from nlp_pp.errors import NlpPpError
 
     try:
-        if argv and argv[0] == "predict":
-            return cmd_predict(argv[1:])
+        commands = {"predict": cmd_predict, "export": cmd_export, "serve": cmd_serve}
+        if argv and argv[0] in commands:
+            return commands[argv[0]](argv[1:])
         return cmd_run(argv)
     except NlpPpError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,17 +1,10 @@
-"""Model-level export (TorchScript, ONNX, int8 ONNX) and fast length-grouped inference runners.
+"""Model-level export: TorchScript, ONNX and int8 ONNX files of a classifier's dense path.
 
 Only the classifiers' *equal-length* path is exported: ``forward_dense(tokens [B, T]) -> logits
 [B, C]`` (every row fills all ``T`` steps). Packed sequences, which the eager recurrent models use
-for padded batches, do not export; instead the runners group sequences by exact length, so no
-batch is ever padded, and put the rows back in input order. That reproduces the eager model
-(``nlp_pp.train.predict_proba``) for every model family, up to float rounding.
-
-Backends share one interface, :class:`LogitsRunner`, and one batcher, :func:`batch_by_length`:
-
-* :class:`TorchRunner` -- the eager ``TextClassifier`` (no extra dependencies);
-* :class:`TorchScriptRunner` -- a file from :func:`export_torchscript`;
-* :class:`OnnxRunner` -- a file from :func:`export_onnx` or :func:`quantize_onnx_int8`, run by ONNX
-  Runtime (needs the optional extra ``pip install 'nlp_pp[serve]'``).
+for padded batches, do not export; the runners of :mod:`nlp_pp.inference` group sequences by
+exact length instead, so no batch is ever padded, which reproduces the eager model for every
+model family up to float rounding.
 
 Exporter choice
 ---------------
@@ -36,314 +29,31 @@ import importlib
 import json
 import logging
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from itertools import chain
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
+from scipy.special import softmax
 
 from .errors import ConfigError
+from .inference import METADATA_KEY, TS_EXTRA, require
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "nlp_pp.logits/1"
 """Format tag written into every exported file's metadata."""
-METADATA_KEY = "nlp_pp"
-"""ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of that metadata."""
 INPUT_NAME = "tokens"
 OUTPUT_NAME = "logits"
-DEFAULT_MAX_BATCH = 256
-_TS_EXTRA = f"{METADATA_KEY}.json"
-_SERVE_HINT = "pip install 'nlp_pp[serve]'"
 
-__all__ = [
-    "DenseLogits",
-    "LogitsRunner",
-    "OnnxRunner",
-    "TorchRunner",
-    "TorchScriptRunner",
-    "batch_by_length",
-    "compare_outputs",
-    "export_onnx",
-    "export_torchscript",
-    "quantize_onnx_int8",
-    "softmax",
-]
-
-
-# ------------------------------------------------------------------ optional dependencies
-
-
-def _require(module: str, what: str) -> Any:
-    """Import ``module`` or raise ``ConfigError`` naming the ``serve`` extra."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ConfigError(f"{what} needs {module}: {_SERVE_HINT}") from None
-
-
-# ------------------------------------------------------------------ batching
-
-
-def _flatten(token_ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """All ids in one int64 array, and the length of each sequence."""
-    lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(token_ids))
-    total = int(lengths.sum())
-    flat = np.fromiter(chain.from_iterable(token_ids), dtype=np.int64, count=total)
-    return flat, lengths
-
-
-def _check_max_batch(max_batch: int) -> int:
-    if isinstance(max_batch, bool) or not isinstance(max_batch, (int, np.integer)) or max_batch < 1:
-        raise ConfigError(f"max_batch must be an integer >= 1 (got {max_batch!r})")
-    return int(max_batch)
-
-
-def _batches(
-    flat: np.ndarray, lengths: np.ndarray, max_batch: int, pad_idx: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    n = lengths.size
-    if n == 0:
-        return
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    order = np.argsort(lengths, kind="stable")
-    sorted_lengths = lengths[order]
-    bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_lengths)) + 1, [n]))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        width = int(sorted_lengths[lo])
-        for s in range(lo, hi, max_batch):
-            idx = order[s:min(s + max_batch, hi)]
-            if width == 0:  # an empty sequence is read as one PAD step, as the eager model does
-                yield idx, np.full((idx.size, 1), pad_idx, dtype=np.int64)
-            else:
-                yield idx, flat[starts[idx, None] + np.arange(width)]
-
-
-def batch_by_length(
-    token_ids: Sequence[Sequence[int]], max_batch: int = DEFAULT_MAX_BATCH, *, pad_idx: int = 0
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Group sequences by exact length into unpadded batches.
-
-    Parameters
-    ----------
-    token_ids : sequence of sequences of int
-        Token-id sequences (lists, tuples or 1-D integer arrays), any lengths including 0.
-    max_batch : int
-        Most rows per batch; a length group larger than this is split.
-    pad_idx : int
-        Id used for an empty sequence, which becomes the one-step sequence ``[pad_idx]``.
-
-    Yields
-    ------
-    indices : numpy.ndarray of int64, shape (b,)
-        Positions of the batch's rows in ``token_ids``.
-    tokens : numpy.ndarray of int64, shape (b, T)
-        The sequences, all of length ``T >= 1``; no padding.
-
-    Notes
-    -----
-    Shortest lengths come first; within a length, input order is kept. Every input position
-    appears in exactly one batch.
-    """
-    max_batch = _check_max_batch(max_batch)
-    flat, lengths = _flatten(token_ids)
-    return _batches(flat, lengths, max_batch, pad_idx)
-
-
-def _run_grouped(
-    token_ids: Sequence[Sequence[int]],
-    forward: Callable[[np.ndarray], np.ndarray],
-    *,
-    num_classes: int,
-    max_batch: int,
-    pad_idx: int,
-    vocab_size: int | None,
-) -> np.ndarray:
-    """Logits ``[N, num_classes]`` float32 in input order, one ``forward`` call per batch."""
-    flat, lengths = _flatten(token_ids)
-    if flat.size and (flat.min() < 0 or (vocab_size is not None and flat.max() >= vocab_size)):
-        bad = int(flat.min()) if flat.min() < 0 else int(flat.max())
-        raise ValueError(
-            f"token id {bad} is outside the vocabulary [0, {vocab_size or 'vocab_size'}); "
-            "encode texts with the vocabulary the model was trained with"
-        )
-    out = np.empty((lengths.size, num_classes), dtype=np.float32)
-    for idx, tokens in _batches(flat, lengths, max_batch, pad_idx):
-        out[idx] = forward(tokens)
-    return out
-
-
-# ------------------------------------------------------------------ runners
-
-
-@runtime_checkable
-class LogitsRunner(Protocol):
-    """Anything that maps token-id sequences to logits ``[N, C]`` (float32, input order)."""
-
-    num_classes: int
-
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits for each sequence; empty sequences are read as ``[PAD]``."""
-        ...
-
-
-class TorchRunner:
-    """Eager PyTorch backend: ``model.forward_dense`` on length-grouped batches.
-
-    Parameters
-    ----------
-    model : models.TextClassifier
-        Put in eval mode here (dropout off); its device is used.
-    max_batch : int
-        Most rows per forward call.
-
-    Notes
-    -----
-    Torch's intra-op threads are process-wide: set them with ``torch.set_num_threads``.
-    """
-
-    def __init__(self, model: nn.Module, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
-        self.model = model.eval()
-        cfg = model.config
-        self.num_classes = int(cfg.num_classes)
-        self.pad_idx = int(cfg.pad_idx)
-        self.vocab_size = int(cfg.vocab_size)
-        self.max_batch = _check_max_batch(max_batch)
-        try:
-            self.device = next(model.parameters()).device
-        except StopIteration:
-            self.device = torch.device("cpu")
-
-    def _forward(self, tokens: np.ndarray) -> np.ndarray:
-        return self.model.forward_dense(torch.from_numpy(tokens).to(self.device)).float().cpu().numpy()
-
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits ``[N, C]`` float32 in input order."""
-        with torch.inference_mode():
-            return _run_grouped(token_ids, self._forward, num_classes=self.num_classes,
-                                max_batch=self.max_batch, pad_idx=self.pad_idx,
-                                vocab_size=self.vocab_size)
-
-
-class TorchScriptRunner:
-    """TorchScript backend: a file written by :func:`export_torchscript`, on CPU.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.pt`` file.
-    max_batch : int
-        Most rows per forward call.
-    pad_idx : int, optional
-        Id for empty sequences; default: the file's metadata (0 if it has none).
-    """
-
-    def __init__(self, path: str | Path, *, max_batch: int = DEFAULT_MAX_BATCH,
-                 pad_idx: int | None = None) -> None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"TorchScript file not found: {path}")
-        extra = {_TS_EXTRA: ""}
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
-                                    category=DeprecationWarning)
-            self.module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-        self.module.eval()
-        self.metadata: dict[str, Any] = json.loads(extra[_TS_EXTRA]) if extra[_TS_EXTRA] else {}
-        self.pad_idx = int(self.metadata.get("pad_idx", 0) if pad_idx is None else pad_idx)
-        self.vocab_size = self.metadata.get("vocab_size")
-        self.max_batch = _check_max_batch(max_batch)
-        if "num_classes" in self.metadata:
-            self.num_classes = int(self.metadata["num_classes"])
-        else:
-            with torch.inference_mode():
-                self.num_classes = int(self._forward(np.full((1, 1), self.pad_idx, np.int64)).shape[1])
-
-    def _forward(self, tokens: np.ndarray) -> np.ndarray:
-        return self.module(torch.from_numpy(tokens)).numpy()
-
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits ``[N, C]`` float32 in input order."""
-        with torch.inference_mode():
-            return _run_grouped(token_ids, self._forward, num_classes=self.num_classes,
-                                max_batch=self.max_batch, pad_idx=self.pad_idx,
-                                vocab_size=self.vocab_size)
-
-
-class OnnxRunner:
-    """ONNX Runtime backend (CPU) for a file from :func:`export_onnx` or :func:`quantize_onnx_int8`.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.onnx`` file.
-    threads : int
-        ``intra_op_num_threads`` of the session (``inter_op_num_threads`` is 1: execution is
-        sequential). All graph optimisations are on.
-    max_batch : int
-        Most rows per ``session.run``.
-    pad_idx : int, optional
-        Id for empty sequences; default: the file's metadata (0 if it has none).
-
-    Raises
-    ------
-    ConfigError
-        If onnxruntime is not installed or the file does not exist.
-    """
-
-    def __init__(self, path: str | Path, *, threads: int = 1, max_batch: int = DEFAULT_MAX_BATCH,
-                 pad_idx: int | None = None) -> None:
-        ort = _require("onnxruntime", "OnnxRunner")
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"ONNX file not found: {path}")
-        if threads < 1:
-            raise ConfigError(f"threads must be >= 1 (got {threads})")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), sess_options=opts,
-                                            providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_names = [self.session.get_outputs()[0].name]
-        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-        self.metadata: dict[str, Any] = json.loads(raw) if raw else {}
-        self.pad_idx = int(self.metadata.get("pad_idx", 0) if pad_idx is None else pad_idx)
-        self.vocab_size = self.metadata.get("vocab_size")
-        self.max_batch = _check_max_batch(max_batch)
-        self.threads = threads
-        c = self.session.get_outputs()[0].shape[-1]
-        if isinstance(c, int):
-            self.num_classes = c
-        else:
-            self.num_classes = int(self._forward(np.full((1, 1), self.pad_idx, np.int64)).shape[1])
-
-    def _forward(self, tokens: np.ndarray) -> np.ndarray:
-        return self.session.run(self.output_names, {self.input_name: tokens})[0]
-
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits ``[N, C]`` float32 in input order."""
-        return _run_grouped(token_ids, self._forward, num_classes=self.num_classes,
-                            max_batch=self.max_batch, pad_idx=self.pad_idx,
-                            vocab_size=self.vocab_size)
+__all__ = ["DenseLogits", "compare_outputs", "export_onnx", "export_torchscript", "quantize_onnx_int8"]
 
 
 # ------------------------------------------------------------------ comparison
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64 (numerically stable)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
 
 
 def compare_outputs(a_logits: np.ndarray, b_logits: np.ndarray) -> dict[str, float]:
@@ -369,7 +79,7 @@ def compare_outputs(a_logits: np.ndarray, b_logits: np.ndarray) -> dict[str, flo
     return {
         "n": int(a.shape[0]),
         "label_agreement": float(np.mean(a.argmax(axis=1) == b.argmax(axis=1))),
-        "max_abs_prob_diff": float(np.abs(softmax(a) - softmax(b)).max()),
+        "max_abs_prob_diff": float(np.abs(softmax(a.astype(np.float64), axis=1) - softmax(b.astype(np.float64), axis=1)).max()),
         "max_abs_logit_diff": float(np.abs(a.astype(np.float64) - b).max()),
     }
 
@@ -489,8 +199,8 @@ def export_torchscript(model: nn.Module, path: str | Path) -> Path:
         with torch.no_grad():
             traced = torch.jit.trace(wrapper, (_example(meta, 3, 7),), check_trace=False)
         _verify(wrapper, lambda x: traced(torch.from_numpy(x)).numpy(), meta, "TorchScript trace")
-        torch.jit.save(traced, str(path), _extra_files={_TS_EXTRA: json.dumps(meta)})
-    logger.info("exported %s to TorchScript %s", meta["model"], path)
+        torch.jit.save(traced, str(path), _extra_files={TS_EXTRA: json.dumps(meta)})
+    logger.debug("exported %s to TorchScript %s", meta["model"], path)
     return path
 
 
@@ -527,14 +237,14 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int | None = None,
     RuntimeError
         If the exported graph does not reproduce the model.
     """
-    onnx = _require("onnx", "ONNX export")
+    onnx = require("onnx", "ONNX export")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapper, meta = _prepare(model)
     example = _example(meta, 3, 7)
     with _quiet_export():
         if dynamo:
-            _require("onnxscript", "ONNX export with dynamo=True")
+            require("onnxscript", "ONNX export with dynamo=True")
             dim = torch.export.Dim.DYNAMIC
             torch.onnx.export(wrapper, (example,), str(path), input_names=[INPUT_NAME],
                               output_names=[OUTPUT_NAME], opset_version=opset, dynamo=True,
@@ -558,7 +268,7 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int | None = None,
         else:
             sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
             _verify(wrapper, lambda x: sess.run(None, {INPUT_NAME: x})[0], meta, f"ONNX export {path.name}")
-    logger.info("exported %s to ONNX %s (opset %d, %s exporter)", meta["model"], path,
+    logger.debug("exported %s to ONNX %s (opset %d, %s exporter)", meta["model"], path,
                 meta["opset"], meta["exporter"])
     return path
 
@@ -620,8 +330,8 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path, *, per_channel: bool = 
     ConfigError
         If onnxruntime or onnx is missing, or ``src`` does not exist.
     """
-    _require("onnxruntime", "int8 quantisation")
-    onnx = _require("onnx", "int8 quantisation")
+    require("onnxruntime", "int8 quantisation")
+    onnx = require("onnx", "int8 quantisation")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     src, dst = Path(src), Path(dst)

@@ -145,40 +145,24 @@ def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, cl
     return EpochScores(total_loss / max(total_weight, 1e-12), float(tp.sum() / cm.sum()), float(f1))
 
 
-@torch.no_grad()
 def predict_logits(model: nn.Module, sequences, device: str | torch.device = "cpu",
                    batch_size: int = 256) -> np.ndarray:
-    """Logits ``[N, C]`` for index sequences, in input order.
+    """Logits ``[N, C]`` for index sequences, in input order (:class:`nlp_pp.inference.TorchRunner`).
 
-    Sequences are batched by length (each batch pads only to its own longest sequence) and the
-    rows are put back in the order given.
+    Sequences are grouped by exact length, so no batch is padded; ``device`` is where the model is.
     """
-    from .batching import collate_batch
+    from .inference import TorchRunner
 
-    model.eval()
     device = torch.device(device) if not isinstance(device, torch.device) else device
-    seqs = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
-    order = np.argsort([len(s) for s in seqs], kind="stable")
-    out: np.ndarray | None = None
-    dummy = torch.zeros((), dtype=torch.long)
-    for start in range(0, len(seqs), batch_size):
-        idx = order[start:start + batch_size]
-        tokens, lengths, _ = collate_batch([(seqs[i], dummy) for i in idx])
-        logits = model(tokens.to(device), lengths).float().cpu().numpy()
-        if out is None:
-            out = np.zeros((len(seqs), logits.shape[1]), dtype=np.float32)
-        out[idx] = logits
-    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+    return TorchRunner(model.to(device), max_batch=batch_size).logits([list(s) for s in sequences])
 
 
 def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu",
                   batch_size: int = 256) -> np.ndarray:
     """Class probabilities ``[N, C]`` (softmax of :func:`predict_logits`), in input order."""
-    logits = predict_logits(model, sequences, device, batch_size)
-    if logits.size == 0:
-        return logits
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return (e / e.sum(1, keepdims=True)).astype(np.float32)
+    from scipy.special import softmax
+
+    return softmax(predict_logits(model, sequences, device, batch_size), axis=1).astype(np.float32)
 
 
 class Trainer:

@@ -10,10 +10,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from scipy.special import softmax
 
-import models
-from models import ModelConfig, build_model
+from nlp_pp import models
+from nlp_pp.models import ModelConfig, build_model
 from nlp_pp import export as ex
+from nlp_pp import inference as inf
 from nlp_pp.errors import ConfigError
 from nlp_pp.train import predict_proba
 
@@ -76,7 +78,7 @@ def case(request, tmp_path_factory):
 
 
 def assert_same(probs_or_logits: np.ndarray, ref_probs: np.ndarray, logits: bool = True) -> None:
-    probs = ex.softmax(probs_or_logits) if logits else probs_or_logits
+    probs = softmax(probs_or_logits, axis=1) if logits else probs_or_logits
     assert probs.shape == ref_probs.shape
     np.testing.assert_array_equal(probs.argmax(1), ref_probs.argmax(1))
     np.testing.assert_allclose(probs, ref_probs, atol=1e-5, rtol=0)
@@ -88,7 +90,7 @@ def assert_same(probs_or_logits: np.ndarray, ref_probs: np.ndarray, logits: bool
 def test_batch_by_length_groups_without_padding_and_covers_every_row():
     seqs = SEQS + [np.array([4, 5, 6])]  # numpy rows too
     seen = []
-    for idx, arr in ex.batch_by_length(seqs, max_batch=4, pad_idx=0):
+    for idx, arr in inf.batch_by_length(seqs, max_batch=4, pad_idx=0):
         assert arr.dtype == np.int64 and arr.ndim == 2 and arr.shape[0] == idx.size <= 4
         assert arr.shape[1] >= 1
         for i, row in zip(idx, arr):
@@ -98,16 +100,16 @@ def test_batch_by_length_groups_without_padding_and_covers_every_row():
 
 
 def test_batch_by_length_keeps_input_order_within_a_length_and_reads_empty_as_pad():
-    batches = list(ex.batch_by_length([[1, 2], [], [3, 4], [5], []], max_batch=8, pad_idx=3))
+    batches = list(inf.batch_by_length([[1, 2], [], [3, 4], [5], []], max_batch=8, pad_idx=3))
     assert [b[0].tolist() for b in batches] == [[1, 4], [3], [0, 2]]
     assert batches[0][1].tolist() == [[3], [3]]
-    assert list(ex.batch_by_length([], max_batch=8)) == []
+    assert list(inf.batch_by_length([], max_batch=8)) == []
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_batch_by_length_rejects_bad_max_batch(bad):
     with pytest.raises(ConfigError, match="max_batch"):
-        ex.batch_by_length([[1]], max_batch=bad)
+        inf.batch_by_length([[1]], max_batch=bad)
 
 
 # ------------------------------------------------------------------ eager / TorchScript
@@ -126,7 +128,7 @@ def test_forward_dense_equals_forward_with_full_lengths(case):
 
 def test_torch_runner_matches_packed_predict_proba(case):
     model, ref, _ = case
-    assert_same(ex.TorchRunner(model, max_batch=16).logits(SEQS), ref)
+    assert_same(inf.TorchRunner(model, max_batch=16).logits(SEQS), ref)
     assert not model.training  # the runner puts the model in eval mode
     model.train()
 
@@ -135,7 +137,7 @@ def test_torchscript_matches_packed_predict_proba(case):
     model, ref, tmp = case
     path = ex.export_torchscript(model, tmp / "model.pt")
     assert model.training  # export works on a copy
-    runner = ex.TorchScriptRunner(path, max_batch=16)
+    runner = inf.TorchScriptRunner(path, max_batch=16)
     assert (runner.num_classes, runner.pad_idx, runner.vocab_size) == (3, 0, V)
     assert runner.metadata["config"]["name"] == model.config.name
     assert_same(runner.logits(SEQS), ref)
@@ -143,7 +145,7 @@ def test_torchscript_matches_packed_predict_proba(case):
 
 def test_runners_restore_input_order():
     model = make_model(name="gru", bidirectional=True)
-    runner = ex.TorchRunner(model, max_batch=8)
+    runner = inf.TorchRunner(model, max_batch=8)
     perm = np.random.default_rng(1).permutation(len(SEQS))
     out = runner.logits(SEQS)
     np.testing.assert_allclose(runner.logits([SEQS[i] for i in perm]), out[perm], atol=1e-6, rtol=0)
@@ -154,7 +156,7 @@ def test_runners_restore_input_order():
 
 def test_runner_edge_cases():
     model = make_model(name="lstm", pad_idx=2)
-    runner = ex.TorchRunner(model)
+    runner = inf.TorchRunner(model)
     assert runner.logits([]).shape == (0, 3) and runner.logits([]).dtype == np.float32
     with torch.no_grad():  # an empty sequence is one PAD step, with the config's pad id
         expected = model.eval().forward_dense(torch.tensor([[2]])).numpy()
@@ -167,15 +169,15 @@ def test_runner_edge_cases():
 
 def test_runners_satisfy_the_protocol(tmp_path):
     model = make_model(name="avg")
-    assert isinstance(ex.TorchRunner(model), ex.LogitsRunner)
-    assert isinstance(ex.TorchScriptRunner(ex.export_torchscript(model, tmp_path / "m.pt")), ex.LogitsRunner)
+    assert isinstance(inf.TorchRunner(model), inf.LogitsRunner)
+    assert isinstance(inf.TorchScriptRunner(ex.export_torchscript(model, tmp_path / "m.pt")), inf.LogitsRunner)
 
 
 def test_export_rejects_non_classifier(tmp_path):
     with pytest.raises(TypeError, match="TextClassifier"):
         ex.export_torchscript(torch.nn.Linear(2, 2), tmp_path / "m.pt")
     with pytest.raises(ConfigError, match="not found"):
-        ex.TorchScriptRunner(tmp_path / "missing.pt")
+        inf.TorchScriptRunner(tmp_path / "missing.pt")
 
 
 def test_compare_outputs():
@@ -183,7 +185,7 @@ def test_compare_outputs():
     b = np.array([[2.0, 0.0], [1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
     got = ex.compare_outputs(a, b)
     assert got["n"] == 3 and got["label_agreement"] == pytest.approx(2 / 3)
-    assert got["max_abs_prob_diff"] == pytest.approx(ex.softmax([[1.0, 0.0]])[0, 0] - ex.softmax([[0.0, 1.0]])[0, 0])
+    assert got["max_abs_prob_diff"] == pytest.approx(softmax([[1.0, 0.0]], axis=1)[0, 0] - softmax([[0.0, 1.0]], axis=1)[0, 0])
     assert got["max_abs_logit_diff"] == 1.0
     assert ex.compare_outputs(np.zeros((0, 2)), np.zeros((0, 2)))["label_agreement"] == 1.0
     with pytest.raises(ValueError, match="same shape"):
@@ -199,7 +201,7 @@ def test_onnx_matches_packed_predict_proba(case):
     model, ref, tmp = case
     path = ex.export_onnx(model, tmp / "model.onnx")
     assert model.training
-    runner = ex.OnnxRunner(path, threads=1, max_batch=16)
+    runner = inf.OnnxRunner(path, threads=1, max_batch=16)
     opts = runner.session.get_session_options()
     assert (opts.intra_op_num_threads, opts.inter_op_num_threads) == (1, 1)
     assert opts.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
@@ -207,7 +209,7 @@ def test_onnx_matches_packed_predict_proba(case):
     out = runner.logits(SEQS)
     assert out.dtype == np.float32
     assert_same(out, ref)
-    assert isinstance(runner, ex.LogitsRunner)
+    assert isinstance(runner, inf.LogitsRunner)
 
 
 INT8_CONFIGS = [dict(name="rnn"), dict(name="lstm", pooling="max"),
@@ -226,9 +228,9 @@ def test_int8_onnx_runs_and_mostly_agrees(cfg, tmp_path):
     if model.config.name in ("lstm", "hybrid"):
         assert "DynamicQuantizeLSTM" in ops
     assert "ConvInteger" not in ops  # Conv stays float unless asked
-    runner = ex.OnnxRunner(dst)
+    runner = inf.OnnxRunner(dst)
     assert runner.metadata["quantization"] == "dynamic-int8" and runner.pad_idx == 0
-    stats = ex.compare_outputs(ex.TorchRunner(model).logits(SEQS), runner.logits(SEQS))
+    stats = ex.compare_outputs(inf.TorchRunner(model).logits(SEQS), runner.logits(SEQS))
     assert stats["label_agreement"] >= 0.9, stats
     assert stats["max_abs_prob_diff"] < 0.05, stats
 
@@ -240,7 +242,7 @@ def test_int8_onnx_can_quantize_conv(tmp_path):
     src = ex.export_onnx(model, tmp_path / "model.onnx")
     dst = ex.quantize_onnx_int8(src, tmp_path / "model.int8.onnx", quantize_conv=True)
     assert "ConvInteger" in {n.op_type for n in onnx.load(str(dst)).graph.node}
-    stats = ex.compare_outputs(ex.TorchRunner(model).logits(SEQS), ex.OnnxRunner(dst).logits(SEQS))
+    stats = ex.compare_outputs(inf.TorchRunner(model).logits(SEQS), inf.OnnxRunner(dst).logits(SEQS))
     assert stats["label_agreement"] >= 0.9, stats
 
 
@@ -248,9 +250,9 @@ def test_onnx_pad_idx_comes_from_metadata(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     model = make_model(name="gru", pad_idx=2)
-    runner = ex.OnnxRunner(ex.export_onnx(model, tmp_path / "m.onnx"))
+    runner = inf.OnnxRunner(ex.export_onnx(model, tmp_path / "m.onnx"))
     assert runner.pad_idx == 2
-    np.testing.assert_allclose(runner.logits([[], [5]]), ex.TorchRunner(model).logits([[], [5]]),
+    np.testing.assert_allclose(runner.logits([[], [5]]), inf.TorchRunner(model).logits([[], [5]]),
                                atol=1e-5, rtol=0)
 
 
@@ -260,7 +262,7 @@ def test_onnx_dynamo_exporter_for_avg(tmp_path):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxscript")
     model = make_model(name="avg")
-    runner = ex.OnnxRunner(ex.export_onnx(model, tmp_path / "m.onnx", dynamo=True))
+    runner = inf.OnnxRunner(ex.export_onnx(model, tmp_path / "m.onnx", dynamo=True))
     assert runner.metadata["exporter"] == "dynamo"
     assert_same(runner.logits(SEQS), predict_proba(model, SEQS))
 
@@ -269,7 +271,7 @@ def test_missing_onnxruntime_gives_config_error(monkeypatch, tmp_path):
     model = make_model(name="avg")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     with pytest.raises(ConfigError, match=r"needs onnxruntime: pip install 'nlp_pp\[serve\]'"):
-        ex.OnnxRunner(tmp_path / "m.onnx")
+        inf.OnnxRunner(tmp_path / "m.onnx")
     with pytest.raises(ConfigError, match=r"needs onnxruntime: pip install 'nlp_pp\[serve\]'"):
         ex.quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "q.onnx")
     monkeypatch.setitem(sys.modules, "onnx", None)

@@ -254,7 +254,7 @@ def test_predict_proba_keeps_input_order(name):
 
 def test_predict_proba_empty_input():
     model = BiasOnly()
-    assert predict_proba(model, []).shape == (0, 0)
+    assert predict_proba(model, []).shape == (0, 2)
 
 
 # --- config and devices -------------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+"""An export directory: one self-contained folder that classifies raw text outside this project.
+
+``python pipeline.py export --run DIR --out DIR`` writes::
+
+    manifest.json        format, model, backend, labels, positive label, threshold, temperature,
+                         preprocessing, context length, members (ensembles), package versions,
+                         the source run and its metrics, and the SHA-256 of every other file
+    vocab.json           the vocabulary (neural models)
+    models/<name>.onnx   each neural model's dense path (or .pt for TorchScript; int8 with --quantize)
+    models/baseline.npz  the TF-IDF baseline as arrays (when it is the model or an ensemble member)
+
+:func:`read_bundle` (through :func:`nlp_pp.load_classifier`) verifies every file's SHA-256 before
+reading it. An ONNX export holds JSON, NumPy arrays (read without pickle) and ONNX graphs, which
+describe computations and cannot run Python code; a TorchScript export (``--format torchscript``)
+holds TorchScript programs: load only those you made or trust.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from .classifier import BaselineScorer, Classifier, EnsembleScorer, NeuralScorer, _RunReader, default_model
+from .errors import ConfigError, RunError
+from .evaluate import ENSEMBLE
+from .preprocess import PreprocessConfig
+from .rundir import BASELINE_FILE, atomic_write, open_run, read_json
+from .vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+FORMAT = "nlp_pp.export/1"
+FORMATS = ("onnx", "torchscript")
+QUANTIZE = ("int8",)
+
+
+def _sha256(path: Path) -> str:
+    from .cache import file_digest
+
+    return file_digest(path)
+
+
+def export_bundle(run_dir: str | Path, out: str | Path, *, model: str | None = None, fmt: str = "onnx",
+                  quantize: str | None = None) -> Path:
+    """Write the export directory ``out`` for ``model`` of a run (default: the best on validation).
+
+    ``out`` must not exist yet (nothing is ever overwritten); it appears only once complete.
+    """
+    from .experiment import package_versions
+    from .export import export_onnx, export_torchscript, quantize_onnx_int8
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    if quantize is not None and (quantize not in QUANTIZE or fmt != "onnx"):
+        raise ConfigError("--quantize int8 is available for --format onnx only")
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        raise ConfigError(f"--out {out} exists; choose a new directory (an export is never overwritten)")
+    run = open_run(run_dir)
+    reader = _RunReader(run, device=_cpu())
+    name = model or default_model(run)
+    members = _members(reader, name)
+    clf = reader.classifier(name)  # checks every file of the model before anything is written
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        (tmp / "models").mkdir()
+        entries = []
+        for member in members:
+            scorer, temperature, threshold, neural = reader.part(member)
+            if neural is None:
+                shutil.copyfile(run / "models" / BASELINE_FILE, tmp / "models" / BASELINE_FILE)
+                entries.append({"name": member, "kind": "baseline", "file": f"models/{BASELINE_FILE}",
+                                "temperature": temperature})
+                continue
+            net = neural.runner.model
+            if fmt == "torchscript":
+                file = f"models/{member}.pt"
+                export_torchscript(net, tmp / file)
+            else:
+                file = f"models/{member}.onnx"
+                export_onnx(net, tmp / file)
+                if quantize:
+                    quantized = f"models/{member}.int8.onnx"
+                    quantize_onnx_int8(tmp / file, tmp / quantized)
+                    (tmp / file).unlink()
+                    file = quantized
+            entries.append({"name": member, "kind": "neural", "file": file, "temperature": temperature})
+        if any(e["kind"] == "neural" for e in entries):
+            shutil.copyfile(run / "vocab.json", tmp / "vocab.json")
+        metrics = read_json(run / "metrics.json") if (run / "metrics.json").is_file() else {}
+        manifest = {
+            "format": FORMAT, "created": datetime.now().isoformat(timespec="seconds"), "model": name,
+            "backend": fmt, "quantize": quantize, "labels": clf.labels, "positive_label": clf.positive_label,
+            "threshold": clf.threshold, "temperature": clf.temperature,
+            "preprocess": clf.preprocess_config.to_dict(), "context_length": reader.info.context_length,
+            "truncating": reader.info.truncating, "members": entries,
+            "weights": _weights(reader, name), "versions": package_versions(),
+            "source": {"run": str(run.resolve()), "metrics": _model_metrics(metrics, name)},
+            "files": {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
+        }
+        with atomic_write(tmp / "manifest.json") as f:
+            f.write(json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False))
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("exported %s (%s%s) to %s", name, fmt, f", {quantize}" if quantize else "", out)
+    return out
+
+
+def _cpu():
+    import torch
+
+    return torch.device("cpu")
+
+
+def _members(reader: _RunReader, name: str) -> list[str]:
+    if name == ENSEMBLE:
+        return list(reader._result(ENSEMBLE)["members"])
+    return [name]
+
+
+def _weights(reader: _RunReader, name: str) -> list[float] | None:
+    return [float(w) for w in reader._result(ENSEMBLE)["weights"]] if name == ENSEMBLE else None
+
+
+def _model_metrics(metrics: dict, name: str) -> dict:
+    """The validation and test scores of ``name`` in the run's metrics.json (empty if unfinished)."""
+    rows = list(metrics.get("runs") or [])
+    for key in ("baseline", "ensemble"):
+        if isinstance(metrics.get(key), dict):
+            rows.append(metrics[key])
+    for r in rows:
+        key = r.get("name") or f"{r.get('model')}-{r.get('init')}-seed{r.get('seed')}"
+        if key == name:
+            return {k: r[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in r}
+    return {}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_bundle(path: str | Path, *, threads: int = 1) -> Classifier:
+    """The classifier of an export directory, every file checked against the manifest's SHA-256 first."""
+    root = Path(path)
+    manifest = read_json(root / "manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise RunError(f"{root} is not an export this nlp_pp reads (format {found!r}, expected {FORMAT!r})")
+    try:
+        files = dict(manifest["files"])
+        for rel, digest in files.items():
+            p = (root / rel).resolve()
+            if root.resolve() not in p.parents:
+                raise RunError(f"{root}/manifest.json names a file outside the export: {rel}")
+            if not p.is_file() or _sha256(p) != digest:
+                raise RunError(f"{root}/{rel} is missing or changed since the export (SHA-256 differs): corrupt")
+        labels = [str(x) for x in manifest["labels"]]
+        pre = PreprocessConfig.from_saved(manifest["preprocess"])
+        members = list(manifest["members"])
+        scorers = [(_member_scorer(root, m, manifest, pre, labels, threads, files), float(m["temperature"]))
+                   for m in members]
+        temperature, threshold = float(manifest["temperature"]), manifest.get("threshold")
+        name = str(manifest["model"])
+    except RunError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunError(f"{root}/manifest.json is corrupt ({e.__class__.__name__})") from None
+    if name == ENSEMBLE:
+        scorer, neural = EnsembleScorer(scorers, [float(w) for w in manifest["weights"]]), None
+    else:
+        scorer = scorers[0][0]
+        neural = scorer if isinstance(scorer, NeuralScorer) else None
+    source = {"export": str(root), "backend": manifest.get("backend"), "quantize": manifest.get("quantize"),
+              "created": manifest.get("created"), "exported_from": manifest.get("source"),
+              "exported_with": manifest.get("versions")}
+    return Classifier(name, labels, pre, scorer, temperature=temperature,
+                      threshold=None if threshold is None else float(threshold),
+                      positive_label=manifest.get("positive_label"), neural=neural, source=source)
+
+
+def _member_scorer(root: Path, member: dict, manifest: dict, pre: PreprocessConfig, labels: list[str],
+                   threads: int, files: dict):
+    from .inference import OnnxRunner, TorchScriptRunner
+
+    rel = str(member["file"])
+    if rel not in files:
+        raise RunError(f"{root}/manifest.json lists {rel} without its SHA-256: corrupt")
+    if member["kind"] == "baseline":
+        from .baseline import TfidfBaseline
+
+        return BaselineScorer(TfidfBaseline.load(root / rel), pre)
+    vocab = Vocab.load(root / "vocab.json")
+    runner = OnnxRunner(root / rel, threads=threads) if rel.endswith(".onnx") else TorchScriptRunner(root / rel)
+    if runner.num_classes != len(labels) or (runner.vocab_size is not None and runner.vocab_size != len(vocab)):
+        raise RunError(f"{root}/{rel} does not match the export's labels or vocabulary")
+    return NeuralScorer(runner, vocab, int(manifest["context_length"]), str(manifest["truncating"]), pre)
+

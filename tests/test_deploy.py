@@ -1,0 +1,152 @@
+"""Put the winner to work: export directories, load_classifier on them, and the HTTP service as a real process."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pipeline
+from nlp_pp import load_classifier
+from nlp_pp.errors import RunError
+
+pytestmark = pytest.mark.slow  # trains a tiny run first
+
+pytest.importorskip("onnxruntime")
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "spam_sample.csv"
+TEXTS = pd.read_csv(SAMPLE)["content"].tolist()[:400]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    code = pipeline.main(["--data", str(SAMPLE), "--max-rows", "600", "--epochs", "2", "--fasttext-epochs", "1",
+                          "--emb-dim", "16", "--hidden", "16", "--models", "gru,lstm", "--n-jobs", "1",
+                          "--out", str(out), "--name", "r", "--no-cache"])
+    assert code == 0
+    return out / "r"
+
+
+@pytest.mark.parametrize("model", ["gru-fasttext-seed0", "lstm-random-seed0", "tfidf_logreg", "ensemble"])
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_an_export_agrees_with_its_run(run, tmp_path, model, fmt, capsys):
+    out = tmp_path / "export"
+    assert pipeline.main(["export", "--run", str(run), "--model", model, "--format", fmt, "--out", str(out)]) == 0
+    original, exported = load_classifier(run, model=model), load_classifier(out)
+    a, b = original.predict_proba(TEXTS), exported.predict_proba(TEXTS)
+    assert np.abs(a - b).max() < 1e-4 and (a.argmax(1) == b.argmax(1)).all()
+    assert (exported.threshold, exported.temperature, exported.labels) == (
+        original.threshold, original.temperature, original.labels)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == model and manifest["backend"] == fmt and manifest["versions"]["nlp_pp"]
+    assert set(manifest["files"]) == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {
+        "manifest.json"}
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    rows = {f"{r['model']}-{r['init']}-seed{r['seed']}": r for r in metrics["runs"]}
+    rows.update(tfidf_logreg=metrics["baseline"], ensemble=metrics["ensemble"])
+    assert manifest["source"]["metrics"]["test"]["accuracy"] == rows[model]["test"]["accuracy"]
+
+
+def test_int8_export_runs_and_mostly_agrees(run, tmp_path):
+    out = tmp_path / "q"
+    assert pipeline.main(["export", "--run", str(run), "--model", "lstm-fasttext-seed0", "--quantize", "int8",
+                          "--out", str(out)]) == 0
+    assert list((out / "models").glob("*.int8.onnx"))
+    a = load_classifier(run, model="lstm-fasttext-seed0").predict_proba(TEXTS)
+    b = load_classifier(out).predict_proba(TEXTS)
+    assert (a.argmax(1) == b.argmax(1)).mean() >= 0.95 and np.abs(a - b).max() < 0.05
+
+
+def test_a_changed_file_in_an_export_is_refused(run, tmp_path):
+    out = tmp_path / "e"
+    assert pipeline.main(["export", "--run", str(run), "--model", "gru-random-seed0", "--out", str(out)]) == 0
+    vocab = out / "vocab.json"
+    vocab.write_text(vocab.read_text(encoding="utf-8").replace("<UNK>", "<UNK2>", 1), encoding="utf-8")
+    with pytest.raises(RunError, match="changed since the export"):
+        load_classifier(out)
+
+
+def test_export_errors(run, tmp_path, capsys):
+    (tmp_path / "exists").mkdir()
+    for args, needle in [
+        (["--out", str(tmp_path / "exists")], "exists; choose a new directory"),
+        (["--out", str(tmp_path / "x"), "--format", "torchscript", "--quantize", "int8"], "for --format onnx only"),
+        (["--out", str(tmp_path / "y"), "--model", "../etc"], "is not a saved model name"),
+    ]:
+        assert pipeline.main(["export", "--run", str(run), *args]) == 2
+        assert needle in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(url: str, body: dict | None = None) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_serve_an_export_as_a_real_process(run, tmp_path):
+    pytest.importorskip("fastapi")
+    out = tmp_path / "export"
+    assert pipeline.main(["export", "--run", str(run), "--model", "gru-fasttext-seed0", "--out", str(out)]) == 0
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "pipeline.py"), "serve", "--model-dir", str(out),
+                             "--port", str(port), "--max-texts", "8"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _request(f"{base}/health")[1] == {"status": "ok"}:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        status, body = _request(f"{base}/predict", {"texts": ["오늘 저녁 같이 먹자", "[광고] 무료 대출", ""]})
+        assert status == 200 and len(body["results"]) == 3
+        expected = load_classifier(out).predict(["오늘 저녁 같이 먹자", "[광고] 무료 대출", ""])
+        for got, want in zip(body["results"], expected):
+            assert got["label"] == want["label"] and got["prob"] == pytest.approx(want["prob"], abs=1e-6)
+            assert got["decision"] == want["decision"]
+        assert _request(f"{base}/predict", {"texts": ["a"] * 9})[0] == 413
+        assert _request(f"{base}/predict", {"texts": [1]})[0] == 422
+        status, meta = _request(f"{base}/metadata")
+        assert status == 200 and meta["model"] == "gru-fasttext-seed0" and meta["versions"]["nlp_pp"]
+        with urllib.request.urlopen(f"{base}/openapi.json", timeout=30) as resp:
+            assert "/predict" in json.loads(resp.read())["paths"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_serve_needs_a_model_and_a_free_port(run, tmp_path, capsys):
+    pytest.importorskip("fastapi")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert pipeline.main(["serve", "--run", str(run), "--port", str(port)]) == 2
+        assert "is in use" in capsys.readouterr().err
+    assert pipeline.main(["serve", "--model-dir", str(tmp_path / "none")]) == 2
+    assert "run directory not found" in capsys.readouterr().err
