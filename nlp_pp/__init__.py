@@ -8,7 +8,8 @@ The preprocessing steps are importable one by one or chained with :func:`preproc
 
 Modules: ``clean``, ``tokenize``, ``stopwords``, ``hangul``, ``preprocess``, ``data``, ``vocab``,
 ``batching``, ``embeddings``, ``vectors``, ``train``, ``metrics``, ``baseline``, ``models``,
-``config``, ``experiment``, ``rundir``, ``selection``, ``classifier``, ``report``. Names from the
+``config``, ``experiment``, ``rundir``, ``selection``, ``classifier``, ``report``, ``unlabeled``
+(FastText pretrained on large unlabelled files, streamed). Names from the
 heavier modules (pandas, torch, gensim) are imported on first use.
 """
 from __future__ import annotations
@@ -36,6 +37,8 @@ _LAZY = {
     "classification_metrics": "metrics", "ExperimentConfig": "config", "run_experiment": "experiment",
     "load_classifier": "classifier", "Classifier": "classifier", "write_report": "report",
     "save_vectors": "vectors", "load_vectors": "vectors", "TfidfBaseline": "baseline",
+    "iter_unlabeled_texts": "unlabeled", "build_corpus": "unlabeled", "pretrain": "unlabeled",
+    "text_hash": "unlabeled",
 }
 _SUBPACKAGES = ("models",)
 

@@ -5,6 +5,7 @@ says what is wrong and what to do.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import time
@@ -67,13 +68,7 @@ def read_bytes(source: str | Path, timeout: float = DOWNLOAD_TIMEOUT) -> bytes:
     if is_url(s):
         data = _download(s, timeout)
     else:
-        p = Path(s).expanduser()
-        if not p.exists():
-            raise DataError(f"file not found: {s}; check the path (relative paths start from {Path.cwd()})")
-        if p.is_dir():
-            raise DataError(f"{s} is a directory, not a CSV file; pass the path of the CSV file inside it")
-        if not p.is_file():
-            raise DataError(f"{s} is not a regular file (a device, pipe or socket); save the data to a file first")
+        p = check_file(s)
         if p.stat().st_size > MAX_BYTES:
             raise DataError(f"{s} is larger than 2 GiB; sample it first or use --max-rows on a smaller file")
         try:
@@ -84,6 +79,22 @@ def read_bytes(source: str | Path, timeout: float = DOWNLOAD_TIMEOUT) -> bytes:
     if len(data) > MAX_BYTES:
         raise DataError(f"{s} is larger than 2 GiB; sample it first")
     return data
+
+
+def check_file(source: str | Path, kind: str = "CSV") -> Path:
+    """``source`` as a path to an existing regular file, else a one-line :class:`DataError`.
+
+    ``kind`` names what the file should be in the messages ("CSV", or "text").
+    """
+    s = str(source)
+    p = Path(s).expanduser()
+    if not p.exists():
+        raise DataError(f"file not found: {s}; check the path (relative paths start from {Path.cwd()})")
+    if p.is_dir():
+        raise DataError(f"{s} is a directory, not a {kind} file; pass the path of the {kind} file inside it")
+    if not p.is_file():
+        raise DataError(f"{s} is not a regular file (a device, pipe or socket); save the data to a file first")
+    return p
 
 
 def _download(url: str, timeout: float) -> bytes:
@@ -111,31 +122,73 @@ def _download(url: str, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-def decode_text(data: bytes, source: str = "input", encoding: str | None = None) -> tuple[str, str]:
-    """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text, encoding)."""
-    if not data.strip():
-        raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
-    sample = data[:65536]
+SAMPLE_BYTES = 65536  # the encoding and binary checks look at this many leading bytes
+
+
+def detect_encoding(data: bytes, source: str = "input", encoding: str | None = None, *,
+                    final: bool = True, kind: str = "CSV") -> tuple[str, str]:
+    """Check the first 64 KiB of ``data`` and decode it with ``encoding`` or the first of :data:`ENCODINGS` that fits.
+
+    The one place that decides how input bytes are read, shared by :func:`decode_text` (a whole
+    file in memory) and :func:`nlp_pp.unlabeled.iter_unlabeled_texts` (the first 64 KiB of a file
+    it then streams).
+
+    Parameters
+    ----------
+    data : bytes
+        A whole file (``final=True``) or its first bytes (``final=False``: a multi-byte character
+        cut at the end of ``data`` is then not an error, its bytes are left out of the text).
+    source : str
+        How messages name the input.
+    encoding : str, optional
+        Force this encoding instead of detecting one.
+    kind : str
+        What the input should be, for messages ("CSV", or "text" for a plain-text file).
+
+    Returns
+    -------
+    (text, encoding)
+        The decoded text (a byte-order mark is *not* removed here) and the encoding used.
+
+    Raises
+    ------
+    DataError
+        UTF-16 input, binary input, or bytes that no candidate encoding decodes.
+    ConfigError
+        ``encoding`` is not an encoding Python knows.
+    """
+    sample = data[:SAMPLE_BYTES]
     even, odd = sorted((sample[0::2].count(0), sample[1::2].count(0)))  # UTF-16: NULs on one side only
     if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(sample) >= 8 and odd > 0.3 * len(sample) / 2
                                                     and even < 0.05 * len(sample) / 2):
-        raise DataError(f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as CSV in UTF-8 or CP949")
+        raise DataError(f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as "
+                        f"{'plain text' if kind == 'text' else kind} in UTF-8 or CP949")
     controls = sum(sample.count(b) for b in _CONTROL_BYTES)
     if controls > 0.05 * len(sample):
-        raise DataError(f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a CSV "
-                        "text file; export it as CSV (UTF-8 or CP949)")
+        noun, export = ("text file", "save it as plain text") if kind == "text" else (f"{kind} text file",
+                                                                                      f"export it as {kind}")
+        raise DataError(f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a {noun}; "
+                        f"{export} (UTF-8 or CP949)")
     candidates = (encoding,) if encoding else ENCODINGS
     for enc in candidates:
         try:
-            text = data.decode(enc)
+            text = data.decode(enc) if final else codecs.getincrementaldecoder(enc)().decode(data, final=False)
         except LookupError:
             raise ConfigError(f"unknown encoding {enc!r}; use e.g. utf-8 or cp949") from None
         except UnicodeDecodeError:
             continue
-        text = text[1:] if text.startswith("\ufeff") else text
-        return text.replace("\x00", ""), enc  # a stray NUL inside a message would cut the CSV parser short
+        return text, enc
     tried = ", ".join(candidates)
     raise DataError(f"cannot decode {source} as {tried}; save it as UTF-8 or CP949 (or pass --encoding)")
+
+
+def decode_text(data: bytes, source: str = "input", encoding: str | None = None) -> tuple[str, str]:
+    """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text, encoding)."""
+    if not data.strip():
+        raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
+    text, enc = detect_encoding(data, source, encoding)
+    text = text[1:] if text.startswith("\ufeff") else text
+    return text.replace("\x00", ""), enc  # a stray NUL inside a message would cut the CSV parser short
 
 
 def read_csv(source: str | Path, encoding: str | None = None,

@@ -9,7 +9,7 @@ refused, and :func:`train_fasttext` raises if gensim reports that no word was tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from .errors import ConfigError, DataError
 from .options import Interval, Optional, invalid, option, validate
 from .parallel import available_cores
 from .vocab import PAD_IDX, Vocab
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,31 +49,76 @@ class FastTextConfig:
         return asdict(self)
 
 
-def train_fasttext(token_lists: Sequence[Sequence[str]], config: FastTextConfig | None = None, **options):
-    """Train gensim FastText on ``token_lists`` (the training split only) and return the model.
+def train_fasttext(token_lists: Iterable[Sequence[str]], config: FastTextConfig | None = None, *,
+                   max_vocab_size: int | None = None, **options):
+    """Train gensim FastText on ``token_lists`` and return the model.
 
-    Raises :class:`DataError` when there is nothing to train on and :class:`RuntimeError` when
-    gensim trained no word (so a silent no-op such as ``workers=-1`` can never pass unnoticed).
+    Parameters
+    ----------
+    token_lists : iterable of token sequences
+        The training texts' tokens: a list in memory (the training split), or a **re-iterable**
+        that streams them from disk (:meth:`nlp_pp.unlabeled.TokenCorpus.iterate`). It is iterated
+        once to build the vocabulary and once per epoch, never copied into memory; empty token
+        lists are skipped. A one-shot iterator (a generator) cannot be iterated again, so it is
+        read into a list first.
+    config : FastTextConfig, optional
+        The options; or give them as keywords (``dim=...``), not both.
+    max_vocab_size : int, optional
+        Bound on the distinct words held while the vocabulary is scanned (gensim's
+        ``max_vocab_size``: beyond it the rarest are pruned, so counts of rare words become
+        approximate). ``None`` counts every word exactly -- right for a training split; for a
+        corpus of millions of texts it bounds the scan's memory (about 1 GB per 10M words).
+
+    Returns
+    -------
+    gensim.models.FastText
+        The trained model, with ``nlp_pp_words_trained`` (words gensim trained on, all epochs),
+        ``corpus_count`` (non-empty texts) and ``corpus_total_words``.
+
+    Raises
+    ------
+    DataError
+        There is nothing to train on, or no word occurs ``min_count`` times.
+    RuntimeError
+        gensim trained no word (so a silent no-op such as ``workers=-1`` can never pass unnoticed).
+
+    Notes
+    -----
+    One scan builds the vocabulary and sizes the n-gram buckets: gensim's ``build_vocab`` is run
+    in its three public steps (``scan_vocab``, ``prepare_vocab``, ``prepare_weights``), and
+    between the second and the third the bucket count is set from the number of words kept
+    (:func:`bucket_count`, the rule of :func:`auto_bucket`), so no extra pass over the corpus
+    is needed. For the same token lists, seed and ``workers=1`` the model is exactly the one
+    ``FastText(..., bucket=auto_bucket(...)).build_vocab(...)`` followed by ``train`` gives.
+    Memory is that of the vocabulary (its counts while scanning, then one vector row per word
+    kept and ``bucket`` rows of n-gram vectors), not of the corpus.
     """
     from gensim.models import FastText
 
     cfg = config or FastTextConfig(**options)
-    sentences = [list(t) for t in token_lists if len(t) > 0]
-    if not sentences:
-        raise DataError("no tokens to train FastText on: every training text is empty after preprocessing")
+    if max_vocab_size is not None and (isinstance(max_vocab_size, bool) or not isinstance(max_vocab_size, int)
+                                       or max_vocab_size < 1):
+        raise ConfigError(f"max_vocab_size must be a positive integer or None (got {max_vocab_size!r})")
+    sentences = NonEmpty(token_lists)
     workers = cfg.workers or available_cores()
-    bucket = cfg.bucket or auto_bucket(sentences, cfg.min_count)
     model = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
-                     max_n=cfg.max_n, sg=cfg.sg, workers=workers, seed=cfg.seed, bucket=bucket)
+                     max_n=cfg.max_n, sg=cfg.sg, workers=workers, seed=cfg.seed, bucket=cfg.bucket or _MIN_BUCKET,
+                     max_vocab_size=max_vocab_size)
     gensim_log = logging.getLogger("gensim")
     level = gensim_log.level
     gensim_log.setLevel(logging.WARNING)
     try:
-        model.build_vocab(corpus_iterable=sentences)
+        total_words, corpus_count = model.scan_vocab(corpus_iterable=sentences)
+        if corpus_count == 0:
+            raise DataError("no tokens to train FastText on: every training text is empty after preprocessing")
+        model.corpus_count, model.corpus_total_words = corpus_count, total_words
+        model.prepare_vocab()
         if len(model.wv) == 0:
             raise DataError(f"no token occurs {cfg.min_count} times in the training texts; "
                             "lower the rare-word threshold (--min-count) or add data")
-        trained, _ = model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=cfg.epochs)
+        model.wv.bucket = cfg.bucket or bucket_count(len(model.wv))
+        model.prepare_weights()
+        trained, _ = model.train(corpus_iterable=sentences, total_examples=corpus_count, epochs=cfg.epochs)
     finally:
         gensim_log.setLevel(level)
     if trained <= 0:
@@ -80,17 +127,46 @@ def train_fasttext(token_lists: Sequence[Sequence[str]], config: FastTextConfig 
     return model
 
 
-def auto_bucket(sentences: Sequence[Sequence[str]], min_count: int) -> int:
+class NonEmpty:
+    """A re-iterable view of ``token_lists`` without its empty items, each a ``list`` (what gensim wants).
+
+    A one-shot iterator is read into memory (it could not be iterated twice otherwise).
+    """
+
+    def __init__(self, token_lists: Iterable[Sequence[str]]):
+        if isinstance(token_lists, (str, bytes)):
+            raise TypeError(f"token_lists must be a list of token lists, not one {type(token_lists).__name__}")
+        if iter(token_lists) is token_lists:
+            log.debug("train_fasttext: a one-shot iterator was given; reading it into memory")
+            token_lists = list(token_lists)
+        self.token_lists = token_lists
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for tokens in self.token_lists:
+            if len(tokens) > 0:
+                yield tokens if type(tokens) is list else list(tokens)
+
+
+_MIN_BUCKET, _MAX_BUCKET, _BUCKETS_PER_WORD = 20_000, 2_000_000, 16
+
+
+def bucket_count(words_kept: int) -> int:
+    """Number of n-gram hash buckets for a vocabulary of ``words_kept`` words (see :func:`auto_bucket`)."""
+    return int(min(_MAX_BUCKET, max(_MIN_BUCKET, _BUCKETS_PER_WORD * words_kept)))
+
+
+def auto_bucket(sentences: Iterable[Sequence[str]], min_count: int) -> int:
     """Number of n-gram hash buckets: 16 per word kept, between 20,000 and gensim's default 2,000,000.
 
     gensim's default of 2M buckets costs ``2M x dim x 4`` bytes (800 MB at dim 100) in memory and
     in every saved model, far more than a corpus of tens of thousands of words has n-grams.
+    :func:`train_fasttext` applies the same rule to the vocabulary gensim keeps, without this
+    extra pass over the corpus.
     """
     from collections import Counter
 
     counts = Counter(t for s in sentences for t in s)
-    kept = sum(1 for c in counts.values() if c >= min_count)
-    return int(min(2_000_000, max(20_000, 16 * kept)))
+    return bucket_count(sum(1 for c in counts.values() if c >= min_count))
 
 
 def load_pretrained_vectors(path: str | Path):

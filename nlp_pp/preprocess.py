@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -120,7 +120,15 @@ def preprocess(
     if config is not None and options:
         raise ConfigError("give either a PreprocessConfig or keyword options, not both")
     cfg = config or PreprocessConfig(**parse_values(PreprocessConfig, options))
-    stop = resolve_stopwords(cfg.stopwords) | frozenset(cfg.extra_stopwords)
     texts = check_texts(texts)
-    func = partial(_preprocess_chunk, config=cfg, stopwords=stop)
-    return map_chunks(func, texts, n_jobs=n_jobs, progress=progress, desc="preprocess")
+    return map_chunks(chunk_worker(cfg), texts, n_jobs=n_jobs, progress=progress, desc="preprocess")
+
+
+def chunk_worker(config: PreprocessConfig) -> Callable[[list[str]], list[list[str]]]:
+    """The picklable function :func:`preprocess` applies to each chunk of texts (list -> token lists).
+
+    Also what :func:`nlp_pp.unlabeled.build_corpus` runs on the chunks it streams, so both give
+    the same tokens for the same texts and config.
+    """
+    stop = resolve_stopwords(config.stopwords) | frozenset(config.extra_stopwords)
+    return partial(_preprocess_chunk, config=config, stopwords=stop)

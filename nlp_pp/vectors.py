@@ -24,7 +24,15 @@ array               dtype, shape            content
 ``vectors_vocab``   float, ``(n, dim)``     FastText only: the trained full-word vectors
 ``vectors_ngrams``  float, ``(bucket, dim)``  FastText only: one vector per n-gram hash bucket
 ``ngram_params``    ``int64``, ``(3,)``     FastText only: ``min_n, max_n, bucket``
+``array_<name>``    number, ``(m,)``        optional extra arrays of the caller (``arrays=``):
+                                            bool, (u)int8-64 or float16-64, native byte order
 ==================  ======================  ====================================================
+
+Extra arrays (e.g. the hashes of the texts pretrained vectors were trained on: one ``uint64``
+per text, millions of them, too many for the JSON ``meta``) are named like per-word attributes
+(``[A-Za-z_][A-Za-z0-9_]{0,63}``), one-dimensional, of an allow-listed dtype, and validated on
+reading like every other member. A file with extra arrays keeps the format tag
+``nlp_pp.vectors/1``; versions of nlp_pp older than this option refuse it with "unexpected member".
 
 The vocabulary is UTF-8 bytes plus offsets rather than a ``<U`` array because a fixed-width
 unicode array costs ``4 x n x longest word`` bytes: one 300-character token in a 2M-word
@@ -59,6 +67,7 @@ import os
 import re
 import secrets
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +89,11 @@ KIND_KEYED = "keyed"
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
 _ATTR_PREFIX = "attr_"
+_ARRAY_PREFIX = "array_"
+# dtypes an extra array may have (native byte order): no objects, strings, structures or dates
+_ARRAY_DTYPES = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                                                 np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+                                                 np.float64))
 _ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 _MAX_NGRAM_LEN = 1 << 16  # min_n/max_n beyond this are not a real model
 _MAX_BUCKET = 1 << 40
@@ -91,7 +105,8 @@ class _Invalid(Exception):
 
 # --------------------------------------------------------------------------------------------- save
 
-def save_vectors(wv: KeyedVectors, path: str | os.PathLike, meta: dict | None = None) -> None:
+def save_vectors(wv: KeyedVectors, path: str | os.PathLike, meta: dict | None = None, *,
+                 arrays: Mapping[str, np.ndarray] | None = None) -> None:
     """Write word vectors to ``path`` as one ``.npz`` file (no pickle), atomically.
 
     Parameters
@@ -106,6 +121,11 @@ def save_vectors(wv: KeyedVectors, path: str | os.PathLike, meta: dict | None = 
     meta : dict, optional
         JSON-serialisable information stored with the vectors (preprocessing settings, corpus
         statistics...); :func:`load_vectors` returns it.
+    arrays : mapping of str to numpy.ndarray, optional
+        Extra one-dimensional numeric arrays stored beside the vectors (e.g. ``{"text_hashes":
+        uint64 array}``), returned by ``load_vectors(path, arrays=True)``. Names match
+        ``[A-Za-z_][A-Za-z0-9_]{0,63}``; dtypes are bool, (u)int8-64 or float16-64 in native byte
+        order (anything else is refused, never converted).
 
     Raises
     ------
@@ -113,16 +133,41 @@ def save_vectors(wv: KeyedVectors, path: str | os.PathLike, meta: dict | None = 
         The file cannot be written: no space left on device, permission denied, missing directory,
         read-only file system... (one line naming the file). Nothing is left behind at ``path``.
     TypeError
-        ``wv`` is not a gensim ``KeyedVectors`` with string keys, or ``meta`` is not a
-        JSON-serialisable dict.
+        ``wv`` is not a gensim ``KeyedVectors`` with string keys, ``meta`` is not a
+        JSON-serialisable dict, or an extra array is not a NumPy array of an allowed dtype.
     ValueError
-        ``wv`` is internally inconsistent (vocabulary and vector rows differ...).
+        ``wv`` is internally inconsistent (vocabulary and vector rows differ...), or an extra
+        array has a bad name or is not one-dimensional.
     """
-    arrays = _arrays_of(wv, meta)
+    extra = _extra_arrays(arrays)
+    members = _arrays_of(wv, meta)
+    members.update(extra)
     path = Path(path)
-    _atomic_write(path, arrays)
-    logger.debug("saved %d %s vectors (dim %d) to %s", len(wv.index_to_key), arrays["kind"].item(),
-                 arrays["vectors"].shape[1], path)
+    _atomic_write(path, members)
+    logger.debug("saved %d %s vectors (dim %d) and %d extra arrays to %s", len(wv.index_to_key),
+                 members["kind"].item(), members["vectors"].shape[1], len(extra), path)
+
+
+def _extra_arrays(arrays: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """The caller's extra arrays as members ``array_<name>``, checked (C-contiguous, no copies if already)."""
+    if arrays is None:
+        return {}
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"arrays must be a dict of name -> numpy array, not {type(arrays).__name__}")
+    out = {}
+    for name, a in arrays.items():
+        if not isinstance(name, str) or not _ATTR_NAME.match(name):
+            raise ValueError(f"array name {name!r} is not allowed; use letters, digits and _ (at most 64, "
+                             "not starting with a digit)")
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"array {name!r} must be a numpy array, not {type(a).__name__}")
+        if a.dtype not in _ARRAY_DTYPES or not a.dtype.isnative:
+            raise TypeError(f"array {name!r} has dtype {a.dtype}; allowed are bool, (u)int8-64 and float16-64 "
+                            "in native byte order")
+        if a.ndim != 1:
+            raise ValueError(f"array {name!r} must be one-dimensional (got shape {a.shape})")
+        out[_ARRAY_PREFIX + name] = np.ascontiguousarray(a)
+    return out
 
 
 def _arrays_of(wv: Any, meta: dict | None) -> dict[str, np.ndarray]:
@@ -272,13 +317,17 @@ def _fsync_dir(directory: Path) -> None:
 
 # --------------------------------------------------------------------------------------------- load
 
-def load_vectors(path: str | os.PathLike) -> tuple[KeyedVectors, dict]:
+def load_vectors(path: str | os.PathLike, arrays: bool = False) -> (tuple[KeyedVectors, dict]
+                                                                    | tuple[KeyedVectors, dict, dict[str, np.ndarray]]):
     """Read a file written by :func:`save_vectors`; nothing in it is ever executed.
 
     Parameters
     ----------
     path : str or os.PathLike
         The vectors file.
+    arrays : bool
+        Also return the extra arrays saved with ``save_vectors(..., arrays=...)``. Without it they
+        are still read and validated (a damaged one is an error either way) but not returned.
 
     Returns
     -------
@@ -289,6 +338,8 @@ def load_vectors(path: str | os.PathLike) -> tuple[KeyedVectors, dict]:
         ``count`` attribute are those of the saved object.
     meta : dict
         The ``meta`` given to :func:`save_vectors` (``{}`` if none).
+    extra : dict of str to numpy.ndarray
+        Only with ``arrays=True``: the extra arrays by name (``{}`` if none were saved).
 
     Raises
     ------
@@ -310,7 +361,7 @@ def load_vectors(path: str | os.PathLike) -> tuple[KeyedVectors, dict]:
         raise RunError(f"cannot open word vectors {path}: {_one_line(e.strerror or str(e))}") from None
     try:
         with f:
-            wv, meta = _read(f, path)
+            wv, meta, extra = _read(f, path)
     except RunError:
         raise
     except _Invalid as e:
@@ -330,9 +381,9 @@ def load_vectors(path: str | os.PathLike) -> tuple[KeyedVectors, dict]:
     except Exception as e:  # numpy/zipfile/json raise many types for a damaged or crafted file
         raise RunError(f"word vectors file {path} is damaged or not an nlp_pp vectors file "
                        f"({e.__class__.__name__}: {_one_line(str(e))}); re-create it") from None
-    logger.debug("loaded %d %s vectors (dim %d) from %s", len(wv.index_to_key), type(wv).__name__,
-                 wv.vector_size, path)
-    return wv, meta
+    logger.debug("loaded %d %s vectors (dim %d) and %d extra arrays from %s", len(wv.index_to_key),
+                 type(wv).__name__, wv.vector_size, len(extra), path)
+    return (wv, meta, extra) if arrays else (wv, meta)
 
 
 def _read(f, path: Path):
@@ -389,6 +440,12 @@ def _read(f, path: Path):
                 if not _ATTR_NAME.match(key[len(_ATTR_PREFIX):]):
                     raise _Invalid(f"unexpected member {key[:80]!r}.npy")
                 attrs[key[len(_ATTR_PREFIX):]] = reader.array(key, kinds="biuf", ndim=1, rows=n)
+        extra = {}
+        for key in sorted(members):
+            if key.startswith(_ARRAY_PREFIX):
+                if not _ATTR_NAME.match(key[len(_ARRAY_PREFIX):]):
+                    raise _Invalid(f"unexpected member {key[:80]!r}.npy")
+                extra[key[len(_ARRAY_PREFIX):]] = reader.array(key, kinds="biuf", ndim=1, dtypes=_ARRAY_DTYPES)
 
         if kind == KIND_FASTTEXT:
             params = reader.array("ngram_params", kinds="i", ndim=1, rows=3)
@@ -407,7 +464,7 @@ def _read(f, path: Path):
             wv = _keyed_vectors(words, vectors)
         for name, values in attrs.items():
             wv.expandos[name] = values
-    return wv, meta
+    return wv, meta, extra
 
 
 class _MemberReader:
@@ -428,7 +485,7 @@ class _MemberReader:
         return info, self.zf.open(info)
 
     def array(self, name: str, kinds: str, ndim: int, rows: int | None = None, itemsize: int | None = None,
-              like: np.ndarray | None = None) -> np.ndarray:
+              like: np.ndarray | None = None, dtypes: frozenset | None = None) -> np.ndarray:
         """The array ``name``, whose dtype kind is in ``kinds`` and whose shape is as given."""
         info, member = self._open(name)
         with member:
@@ -441,7 +498,8 @@ class _MemberReader:
                 raise _Invalid(f"array {name!r} has unsupported .npy version {version}")
             header_len = member.tell()
             if dtype.hasobject or dtype.kind not in kinds or not dtype.isnative or dtype.fields is not None \
-                    or dtype.subdtype is not None or (itemsize is not None and dtype.itemsize != itemsize):
+                    or dtype.subdtype is not None or (itemsize is not None and dtype.itemsize != itemsize) \
+                    or (dtypes is not None and dtype not in dtypes):
                 raise _Invalid(f"array {name!r} has unexpected dtype {dtype}")
             if like is not None and dtype != like.dtype:
                 raise _Invalid(f"array {name!r} is {dtype} but vectors are {like.dtype}")

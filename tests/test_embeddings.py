@@ -6,7 +6,7 @@ import logging
 import numpy as np
 import pytest
 
-from nlp_pp.embeddings import (FastTextConfig, auto_bucket, embedding_matrix, load_pretrained_vectors,
+from nlp_pp.embeddings import (FastTextConfig, auto_bucket, bucket_count, embedding_matrix, load_pretrained_vectors,
                                nearest_neighbours, train_fasttext)
 from nlp_pp.vectors import load_vectors, save_vectors
 from nlp_pp.errors import ConfigError, DataError, RunError
@@ -236,3 +236,83 @@ def test_nearest_neighbours_skips_unknown_words_of_plain_vectors(tmp_path):
     kv = load_pretrained_vectors(p)
     out = nearest_neighbours(kv, ["대출", "없는말"], topn=2)
     assert out == {"대출": [("상담", 0.8), ("url", 0.0)]}      # cosine similarities, rounded
+
+
+# ------------------------------------------------------------------------------------------ streaming
+
+class Reiterable:
+    """A corpus that can be iterated again and again but not measured or indexed (like one on disk)."""
+
+    def __init__(self, sentences):
+        self._sentences = sentences
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        for s in self._sentences:
+            yield tuple(s)  # not even lists
+
+
+def gensim_reference(sentences, cfg: FastTextConfig):
+    """What train_fasttext did before streaming: gensim's own build_vocab on a list, then train."""
+    from gensim.models import FastText
+
+    sentences = [list(s) for s in sentences if s]
+    m = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
+                 max_n=cfg.max_n, sg=cfg.sg, workers=cfg.workers, seed=cfg.seed,
+                 bucket=cfg.bucket or auto_bucket(sentences, cfg.min_count))
+    m.build_vocab(corpus_iterable=sentences)
+    m.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=cfg.epochs)
+    return m
+
+
+@pytest.mark.parametrize("options", [SMALL, {**SMALL, "min_count": 3, "sg": 0}, {**SMALL, "bucket": 5000}])
+def test_same_model_as_gensims_own_build_vocab(options):
+    cfg = FastTextConfig(**options)
+    sentences = corpus(200, seed=1) + [[], ["드문", "단어"]]
+    ours = train_fasttext(sentences, cfg)
+    ref = gensim_reference(sentences, cfg)
+    assert ours.wv.index_to_key == ref.wv.index_to_key and ours.wv.bucket == ref.wv.bucket
+    for name in ("vectors", "vectors_vocab", "vectors_ngrams"):
+        assert np.array_equal(getattr(ours.wv, name), getattr(ref.wv, name)), name
+    assert ours.corpus_count == 201 and ours.corpus_total_words == 200 * 8 + 2
+
+
+def test_a_reiterable_corpus_is_streamed_not_copied():
+    sentences = corpus(150, seed=2)
+    stream = Reiterable(sentences + [[]])
+    streamed = train_fasttext(stream, **SMALL)
+    assert stream.passes == 1 + SMALL["epochs"]  # one vocabulary scan, one pass per epoch
+    in_memory = train_fasttext(sentences, **SMALL)
+    assert np.array_equal(streamed.wv.vectors, in_memory.wv.vectors)
+    assert streamed.wv.bucket == auto_bucket(sentences, SMALL["min_count"])
+
+
+def test_a_one_shot_generator_is_read_into_memory():
+    sentences = corpus(100, seed=3)
+    model = train_fasttext((s for s in sentences), **SMALL)
+    assert np.array_equal(model.wv.vectors, train_fasttext(sentences, **SMALL).wv.vectors)
+
+
+def test_bucket_count_rule():
+    assert bucket_count(0) == bucket_count(1250) == 20_000
+    assert bucket_count(10_000) == 160_000
+    assert bucket_count(10**6) == 2_000_000
+
+
+def test_max_vocab_size_bounds_the_scan():
+    rare = [[f"희귀{i}" for i in range(j * 10, j * 10 + 10)] for j in range(30)]  # 300 words seen once
+    sentences = corpus(100) + rare
+    full = train_fasttext(sentences, **SMALL)
+    bounded = train_fasttext(sentences, **SMALL, max_vocab_size=50)
+    assert len(full.wv) == len(WORDS) + 300
+    # rare words were pruned while scanning (those after the last pruning stay); the frequent ones all kept
+    assert set(WORDS) <= set(bounded.wv.index_to_key) and len(bounded.wv) < len(WORDS) + 100
+    for bad in (0, -1, 1.5, True, "10"):
+        with pytest.raises(ConfigError, match="max_vocab_size"):
+            train_fasttext(sentences, **SMALL, max_vocab_size=bad)
+
+
+def test_a_bare_string_is_refused():
+    with pytest.raises(TypeError, match="token lists"):
+        train_fasttext("대출 상담", **SMALL)

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
@@ -436,3 +437,115 @@ def test_permission_error_on_rename(tmp_path, model, monkeypatch):
         save_vectors(model.wv, tmp_path / "v")
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------- extra arrays
+
+EXTRA = {
+    "text_hashes": np.array([0, 1, 2**63, 2**64 - 1, 12345678901234567890], dtype=np.uint64),
+    "flags": np.array([True, False, True]),
+    "half": np.array([0.5, -1.25], dtype=np.float16),
+    "small": np.array([-128, 127], dtype=np.int8),
+    "none_yet": np.zeros(0, dtype=np.uint64),
+}
+
+
+def test_extra_arrays_round_trip_exactly(model, tmp_path):
+    path = tmp_path / "with_arrays"
+    save_vectors(model.wv, path, META, arrays=EXTRA)
+    wv, meta, arrays = load_vectors(path, arrays=True)
+    assert meta == META and wv.index_to_key == model.wv.index_to_key
+    assert arrays.keys() == EXTRA.keys()
+    for name, a in EXTRA.items():
+        assert arrays[name].dtype == a.dtype and arrays[name].shape == a.shape, name
+        assert np.array_equal(arrays[name], a), name
+    assert arrays["text_hashes"].tolist()[3] == 2**64 - 1  # no detour through float or int64
+    # the two-value form still works, and a file without extra arrays gives {}
+    wv2, meta2 = load_vectors(path)
+    assert meta2 == META and np.array_equal(wv2.vectors, model.wv.vectors)
+    plain = tmp_path / "plain"
+    save_vectors(model.wv, plain)
+    assert load_vectors(plain, arrays=True)[2] == {}
+    # stored as ordinary members of the same format; a numpy.savez copy loads alike
+    with np.load(path, allow_pickle=False) as z:
+        assert str(z["format"]) == FORMAT and z["array_text_hashes"].dtype == np.uint64
+    copy = rewrite(path, tmp_path / "copy")
+    assert np.array_equal(load_vectors(copy, arrays=True)[2]["text_hashes"], EXTRA["text_hashes"])
+
+
+def test_extra_arrays_share_no_names_with_the_format(model, tmp_path):
+    path = tmp_path / "v"
+    save_vectors(model.wv, path, arrays={"count": np.arange(3, dtype=np.int64), "vectors": np.ones(2)})
+    wv, _, arrays = load_vectors(path, arrays=True)
+    assert arrays["count"].tolist() == [0, 1, 2] and arrays["vectors"].tolist() == [1.0, 1.0]
+    assert np.array_equal(wv.vectors, model.wv.vectors)
+    assert all(wv.get_vecattr(w, "count") == model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key)
+
+
+@pytest.mark.parametrize("arrays, error, needle", [
+    ({"x": np.array(["a", "b"])}, TypeError, "dtype <U1"),
+    ({"x": np.array([1, "a"], dtype=object)}, TypeError, "dtype object"),
+    ({"x": np.zeros(2, dtype=">u8")}, TypeError, "native byte order"),
+    ({"x": np.zeros(2, dtype="datetime64[s]")}, TypeError, "datetime64"),
+    ({"x": np.zeros(2, dtype=np.complex64)}, TypeError, "complex64"),
+    ({"x": np.zeros(2, dtype=[("a", "<i4")])}, TypeError, "dtype"),
+    ({"x": [1, 2, 3]}, TypeError, "numpy array"),
+    ({"x": np.zeros((2, 2))}, ValueError, "one-dimensional"),
+    ({"x": np.float64(1.0)}, TypeError, "numpy array"),
+    ({"x": np.array(1.0)}, ValueError, "one-dimensional"),
+    ({"1x": np.zeros(2)}, ValueError, "not allowed"),
+    ({"a-b": np.zeros(2)}, ValueError, "not allowed"),
+    ({"": np.zeros(2)}, ValueError, "not allowed"),
+    ({"x" * 65: np.zeros(2)}, ValueError, "not allowed"),
+    ({3: np.zeros(2)}, ValueError, "not allowed"),
+    ([("x", np.zeros(2))], TypeError, "dict"),
+])
+def test_extra_arrays_that_cannot_be_saved(model, tmp_path, arrays, error, needle):
+    with pytest.raises(error, match=re.escape(needle)):
+        save_vectors(model.wv, tmp_path / "v", arrays=arrays)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_non_contiguous_extra_array_is_saved_as_its_values(model, tmp_path):
+    a = np.arange(10, dtype=np.uint64)[::3]
+    save_vectors(model.wv, tmp_path / "v", arrays={"every_third": a})
+    assert load_vectors(tmp_path / "v", arrays=True)[2]["every_third"].tolist() == [0, 3, 6, 9]
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"array_text_hashes": np.zeros(3, dtype=">u8")}, "dtype"),
+    ({"array_text_hashes": np.zeros(3, dtype=np.complex128)}, "dtype"),
+    ({"array_text_hashes": np.array(["a"])}, "dtype"),
+    ({"array_text_hashes": np.zeros(3, dtype="datetime64[s]")}, "dtype"),
+    ({"array_text_hashes": np.zeros((2, 2), dtype=np.uint64)}, "shape"),
+    ({"array_text_hashes": np.zeros((3, 2), dtype=np.uint64).T}, "Fortran"),
+    ({"array_1bad": np.zeros(2)}, "unexpected member"),
+    ({"array_": np.zeros(2)}, "unexpected member"),
+])
+def test_crafted_extra_arrays_are_refused(model, tmp_path, change, needle):
+    good = tmp_path / "good"
+    save_vectors(model.wv, good, arrays={"text_hashes": np.arange(3, dtype=np.uint64)})
+    bad = rewrite(good, tmp_path / "bad", **change)
+    run_error(bad, needle)
+    with pytest.raises(RunError):
+        load_vectors(bad, arrays=True)
+
+
+def test_object_extra_array_is_refused_without_running_it(model, tmp_path):
+    marker = tmp_path / "marker"
+    evil = np.empty(1, dtype=object)
+    evil[0] = _Payload(marker)
+    good = tmp_path / "good"
+    save_vectors(model.wv, good, arrays={"text_hashes": np.arange(3, dtype=np.uint64)})
+    run_error(rewrite(good, tmp_path / "evil", array_text_hashes=evil))
+    assert not marker.exists()
+
+
+def test_damaged_extra_array_is_an_error_even_when_not_asked_for(model, tmp_path):
+    path = tmp_path / "v"
+    hashes = np.full(50_000, 0x0123456789ABCDEF, dtype=np.uint64)  # the last member: 400 kB
+    save_vectors(model.wv, path, arrays={"text_hashes": hashes})
+    data = bytearray(path.read_bytes())
+    data[len(data) - 200_000] ^= 0x01
+    (tmp_path / "flipped").write_bytes(bytes(data))
+    run_error(tmp_path / "flipped", "damaged")
