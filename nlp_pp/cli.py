@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import warnings
+from pathlib import Path
 
 GROUPS = {"data": "data", "models": "models and training", "vocabulary": "vocabulary, sequences and FastText",
           "": "preprocessing", "run": "run"}
@@ -45,11 +46,29 @@ def _default_text(f) -> str:
     return str(value)
 
 
-def run_parser() -> argparse.ArgumentParser:
-    """The comparison's options, generated from the config classes (defaults and help included)."""
+def _add_options(parser: argparse.ArgumentParser, names: set[str] | None = None,
+                 groups: dict | None = None) -> None:
+    """Add the config's options (all, or those in ``names``) as flags, with defaults and help from their declarations."""
     from nlp_pp.config import cli_options
     from nlp_pp.options import Boolean
 
+    for _, f in cli_options():
+        if names is not None and f.name not in names:
+            continue
+        c = f.metadata["constraint"]
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (default: {_default_text(f)})".replace("%", "%%")
+        group = groups[f.metadata.get("group", "")] if groups else parser
+        if isinstance(c, Boolean):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        elif f.name == "unlabeled":  # a list of paths: one flag per file (paths may hold commas)
+            group.add_argument(flag, action="append", metavar="FILE", help=help_text)
+        else:
+            group.add_argument(flag, metavar=f.metadata.get("metavar") or c.metavar, help=help_text)
+
+
+def run_parser() -> argparse.ArgumentParser:
+    """The comparison's options, generated from the config classes (defaults and help included)."""
     p = Parser(
         prog="pipeline.py", argument_default=argparse.SUPPRESS,
         description="Train RNN/LSTM/GRU classifiers with random and FastText embedding initialisation on a "
@@ -57,15 +76,7 @@ def run_parser() -> argparse.ArgumentParser:
                     "(classify texts with a saved run), export (a self-contained model directory), serve (HTTP), "
                     "pretrain (FastText on unlabelled text).")
     groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
-    for _, f in cli_options():
-        c = f.metadata["constraint"]
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} (default: {_default_text(f)})".replace("%", "%%")
-        group = groups[f.metadata.get("group", "")]
-        if isinstance(c, Boolean):
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
-        else:
-            group.add_argument(flag, metavar=f.metadata.get("metavar") or c.metavar, help=help_text)
+    _add_options(p, groups=groups)
     r = groups["run"]
     r.add_argument("--config", metavar="FILE", help="TOML or YAML file with the same keys as these options "
                    "(command-line options win)")
@@ -104,6 +115,26 @@ def export_parser() -> argparse.ArgumentParser:
                    help="onnx (ONNX Runtime, the [serve] extra) or torchscript (default: onnx)")
     p.add_argument("--quantize", choices=("int8",), help="int8 weights (ONNX only): smaller, faster for LSTM")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    return p
+
+
+PRETRAIN_OPTIONS = {"unlabeled", "text_col", "emb_dim", "min_count", "fasttext_epochs", "fasttext_window", "min_n",
+                    "max_n", "fasttext_workers", "n_jobs", "cache", "cache_dir", "split_seed"}
+
+
+def pretrain_parser() -> argparse.ArgumentParser:
+    from nlp_pp.config import cli_options
+
+    p = Parser(prog="pipeline.py pretrain", argument_default=argparse.SUPPRESS,
+               description="Train FastText once on unlabelled text (streamed, preprocessed like a run) and save "
+                           "vectors that runs reuse with --pretrained-vectors FILE.")
+    preprocessing = {f.name for cls, f in cli_options() if cls.__name__ == "PreprocessConfig"}
+    _add_options(p, PRETRAIN_OPTIONS | preprocessing)
+    p.add_argument("--out", required=True, metavar="FILE", help="the vectors file to write (must not exist)")
+    p.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                   help="leave out the texts of this file (a CSV with --text-col, or one text per line), e.g. your "
+                        "labelled data, so that no validation or test text shapes the vectors (repeatable)")
+    p.add_argument("--debug", action="store_true", default=False, help="show tracebacks of unexpected errors")
     return p
 
 
@@ -189,6 +220,36 @@ def cmd_export(argv: list[str]) -> int:
     return 0
 
 
+def cmd_pretrain(argv: list[str]) -> int:
+    args = pretrain_parser().parse_args(argv)
+    from nlp_pp.cache import Cache, default_cache_dir
+    from nlp_pp.config import ExperimentConfig
+    from nlp_pp.errors import ConfigError
+    from nlp_pp.experiment import check_input_files
+    from nlp_pp.unlabeled import hash_texts, iter_unlabeled_texts, pretrain
+
+    values = {k: v for k, v in vars(args).items() if k not in ("out", "debug", "exclude")}
+    cfg = ExperimentConfig.from_dict(values)
+    if not cfg.unlabeled:
+        raise ConfigError("pretrain needs at least one --unlabeled FILE")
+    out = Path(args.out)
+    if out.exists() or out.is_symlink():
+        raise ConfigError(f"--out {out} exists; choose a new file (pretrained vectors are never overwritten)")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the directory {out.parent} does not exist")
+    check_input_files(cfg)
+    exclude = set()
+    for path in args.exclude:
+        for chunk in iter_unlabeled_texts(path, cfg.text_col):
+            exclude.update(hash_texts(chunk).tolist())
+    cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
+    stats = pretrain(list(cfg.unlabeled), out, text_col=cfg.text_col, preprocess=cfg.preprocess,
+                     fasttext=cfg.fasttext_config(), cache=cache, n_jobs=cfg.n_jobs, exclude=exclude)
+    print(f"pretrained: {out} ({stats['texts_trained']} texts, {stats['tokens']} tokens, vocabulary "
+          f"{stats['vocabulary']})")
+    return 0
+
+
 def cmd_serve(argv: list[str]) -> int:
     args = serve_parser().parse_args(argv)
     import torch
@@ -237,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     from nlp_pp.errors import NlpPpError
 
     try:
-        commands = {"predict": cmd_predict, "export": cmd_export, "serve": cmd_serve}
+        commands = {"predict": cmd_predict, "export": cmd_export, "serve": cmd_serve, "pretrain": cmd_pretrain}
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])
         return cmd_run(argv)

@@ -131,10 +131,16 @@ class ExperimentConfig:
     min_n: int = borrow(FastTextConfig, "min_n", group="vocabulary")
     max_n: int = borrow(FastTextConfig, "max_n", group="vocabulary")
     fasttext_workers: int = borrow(FastTextConfig, "workers", group="vocabulary")
+    unlabeled: tuple[str, ...] = option((), ListOf(Text("a file path"), min_len=0), "unlabelled texts for "
+                                        "FastText, besides the training split: a CSV with the --text-col column "
+                                        "or a text file with one message per line (repeatable; streamed)",
+                                        group="vocabulary", metavar="FILE", default_text="none")
     pretrained_vectors: str | None = option(None, Optional(Text("a vectors file")), "use these vectors instead "
                                             "of training FastText: a model from 'pipeline.py pretrain', or a "
                                             ".vec/.bin file whose tokens match the preprocessing",
                                             group="vocabulary", metavar="PATH")
+    allow_preprocessing_mismatch: bool = option(False, Boolean(), "use --pretrained-vectors trained with other "
+                                                "preprocessing options anyway", group="vocabulary")
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
     # run
@@ -157,6 +163,9 @@ class ExperimentConfig:
             raise invalid(self, "val_size", f"below 1 - --test-size = {1 - self.test_size:g}", self.val_size)
         if self.min_n > self.max_n:
             raise invalid(self, "min_n", f"at most --max-n = {self.max_n}", self.min_n)
+        if self.unlabeled and self.pretrained_vectors:
+            raise invalid(self, "unlabeled", "left out with --pretrained-vectors (pretrain on them instead)",
+                          self.unlabeled)
         if self.text_col == self.label_col:
             raise invalid(self, "label_col", "a different column than --text-col", self.label_col)
         if self.encoding is not None:

@@ -371,7 +371,7 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int], bounds: tuple[float, f
     if n == 0 or k < 2:
         return 1.0
     if (logits.argmax(1) == y).all():
-        logger.info("fit_temperature: every example is classified correctly; keeping T = 1")
+        logger.debug("fit_temperature: every example is classified correctly; keeping T = 1")
         return 1.0
     res = minimize_scalar(lambda t: _temperature_nll(logits, y, math.exp(t)), bounds=(math.log(lo), math.log(hi)),
                           method="bounded", options={"xatol": 1e-6})
@@ -379,7 +379,7 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int], bounds: tuple[float, f
     if not res.success or not res.fun < base - 1e-12:
         return 1.0
     temperature = float(math.exp(res.x))
-    logger.info("fit_temperature: T = %.4f (NLL %.4f -> %.4f)", temperature, base, res.fun)
+    logger.debug("fit_temperature: T = %.4f (NLL %.4f -> %.4f)", temperature, base, res.fun)
     return temperature
 
 

@@ -785,8 +785,10 @@ def pretrain(paths: Sequence[str | os.PathLike] | str | os.PathLike, out: str | 
                           encoding=encoding)
     view = corpus.iterate(exclude=exclude)
     if view.dropped:
-        log.info("pretraining: %d texts of the excluded set (validation/test) found in the unlabelled files "
-                 "were dropped", view.dropped)
+        log.info("pretraining: %d texts of the excluded set found in the unlabelled files were left out",
+                 view.dropped)
+    if view.kept == 0:
+        raise DataError(f"no unlabelled text is left to pretrain on: all {corpus.texts} texts were excluded")
     log.info("pretraining FastText on %d texts", view.kept)
     model = train_fasttext(view, fasttext, max_vocab_size=max_vocab_size)
     trained_hashes = view.kept_hashes()

@@ -281,9 +281,30 @@ def fasttext(doc: Document, ctx: Context) -> None:
              "(1,000 resamples) contains zero; otherwise “helps” (Δ > 0) or “hurts” (Δ < 0).")
     ft = ctx.r.fasttext
     if ft is not None:
-        doc.note(f"FastText vectors: source {ft.get('source', DASH)}, dimension {count(num(ft.get('dim')))}, "
-                 f"{count(num(ft.get('vectors_trained')))} vectors, covering {pct(num(ft.get('coverage')))} of the "
-                 "vocabulary.")
+        doc.note(*fasttext_training(ft))
+
+
+def fasttext_training(ft: dict) -> list:
+    """What the FastText vectors were trained on, in one paragraph."""
+    parts: list = []
+    if ft.get("source") == "trained":
+        parts.append(f"FastText was trained on the {count(num(ft.get('labelled_texts')))} texts of the training split")
+        if ft.get("unlabeled_texts") is not None:
+            parts += [f" and {count(num(ft.get('unlabeled_texts')))} unlabelled texts from ",
+                      *[x for f in ft.get("unlabeled_files") or [] for x in (Code(str(f)), " ")],
+                      f"({count(num(ft.get('dropped_val_test')))} texts of the validation and test splits found "
+                      "there were left out)"]
+    else:
+        parts += ["FastText vectors from ", Code(str(ft.get("source")))]
+        if ft.get("pretrained_texts") is not None:
+            parts.append(f", pretrained on {count(num(ft.get('pretrained_texts')))} texts; they saw "
+                         f"{count(num(ft.get('seen_val_texts')))} validation and {count(num(ft.get('seen_test_texts')))} "
+                         "test texts of this run")
+    parts.append(f". Dimension {count(num(ft.get('dim')))}, {count(num(ft.get('vectors_trained')))} words; they "
+                 f"know {pct(num(ft.get('coverage_train_tokens')))} of the training split's token occurrences and "
+                 f"give a vector to {pct(num(ft.get('coverage')))} of the vocabulary (through character n-grams "
+                 "for words they did not see whole).")
+    return parts
 
 
 # --------------------------------------------------------------------------- figures
