@@ -141,6 +141,9 @@ class ExperimentConfig:
                                             group="vocabulary", metavar="PATH")
     allow_preprocessing_mismatch: bool = option(False, Boolean(), "use --pretrained-vectors trained with other "
                                                 "preprocessing options anyway", group="vocabulary")
+    vocab_from_vectors: bool = option(False, Boolean(), "add the FastText vectors' words to the vocabulary, so "
+                                      "words that only unlabelled text contains keep their vector instead of "
+                                      "becoming <UNK>", group="vocabulary")
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
     # run
@@ -163,6 +166,8 @@ class ExperimentConfig:
             raise invalid(self, "val_size", f"below 1 - --test-size = {1 - self.test_size:g}", self.val_size)
         if self.min_n > self.max_n:
             raise invalid(self, "min_n", f"at most --max-n = {self.max_n}", self.min_n)
+        if self.vocab_from_vectors and "fasttext" not in self.inits:
+            raise invalid(self, "vocab_from_vectors", "off when fasttext is not among --inits", True)
         if self.unlabeled and self.pretrained_vectors:
             raise invalid(self, "unlabeled", "left out with --pretrained-vectors (pretrain on them instead)",
                           self.unlabeled)

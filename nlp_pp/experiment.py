@@ -81,38 +81,40 @@ class Comparison:
 # --------------------------------------------------------------------------- parts
 
 
-def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, run: RunDir,
-                     cache: Cache) -> tuple[np.ndarray, dict]:
-    """Trained (or pretrained) vectors as an embedding matrix, and what they were trained on, for the report."""
+def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, run: RunDir, cache: Cache):
+    """Trained (or pretrained) word vectors, and what they were trained on, for the report."""
     if cfg.pretrained_vectors:
-        vectors, info = pretrained_vectors(cfg, prep)
-    else:
-        ftc = cfg.fasttext_config()
-        path = run.path("fasttext", "vectors.npz")
-        if not path.exists():
-            path.parent.mkdir(exist_ok=True)
-            corpus = build_corpus(cfg.unlabeled, cfg.text_col, cfg.preprocess, cache=cache,
-                                  n_jobs=cfg.n_jobs) if cfg.unlabeled else None
-            key = cache_key("fasttext", prep.sha256, prep.test_sha256, cfg.preprocess.fingerprint(), cfg.max_rows,
-                            cfg.val_size, cfg.test_size, cfg.split_seed, cfg.text_col, cfg.label_col, ftc.to_dict(),
-                            corpus.files if corpus is not None else None)
-            cached = cache.get_file("fasttext", key, ".npz")
-            if cached is not None:
-                log.info("FastText: trained vectors from cache")
-                shutil.copyfile(cached, path)
-            else:
-                corpus_info, texts = {}, prep.tokens["train"]
-                if corpus is not None:
-                    texts, corpus_info = unlabeled_view(corpus, prep)
-                log.info("FastText: training on %d labelled texts%s", len(prep.tokens["train"]),
-                         f" and {corpus_info['unlabeled_texts']} unlabelled texts" if corpus_info else "")
-                model = train_fasttext(texts, ftc)
-                save_vectors(model.wv, path, {"words_trained": model.nlp_pp_words_trained, **corpus_info})
-                cache.put_file("fasttext", key, path)
-        vectors, saved = load_vectors(path)
-        info = {"source": "trained", **ftc.to_dict(),
-                **{k: v for k, v in saved.items() if k in ("words_trained", "unlabeled_texts", "unlabeled_files",
-                                                           "dropped_val_test", "dropped_train")}}
+        return pretrained_vectors(cfg, prep)
+    ftc = cfg.fasttext_config()
+    path = run.path("fasttext", "vectors.npz")
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        corpus = build_corpus(cfg.unlabeled, cfg.text_col, cfg.preprocess, cache=cache,
+                              n_jobs=cfg.n_jobs) if cfg.unlabeled else None
+        key = cache_key("fasttext", prep.sha256, prep.test_sha256, cfg.preprocess.fingerprint(), cfg.max_rows,
+                        cfg.val_size, cfg.test_size, cfg.split_seed, cfg.text_col, cfg.label_col, ftc.to_dict(),
+                        corpus.files if corpus is not None else None)
+        cached = cache.get_file("fasttext", key, ".npz")
+        if cached is not None:
+            log.info("FastText: trained vectors from cache")
+            shutil.copyfile(cached, path)
+        else:
+            corpus_info, texts = {}, prep.tokens["train"]
+            if corpus is not None:
+                texts, corpus_info = unlabeled_view(corpus, prep)
+            log.info("FastText: training on %d labelled texts%s", len(prep.tokens["train"]),
+                     f" and {corpus_info['unlabeled_texts']} unlabelled texts" if corpus_info else "")
+            model = train_fasttext(texts, ftc)
+            save_vectors(model.wv, path, {"words_trained": model.nlp_pp_words_trained, **corpus_info})
+            cache.put_file("fasttext", key, path)
+    vectors, saved = load_vectors(path)
+    return vectors, {"source": "trained", **ftc.to_dict(),
+                     **{k: v for k, v in saved.items() if k in ("words_trained", "unlabeled_texts", "unlabeled_files",
+                                                                "dropped_val_test", "dropped_train")}}
+
+
+def vectors_matrix(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, vectors, info: dict) -> tuple[np.ndarray, dict]:
+    """The embedding matrix of ``vocab`` from ``vectors``, and the report's facts about them."""
     if vectors.vector_size != cfg.emb_dim:
         raise DataError(f"the pretrained vectors have dimension {vectors.vector_size}, not --emb-dim {cfg.emb_dim}; "
                         f"pass --emb-dim {vectors.vector_size}")
@@ -122,11 +124,11 @@ def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, run: R
                   for w, ns in nearest_neighbours(vectors, frequent, topn=5).items()}
     train_tokens = [t for doc in prep.tokens["train"] for t in doc]
     known = sum(1 for t in train_tokens if t in vectors.key_to_index)
-    info.update({"dim": vectors.vector_size, "vectors_trained": len(vectors.key_to_index),
-                 "labelled_texts": len(prep.tokens["train"]),
-                 "coverage_train_tokens": known / len(train_tokens) if train_tokens else 0.0,
-                 "coverage": stats["coverage"], "in_vectors": stats["in_vectors"],
-                 "from_ngrams": stats["from_ngrams"], "neighbours": neighbours})
+    info = {**info, "dim": vectors.vector_size, "vectors_trained": len(vectors.key_to_index),
+            "labelled_texts": len(prep.tokens["train"]),
+            "coverage_train_tokens": known / len(train_tokens) if train_tokens else 0.0,
+            "coverage": stats["coverage"], "in_vectors": stats["in_vectors"],
+            "from_ngrams": stats["from_ngrams"], "neighbours": neighbours}
     return matrix, info
 
 
@@ -305,8 +307,16 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
                                "context_length": prep.context_length, "truncating": cfg.truncating,
                                "preprocess": cfg.preprocess.to_dict()})
 
+    vectors, ft_info = None, None
+    if "fasttext" in cfg.inits:
+        t0 = time.perf_counter()
+        vectors, ft_info = fasttext_vectors(cfg, prep, run, cache)
+        timings["fasttext"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
     vocab = Vocab.build(prep.tokens["train"], min_count=cfg.min_count)
+    if cfg.vocab_from_vectors:
+        vocab = vocab.extended(vectors.index_to_key)
     vocab.save(run.path("vocab.json"))
     vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
     prep.dataset["vocab"] = vocab.stats
@@ -316,12 +326,9 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
     split = prep.dataset["split"]
     log.info("data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d", prep.dataset["rows"],
              prep.labels, split["train"], split["val"], split["test"], len(vocab), prep.context_length)
-
-    matrix, ft_info = None, None
-    if "fasttext" in cfg.inits:
-        t0 = time.perf_counter()
-        matrix, ft_info = fasttext_vectors(cfg, prep, vocab, run, cache)
-        timings["fasttext"] = time.perf_counter() - t0
+    matrix = None
+    if vectors is not None:
+        matrix, ft_info = vectors_matrix(cfg, prep, vocab, vectors, ft_info)
 
     t0 = time.perf_counter()
     task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)

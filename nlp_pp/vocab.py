@@ -65,6 +65,12 @@ class Vocab:
         }
         return cls([PAD, UNK, *kept], min_count=min_count, stats=stats)
 
+    def extended(self, words: Iterable[str]) -> Vocab:
+        """This vocabulary plus ``words`` it lacks (e.g. the words of pretrained vectors), appended in order."""
+        extra = [w for w in dict.fromkeys(words) if w not in self.stoi and w not in (PAD, UNK)]
+        stats = {**self.stats, "size": len(self) + len(extra), "from_vectors": len(extra)}
+        return Vocab([*self.itos, *extra], min_count=self.min_count, stats=stats)
+
     def __len__(self) -> int:
         return len(self.itos)
 
