@@ -1,8 +1,8 @@
 """MeCab morphological analysis through python-mecab-ko (its dictionary ships with the package).
 
-:class:`MecabTokenizer` reads MeCab's lattice directly instead of building a ``Morpheme`` object
-per morph as ``MeCab.morphs`` does; the tokens are the same and the call is about 1.85x faster
-(200k NSMC texts, BENCHMARKS.md).
+:class:`MecabTokenizer` reads MeCab's lattice as one string instead of building a ``Morpheme``
+object per morph as ``MeCab.morphs`` does; the tokens are the same (tested against the public API)
+and the call is about twice as fast (200k NSMC texts, BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -43,27 +43,38 @@ class MecabTokenizer:
         except (ImportError, AttributeError):  # another python-mecab-ko layout: use the public API
             self._tagger = None
 
+    def _lines(self, text: str) -> list[str] | None:
+        """MeCab's output, one ``surface\tfeatures`` line per morph (``None``: use the public API).
+
+        Reading the lattice as one string is faster than building a node object per morph (about
+        15 % of the tokenizer's time on NSMC); a morph's surface never holds whitespace.
+        """
+        if self._tagger is None:
+            return None
+        lattice = self._create_lattice(text)
+        if not self._tagger.parse(lattice):
+            return None
+        return lattice.to_string().split("\n")[:-2]  # the last two are "EOS" and ""
+
     def pos(self, text: str) -> list[tuple[str, str]]:
         """``(morph, tag)`` pairs of ``text`` (tags are mecab-ko-dic's: NNG, VV, JKO, ...)."""
         if not text:
             return []
-        if self._tagger is None:
+        lines = self._lines(text)
+        if lines is None:
             return self._mecab.pos(text)
-        lattice = self._create_lattice(text)
-        if not self._tagger.parse(lattice):
-            return self._mecab.pos(text)
-        return [(node.surface, node.feature.partition(",")[0]) for _, node in lattice]
+        pairs = [line.partition("\t") for line in lines]
+        return [(surface, feature.partition(",")[0]) for surface, _, feature in pairs]
 
     def __call__(self, text: str) -> list[str]:
         """Morphs of ``text`` after the POS filter."""
         if not text:
             return []
         if self.keep_pos is None and self.drop_pos is None:
-            if self._tagger is None:
+            lines = self._lines(text)
+            if lines is None:
                 return self._mecab.morphs(text)
-            lattice = self._create_lattice(text)
-            if self._tagger.parse(lattice):
-                return [node.surface for _, node in lattice]
+            return [line.partition("\t")[0] for line in lines]
         return [
             m for m, tag in self.pos(text)
             if (self.keep_pos is None or tag.startswith(self.keep_pos))
