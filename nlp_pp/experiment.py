@@ -204,6 +204,8 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init, seed)
     fit = Trainer(net, cfg.train_config(c.class_weight), c.device).fit(train_loader, val_loader, desc=key)
+    if init == "random" and c.vocab.training_size < len(c.vocab):
+        untrained_as_unknown(net, c.vocab.training_size)
     scores = Scores(key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test")))
     c.run.save_predictions(key, scores.val, scores.test)
     result = evaluate(scores, c.task)
@@ -218,6 +220,18 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
         "history": fit.history,
         "misclassified": misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
     }
+
+
+def untrained_as_unknown(net, first: int) -> None:
+    """Rows ``first..`` of a randomly initialised embedding (words only the pretrained vectors know, never
+    seen in training) are set to the trained ``<UNK>`` row: without vectors, such a word is unknown."""
+    import torch
+
+    from .vocab import UNK_IDX
+
+    with torch.no_grad():
+        for table in net.embedding_tables():
+            table.weight[first:] = table.weight[UNK_IDX]
 
 
 def fit_ensemble_run(c: Comparison, results: list[dict]) -> dict | None:

@@ -68,8 +68,14 @@ class Vocab:
     def extended(self, words: Iterable[str]) -> Vocab:
         """This vocabulary plus ``words`` it lacks (e.g. the words of pretrained vectors), appended in order."""
         extra = [w for w in dict.fromkeys(words) if w not in self.stoi and w not in (PAD, UNK)]
-        stats = {**self.stats, "size": len(self) + len(extra), "from_vectors": len(extra)}
+        stats = {**self.stats, "size": len(self) + len(extra), "from_vectors": len(extra),
+                 "from_training": self.stats.get("from_training", len(self))}
         return Vocab([*self.itos, *extra], min_count=self.min_count, stats=stats)
+
+    @property
+    def training_size(self) -> int:
+        """How many entries (PAD and UNK included) come from the training split; the rest were added."""
+        return int(self.stats.get("from_training", len(self)))
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -88,3 +88,30 @@ def test_bad_unlabelled_files(tmp_path, capsys, make, needle):
     path = make(tmp_path)
     fails_with(["--data", str(SAMPLE), *TINY, "--unlabeled", str(path)], capsys, needle, out=tmp_path / "runs")
     fails_with(["pretrain", "--unlabeled", str(path), "--out", str(tmp_path / "v.model")], capsys, needle)
+
+
+def test_vocab_from_vectors(unlabeled, tmp_path):
+    import torch
+
+    from nlp_pp.vectors import load_vectors
+    from nlp_pp.vocab import UNK_IDX, Vocab
+
+    vectors = tmp_path / "v.model"
+    assert pipeline.main(["pretrain", "--unlabeled", str(unlabeled), "--out", str(vectors), "--emb-dim", "8",
+                          "--fasttext-epochs", "1", "--n-jobs", "1", "--no-cache"]) == 0
+    assert pipeline.main(["--data", str(SAMPLE), *TINY, "--pretrained-vectors", str(vectors), "--vocab-from-vectors",
+                          "--freeze-embedding", "--out", str(tmp_path), "--name", "v", "--no-cache"]) == 0
+    run = tmp_path / "v"
+    vocab = Vocab.load(run / "vocab.json")
+    wv, _ = load_vectors(vectors)
+    n = vocab.training_size
+    assert set(wv.index_to_key) <= set(vocab.itos) and len(vocab) > n  # every word of the vectors is in it
+    emb = {k: torch.load(run / "models" / f"gru-{k}-seed0.pt", weights_only=True)["model"]["state_dict"][
+        "embedding.weight"] for k in ("random", "fasttext")}
+    # random init: the words it never trained on are unknown to it, exactly like <UNK>
+    assert torch.equal(emb["random"][n:], emb["random"][UNK_IDX].expand(len(vocab) - n, -1))
+    # FastText init (frozen): every word keeps its vector
+    word = vocab.itos[n]
+    assert torch.allclose(emb["fasttext"][n], torch.tensor(wv[word]), atol=1e-6)
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert m["dataset"]["vocab"]["from_vectors"] == len(vocab) - n
