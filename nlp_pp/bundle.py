@@ -50,7 +50,7 @@ def export_bundle(run_dir: str | Path, out: str | Path, *, model: str | None = N
 
     ``out`` must not exist yet (nothing is ever overwritten); it appears only once complete.
     """
-    from .experiment import package_versions
+    from .resources import package_versions
     from .export import export_onnx, export_torchscript, quantize_onnx_int8
 
     if fmt not in FORMATS:

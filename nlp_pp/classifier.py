@@ -133,7 +133,7 @@ class Classifier:
 
     def metadata(self) -> dict:
         """What this classifier is: model, labels, decision, preprocessing, source and package versions."""
-        from .experiment import package_versions
+        from .resources import package_versions
 
         return {"model": self.name, "labels": self.labels, "positive_label": self.positive_label,
                 "threshold": self.threshold, "temperature": self.temperature, "max_chars": self.max_chars,

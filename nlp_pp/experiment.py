@@ -8,12 +8,10 @@ renamed into place. Progress is logged through :mod:`logging` (``nlp_pp.experime
 from __future__ import annotations
 
 import logging
-import platform
 import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -21,46 +19,28 @@ import torch
 
 from . import models
 from .batching import encode_corpus, make_dataloader
-from .cache import Cache, cache_key, default_cache_dir
-from .clean import PLACEHOLDERS
-from .config import ExperimentConfig
-from .embeddings import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
-from .errors import ConfigError, DataError, RunError
-from .hangul import compose
+from .cache import Cache, default_cache_dir
 from .classifier import load_classifier
+from .config import ExperimentConfig
+from .errors import DataError, RunError
 from .evaluate import (ENSEMBLE, Scores, Task, evaluate, fit_ensemble_scores, paired_comparisons, reliability,
                        softmax)
 from .explain import explain_test_set
 from .metrics import misclassified
-from .prepare import Prepared, prepare_data
+from .prepare import Prepared, fasttext_vectors, prepare_data, vectors_matrix
+from .resources import package_versions
 from .rundir import BASELINE, BASELINE_FILE, RunDir, read_json, result_key, run_key, write_history, write_json
 from .selection import BASELINE_INIT, ENSEMBLE_INIT, best_run, rank_configurations
 from .train import Trainer, predict_logits, resolve_device, set_seed
-from .unlabeled import build_corpus, check_pretrained, hash_texts, overlap
-from .vectors import load_vectors, save_vectors
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
-
-PACKAGES = ("nlp_pp", "torch", "numpy", "pandas", "scikit-learn", "gensim", "python-mecab-ko", "jamo",
-            "matplotlib", "tqdm")
 
 
 class RunInterrupted(RunError):
     """Ctrl-C during a run: finished model runs were kept (exit code 130)."""
 
     exit_code = 130
-
-
-def package_versions() -> dict[str, str]:
-    """Python and the versions of the packages a run depends on."""
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 @dataclass
@@ -79,101 +59,6 @@ class Comparison:
 
 
 # --------------------------------------------------------------------------- parts
-
-
-def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, run: RunDir, cache: Cache):
-    """Trained (or pretrained) word vectors, and what they were trained on, for the report."""
-    if cfg.pretrained_vectors:
-        return pretrained_vectors(cfg, prep)
-    ftc = cfg.fasttext_config()
-    path = run.path("fasttext", "vectors.npz")
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        corpus = build_corpus(cfg.unlabeled, cfg.text_col, cfg.preprocess, cache=cache,
-                              n_jobs=cfg.n_jobs) if cfg.unlabeled else None
-        key = cache_key("fasttext", prep.sha256, prep.test_sha256, cfg.preprocess.fingerprint(), cfg.max_rows,
-                        cfg.val_size, cfg.test_size, cfg.split_seed, cfg.text_col, cfg.label_col, ftc.to_dict(),
-                        corpus.files if corpus is not None else None)
-        cached = cache.get_file("fasttext", key, ".npz")
-        if cached is not None:
-            log.info("FastText: trained vectors from cache")
-            shutil.copyfile(cached, path)
-        else:
-            corpus_info, texts = {}, prep.tokens["train"]
-            if corpus is not None:
-                texts, corpus_info = unlabeled_view(corpus, prep)
-            log.info("FastText: training on %d labelled texts%s", len(prep.tokens["train"]),
-                     f" and {corpus_info['unlabeled_texts']} unlabelled texts" if corpus_info else "")
-            model = train_fasttext(texts, ftc)
-            save_vectors(model.wv, path, {"words_trained": model.nlp_pp_words_trained, **corpus_info})
-            cache.put_file("fasttext", key, path)
-    vectors, saved = load_vectors(path)
-    return vectors, {"source": "trained", **ftc.to_dict(),
-                     **{k: v for k, v in saved.items() if k in ("words_trained", "unlabeled_texts", "unlabeled_files",
-                                                                "dropped_val_test", "dropped_train")}}
-
-
-def vectors_matrix(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, vectors, info: dict) -> tuple[np.ndarray, dict]:
-    """The embedding matrix of ``vocab`` from ``vectors``, and the report's facts about them."""
-    if vectors.vector_size != cfg.emb_dim:
-        raise DataError(f"the pretrained vectors have dimension {vectors.vector_size}, not --emb-dim {cfg.emb_dim}; "
-                        f"pass --emb-dim {vectors.vector_size}")
-    matrix, stats = embedding_matrix(vocab, vectors, seed=cfg.split_seed)
-    frequent = [w for w in vocab.itos[2:] if w not in PLACEHOLDERS and len(compose(w)) >= 2][:8]
-    neighbours = {compose(w): [[compose(n), s] for n, s in ns]
-                  for w, ns in nearest_neighbours(vectors, frequent, topn=5).items()}
-    train_tokens = [t for doc in prep.tokens["train"] for t in doc]
-    known = sum(1 for t in train_tokens if t in vectors.key_to_index)
-    info = {**info, "dim": vectors.vector_size, "vectors_trained": len(vectors.key_to_index),
-            "labelled_texts": len(prep.tokens["train"]),
-            "coverage_train_tokens": known / len(train_tokens) if train_tokens else 0.0,
-            "coverage": stats["coverage"], "in_vectors": stats["in_vectors"],
-            "from_ngrams": stats["from_ngrams"], "neighbours": neighbours}
-    return matrix, info
-
-
-def unlabeled_view(corpus, prep: Prepared):
-    """The training split's tokens, then the unlabelled texts that are not labelled texts of any split.
-
-    Validation and test texts found in the unlabelled files are dropped (they must not shape the
-    vectors) and counted; training texts are dropped too, because they are already in the stream.
-    """
-    val_test = hash_texts(prep.texts["val"] + prep.texts["test"])
-    train = hash_texts(prep.texts["train"])
-    hashes = np.asarray(corpus.hashes())
-    dropped_val_test = int(np.isin(hashes, val_test).sum())
-    dropped_train = int(np.isin(hashes, train).sum()) - int(np.isin(hashes, np.intersect1d(train, val_test)).sum())
-    view = corpus.iterate(exclude=np.concatenate([val_test, train]), extra=prep.tokens["train"])
-    if dropped_val_test:
-        log.warning("%d texts of the validation and test splits were found in the unlabelled files and left "
-                    "out of FastText", dropped_val_test)
-    info = {"unlabeled_texts": view.kept, "unlabeled_files": [f["path"] for f in corpus.files],
-            "dropped_val_test": dropped_val_test, "dropped_train": dropped_train}
-    return view, info
-
-
-def pretrained_vectors(cfg: ExperimentConfig, prep: Prepared):
-    """``--pretrained-vectors``: a file from ``pipeline.py pretrain`` (checked against this run), or .vec/.bin."""
-    path = Path(cfg.pretrained_vectors)
-    if path.suffix in (".vec", ".bin", ".txt"):
-        return load_pretrained_vectors(path), {"source": str(path)}
-    vectors, meta, arrays = load_vectors(path, arrays=True)
-    try:
-        check_pretrained(meta, cfg.preprocess, cfg.emb_dim)
-    except ConfigError as e:
-        if not cfg.allow_preprocessing_mismatch or "preprocessing" not in str(e):
-            raise ConfigError(f"--pretrained-vectors {path}: {e}"
-                              + ("" if "preprocessing" not in str(e) else
-                                 " (or pass --allow-preprocessing-mismatch)")) from None
-        log.warning("--pretrained-vectors %s: %s; used anyway (--allow-preprocessing-mismatch)", path, e)
-    seen = arrays.get("text_hashes", np.zeros(0, dtype=np.uint64))
-    val, test = (overlap(seen, set(hash_texts(prep.texts[s]).tolist())) for s in ("val", "test"))
-    if val or test:
-        log.warning("the pretrained vectors were trained on %d validation and %d test texts of this run: the "
-                    "test scores of the FastText rows may be optimistic", val, test)
-    corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-    return vectors, {"source": str(path), "pretrained_texts": corpus.get("texts_trained"),
-                     "pretrained_tokens": corpus.get("tokens"), "seen_val_texts": val, "seen_test_texts": test}
 
 
 def fit_baseline(c: Comparison) -> dict:

@@ -233,7 +233,7 @@ def test_cache_skips_preprocessing_and_fasttext(tmp_path, monkeypatch, capsys):
         raise AssertionError("should have come from the cache")
 
     monkeypatch.setattr(prepare, "preprocess", fail)
-    monkeypatch.setattr(experiment, "train_fasttext", fail)
+    monkeypatch.setattr(prepare, "train_fasttext", fail)
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     assert "from cache" in err
