@@ -72,6 +72,27 @@ torch.set_num_threads(threads)
 from nlp_pp import load_classifier
 from nlp_pp.preprocess import preprocess
 texts = pd.read_csv(sys.argv[6])["document"].fillna("").astype(str).tolist()[:n]
+if model == "parts":  # where the time of one message goes, stage by stage, on one thread
+    from nlp_pp.tokenize import MecabTokenizer
+    from nlp_pp.hangul import decompose
+    clf = load_classifier(path)
+    cfg, scorer = clf.preprocess_config, clf._scorer
+    clean, tok = cfg.cleaning, MecabTokenizer()
+    def timed(f):
+        f(texts[:200]); t = time.perf_counter(); out = f(texts); return out, (time.perf_counter() - t) / n * 1e6
+    cleaned, us_clean = timed(lambda xs: [clean(x) for x in xs])
+    morphs, us_mecab = timed(lambda xs: [tok(x) for x in cleaned[:len(xs)]])
+    decompose.cache_clear()
+    _, us_jamo = timed(lambda xs: [[decompose(t) for t in m] for m in morphs[:len(xs)]])
+    tokens, us_chain = timed(lambda xs: preprocess(xs, cfg))
+    from nlp_pp.batching import encode_corpus
+    ids, us_encode = timed(lambda xs: encode_corpus(tokens[:len(xs)], scorer.vocab, scorer.context_length,
+                                                    scorer.truncating))
+    _, us_model = timed(lambda xs: scorer.runner.logits(ids[:len(xs)]))
+    _, us_all = timed(lambda xs: clf.predict_proba(xs))
+    print(json.dumps({"clean": us_clean, "mecab": us_mecab, "jamo": us_jamo, "chain": us_chain,
+                      "encode": us_encode, "model": us_model, "all": us_all}))
+    sys.exit(0)
 if model == "preprocess":
     clf = load_classifier(path)
     preprocess(texts[:200], clf.preprocess_config)
@@ -89,13 +110,17 @@ print(json.dumps({"msgs_per_s": n / seconds, "seconds": seconds}))
 """
 
 
-def measure(path: Path, model: str | None, batch: int, threads: int, n: int, data_dir: Path) -> float:
+def child(path: Path, model: str | None, batch: int, threads: int, n: int, data_dir: Path) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     out = subprocess.run([sys.executable, "-c", CHILD, str(path), model or "", str(batch), str(threads), str(n),
                           str(data_dir / "test.csv")], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])["msgs_per_s"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(path: Path, model: str | None, batch: int, threads: int, n: int, data_dir: Path) -> float:
+    return child(path, model, batch, threads, n, data_dir)["msgs_per_s"]
 
 
 def agreement(run: Path, exports: dict[str, Path], texts: list[str], y: np.ndarray) -> list[list]:
@@ -232,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
             row.append(f"{v:,.0f}")
             print(name, batch, threads, f"{v:,.0f}", flush=True)
         table.append(row)
+    parts = child(exports["ONNX"], "parts", 256, 1, a.n, a.data_dir)
+    parts_row = [[stage, f"{parts[key]:.1f}", f"{100 * parts[key] / parts['all']:.0f} %"] for stage, key in (
+        ("cleaning (regex, NFKC, placeholders)", "clean"), ("MeCab (python-mecab-ko)", "mecab"),
+        ("jamo decomposition (cache cleared first)", "jamo"), ("whole preprocessing chain", "chain"),
+        ("vocabulary ids", "encode"), ("BiGRU-256, ONNX, batches of one length", "model"),
+        ("end to end (predict_proba)", "all"))]
     base = speed[("TF-IDF + logistic regression (baseline)", 256, 1)]
     best = max(speed[(n, 256, 1)] for n, _, _ in backends[1:5])
     serve_rows = []
@@ -269,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         md_table(["backend", "batch 1, 1 thread", "batch 32, 1 thread", "batch 256, 1 thread", "batch 256, 2 threads"],
                  table, "lrrrr"),
+        "",
+        f"Where the time of a message goes (µs per message, one thread, {a.n:,} test reviews; stages measured "
+        "separately, so they do not add up exactly):",
+        "",
+        md_table(["stage", "µs / message", "share of end to end"], parts_row, "lrr"),
         "",
         f"Best exported BiGRU-256 at batch 256 on one thread: {best:,.0f} messages/s = **{best / base:.2f}×** the "
         f"baseline's {base:,.0f} (goal ≥ 0.25×: **{'PASS' if best / base >= 0.25 else 'MISS'}**); preprocessing "
