@@ -59,7 +59,7 @@ def _add_options(parser: argparse.ArgumentParser, names: set[str] | None = None,
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{f.metadata['help']} (default: {_default_text(f)})".replace("%", "%%")
         group = groups[f.metadata.get("group", "")] if groups else parser
-        if isinstance(c, Boolean):
+        if isinstance(c, Boolean) or isinstance(getattr(c, "inner", None), Boolean):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
         elif f.name == "unlabeled":  # a list of paths: one flag per file (paths may hold commas)
             group.add_argument(flag, action="append", metavar="FILE", help=help_text)

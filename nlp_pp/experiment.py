@@ -83,7 +83,7 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
     """Train one model run, save its checkpoint and predictions, and return its result."""
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
-    net = models.build_model(cfg.model_config(model, len(c.vocab), len(prep.labels)),
+    net = models.build_model(cfg.model_config(model, len(c.vocab), len(prep.labels), init),
                              c.matrix if init == "fasttext" else None)
     train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)

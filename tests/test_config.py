@@ -116,3 +116,14 @@ def test_a_config_file_is_checked_before_any_work(tmp_path, capsys):
     cfg.write_text('bidirectional = "false"\nkeep_pos = "NN,VV"\n', encoding="utf-8")
     parsed = pipeline.build_config(pipeline.run_parser().parse_args(["--config", str(cfg)]))
     assert parsed.bidirectional is False and parsed.preprocess.keep_pos == ("NN", "VV")
+
+
+def test_the_embedding_is_frozen_by_default_only_when_it_learned_from_unlabelled_text():
+    plain, pre = ExperimentConfig(), ExperimentConfig(pretrained_vectors="ft.model")
+    unl = ExperimentConfig(unlabeled=("more.txt",))
+    assert plain.frozen_embedding("fasttext") is False and plain.frozen_embedding("random") is False
+    assert pre.frozen_embedding("fasttext") is True and pre.frozen_embedding("random") is False
+    assert unl.model_config("gru", 10, 2, "fasttext").freeze_embedding is True
+    assert ExperimentConfig(unlabeled=("m.txt",), freeze_embedding=False).frozen_embedding("fasttext") is False
+    assert ExperimentConfig(freeze_embedding=True).frozen_embedding("random") is True  # as asked
+    assert cli("--no-freeze-embedding").freeze_embedding is False and cli().freeze_embedding is None
