@@ -30,16 +30,18 @@ from bench.nsmc_subsets import OUT, pretrained, subset, test_file  # noqa: E402
 VARIANTS = {
     "random": ["--inits", "random"],
     "ft-labelled": ["--inits", "fasttext"],
-    "base": ["pretrained"],
-    "vocab": ["pretrained", "--vocab-from-vectors"],
+    "base": ["pretrained", "--no-freeze-embedding"],
+    "vocab": ["pretrained", "--no-freeze-embedding", "--vocab-from-vectors"],
     "freeze": ["pretrained", "--freeze-embedding"],
     "vocab+freeze": ["pretrained", "--vocab-from-vectors", "--freeze-embedding"],
-    "vocab+freeze2": ["pretrained", "--vocab-from-vectors", "--freeze-epochs", "2"],
-    "hidden64": ["pretrained", "--hidden", "64"],
-    "dropout0.5": ["pretrained", "--dropout", "0.5"],
-    "weight-decay": ["pretrained", "--weight-decay", "1e-5"],
-    "monitor-f1": ["pretrained", "--monitor", "val_f1"],
-    "lstm": ["pretrained", "--models", "lstm"],
+    "vocab+freeze2": ["pretrained", "--no-freeze-embedding", "--vocab-from-vectors", "--freeze-epochs", "2"],
+    "hidden64": ["pretrained", "--no-freeze-embedding", "--hidden", "64"],
+    "dropout0.5": ["pretrained", "--no-freeze-embedding", "--dropout", "0.5"],
+    "weight-decay": ["pretrained", "--no-freeze-embedding", "--weight-decay", "1e-5"],
+    "monitor-f1": ["pretrained", "--no-freeze-embedding", "--monitor", "val_f1"],
+    "lstm": ["pretrained", "--no-freeze-embedding", "--models", "lstm"],
+    "freeze+lstm": ["pretrained", "--freeze-embedding", "--models", "lstm"],
+    "freeze+dropout0.5": ["pretrained", "--freeze-embedding", "--dropout", "0.5"],
 }
 
 

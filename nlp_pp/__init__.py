@@ -24,7 +24,7 @@ from .preprocess import PreprocessConfig, preprocess
 from .stopwords import load_stopwords, remove_stopwords
 from .tokenize import MecabTokenizer, tokenize
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "load_dataset": "data", "read_csv": "data", "split_dataset": "data", "LoadReport": "data",
