@@ -27,22 +27,24 @@ from bench.common import (PROJECT_ROOT, command_line, format_load, load_average,
 from bench.nsmc_subsets import OUT, pretrained, subset, test_file  # noqa: E402
 
 # variant -> pipeline.py options (added to the common ones); "pretrained" runs get the subset's vectors
+NO_VOCAB = "--no-vocab-from-vectors"
 VARIANTS = {
     "random": ["--inits", "random"],
     "ft-labelled": ["--inits", "fasttext"],
-    "base": ["pretrained", "--no-freeze-embedding"],
+    "base": ["pretrained", "--no-freeze-embedding", NO_VOCAB],
     "vocab": ["pretrained", "--no-freeze-embedding", "--vocab-from-vectors"],
-    "freeze": ["pretrained", "--freeze-embedding"],
+    "freeze": ["pretrained", "--freeze-embedding", NO_VOCAB],
     "vocab+freeze": ["pretrained", "--vocab-from-vectors", "--freeze-embedding"],
     "vocab+freeze2": ["pretrained", "--no-freeze-embedding", "--vocab-from-vectors", "--freeze-epochs", "2"],
-    "hidden64": ["pretrained", "--no-freeze-embedding", "--hidden", "64"],
-    "dropout0.5": ["pretrained", "--no-freeze-embedding", "--dropout", "0.5"],
-    "weight-decay": ["pretrained", "--no-freeze-embedding", "--weight-decay", "1e-5"],
-    "monitor-f1": ["pretrained", "--no-freeze-embedding", "--monitor", "val_f1"],
-    "lstm": ["pretrained", "--no-freeze-embedding", "--models", "lstm"],
-    "freeze+lstm": ["pretrained", "--freeze-embedding", "--models", "lstm"],
-    "freeze+dropout0.5": ["pretrained", "--freeze-embedding", "--dropout", "0.5"],
+    "hidden64": ["pretrained", "--no-freeze-embedding", NO_VOCAB, "--hidden", "64"],
+    "dropout0.5": ["pretrained", "--no-freeze-embedding", NO_VOCAB, "--dropout", "0.5"],
+    "weight-decay": ["pretrained", "--no-freeze-embedding", NO_VOCAB, "--weight-decay", "1e-5"],
+    "monitor-f1": ["pretrained", "--no-freeze-embedding", NO_VOCAB, "--monitor", "val_f1"],
+    "lstm": ["pretrained", "--no-freeze-embedding", NO_VOCAB, "--models", "lstm"],
+    "freeze+lstm": ["pretrained", "--freeze-embedding", NO_VOCAB, "--models", "lstm"],
+    "freeze+dropout0.5": ["pretrained", "--freeze-embedding", NO_VOCAB, "--dropout", "0.5"],
 }
+REDUCED = ("random", "ft-labelled", "base", "vocab", "freeze", "vocab+freeze")  # at --reduced sizes
 
 
 def run_variant(name: str, size: int, seed: int, extra: list[str]) -> dict:
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="5000,2000")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--reduced", default="2000", help="sizes at which only the main variants run")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("extra", nargs=argparse.REMAINDER, help="further pipeline.py options after --")
     a = ap.parse_args(argv)
@@ -88,19 +91,22 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(x) for x in a.seeds.split(",")]
     variants = a.variants.split(",")
     extra = [x for x in a.extra if x != "--"]
+    reduced = {int(x) for x in a.reduced.split(",") if x}
     load0 = load_average()
     results: dict[tuple[str, int], list[dict]] = {}
     for size in sizes:
         for seed in seeds:
             for name in variants:
+                if size in reduced and name not in REDUCED:
+                    continue
                 results.setdefault((name, size), []).append(run_variant(name, size, seed, extra))
     rows = []
     for name in variants:
         row = [name, " ".join(VARIANTS[name]).replace("pretrained", "pretrained vectors")]
         for size in sizes:
-            rs = results[(name, size)]
-            row += [mean_std([r["val_macro_f1"] for r in rs]),
-                    f"{statistics.mean(r['best_epoch'] for r in rs):.1f}"]
+            rs = results.get((name, size))
+            row += [mean_std([r["val_macro_f1"] for r in rs]) if rs else "—",
+                    f"{statistics.mean(r['best_epoch'] for r in rs):.1f}" if rs else "—"]
         rows.append(row)
     header = ["variant", "options (BiGRU unless --models)"]
     for size in sizes:

@@ -214,7 +214,7 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
 
     t0 = time.perf_counter()
     vocab = Vocab.build(prep.tokens["train"], min_count=cfg.min_count)
-    if cfg.vocab_from_vectors:
+    if cfg.extend_vocabulary():
         vocab = vocab.extended(vectors.index_to_key)
     vocab.save(run.path("vocab.json"))
     vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])

@@ -127,3 +127,12 @@ def test_the_embedding_is_frozen_by_default_only_when_it_learned_from_unlabelled
     assert ExperimentConfig(unlabeled=("m.txt",), freeze_embedding=False).frozen_embedding("fasttext") is False
     assert ExperimentConfig(freeze_embedding=True).frozen_embedding("random") is True  # as asked
     assert cli("--no-freeze-embedding").freeze_embedding is False and cli().freeze_embedding is None
+
+
+def test_the_vocabulary_takes_the_vectors_words_by_default_with_a_frozen_unlabelled_text_embedding():
+    assert ExperimentConfig().extend_vocabulary() is False
+    assert ExperimentConfig(pretrained_vectors="ft.model").extend_vocabulary() is True
+    assert ExperimentConfig(unlabeled=("m.txt",), freeze_embedding=False).extend_vocabulary() is False
+    assert ExperimentConfig(unlabeled=("m.txt",), vocab_from_vectors=False).extend_vocabulary() is False
+    assert ExperimentConfig(vocab_from_vectors=True).extend_vocabulary() is True  # as asked
+    assert ExperimentConfig(pretrained_vectors="v", inits=("random",)).extend_vocabulary() is False
