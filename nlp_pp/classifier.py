@@ -247,7 +247,8 @@ class _RunReader:
     def _result(self, key: str) -> dict:
         path = self.run / "results" / f"{key}.json"
         if not path.is_file():
-            raise RunError(f"{self.run} has no saved {key} (trained with --no-{key.split('_')[0]}?)")
+            flag = {BASELINE: " (trained with --no-baseline?)", ENSEMBLE: " (trained with --no-ensemble?)"}
+            raise RunError(f"{self.run} has no saved {key}{flag.get(key, '')}")
         return read_json(path)
 
     def _decisions(self, result: dict) -> tuple[float, float | None]:
