@@ -315,6 +315,17 @@ def test_write_report_headline_when_baseline_wins(binary_results, tmp_path):
     assert "Best on validation: </strong><strong>the TF-IDF + logistic-regression baseline" in html
 
 
+def test_write_report_headline_when_baseline_ties(binary_results, tmp_path):
+    r = copy.deepcopy(binary_results)
+    by_config: dict = {}
+    for run in r["runs"]:
+        by_config.setdefault((run["model"], run["init"]), []).append(run["val"]["macro_f1"])
+    r["baseline"]["val"]["macro_f1"] = max(sum(v) / len(v) for v in by_config.values())
+    html = write_report(r, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "are tied on validation macro-F1" in html
+    assert "ahead by" not in html and "−0.0000" not in html and "-0.0000" not in html
+
+
 def test_write_report_multiclass_single_seed(multiclass_results, tmp_path):
     out = _write(multiclass_results, tmp_path)
     html = out["html"].read_text(encoding="utf-8")
