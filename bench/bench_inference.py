@@ -75,7 +75,7 @@ texts = pd.read_csv(sys.argv[6])["document"].fillna("").astype(str).tolist()[:n]
 if model == "parts":  # where the time of one message goes, stage by stage, on one thread
     from nlp_pp.tokenize import MecabTokenizer
     from nlp_pp.hangul import decompose
-    clf = load_classifier(path)
+    clf = load_classifier(path, trust_torchscript=True)
     cfg, scorer = clf.preprocess_config, clf._scorer
     clean, tok = cfg.cleaning, MecabTokenizer()
     def timed(f):
@@ -94,13 +94,13 @@ if model == "parts":  # where the time of one message goes, stage by stage, on o
                       "encode": us_encode, "model": us_model, "all": us_all}))
     sys.exit(0)
 if model == "preprocess":
-    clf = load_classifier(path)
+    clf = load_classifier(path, trust_torchscript=True)
     preprocess(texts[:200], clf.preprocess_config)
     t = time.perf_counter()
     for s in range(0, n, batch):
         preprocess(texts[s:s + batch], clf.preprocess_config)
 else:
-    clf = load_classifier(path, model=model, threads=threads)
+    clf = load_classifier(path, model=model, threads=threads, trust_torchscript=True)
     clf.predict_proba(texts[:256])
     t = time.perf_counter()
     for s in range(0, n, batch):
@@ -132,7 +132,7 @@ def agreement(run: Path, exports: dict[str, Path], texts: list[str], y: np.ndarr
     acc0 = float((p0.argmax(1) == y).mean())
     rows, goals = [["eager PyTorch (reference)", "—", "—", f"{acc0:.4f}", "—"]], []
     for name, path in exports.items():
-        p = load_classifier(path).predict_proba(texts)
+        p = load_classifier(path, trust_torchscript=True).predict_proba(texts)
         same = float((p.argmax(1) == p0.argmax(1)).mean())
         acc, diff = float((p.argmax(1) == y).mean()), float(np.abs(p - p0).max())
         rows.append([name, f"{same:.4%}", f"{diff:.2e}", f"{acc:.4f}", f"{100 * (acc - acc0):+.2f}"])

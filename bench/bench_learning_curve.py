@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def run(name: str, size: int, seed: int, options: list[str]) -> dict:
     labelled, _ = subset(size, seed)
     out = OUT / "curve" / f"{name}-{size}-seed{seed}"
     if not (out / "metrics.json").exists():
+        shutil.rmtree(out.with_name(out.name + ".partial"), ignore_errors=True)  # an interrupted earlier attempt
         t0 = time.perf_counter()
         subprocess.run([sys.executable, PIPELINE, "--data", str(labelled), "--test-data", str(test_file()),
                         "--text-col", "document", "--label-col", "label", "--seeds", str(seed), "--split-seed",

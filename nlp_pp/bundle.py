@@ -12,13 +12,16 @@
 :func:`read_bundle` (through :func:`nlp_pp.load_classifier`) verifies every file's SHA-256 before
 reading it. An ONNX export holds JSON, NumPy arrays (read without pickle) and ONNX graphs, which
 describe computations and cannot run Python code; a TorchScript export (``--format torchscript``)
-holds TorchScript programs: load only those you made or trust.
+holds TorchScript programs and is read only when the caller says it trusts it
+(``trust_torchscript=True``, ``--trust-torchscript``).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import math
 import shutil
 import tempfile
 from datetime import datetime
@@ -28,7 +31,7 @@ from .classifier import BaselineScorer, Classifier, EnsembleScorer, NeuralScorer
 from .errors import ConfigError, RunError
 from .evaluate import ENSEMBLE
 from .preprocess import PreprocessConfig
-from .rundir import BASELINE_FILE, atomic_write, open_run, read_json
+from .rundir import BASELINE_FILE, atomic_write, open_run, read_json, result_key
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -63,10 +66,15 @@ def export_bundle(run_dir: str | Path, out: str | Path, *, model: str | None = N
     run = open_run(run_dir)
     reader = _RunReader(run, device=_cpu())
     name = model or default_model(run)
-    members = _members(reader, name)
     clf = reader.classifier(name)  # checks every file of the model before anything is written
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    members = _members(reader, name)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise ConfigError(f"--out {out}: cannot create it ({e.strerror or e.__class__.__name__})") from None
     try:
         (tmp / "models").mkdir()
         entries = []
@@ -136,8 +144,7 @@ def _model_metrics(metrics: dict, name: str) -> dict:
         if isinstance(metrics.get(key), dict):
             rows.append(metrics[key])
     for r in rows:
-        key = r.get("name") or f"{r.get('model')}-{r.get('init')}-seed{r.get('seed')}"
-        if key == name:
+        if result_key(r) == name:
             return {k: r[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in r}
     return {}
 
@@ -145,8 +152,12 @@ def _model_metrics(metrics: dict, name: str) -> dict:
 # --------------------------------------------------------------------------- reading
 
 
-def read_bundle(path: str | Path, *, threads: int = 1) -> Classifier:
-    """The classifier of an export directory, every file checked against the manifest's SHA-256 first."""
+def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool = False) -> Classifier:
+    """The classifier of an export directory, every file checked against the manifest's SHA-256 first.
+
+    A TorchScript member is a program and runs code when loaded: it is refused unless
+    ``trust_torchscript`` (the manifest's own digests cannot vouch for a file's origin).
+    """
     root = Path(path)
     manifest = read_json(root / "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -163,40 +174,62 @@ def read_bundle(path: str | Path, *, threads: int = 1) -> Classifier:
         labels = [str(x) for x in manifest["labels"]]
         pre = PreprocessConfig.from_saved(manifest["preprocess"])
         members = list(manifest["members"])
-        scorers = [(_member_scorer(root, m, manifest, pre, labels, threads, files), float(m["temperature"]))
-                   for m in members]
-        temperature, threshold = float(manifest["temperature"]), manifest.get("threshold")
         name = str(manifest["model"])
+        weights = [float(w) for w in manifest["weights"]] if name == ENSEMBLE else [1.0]
+        if not members or len(weights) != len(members):
+            raise ValueError("members and weights disagree")
+        temperature, threshold = _decision_values(manifest)
+        scorers = [(_member_scorer(root, m, manifest, pre, labels, threads, files, trust_torchscript),
+                    float(m["temperature"])) for m in members]
     except RunError:
         raise
     except (KeyError, TypeError, ValueError) as e:
-        raise RunError(f"{root}/manifest.json is corrupt ({e.__class__.__name__})") from None
+        raise RunError(f"{root}/manifest.json is corrupt ({e.__class__.__name__}: {e})") from None
     if name == ENSEMBLE:
-        scorer, neural = EnsembleScorer(scorers, [float(w) for w in manifest["weights"]]), None
+        scorer, neural = EnsembleScorer(scorers, weights), None
     else:
         scorer = scorers[0][0]
         neural = scorer if isinstance(scorer, NeuralScorer) else None
     source = {"export": str(root), "backend": manifest.get("backend"), "quantize": manifest.get("quantize"),
               "created": manifest.get("created"), "exported_from": manifest.get("source"),
               "exported_with": manifest.get("versions")}
-    return Classifier(name, labels, pre, scorer, temperature=temperature,
-                      threshold=None if threshold is None else float(threshold),
+    return Classifier(name, labels, pre, scorer, temperature=temperature, threshold=threshold,
                       positive_label=manifest.get("positive_label"), neural=neural, source=source)
 
 
+def _decision_values(manifest: dict) -> tuple[float, float | None]:
+    """The manifest's temperature (> 0, finite) and threshold (in [0, 1] or absent); ValueError otherwise."""
+    temperature, threshold = float(manifest["temperature"]), manifest.get("threshold")
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature {temperature!r}")
+    if threshold is not None:
+        threshold = float(threshold)
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold {threshold!r}")
+    return temperature, threshold
+
+
 def _member_scorer(root: Path, member: dict, manifest: dict, pre: PreprocessConfig, labels: list[str],
-                   threads: int, files: dict):
+                   threads: int, files: dict, trust_torchscript: bool):
     from .inference import OnnxRunner, TorchScriptRunner
 
     rel = str(member["file"])
-    if rel not in files:
-        raise RunError(f"{root}/manifest.json lists {rel} without its SHA-256: corrupt")
+    for needed in (rel, *(() if member["kind"] == "baseline" else ("vocab.json",))):
+        if needed not in files:
+            raise RunError(f"{root}/manifest.json lists {needed} without its SHA-256: corrupt")
     if member["kind"] == "baseline":
         from .baseline import TfidfBaseline
 
         return BaselineScorer(TfidfBaseline.load(root / rel), pre)
+    onnx = rel.endswith(".onnx")
+    if not onnx and not trust_torchscript:
+        raise RunError(f"{root}/{rel} is a TorchScript program, which runs code when loaded: load it only if you "
+                       "trust its source (trust_torchscript=True; CLI: --trust-torchscript)")
     vocab = Vocab.load(root / "vocab.json")
-    runner = OnnxRunner(root / rel, threads=threads) if rel.endswith(".onnx") else TorchScriptRunner(root / rel)
+    try:
+        runner = OnnxRunner(root / rel, threads=threads) if onnx else TorchScriptRunner(root / rel)
+    except Exception as e:  # onnxruntime and torch.jit raise their own types for a damaged graph
+        raise RunError(f"{root}/{rel} cannot be loaded as a model ({e.__class__.__name__}): corrupt") from None
     if runner.num_classes != len(labels) or (runner.vocab_size is not None and runner.vocab_size != len(vocab)):
         raise RunError(f"{root}/{rel} does not match the export's labels or vocabulary")
     return NeuralScorer(runner, vocab, int(manifest["context_length"]), str(manifest["truncating"]), pre)

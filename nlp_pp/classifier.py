@@ -196,7 +196,7 @@ def default_model(run: Path) -> str:
 
 
 def load_classifier(path: str | Path, model: str | None = None, device: str = "cpu", *,
-                    threads: int = 1) -> Classifier:
+                    threads: int = 1, trust_torchscript: bool = False) -> Classifier:
     """Load a classifier from a run directory or from an export directory (``pipeline.py export``).
 
     Parameters
@@ -207,6 +207,8 @@ def load_classifier(path: str | Path, model: str | None = None, device: str = "c
         default: the best on validation. An export directory holds one model.
     device : ``cpu``, ``cuda`` or ``auto`` (run directories; exports run on the CPU).
     threads : intra-op threads of an ONNX export.
+    trust_torchscript : read a TorchScript export (``--format torchscript``), a program that runs code
+        when loaded; refused by default. ONNX exports and run directories never run code.
 
     Raises
     ------
@@ -220,7 +222,7 @@ def load_classifier(path: str | Path, model: str | None = None, device: str = "c
 
         if model is not None:
             raise ConfigError(f"{path} is an export directory with one model; do not pass a model name")
-        return read_bundle(path, threads=threads)
+        return read_bundle(path, threads=threads, trust_torchscript=trust_torchscript)
     run = open_run(path)
     loader = _RunReader(run, resolve_device(device))
     return loader.classifier(model or default_model(run))

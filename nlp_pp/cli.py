@@ -85,6 +85,10 @@ def run_parser() -> argparse.ArgumentParser:
     return p
 
 
+TRUST_HELP = ("read a TorchScript export (--format torchscript), a program that runs code when loaded: only "
+              "one you made or trust (ONNX exports and run directories never run code)")
+
+
 def predict_parser() -> argparse.ArgumentParser:
     p = Parser(prog="pipeline.py predict",
                                 description="Classify texts with the best model of a saved run.")
@@ -99,6 +103,7 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="also show the tokens that pushed each text toward "
                    "its label (neural models)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    p.add_argument("--trust-torchscript", action="store_true", help=TRUST_HELP)
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
@@ -149,6 +154,7 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--threads", type=int, default=1, help="inference threads (default: 1)")
     p.add_argument("--max-texts", type=int, default=256, help="most texts per request (default: 256)")
+    p.add_argument("--trust-torchscript", action="store_true", help=TRUST_HELP)
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
@@ -198,8 +204,8 @@ def cmd_predict(argv: list[str]) -> int:
     elif args.texts:
         texts = args.texts
     else:
-        texts = [line.rstrip("\n") for line in sys.stdin]
-    clf = load_classifier(args.run, model=args.model, device=args.device)
+        texts = _stdin_lines()
+    clf = load_classifier(args.run, model=args.model, device=args.device, trust_torchscript=args.trust_torchscript)
     for row in clf.predict(texts, threshold=args.threshold, explain=args.explain):
         if args.json:
             print(json.dumps(row, ensure_ascii=False, allow_nan=False))
@@ -209,6 +215,20 @@ def cmd_predict(argv: list[str]) -> int:
             line += "\t" + " ".join(f"{e['token']}({e['contribution']:+.3f})" for e in row["explanation"])
         print(line)
     return 0
+
+
+def _stdin_lines() -> list[str]:
+    """One text per line of standard input, its encoding detected like --data's (UTF-8 or CP949)."""
+    from nlp_pp.data import decode_text
+
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # replaced by a text stream (notebooks, tests)
+        return [line.rstrip("\n") for line in sys.stdin]
+    data = raw.read()
+    if not data.strip():
+        return []
+    text = decode_text(data, "standard input")[0].replace("\r\n", "\n")
+    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
 
 
 def cmd_export(argv: list[str]) -> int:
@@ -263,7 +283,8 @@ def cmd_serve(argv: list[str]) -> int:
     if args.model and not args.run:
         raise ConfigError("--model names a model of a run directory; use it with --run")
     torch.set_num_threads(args.threads)
-    clf = load_classifier(args.model_dir or args.run, model=args.model, threads=args.threads)
+    clf = load_classifier(args.model_dir or args.run, model=args.model, threads=args.threads,
+                          trust_torchscript=args.trust_torchscript)
     serve(clf, host=args.host, port=args.port, max_texts=args.max_texts)
     return 0
 

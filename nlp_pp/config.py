@@ -89,7 +89,8 @@ class ExperimentConfig:
     seeds: tuple[int, ...] = option((0,), ListOf(Interval(int, 0)), "training seeds; several give mean ± std",
                                     group="models")
     epochs: int = borrow(TrainConfig, "epochs", group="models")
-    freeze_epochs: int = borrow(TrainConfig, "freeze_epochs", group="models")
+    freeze_epochs: int = borrow(TrainConfig, "freeze_epochs", group="models", help="keep a FastText-initialised "
+                                "embedding fixed for this many epochs first, then train it")
     patience: int = borrow(TrainConfig, "patience", group="models")
     monitor: str = borrow(TrainConfig, "monitor", group="models")
     batch_size: int = borrow(TrainConfig, "batch_size", group="models")
@@ -199,9 +200,11 @@ class ExperimentConfig:
 
     # --- the parts' configs, derived -------------------------------------------------------------
 
-    def train_config(self, class_weight: tuple[float, ...] | None = None) -> TrainConfig:
-        """The trainer's options (``class_weight``: resolved for the data's labels, see :meth:`class_weights`)."""
-        return sub_config(self, TrainConfig, class_weight=class_weight)
+    def train_config(self, class_weight: tuple[float, ...] | None = None, init: str = "fasttext") -> TrainConfig:
+        """The trainer's options for embedding init ``init`` (``class_weight``: resolved for the data's labels,
+        see :meth:`class_weights`; ``freeze_epochs`` applies to FastText-initialised embeddings only)."""
+        return sub_config(self, TrainConfig, class_weight=class_weight,
+                          freeze_epochs=self.freeze_epochs if init == "fasttext" else 0)
 
     def class_weights(self, labels: list[str], y_train) -> tuple[float, ...] | None:
         """``--class-weight`` for these labels: ``None``, inverse frequencies, or the given numbers (default 1)."""
@@ -238,10 +241,13 @@ class ExperimentConfig:
             bool(self.unlabeled or self.pretrained_vectors)
 
     def frozen_embedding(self, init: str) -> bool:
-        """Whether the embedding stays fixed: as asked, or (auto) when it holds vectors learned from unlabelled text."""
+        """Whether a FastText-initialised embedding stays fixed: as asked, or (auto) when its vectors learned
+        from unlabelled text. A random-init embedding always trains."""
+        if init != "fasttext":
+            return False
         if self.freeze_embedding is not None:
             return self.freeze_embedding
-        return init == "fasttext" and bool(self.unlabeled or self.pretrained_vectors)
+        return bool(self.unlabeled or self.pretrained_vectors)
 
     # --- reading and writing ---------------------------------------------------------------------
 

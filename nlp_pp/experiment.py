@@ -30,7 +30,7 @@ from .metrics import misclassified
 from .prepare import Prepared, fasttext_vectors, prepare_data, vectors_matrix
 from .resources import package_versions
 from .rundir import BASELINE, BASELINE_FILE, RunDir, read_json, result_key, run_key, write_history, write_json
-from .selection import BASELINE_INIT, ENSEMBLE_INIT, best_run, rank_configurations
+from .selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
 from .train import Trainer, predict_logits, resolve_device, set_seed
 from .vocab import Vocab
 
@@ -88,7 +88,7 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
     train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init, seed)
-    fit = Trainer(net, cfg.train_config(c.class_weight), c.device).fit(train_loader, val_loader, desc=key)
+    fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(train_loader, val_loader, desc=key)
     if init == "random" and c.vocab.training_size < len(c.vocab):
         untrained_as_unknown(net, c.vocab.training_size)
     scores = Scores(key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test")))
@@ -282,11 +282,8 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         timings["explanations"] = time.perf_counter() - t0
 
     reliability_of = None
-    ranked = rank_configurations(runs, baseline, ensemble)
-    if ranked:
-        top = ranked[0]
-        key = top.model if top.init in (BASELINE_INIT, ENSEMBLE_INIT) else result_key(
-            best_run([r for r in runs if (r["model"], r["init"]) == (top.model, top.init)]))
+    if runs or baseline or ensemble:
+        key = best_model({"runs": runs, "baseline": baseline, "ensemble": ensemble})
         res = baseline if key == BASELINE else ensemble if key == ENSEMBLE else run.load_result(key)
         reliability_of = {"model": key, **reliability(Scores(key, *run.load_predictions(key)), task,
                                                       res["calibration"]["temperature"])}
@@ -378,7 +375,8 @@ def summary_lines(metrics: dict) -> list[str]:
     table = summarize(metrics)
     lines = [f"{'configuration':<26}{'seeds':>6}{'val macro-F1':>14}{'test accuracy':>18}{'test macro-F1':>18}"]
     for _, r in table.iterrows():
-        label = f"{r['model']} (baseline)" if r["init"] == BASELINE_INIT else f"{r['model']} + {r['init']}"
+        label = (f"{r['model']} (baseline)" if r["init"] == BASELINE_INIT else r["model"] if r["init"] == ENSEMBLE_INIT
+                 else f"{r['model']} + {r['init']}")
         n = int(r["n_seeds"])
         acc, f1 = (f"{r[f'{m}_mean']:.4f}" + (f" ± {r[f'{m}_std']:.4f}" if n > 1 else "")
                    for m in ("accuracy", "macro_f1"))

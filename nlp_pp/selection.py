@@ -15,6 +15,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .rundir import run_key
+
 
 @dataclass(frozen=True)
 class ConfigurationScore:
@@ -79,7 +81,7 @@ def best_model(metrics: dict) -> str:
     if top.init in (BASELINE_INIT, ENSEMBLE_INIT):
         return top.model
     r = best_run([r for r in runs if str(r.get("model")) == top.model and str(r.get("init")) == top.init])
-    return f"{r['model']}-{r['init']}-seed{r['seed']}"
+    return run_key(r["model"], r["init"], r["seed"])
 
 
 def best_run(runs: Sequence[dict]) -> dict:

@@ -56,7 +56,8 @@ def _check_metric(metric: str) -> str:
 def _paired_labels(y, pred_a, pred_b, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """``y`` ``(n,)`` and predictions ``(s, n)`` (one row per seed; 1-D means one seed), and the class count.
 
-    ``pred_b`` with one row is repeated to match ``pred_a`` (one system against a multi-seed one).
+    A side with one row is repeated to match the other (a one-seed system, e.g. the baseline or the
+    ensemble, against a multi-seed one, in either order).
     """
     y = np.asarray(y)
     a, b = np.atleast_2d(np.asarray(pred_a)), np.atleast_2d(np.asarray(pred_b))
@@ -65,6 +66,8 @@ def _paired_labels(y, pred_a, pred_b, n_classes: int | None = None) -> tuple[np.
                         f"{[v.shape for v in (y, a, b)]})")
     if b.shape[0] == 1 and a.shape[0] > 1:
         b = np.repeat(b, a.shape[0], axis=0)
+    elif a.shape[0] == 1 and b.shape[0] > 1:
+        a = np.repeat(a, b.shape[0], axis=0)
     if a.shape[0] != b.shape[0]:
         raise DataError(f"pred_a and pred_b must have the same number of seeds (got {a.shape[0]} and {b.shape[0]})")
     if len(y) == 0:

@@ -125,7 +125,10 @@ def test_the_embedding_is_frozen_by_default_only_when_it_learned_from_unlabelled
     assert pre.frozen_embedding("fasttext") is True and pre.frozen_embedding("random") is False
     assert unl.model_config("gru", 10, 2, "fasttext").freeze_embedding is True
     assert ExperimentConfig(unlabeled=("m.txt",), freeze_embedding=False).frozen_embedding("fasttext") is False
-    assert ExperimentConfig(freeze_embedding=True).frozen_embedding("random") is True  # as asked
+    assert ExperimentConfig(freeze_embedding=True).frozen_embedding("fasttext") is True  # as asked
+    assert ExperimentConfig(freeze_embedding=True).frozen_embedding("random") is False  # random rows must train
+    assert ExperimentConfig(freeze_epochs=2).train_config(None, "fasttext").freeze_epochs == 2
+    assert ExperimentConfig(freeze_epochs=2).train_config(None, "random").freeze_epochs == 0
     assert cli("--no-freeze-embedding").freeze_embedding is False and cli().freeze_embedding is None
 
 

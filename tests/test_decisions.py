@@ -219,3 +219,27 @@ def test_balanced_class_weights_reach_the_baseline(tmp_path, monkeypatch):
     counts = np.bincount(seen["labels"], minlength=2)
     expected = {k: len(seen["labels"]) / (2 * counts[k]) for k in (0, 1)}  # inverse class frequency
     assert seen["class_weight"] == pytest.approx(expected)
+
+
+def test_paired_comparisons_with_a_one_row_system_first():
+    """The ensemble or the baseline ranked first against a multi-seed runner-up (and the reverse)."""
+    from types import SimpleNamespace
+
+    from nlp_pp.evaluate import paired_comparisons
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    one = np.where(rng.random(400) < 0.9, y, 1 - y)[None]
+    three = np.stack([np.where(rng.random(400) < 0.8, y, 1 - y) for _ in range(3)])
+    task = SimpleNamespace(y_test=y, labels=["a", "b"])
+    first, second = paired_comparisons(task, [("best vs runner-up", "ensemble", "gru + fasttext", one, three),
+                                              ("best vs runner-up", "gru + fasttext", "ensemble", three, one)])
+    assert first["diff"] == pytest.approx(-second["diff"]) and first["diff"] > 0
+
+
+def test_terminal_summary_names_each_row_once(metrics):
+    from nlp_pp.experiment import summary_lines
+
+    labels = [line[:26].strip() for line in summary_lines(metrics)[1:-1]]
+    assert "ensemble" in labels and "tfidf_logreg (baseline)" in labels and "gru + fasttext" in labels
+    assert not any("ensemble +" in lab for lab in labels)

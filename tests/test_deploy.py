@@ -41,7 +41,7 @@ def run(tmp_path_factory) -> Path:
 def test_an_export_agrees_with_its_run(run, tmp_path, model, fmt, capsys):
     out = tmp_path / "export"
     assert pipeline.main(["export", "--run", str(run), "--model", model, "--format", fmt, "--out", str(out)]) == 0
-    original, exported = load_classifier(run, model=model), load_classifier(out)
+    original, exported = load_classifier(run, model=model), load_classifier(out, trust_torchscript=fmt == "torchscript")
     a, b = original.predict_proba(TEXTS), exported.predict_proba(TEXTS)
     assert np.abs(a - b).max() < 1e-4 and (a.argmax(1) == b.argmax(1)).all()
     assert (exported.threshold, exported.temperature, exported.labels) == (
@@ -75,12 +75,59 @@ def test_a_changed_file_in_an_export_is_refused(run, tmp_path):
         load_classifier(out)
 
 
+def test_a_torchscript_member_is_read_only_when_trusted(run, tmp_path, capsys):
+    """An export's manifest cannot vouch for its own files: a .pt member (a program) needs the caller's consent."""
+    out = tmp_path / "ts"
+    assert pipeline.main(["export", "--run", str(run), "--model", "gru-random-seed0", "--format", "torchscript",
+                          "--out", str(out)]) == 0
+    with pytest.raises(RunError, match="TorchScript program, which runs code when loaded"):
+        load_classifier(out)
+    assert pipeline.main(["predict", "--run", str(out), "무료 쿠폰"]) == 2
+    assert "--trust-torchscript" in capsys.readouterr().err
+    assert pipeline.main(["predict", "--run", str(out), "--trust-torchscript", "무료 쿠폰"]) == 0
+
+
+@pytest.mark.parametrize("model, change, needle", [
+    ("ensemble", lambda m: m.update(weights=m["weights"] + [0.5]), "manifest.json is corrupt"),  # one per member
+    ("ensemble", lambda m: m.update(threshold="high"), "manifest.json is corrupt"),
+    ("ensemble", lambda m: m.update(threshold=1.5), "manifest.json is corrupt"),
+    ("ensemble", lambda m: m.update(temperature=0), "manifest.json is corrupt"),
+    ("gru-random-seed0", lambda m: m["files"].pop("vocab.json"), "vocab.json without its SHA-256"),
+])
+def test_a_damaged_manifest_is_one_error(run, tmp_path, model, change, needle):
+    out = tmp_path / "e"
+    assert pipeline.main(["export", "--run", str(run), "--model", model, "--out", str(out)]) == 0
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    change(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(RunError, match=needle):
+        load_classifier(out)
+
+
+def test_a_damaged_onnx_graph_is_one_error(run, tmp_path):
+    import hashlib
+
+    out = tmp_path / "e"
+    assert pipeline.main(["export", "--run", str(run), "--model", "gru-random-seed0", "--out", str(out)]) == 0
+    graph = next((out / "models").glob("*.onnx"))
+    graph.write_bytes(b"not an onnx graph")
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["files"][str(graph.relative_to(out))] = hashlib.sha256(graph.read_bytes()).hexdigest()
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(RunError, match="cannot be loaded as a model"):
+        load_classifier(out)
+
+
 def test_export_errors(run, tmp_path, capsys):
     (tmp_path / "exists").mkdir()
+    (tmp_path / "afile").write_text("x")
     for args, needle in [
         (["--out", str(tmp_path / "exists")], "exists; choose a new directory"),
         (["--out", str(tmp_path / "x"), "--format", "torchscript", "--quantize", "int8"], "for --format onnx only"),
         (["--out", str(tmp_path / "y"), "--model", "../etc"], "is not a saved model name"),
+        (["--out", str(tmp_path / "afile" / "sub")], "cannot create it"),
     ]:
         assert pipeline.main(["export", "--run", str(run), *args]) == 2
         assert needle in capsys.readouterr().err

@@ -124,6 +124,24 @@ def test_predict_reads_stdin(finished_run: Path, monkeypatch, capsys):
     assert code == 0 and len(out.strip().split("\n")) == 2
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp949"])
+def test_predict_reads_stdin_bytes_in_either_encoding(finished_run: Path, monkeypatch, capsys, encoding):
+    import io
+
+    raw = "안녕 잘 지내?\r\n무료 쿠폰 받으세요\n".encode(encoding)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    code, out, _ = run_cli(["predict", "--run", str(finished_run), "--json"], capsys)
+    assert code == 0 and [json.loads(x)["text"] for x in out.strip().split("\n")] == ["안녕 잘 지내?", "무료 쿠폰 받으세요"]
+
+
+def test_predict_refuses_undecodable_stdin(finished_run: Path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe\xfd\x80\x81 spam\n" * 3)))
+    code, _, err = run_cli(["predict", "--run", str(finished_run)], capsys)
+    assert code == 2 and err.startswith("error: standard input") and "Traceback" not in err
+
+
 def test_existing_run_is_never_overwritten(finished_run: Path, tmp_path, capsys):
     before = (finished_run / "metrics.json").read_bytes()
     code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--inits", "random",

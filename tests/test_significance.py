@@ -238,3 +238,6 @@ def test_bootstrap_over_several_seeds_averages_the_paired_differences():
     tiled = paired_bootstrap(y, a, b[0], n_resamples=200, seed=0)
     assert tiled["diff"] == pytest.approx(np.mean([f1_score(y, a[s], average="macro") for s in range(3)])
                                           - f1_score(y, b[0], average="macro"))
+    # ... and so is a single row of a (the ensemble or the baseline ranked first, a multi-seed runner-up)
+    first = paired_bootstrap(y, b[0], a, n_resamples=200, seed=0)
+    assert first["diff"] == pytest.approx(-tiled["diff"])

@@ -20,7 +20,7 @@ from .view import Results, RunRecord, num
 MIN_EFFECT = 0.002
 
 SUMMARY_COLUMNS = [
-    "model", "init", "n_seeds", "val_macro_f1_mean", "val_accuracy_mean",
+    "model", "init", "n_seeds", "val_macro_f1_mean", "val_macro_f1_std", "val_accuracy_mean",
     "accuracy_mean", "accuracy_std", "macro_f1_mean", "macro_f1_std",
     "roc_auc_mean", "pr_auc_mean", "best_epoch_mean", "train_seconds_mean",
 ]
@@ -85,9 +85,9 @@ def best_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
 def summarize(results: Any) -> pd.DataFrame:
     """One row per (model, init) configuration plus one for the baseline, best on validation first.
 
-    Columns: ``model, init, n_seeds, val_macro_f1_mean, val_accuracy_mean, accuracy_mean,
-    accuracy_std, macro_f1_mean, macro_f1_std, roc_auc_mean, best_epoch_mean,
-    train_seconds_mean``. ``val_*`` are validation scores averaged over the seeds: the rows are
+    Columns: ``model, init, n_seeds, val_macro_f1_mean, val_macro_f1_std, val_accuracy_mean,
+    accuracy_mean, accuracy_std, macro_f1_mean, macro_f1_std, roc_auc_mean, pr_auc_mean,
+    best_epoch_mean, train_seconds_mean``. ``val_*`` are validation scores averaged over the seeds: the rows are
     ranked by them (:func:`nlp_pp.selection.rank_configurations`). The other scores are *test*-set
     metrics averaged over the seeds; ``*_std`` is the sample standard deviation across seeds (n-1)
     and ``0.0`` -- not NaN -- for a single seed. The baseline row has ``init == "baseline"``.
@@ -111,7 +111,8 @@ def _summary_row(model: str, init: str, runs: Sequence[RunRecord]) -> dict:
     f1 = [r.test.macro_f1 for r in runs]
     return {
         "model": model, "init": init, "n_seeds": len(runs),
-        "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs), "val_accuracy_mean": mean(r.val.accuracy for r in runs),
+        "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs), "val_macro_f1_std": std([r.val.macro_f1 for r in runs]),
+        "val_accuracy_mean": mean(r.val.accuracy for r in runs),
         "accuracy_mean": mean(acc), "accuracy_std": std(acc), "macro_f1_mean": mean(f1), "macro_f1_std": std(f1),
         "roc_auc_mean": mean(r.test.roc_auc for r in runs), "pr_auc_mean": mean(r.test.pr_auc for r in runs),
         "best_epoch_mean": mean(r.best_epoch for r in runs) if init not in (BASELINE_INIT, ENSEMBLE_INIT) else math.nan,

@@ -145,7 +145,8 @@ def _runner_up(ctx: Context) -> list:
     if round(gap, 4) == 0:
         return [f" The runner-up, {name}, has the same validation macro-F1: the ranking between these two is "
                 "not conclusive."]
-    noise = max([float(x) for x in (first["macro_f1_std"], second["macro_f1_std"]) if not isnan(x)] + [MIN_EFFECT])
+    noise = max([float(x) for x in (first["val_macro_f1_std"], second["val_macro_f1_std"]) if not isnan(x)]
+                + [MIN_EFFECT])
     if gap <= noise + 1e-12:
         return [f" The runner-up, {name}, is only {gap:.4f} behind on validation macro-F1 — within the noise "
                 f"level (≤ {noise:.4f}), so the ranking between these two is not conclusive."]
@@ -166,7 +167,7 @@ def _baseline_sentence(ctx: Context) -> list:
     if round(margin, 4) == 0:
         return [f"the best neural configuration and the {base_txt} are tied on validation macro-F1. ", of]
     if margin > 0:
-        noise = max(0.0 if isnan(best["macro_f1_std"]) else float(best["macro_f1_std"]), MIN_EFFECT)
+        noise = max(0.0 if isnan(best["val_macro_f1_std"]) else float(best["val_macro_f1_std"]), MIN_EFFECT)
         size = ("only " if margin <= noise + 1e-12 else "")
         return [f"the best neural configuration, {config_name(best['model'], best['init'])}, is ahead of the "
                 f"{base_txt} by {size}{signed(margin)} validation macro-F1 ({signed(test_margin)} on the test "
