@@ -144,21 +144,17 @@ def fit_ensemble_run(c: Comparison, results: list[dict]) -> dict | None:
 
 def check_input_files(cfg: ExperimentConfig) -> None:
     """Every local file the options name exists and is a regular file: checked before any work starts."""
-    from .data import is_url
+    from .data import check_file, is_url
 
-    named = [("--data", cfg.data), ("--test-data", cfg.test_data), ("--pretrained-vectors", cfg.pretrained_vectors),
-             *(("--unlabeled", u) for u in cfg.unlabeled)]
-    for flag, source in named:
-        if source is None or is_url(str(source)):
-            continue
-        p = Path(source).expanduser()
-        if not p.exists():
-            raise DataError(f"{flag}: file not found: {source}; check the path (relative paths start from "
-                            f"{Path.cwd()})")
-        if p.is_dir():
-            raise DataError(f"{flag}: {source} is a directory, not a file; pass the file inside it")
-        if not p.is_file():
-            raise DataError(f"{flag}: {source} is not a regular file (a device, pipe or socket)")
+    named = [("--data", cfg.data, "CSV"), ("--test-data", cfg.test_data, "CSV"),
+             ("--pretrained-vectors", cfg.pretrained_vectors, "vectors"),
+             *(("--unlabeled", u, "text") for u in cfg.unlabeled)]
+    for flag, source, kind in named:
+        if source is not None and not is_url(str(source)):
+            try:
+                check_file(source, kind)
+            except DataError as e:
+                raise DataError(f"{flag}: {e}") from None
 
 
 def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = None) -> Path:
