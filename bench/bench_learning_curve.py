@@ -90,6 +90,7 @@ def plot(results: dict, sizes: list[int], path: Path) -> None:
         ax.plot(sizes, means, style, label=row, lw=1.6, ms=5)
     ax.set_xscale("log")
     ax.set_xticks(sizes, [f"{s // 1000}k" for s in sizes])
+    ax.set_xticks([], minor=True)  # no 3x10^3-style minor labels of the log axis
     ax.set_xlabel("labelled training reviews (NSMC subset; 85 % train, 15 % validation)")
     ax.set_ylabel("test accuracy (50k NSMC test reviews)")
     ax.set_title("Learning curve, mean over seeds")
