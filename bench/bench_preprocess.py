@@ -187,8 +187,8 @@ def run_child(args: argparse.Namespace) -> None:
         info = decompose.cache_info()
         extra["decompose_cache"] = {"hits": info.hits, "misses": info.misses}
     if name == "cache_put":
-        path = Path(args.cache_dir) / CACHE_KIND / f"{key}.pkl"
-        extra["pickle_mb"] = path.stat().st_size / 1024**2 if path.exists() else None
+        path = Path(args.cache_dir) / CACHE_KIND / f"{key}.json"
+        extra["entry_mb"] = path.stat().st_size / 1024**2 if path.exists() else None
     result = {
         "name": name,
         "n_texts": len(texts),
@@ -382,7 +382,7 @@ def render(s: dict[str, dict], meta: dict) -> str:
         f"{pp2['maxrss_workers_mb']:.0f} MB.",
         f"`hangul.decompose` cache in row 3: {dc['misses']:,} distinct tokens; {dc['hits']:,} of {calls:,} calls "
         f"({dc['hits'] / max(calls, 1):.1%}) were hits.",
-        f"cache: pickle of {meta['pickle_mb']:.1f} MB, put once in {meta['put_s']:.2f} s; row 5 reads it from the "
+        f"cache: a checksummed JSON entry of {meta['entry_mb']:.1f} MB, put once in {meta['put_s']:.2f} s; row 5 reads it from the "
         "warm OS page cache.",
     ])
     return f"""## Preprocessing (nlp_pp.preprocess)
@@ -440,7 +440,7 @@ def run_parent(args: argparse.Namespace) -> None:
     try:
         print("setup: computing the tokens once and putting them into a temporary cache ...", flush=True)
         put = spawn("cache_put", args, cache_dir)
-        print(f"  put {put['wall_s']:.2f} s, {put['pickle_mb']:.0f} MB", flush=True)
+        print(f"  put {put['wall_s']:.2f} s, {put['entry_mb']:.0f} MB", flush=True)
         runs: dict[str, list[dict]] = {k: [] for k in MEASUREMENTS}
         for rnd in range(args.repeat):
             for key in MEASUREMENTS:
@@ -477,7 +477,7 @@ def run_parent(args: argparse.Namespace) -> None:
         "revision": common.git_revision(),
         "put_s": put["wall_s"],
         "codes": sorted({r["code"] for v in runs.values() for r in v} | {put["code"]}),
-        "pickle_mb": put.get("pickle_mb") or 0.0,
+        "entry_mb": put.get("entry_mb") or 0.0,
     }
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "meta": meta, "runs": runs}, indent=1,
