@@ -18,16 +18,15 @@ holds TorchScript programs and is read only when the caller says it trusts it
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
-import math
 import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from .classifier import BaselineScorer, Classifier, EnsembleScorer, NeuralScorer, _RunReader, default_model
+from .classifier import (BaselineScorer, Classifier, EnsembleScorer, NeuralScorer, _RunReader, checked_decisions,
+                         default_model)
 from .errors import ConfigError, RunError
 from .evaluate import ENSEMBLE
 from .preprocess import PreprocessConfig
@@ -178,7 +177,7 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
         weights = [float(w) for w in manifest["weights"]] if name == ENSEMBLE else [1.0]
         if not members or len(weights) != len(members):
             raise ValueError("members and weights disagree")
-        temperature, threshold = _decision_values(manifest)
+        temperature, threshold = checked_decisions(manifest["temperature"], manifest.get("threshold"), root)
         scorers = [(_member_scorer(root, m, manifest, pre, labels, threads, files, trust_torchscript),
                     float(m["temperature"])) for m in members]
     except RunError:
@@ -195,18 +194,6 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
               "exported_with": manifest.get("versions")}
     return Classifier(name, labels, pre, scorer, temperature=temperature, threshold=threshold,
                       positive_label=manifest.get("positive_label"), neural=neural, source=source)
-
-
-def _decision_values(manifest: dict) -> tuple[float, float | None]:
-    """The manifest's temperature (> 0, finite) and threshold (in [0, 1] or absent); ValueError otherwise."""
-    temperature, threshold = float(manifest["temperature"]), manifest.get("threshold")
-    if not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature {temperature!r}")
-    if threshold is not None:
-        threshold = float(threshold)
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold {threshold!r}")
-    return temperature, threshold
 
 
 def _member_scorer(root: Path, member: dict, manifest: dict, pre: PreprocessConfig, labels: list[str],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -228,6 +229,17 @@ def load_classifier(path: str | Path, model: str | None = None, device: str = "c
     return loader.classifier(model or default_model(run))
 
 
+def checked_decisions(temperature: Any, threshold: Any, where: str | Path) -> tuple[float, float | None]:
+    """A saved temperature (finite, > 0) and threshold (in [0, 1] or None) as floats; RunError otherwise."""
+    ok = isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and \
+        math.isfinite(temperature) and temperature > 0
+    ok_thr = threshold is None or (isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+                                   and 0 <= threshold <= 1)
+    if not (ok and ok_thr):
+        raise RunError(f"the saved temperature or threshold in {where} is out of range: corrupt")
+    return float(temperature), None if threshold is None else float(threshold)
+
+
 class _RunReader:
     """Builds classifiers from one run directory (members of an ensemble share its vocabulary)."""
 
@@ -254,14 +266,9 @@ class _RunReader:
         return read_json(path)
 
     def _decisions(self, result: dict) -> tuple[float, float | None]:
-        """Temperature and threshold saved with a result (1 and none when absent or damaged)."""
-        t = (result.get("calibration") or {}).get("temperature", 1.0)
-        thr = (result.get("threshold") or {}).get("value")
-        ok = isinstance(t, (int, float)) and math.isfinite(t) and t > 0
-        ok_thr = thr is None or (isinstance(thr, (int, float)) and 0 <= thr <= 1)
-        if not (ok and ok_thr):
-            raise RunError(f"the saved temperature or threshold in {self.run} is out of range: corrupt")
-        return float(t), None if thr is None else float(thr)
+        """Temperature and threshold saved with a result (1 and none when absent)."""
+        return checked_decisions((result.get("calibration") or {}).get("temperature", 1.0),
+                                 (result.get("threshold") or {}).get("value"), self.run)
 
     def part(self, name: str) -> tuple[Scorer, float, float | None, NeuralScorer | None]:
         """Scorer, temperature and threshold of one model of the run."""
