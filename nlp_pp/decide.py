@@ -158,8 +158,11 @@ def _operating_points(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _describe(points: dict[str, np.ndarray], i: int) -> str:
-    return (f"precision {points['precision'][i]:.4f}, recall {points['recall'][i]:.4f}, "
-            f"F1 {points['f1'][i]:.4f} on the data")
+    """The operating point with its counts: a precision measured on 20 flagged examples is not one on 2,000."""
+    tp, fp = int(points["tp"][i]), int(points["fp"][i])
+    n_pos = int(points["tp"][-1])
+    return (f"precision {points['precision'][i]:.4f} ({tp} of {tp + fp} flagged), recall "
+            f"{points['recall'][i]:.4f} ({tp} of {n_pos} positives), F1 {points['f1'][i]:.4f} on the data")
 
 
 def choose_threshold(y: Sequence[int], p: Sequence[float], policy: ThresholdPolicy | str) -> ThresholdChoice:

@@ -404,3 +404,10 @@ def test_cross_fit_finds_a_real_gain():
     assert res_ll["ensemble"] < res_ll["best_single"] and res_ll["ensemble_better"] is True
     with pytest.raises(ConfigError):
         cross_fit_ensemble_score(members, y, folds=1)
+
+
+def test_the_note_gives_the_counts_the_threshold_rests_on():
+    y = [1, 1, 1, 0, 1, 0, 0, 0, 0, 0]
+    p = [0.95, 0.9, 0.85, 0.8, 0.7, 0.3, 0.2, 0.15, 0.1, 0.05]
+    choice = choose_threshold(y, p, "precision:1.0")
+    assert "(3 of 3 flagged)" in choice.note and "(3 of 4 positives)" in choice.note
