@@ -152,7 +152,8 @@ class ExperimentConfig:
                                              "vector instead of becoming <UNK> (random-init models still read them "
                                              "as <UNK>); default: on when the vectors learned from unlabelled text "
                                              "and the embedding is frozen (+0.9 / +0.7 points of validation "
-                                             "macro-F1 on 5k / 2k-review NSMC subsets)", group="vocabulary", default_text="auto")
+                                             "macro-F1 on 5k / 2k-review NSMC subsets)", group="vocabulary",
+                                             default_text="auto")
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
     # run

@@ -111,7 +111,8 @@ def _summary_row(model: str, init: str, runs: Sequence[RunRecord]) -> dict:
     f1 = [r.test.macro_f1 for r in runs]
     return {
         "model": model, "init": init, "n_seeds": len(runs),
-        "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs), "val_macro_f1_std": std([r.val.macro_f1 for r in runs]),
+        "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs),
+        "val_macro_f1_std": std([r.val.macro_f1 for r in runs]),
         "val_accuracy_mean": mean(r.val.accuracy for r in runs),
         "accuracy_mean": mean(acc), "accuracy_std": std(acc), "macro_f1_mean": mean(f1), "macro_f1_std": std(f1),
         "roc_auc_mean": mean(r.test.roc_auc for r in runs), "pr_auc_mean": mean(r.test.pr_auc for r in runs),
