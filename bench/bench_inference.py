@@ -74,7 +74,7 @@ from nlp_pp.preprocess import preprocess
 texts = pd.read_csv(sys.argv[6])["document"].fillna("").astype(str).tolist()[:n]
 if model == "parts":  # where the time of one message goes, stage by stage, on one thread
     from nlp_pp.tokenize import MecabTokenizer
-    from nlp_pp.hangul import decompose
+    from nlp_pp.text.hangul import decompose
     clf = load_classifier(path, trust_torchscript=True)
     cfg, scorer = clf.preprocess_config, clf._scorer
     clean, tok = cfg.cleaning, MecabTokenizer()
@@ -85,7 +85,7 @@ if model == "parts":  # where the time of one message goes, stage by stage, on o
     decompose.cache_clear()
     _, us_jamo = timed(lambda xs: [[decompose(t) for t in m] for m in morphs[:len(xs)]])
     tokens, us_chain = timed(lambda xs: preprocess(xs, cfg))
-    from nlp_pp.batching import encode_corpus
+    from nlp_pp.vectors.batching import encode_corpus
     ids, us_encode = timed(lambda xs: encode_corpus(tokens[:len(xs)], scorer.vocab, scorer.context_length,
                                                     scorer.truncating))
     _, us_model = timed(lambda xs: scorer.runner.logits(ids[:len(xs)]))

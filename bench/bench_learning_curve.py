@@ -186,7 +186,7 @@ def pretrain_cost(a, argv) -> str:
                *[x for x in a.extra if x != "--"]]
         out = subprocess.run([sys.executable, "-c", CHILD, *cmd], capture_output=True, text=True, check=True)
         seconds, peak = map(float, out.stdout.split())
-        meta = __import__("nlp_pp.vectors", fromlist=["load_vectors"]).load_vectors(dst)[1]["corpus"]
+        meta = __import__("nlp_pp.vectors.storage", fromlist=["load_vectors"]).load_vectors(dst)[1]["corpus"]
         rows.append([label, f"{len(part):,}", f"{src.stat().st_size / 2**20:,.0f}", f"{meta['tokens']:,}",
                      f"{meta['vocabulary']:,}", f"{seconds / 60:.1f}", f"{peak:,.0f}"])
         print(rows[-1], flush=True)

@@ -16,7 +16,7 @@ Measurements (each repeated ``--repeat`` times, median reported; rounds are inte
 
 0. ``import mecab; MeCab()`` alone (the dictionary load included in 1-4);
 1. ``[MeCab().morphs(t) for t in texts]`` -- the reference;
-2. ``nlp_pp.tokenize.tokenize(texts, n_jobs=1)``;
+2. ``nlp_pp.text.tokenize.tokenize(texts, n_jobs=1)``;
 3. ``nlp_pp.preprocess(texts, n_jobs=1)`` (clean -> MeCab -> stopwords -> jamo);
 4. ``nlp_pp.preprocess(texts, n_jobs=2)``;
 5. ``nlp_pp.cache.Cache(root).get("tokens", key)`` of the tokens of every text, put there once
@@ -52,7 +52,7 @@ import common  # noqa: E402  (bench/common.py, next to this file)
 SECTION = "preprocess"
 RESULT_PREFIX = "BENCH_RESULT "
 CACHE_KIND = "tokens"
-CHUNK_SIZE = 2000  # nlp_pp.parallel.map_chunks' default: one chunk runs in the calling process
+CHUNK_SIZE = 2000  # nlp_pp.text.parallel.map_chunks' default: one chunk runs in the calling process
 
 # Targets from the issue.
 TARGET_CHAIN_VS_MECAB = 1.3  # preprocess(n_jobs=1) / MeCab.morphs  <=
@@ -62,8 +62,8 @@ TARGET_PEAK_MB = 2048.0  # peak memory < 2 GB
 MEASUREMENTS = {
     "dictload": "0. `import mecab; MeCab()` alone (dictionary load)",
     "mecab": "1. `MeCab().morphs(text)` for every text",
-    "tokenize": "2. `nlp_pp.tokenize.tokenize(texts, n_jobs=1)`",
-    "clean": "3a. `nlp_pp.clean.clean_text(text)` for every text (first step of 3)",
+    "tokenize": "2. `nlp_pp.text.tokenize.tokenize(texts, n_jobs=1)`",
+    "clean": "3a. `nlp_pp.text.clean.clean_text(text)` for every text (first step of 3)",
     "preprocess1": "3. `nlp_pp.preprocess(texts, n_jobs=1)`",
     "preprocess2": "4. `nlp_pp.preprocess(texts, n_jobs=2)`",
     "cache_get": "5. `Cache.get` of the tokens of all texts (computed once beforehand)",
@@ -103,7 +103,7 @@ def tokens_digest(docs: list[list[str]]) -> str:
 
 def bench_cache_key(texts: list[str]) -> str:
     from nlp_pp.cache import cache_key
-    from nlp_pp.preprocess import PreprocessConfig
+    from nlp_pp.text.preprocess import PreprocessConfig
 
     return cache_key(CACHE_KIND, "bench_preprocess", texts_digest(texts), PreprocessConfig().fingerprint())
 
@@ -130,10 +130,10 @@ def run_child(args: argparse.Namespace) -> None:
     name = args.child
     if name in ("tokenize", "clean", "preprocess1", "preprocess2", "cache_put", "cache_get"):
         import nlp_pp  # noqa: F401  (does not import mecab: that happens inside the timed call)
-        from nlp_pp.clean import clean_text
+        from nlp_pp.text.clean import clean_text
         from nlp_pp.cache import Cache
-        from nlp_pp.preprocess import preprocess
-        from nlp_pp.tokenize import tokenize
+        from nlp_pp.text.preprocess import preprocess
+        from nlp_pp.text.tokenize import tokenize
     if name in ("cache_put", "cache_get"):
         key = bench_cache_key(texts)
     load = os.getloadavg()
@@ -182,7 +182,7 @@ def run_child(args: argparse.Namespace) -> None:
         extra["digest"] = tokens_digest(out)
         extra["n_tokens"] = sum(len(t) for t in out)
     if name in ("preprocess1",):
-        from nlp_pp.hangul import decompose
+        from nlp_pp.text.hangul import decompose
 
         info = decompose.cache_info()
         extra["decompose_cache"] = {"hits": info.hits, "misses": info.misses}

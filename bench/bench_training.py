@@ -32,12 +32,12 @@ import torch  # noqa: E402
 from bench.common import (DEFAULT_DATA_DIR, command_line, format_load, load_average, machine_facts, md_facts,  # noqa: E402
                           md_table, today, write_section)
 from nlp_pp import models  # noqa: E402
-from nlp_pp.batching import BucketBatchSampler, choose_context_length, encode_corpus, make_dataloader  # noqa: E402
+from nlp_pp.vectors.batching import BucketBatchSampler, choose_context_length, encode_corpus, make_dataloader  # noqa: E402
 from nlp_pp.cache import Cache, cache_key, default_cache_dir  # noqa: E402
 from nlp_pp.config import ExperimentConfig  # noqa: E402
-from nlp_pp.preprocess import preprocess  # noqa: E402
-from nlp_pp.train import make_adam, run_epoch, set_seed  # noqa: E402
-from nlp_pp.vocab import Vocab  # noqa: E402
+from nlp_pp.text.preprocess import preprocess  # noqa: E402
+from nlp_pp.training.trainer import make_adam, run_epoch, set_seed  # noqa: E402
+from nlp_pp.vectors.vocab import Vocab  # noqa: E402
 
 
 class FullLength:
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "*fixed* = every sequence post-padded to the context length and fed whole to the recurrent "
         "layer (the design's original approach); *bucketed* = nlp_pp's batches grouped by exact "
         f"length ({unpadded:.1%} of the training batches have no padding and run unpacked; the rest "
-        "are packed with their true lengths). Both use the pipeline's optimizer (`nlp_pp.train.make_adam`). "
+        "are packed with their true lengths). Both use the pipeline's optimizer (`nlp_pp.training.trainer.make_adam`). "
         "Seconds are training time per epoch (mean over epochs).",
         "",
         md_table(["model", "bucketed s/epoch", "fixed s/epoch", "speed-up", "bucketed test acc.",

@@ -92,7 +92,7 @@ class TextClassifier(nn.Module):
         """Logits ``[B, num_classes]`` for ``tokens [B, T]`` (``T >= 1``) in which no row is padded.
 
         Equal (up to float rounding) to ``forward(tokens, full(B, T))``, without its input checks
-        or branches; used by ``nlp_pp.export`` for TorchScript/ONNX export and length-grouped
+        or branches; used by ``nlp_pp.deploy.graphs`` for TorchScript/ONNX export and length-grouped
         inference.
         """
         return self.head(self.encode_dense(tokens))

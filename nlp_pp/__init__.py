@@ -17,28 +17,31 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .clean import CleanConfig, clean_text, clean_texts
+from .text.clean import CleanConfig, clean_text, clean_texts
 from .errors import ConfigError, DataError, NlpPpError, RunError
-from .hangul import compose, compose_tokens, decompose, decompose_tokens
-from .preprocess import PreprocessConfig, preprocess
-from .stopwords import load_stopwords, remove_stopwords
-from .tokenize import MecabTokenizer, tokenize
+from .text.hangul import compose, compose_tokens, decompose, decompose_tokens
+from .text.preprocess import PreprocessConfig, preprocess
+from .text.stopwords import load_stopwords, remove_stopwords
+from .text.tokenize import MecabTokenizer, tokenize
 
 __version__ = "0.2.0"
 
 _LAZY = {
-    "load_dataset": "data", "read_csv": "data", "split_dataset": "data", "LoadReport": "data",
-    "Vocab": "vocab",
-    "choose_context_length": "batching", "pad_sequences": "batching", "encode_corpus": "batching",
-    "collate_batch": "batching", "make_dataloader": "batching", "BucketBatchSampler": "batching",
-    "FastTextConfig": "embeddings", "train_fasttext": "embeddings",
-    "load_pretrained_vectors": "embeddings", "embedding_matrix": "embeddings",
-    "Trainer": "train", "TrainConfig": "train", "predict_proba": "train", "set_seed": "train",
-    "classification_metrics": "metrics", "ExperimentConfig": "config", "run_experiment": "experiment",
-    "load_classifier": "classifier", "Classifier": "classifier", "write_report": "report",
-    "save_vectors": "vectors", "load_vectors": "vectors", "TfidfBaseline": "baseline",
-    "iter_unlabeled_texts": "unlabeled", "build_corpus": "unlabeled", "pretrain": "unlabeled",
-    "text_hash": "unlabeled",
+    "load_dataset": "text.load", "read_csv": "text.load", "split_dataset": "text.load", "LoadReport": "text.load",
+    "Vocab": "vectors.vocab",
+    "choose_context_length": "vectors.batching", "pad_sequences": "vectors.batching",
+    "encode_corpus": "vectors.batching", "collate_batch": "vectors.batching", "make_dataloader": "vectors.batching",
+    "BucketBatchSampler": "vectors.batching",
+    "FastTextConfig": "vectors.fasttext", "train_fasttext": "vectors.fasttext",
+    "load_pretrained_vectors": "vectors.fasttext", "embedding_matrix": "vectors.fasttext",
+    "Trainer": "training.trainer", "TrainConfig": "training.trainer", "predict_proba": "training.trainer",
+    "set_seed": "training.trainer",
+    "classification_metrics": "decisions.metrics", "ExperimentConfig": "config",
+    "run_experiment": "training.experiment",
+    "load_classifier": "deploy.load", "Classifier": "deploy.classifier", "write_report": "report",
+    "save_vectors": "vectors.storage", "load_vectors": "vectors.storage", "TfidfBaseline": "training.baseline",
+    "iter_unlabeled_texts": "text.stream", "build_corpus": "vectors.corpus", "pretrain": "vectors.pretrain",
+    "text_hash": "text.hashing",
 }
 _SUBPACKAGES = ("models",)
 

@@ -2,7 +2,7 @@
 
 Entries are keyed by a hash of everything that determines them (data hash, options, version), so
 a changed option simply misses. Nothing in the cache can execute code when read: values are JSON,
-files are the arrays-only vector format of :mod:`nlp_pp.vectors`, directories hold plain data files
+files are the arrays-only vector format of :mod:`nlp_pp.vectors.storage`, directories hold plain data files
 (a token corpus: text and a ``.npy`` of integers). Every entry carries the SHA-256 of its content
 and is verified when read; a damaged entry (a flipped bit, a truncated write, a foreign file) is
 logged, deleted and recomputed by the caller, never returned and never fatal. Writes go to a

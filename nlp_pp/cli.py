@@ -172,7 +172,7 @@ def build_config(args: argparse.Namespace):
 def cmd_run(argv: list[str]) -> int:
     args = run_parser().parse_args(argv)
     from nlp_pp.errors import ConfigError
-    from nlp_pp.experiment import load_metrics, run_experiment, summary_lines
+    from nlp_pp.training.experiment import load_metrics, run_experiment, summary_lines
 
     resume = getattr(args, "resume", None)
     if resume:
@@ -193,10 +193,10 @@ def _one_line(text: str) -> str:
 
 def cmd_predict(argv: list[str]) -> int:
     args = predict_parser().parse_args(argv)
-    from nlp_pp.classifier import load_classifier
+    from nlp_pp.deploy.load import load_classifier
 
     if args.csv:
-        from nlp_pp.data import read_csv, require_columns
+        from nlp_pp.text.load import read_csv, require_columns
 
         df, _, _ = read_csv(args.csv)
         require_columns(df, (args.text_col,), args.csv, "--text-col")
@@ -219,7 +219,7 @@ def cmd_predict(argv: list[str]) -> int:
 
 def _stdin_lines() -> list[str]:
     """One text per line of standard input, its encoding detected like --data's (UTF-8 or CP949)."""
-    from nlp_pp.data import decode_text
+    from nlp_pp.text.load import decode_text
 
     raw = getattr(sys.stdin, "buffer", None)
     if raw is None:  # replaced by a text stream (notebooks, tests)
@@ -233,7 +233,7 @@ def _stdin_lines() -> list[str]:
 
 def cmd_export(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
-    from nlp_pp.bundle import export_bundle
+    from nlp_pp.deploy.bundle import export_bundle
 
     out = export_bundle(args.run, args.out, model=args.model, fmt=args.format, quantize=args.quantize)
     print(f"exported: {out}")
@@ -245,8 +245,10 @@ def cmd_pretrain(argv: list[str]) -> int:
     from nlp_pp.cache import Cache, default_cache_dir
     from nlp_pp.config import ExperimentConfig
     from nlp_pp.errors import ConfigError
-    from nlp_pp.experiment import check_input_files
-    from nlp_pp.unlabeled import hash_texts, iter_unlabeled_texts, pretrain
+    from nlp_pp.training.experiment import check_input_files
+    from nlp_pp.text.hashing import hash_texts
+    from nlp_pp.text.stream import iter_unlabeled_texts
+    from nlp_pp.vectors.pretrain import pretrain
 
     values = {k: v for k, v in vars(args).items() if k not in ("out", "debug", "exclude")}
     cfg = ExperimentConfig.from_dict(values)
@@ -274,9 +276,9 @@ def cmd_serve(argv: list[str]) -> int:
     args = serve_parser().parse_args(argv)
     import torch
 
-    from nlp_pp.classifier import load_classifier
+    from nlp_pp.deploy.load import load_classifier
     from nlp_pp.errors import ConfigError
-    from nlp_pp.serve import serve
+    from nlp_pp.deploy.serve import serve
 
     if args.threads < 1:
         raise ConfigError(f"--threads must be an integer >= 1 (got {args.threads})")
@@ -316,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     setup_logging(debug)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from nlp_pp.errors import NlpPpError
+    from nlp_pp.errors import NlpPpError, first_line
 
     try:
         commands = {"predict": cmd_predict, "export": cmd_export, "serve": cmd_serve, "pretrain": cmd_pretrain}
@@ -339,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if debug:
             raise
-        print(f"internal error ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+        print(f"internal error ({first_line(e, with_type=True)}); "
               "rerun with --debug for the traceback and report it", file=sys.stderr)
         return 1
 

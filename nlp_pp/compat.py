@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .hangul import decompose_tokens
-from .parallel import map_chunks
-from .stopwords import load_stopwords, parse_stopwords, remove_stopwords
-from .tokenize import tokenize as _mecab_tokenize
-from .vocab import PAD, PAD_IDX, UNK, Vocab
+from .text.hangul import decompose_tokens
+from .text.parallel import map_chunks
+from .text.stopwords import load_stopwords, parse_stopwords, remove_stopwords
+from .text.tokenize import tokenize as _mecab_tokenize
+from .vectors.vocab import PAD, PAD_IDX, UNK, Vocab
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,7 @@ TRAIN_NAMES = ("훈련", "train")  # set_dataloader's 4th argument that turns sh
 def df_cleaning(dataframe: pd.DataFrame, column: str, reidx: bool = True) -> pd.DataFrame:
     """Drop rows with a missing value, then rows whose ``column`` repeats an earlier row's.
 
-    Calls :func:`nlp_pp.data.drop_missing_and_duplicates`, the step :func:`nlp_pp.load_dataset`
+    Calls :func:`nlp_pp.text.load.drop_missing_and_duplicates`, the step :func:`nlp_pp.load_dataset`
     uses when it reads a CSV.
 
     Parameters
@@ -80,7 +80,7 @@ def df_cleaning(dataframe: pd.DataFrame, column: str, reidx: bool = True) -> pd.
     ``nlp_pp.load_dataset(path, text_col, label_col)`` does this while reading the file and
     looks at the text and label columns only.
     """
-    from .data import drop_missing_and_duplicates, require_columns
+    from .text.load import drop_missing_and_duplicates, require_columns
 
     require_columns(dataframe, [column], "the DataFrame", "df_cleaning's column argument")
     kept, missing, duplicates = drop_missing_and_duplicates(dataframe, column)
@@ -142,7 +142,7 @@ def download_stopword_list(url: str | None = None) -> list[str]:
     Parameters
     ----------
     url : str or path, optional
-        An ``http(s)://`` URL (downloaded with :func:`nlp_pp.data.read_bytes`), the path of a local
+        An ``http(s)://`` URL (downloaded with :func:`nlp_pp.text.load.read_bytes`), the path of a local
         UTF-8 file, or ``None`` for the project's list ``stopwords/korean.txt`` (works offline).
         The text is one word per line; ``#`` starts a comment.
 
@@ -162,7 +162,7 @@ def download_stopword_list(url: str | None = None) -> list[str]:
     (after which the notebook went on without removing any stopword). Nothing is written to
     ``kr_stopword_list.txt`` in the working directory.
     """
-    from .data import is_url, read_bytes
+    from .text.load import is_url, read_bytes
 
     if url is None:
         words = load_stopwords()
@@ -433,7 +433,7 @@ def set_sent_pad(encode_x: Sequence[Sequence[int]], context_length: int, report:
     The share is returned (the notebook only printed it), and ``report=True`` logs the numbers
     instead of drawing a histogram: ``plt.hist([len(s) for s in encode_x], bins=50)`` draws it.
     """
-    from .batching import choose_context_length
+    from .vectors.batching import choose_context_length
 
     if isinstance(context_length, bool) or not isinstance(context_length, int) or context_length < 1:
         raise ConfigError(f"context_length must be a positive integer (got {context_length!r})")
@@ -486,7 +486,7 @@ def pad_seq_x(
     padding never reaches them whichever side it is on. ``padding="post"`` reproduces the
     notebook's array.
     """
-    from .batching import pad_sequences
+    from .vectors.batching import pad_sequences
 
     if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
         raise ConfigError(f"max_len must be a positive integer (got {max_len!r})")
@@ -503,7 +503,7 @@ def set_dataloader(
     The padding (index 0) is taken out of each row again and the batches are built by
     :func:`nlp_pp.make_dataloader`: each batch is padded only to its longest message and carries
     the true lengths, which ``model(tokens, lengths)`` and :class:`nlp_pp.Trainer` /
-    ``nlp_pp.train.run_epoch`` use to pack the sequences.
+    ``nlp_pp.training.trainer.run_epoch`` use to pack the sequences.
 
     Parameters
     ----------
@@ -543,7 +543,7 @@ def set_dataloader(
     ``Trainer(model).fit(train_loader, val_loader)`` runs it. Training batches group similar
     lengths, so an epoch is several times faster at the same accuracy.
     """
-    from .batching import make_dataloader
+    from .vectors.batching import make_dataloader
 
     if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1:
         raise ConfigError(f"bs (the batch size) must be a positive integer (got {bs!r})")
@@ -601,7 +601,7 @@ def build_my_embed(word_to_idx: Mapping[str, int], wv: Any) -> np.ndarray:
     model (its output weights still all zero) is refused; ``.wv`` alone carries no trace of
     whether training happened.
     """
-    from .embeddings import embedding_matrix
+    from .vectors.fasttext import embedding_matrix
 
     vectors = getattr(wv, "wv", wv)
     if vectors is not wv:

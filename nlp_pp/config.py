@@ -6,7 +6,7 @@ preprocessing's ``keep_jamo``) are declared by that part's config class and *bor
 the library and the command line share one default and one check. The part's config is derived
 from an :class:`ExperimentConfig` by a method (:meth:`~ExperimentConfig.train_config`,
 :meth:`~ExperimentConfig.model_config`, :meth:`~ExperimentConfig.fasttext_config`); the
-preprocessing options live in the nested :class:`~nlp_pp.preprocess.PreprocessConfig`.
+preprocessing options live in the nested :class:`~nlp_pp.text.preprocess.PreprocessConfig`.
 
 The command line and :meth:`ExperimentConfig.from_dict` take the same path (:func:`nlp_pp.options.parse_values`),
 so ``--keep-pos NN,VV`` and ``{"keep_pos": "NN,VV"}`` mean the same, and ``bidirectional = "maybe"``
@@ -21,15 +21,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .decide import POLICY_FORMS, parse_threshold_policy
-from .embeddings import FastTextConfig
-from .errors import ConfigError
+from .decisions.thresholds import POLICY_FORMS, parse_threshold_policy
+from .vectors.fasttext import FastTextConfig
+from .errors import ConfigError, first_line
 from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
 from .options import (Boolean, Interval, ListOf, OneOf, Optional, Text, borrow, command_line_names, declared, invalid,
                       option, parse_values, sub_config, validate)
-from .preprocess import PreprocessConfig
+from .text.preprocess import PreprocessConfig
 from .resources import sample_data
-from .train import TrainConfig
+from .training.trainer import TrainConfig
 
 INITS = ("random", "fasttext")
 
@@ -309,8 +309,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as e:  # TOMLDecodeError, YAMLError, UnicodeDecodeError
-        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        raise ConfigError(f"cannot parse config file {p}: {first}") from None
+        raise ConfigError(f"cannot parse config file {p}: {first_line(e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold key = value options at its top level")
     return data

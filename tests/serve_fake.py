@@ -67,7 +67,7 @@ class FakeClassifier:
 def main(port: int) -> None:
     """Serve a :class:`FakeClassifier` on 127.0.0.1:``port`` until terminated."""
     from nlp_pp.errors import NlpPpError
-    from nlp_pp.serve import serve
+    from nlp_pp.deploy.serve import serve
 
     try:
         serve(FakeClassifier(), port=port, log_level="warning")

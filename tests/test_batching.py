@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.batching: context length, padding, encoding, collation, bucketed batches."""
+"""Tests of nlp_pp.vectors.batching: context length, padding, encoding, collation, bucketed batches."""
 from __future__ import annotations
 
 import doctest
@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from nlp_pp import batching
-from nlp_pp.batching import (BucketBatchSampler, EncodedDataset, choose_context_length, collate_batch,
-                             encode_corpus, make_dataloader, pad_sequences, truncate)
+from nlp_pp.vectors import batching
+from nlp_pp.vectors.batching import (
+    BucketBatchSampler, EncodedDataset, choose_context_length, collate_batch, encode_corpus, make_dataloader,
+    pad_sequences, truncate,
+)
 from nlp_pp.errors import ConfigError
-from nlp_pp.vocab import UNK_IDX, Vocab
+from nlp_pp.vectors.vocab import UNK_IDX, Vocab
 
 
 # --- context length -------------------------------------------------------------------------------------

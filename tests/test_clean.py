@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.clean: character filter, jamo, whitespace, placeholders, obfuscation, truncation."""
+"""Tests of nlp_pp.text.clean: character filter, jamo, whitespace, placeholders, obfuscation, truncation."""
 from __future__ import annotations
 
 import doctest
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp_pp import clean as clean_module
-from nlp_pp.clean import MONEY_TOKEN, PHONE_TOKEN, URL_TOKEN, CleanConfig, clean_text, clean_texts
+from nlp_pp.text import clean as clean_module
+from nlp_pp.text.clean import MONEY_TOKEN, PHONE_TOKEN, URL_TOKEN, CleanConfig, clean_text, clean_texts
 
 PLACEHOLDER_WORDS = {URL_TOKEN, PHONE_TOKEN, MONEY_TOKEN}
 # The original design's cleaning (bare jamo and punctuation dropped); most tests below check it, the

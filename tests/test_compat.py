@@ -43,7 +43,7 @@ def test_notebook_sequence_end_to_end():
     from sklearn.model_selection import train_test_split
 
     from nlp_pp import TrainConfig, Trainer
-    from nlp_pp.train import run_epoch
+    from nlp_pp.training.trainer import run_epoch
 
     raw_data = pd.read_csv(SAMPLE).head(400)
     raw_data = pd.concat([raw_data, raw_data.head(5), pd.DataFrame({"content": [None], "class": ["스팸문자"]})])

@@ -9,12 +9,12 @@ import pytest
 import pipeline
 from nlp_pp import cli as cli_module
 from nlp_pp.config import ExperimentConfig, cli_options
-from nlp_pp.embeddings import FastTextConfig
+from nlp_pp.vectors.fasttext import FastTextConfig
 from nlp_pp.errors import ConfigError
 from nlp_pp.models import ModelConfig
 from nlp_pp.options import declared
-from nlp_pp.preprocess import PreprocessConfig
-from nlp_pp.train import TrainConfig
+from nlp_pp.text.preprocess import PreprocessConfig
+from nlp_pp.training.trainer import TrainConfig
 
 
 def cli(*args: str) -> ExperimentConfig:

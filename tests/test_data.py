@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.data: loading CSVs (encodings, URLs), one-line errors, drop counts, sampling, splits."""
+"""Tests of nlp_pp.text.load: loading CSVs (encodings, URLs), one-line errors, drop counts, sampling, splits."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nlp_pp.data import check_labels, load_dataset, split_dataset
+from nlp_pp.text.load import check_labels, load_dataset, split_dataset
 from nlp_pp.errors import ConfigError, DataError
 
 ROWS = [

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.decide: thresholds on hand-made scores, calibration on synthetic logits, Caruana ensembles."""
+"""Tests of the decision functions (nlp_pp.decisions): thresholds on hand-made scores, calibration on synthetic logits, Caruana ensembles."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,14 @@ import pytest
 from scipy.special import softmax
 from sklearn.metrics import average_precision_score, f1_score, log_loss, precision_score, recall_score
 
-from nlp_pp.decide import (Ensemble, ThresholdChoice, ThresholdPolicy, apply_temperature, choose_threshold,
-                           cross_fit_ensemble_score, curve_points, expected_calibration_error, fit_ensemble,
-                           fit_temperature, metrics_at_threshold, parse_threshold_policy, pr_auc, reliability_bins,
-                           score_probs)
+from nlp_pp.decisions.ensemble import Ensemble, cross_fit_ensemble_score, fit_ensemble, score_probs
+from nlp_pp.decisions.thresholds import (
+    ThresholdChoice, ThresholdPolicy, choose_threshold, metrics_at_threshold, parse_threshold_policy,
+)
+from nlp_pp.decisions.calibration import (
+    apply_temperature, expected_calibration_error, fit_temperature, reliability_bins,
+)
+from nlp_pp.decisions.curves import curve_points, pr_auc
 from nlp_pp.errors import ConfigError, DataError
 
 

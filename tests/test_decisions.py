@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import pipeline
-from nlp_pp.classifier import load_classifier
-from nlp_pp.decide import apply_temperature
+from nlp_pp.deploy.load import load_classifier
+from nlp_pp.decisions.calibration import apply_temperature
 from nlp_pp.errors import ConfigError
-from nlp_pp.hangul import compose
+from nlp_pp.text.hangul import compose
 from tests.test_errors import fails_with, write_csv
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
@@ -55,7 +55,8 @@ def test_every_model_has_its_operating_point_and_calibration(metrics):
 
 def test_thresholds_and_temperatures_are_chosen_on_validation_only(run, metrics):
     """Refit both from the saved validation logits alone: the same values come out."""
-    from nlp_pp.decide import choose_threshold, fit_temperature
+    from nlp_pp.decisions.thresholds import choose_threshold
+    from nlp_pp.decisions.calibration import fit_temperature
 
     r = metrics["runs"][0]
     key = f"{r['model']}-{r['init']}-seed{r['seed']}"
@@ -73,7 +74,7 @@ def test_thresholds_and_temperatures_are_chosen_on_validation_only(run, metrics)
 def _val_truth(run: Path, metrics: dict, n: int) -> np.ndarray:
     """The validation labels, rebuilt by splitting the data exactly as the pipeline does."""
     from nlp_pp.config import ExperimentConfig
-    from nlp_pp.data import load_dataset, split_dataset
+    from nlp_pp.text.load import load_dataset, split_dataset
 
     cfg = ExperimentConfig.from_dict(metrics["config"])
     df, _ = load_dataset(cfg.data, cfg.text_col, cfg.label_col, max_rows=cfg.max_rows, seed=cfg.split_seed)
@@ -200,7 +201,7 @@ def test_class_weight_with_an_unknown_label(tmp_path, capsys):
 
 
 def test_balanced_class_weights_reach_the_baseline(tmp_path, monkeypatch):
-    from nlp_pp import baseline
+    from nlp_pp.training import baseline
 
     seen = {}
     real = baseline.TfidfBaseline.fit.__func__
@@ -225,7 +226,7 @@ def test_paired_comparisons_with_a_one_row_system_first():
     """The ensemble or the baseline ranked first against a multi-seed runner-up (and the reverse)."""
     from types import SimpleNamespace
 
-    from nlp_pp.evaluate import paired_comparisons
+    from nlp_pp.decisions.scoring import paired_comparisons
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
@@ -238,7 +239,7 @@ def test_paired_comparisons_with_a_one_row_system_first():
 
 
 def test_terminal_summary_names_each_row_once(metrics):
-    from nlp_pp.experiment import summary_lines
+    from nlp_pp.training.experiment import summary_lines
 
     labels = [line[:26].strip() for line in summary_lines(metrics)[1:-1]]
     assert "ensemble" in labels and "tfidf_logreg (baseline)" in labels and "gru + fasttext" in labels

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.embeddings: FastText training really trains, save/load, .vec files, embedding matrix."""
+"""Tests of nlp_pp.vectors.fasttext: FastText training really trains, save/load, .vec files, embedding matrix."""
 from __future__ import annotations
 
 import logging
@@ -6,12 +6,14 @@ import logging
 import numpy as np
 import pytest
 
-from nlp_pp.embeddings import (FastTextConfig, auto_bucket, bucket_count, embedding_matrix, load_pretrained_vectors,
-                               nearest_neighbours, train_fasttext)
-from nlp_pp.vectors import load_vectors, save_vectors
+from nlp_pp.vectors.fasttext import (
+    FastTextConfig, auto_bucket, bucket_count, embedding_matrix, load_pretrained_vectors, nearest_neighbours,
+    train_fasttext,
+)
+from nlp_pp.vectors.storage import load_vectors, save_vectors
 from nlp_pp.errors import ConfigError, DataError, RunError
-from nlp_pp.hangul import decompose
-from nlp_pp.vocab import PAD_IDX, UNK_IDX, Vocab
+from nlp_pp.text.hangul import decompose
+from nlp_pp.vectors.vocab import PAD_IDX, UNK_IDX, Vocab
 
 WORDS = [decompose(w) for w in ["대출", "상담", "무료", "쿠폰", "영화", "재밌", "어요", "오늘", "저녁", "같이", "먹자",
                                 "이벤트", "클릭", "지급", "회의", "내일", "엄마", "도착"]] + ["PHONE", "URL", "MONEY"]

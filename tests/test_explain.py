@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.explain with toy models whose token contributions are known."""
+"""Tests of nlp_pp.decisions.explain with toy models whose token contributions are known."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from nlp_pp.errors import ConfigError, DataError
-from nlp_pp.explain import aggregate_contributions, occlusion, top_contributions
-from nlp_pp.hangul import compose, decompose
+from nlp_pp.decisions.explain import aggregate_contributions, occlusion, top_contributions
+from nlp_pp.text.hangul import compose, decompose
 
 # token id -> additive effect on p(spam) of a "linear probability" toy model
 WEIGHTS = {2: 0.20, 3: -0.10, 4: 0.05, 5: 0.0, 6: 0.15}

@@ -1,4 +1,4 @@
-"""Tests for nlp_pp.export: length-grouped runners and TorchScript / ONNX / int8 ONNX export.
+"""Tests for nlp_pp.deploy.graphs: length-grouped runners and TorchScript / ONNX / int8 ONNX export.
 
 Every backend must reproduce the eager, packing ``predict_proba`` for every model family. ONNX
 tests are skipped when the ``serve`` extra (onnx, onnxruntime) is not installed.
@@ -14,10 +14,10 @@ from scipy.special import softmax
 
 from nlp_pp import models
 from nlp_pp.models import ModelConfig, build_model
-from nlp_pp import export as ex
-from nlp_pp import inference as inf
+from nlp_pp.deploy import graphs as ex
+from nlp_pp.deploy import inference as inf
 from nlp_pp.errors import ConfigError
-from nlp_pp.train import predict_proba
+from nlp_pp.training.trainer import predict_proba
 
 V = 50
 

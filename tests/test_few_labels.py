@@ -93,8 +93,8 @@ def test_bad_unlabelled_files(tmp_path, capsys, make, needle):
 def test_vocab_from_vectors(unlabeled, tmp_path):
     import torch
 
-    from nlp_pp.vectors import load_vectors
-    from nlp_pp.vocab import UNK_IDX, Vocab
+    from nlp_pp.vectors.storage import load_vectors
+    from nlp_pp.vectors.vocab import UNK_IDX, Vocab
 
     vectors = tmp_path / "v.model"
     assert pipeline.main(["pretrain", "--unlabeled", str(unlabeled), "--out", str(vectors), "--emb-dim", "8",

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.hangul: exact jamo decomposition and its exact inverse."""
+"""Tests of nlp_pp.text.hangul: exact jamo decomposition and its exact inverse."""
 from __future__ import annotations
 
 import doctest
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp_pp import hangul
-from nlp_pp.hangul import EMPTY_FINAL, ESCAPE, compose, compose_tokens, decompose, decompose_tokens
+from nlp_pp.text import hangul
+from nlp_pp.text.hangul import EMPTY_FINAL, ESCAPE, compose, compose_tokens, decompose, decompose_tokens
 
 
 def test_docstring_examples():

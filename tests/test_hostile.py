@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 
 import pipeline
-from nlp_pp import experiment, prepare, rundir
-from nlp_pp.batching import make_dataloader
+from nlp_pp.training import experiment, dataset as prepare, rundir
+from nlp_pp.vectors.batching import make_dataloader
 from nlp_pp.cache import Cache
-from nlp_pp.classifier import load_classifier
-from nlp_pp.data import load_dataset, read_bytes
+from nlp_pp.deploy.load import load_classifier
+from nlp_pp.text.load import load_dataset, read_bytes
 from nlp_pp.errors import ConfigError, DataError, RunError
-from nlp_pp.preprocess import preprocess
-from nlp_pp.tokenize import tokenize
-from nlp_pp.vocab import Vocab
+from nlp_pp.text.preprocess import preprocess
+from nlp_pp.text.tokenize import tokenize
+from nlp_pp.vectors.vocab import Vocab
 from tests.test_errors import FAST, fails_with, mixed_rows, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.metrics against values computed by hand."""
+"""Tests of nlp_pp.decisions.metrics against values computed by hand."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nlp_pp.metrics import classification_metrics, misclassified
+from nlp_pp.decisions.metrics import classification_metrics, misclassified
 
 # Binary case, worked by hand. Class 1 ("spam") is the positive class.
 #   idx     0    1    2     3    4    5    6    7    8     9

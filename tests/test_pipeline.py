@@ -12,7 +12,7 @@ import pytest
 import pipeline
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
-from nlp_pp import experiment, prepare
+from nlp_pp.training import experiment, dataset as prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "spam_sample.csv"

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp_pp.errors import ConfigError
-from nlp_pp.hangul import compose, decompose
-from nlp_pp.preprocess import PreprocessConfig, preprocess
+from nlp_pp.text.hangul import compose, decompose
+from nlp_pp.text.preprocess import PreprocessConfig, preprocess
 
 # `nlp_pp.preprocess` (the attribute) is the function: the package re-exports it over the submodule
-preprocess_module = importlib.import_module("nlp_pp.preprocess")
+preprocess_module = importlib.import_module("nlp_pp.text.preprocess")
 
 
 # The original design's chain (stopwords removed, bare jamo and punctuation dropped): most tests below

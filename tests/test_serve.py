@@ -1,4 +1,4 @@
-"""The HTTP service (nlp_pp.serve): routes, limits, error format, micro-batching, a real server process."""
+"""The HTTP service (nlp_pp.deploy.serve): routes, limits, error format, micro-batching, a real server process."""
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +27,7 @@ with warnings.catch_warnings():  # Starlette >= 1.0 prefers httpx2 for its test 
     from fastapi.testclient import TestClient
 
 from nlp_pp.errors import ConfigError
-from nlp_pp.serve import MISSING_DEPS, Classifier, MicroBatcher, ServiceUnavailable, create_app, serve
+from nlp_pp.deploy.serve import MISSING_DEPS, Classifier, MicroBatcher, ServiceUnavailable, create_app, serve
 from tests.serve_fake import LABELS, FakeClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -387,7 +387,7 @@ def test_serve_rejects_bad_options_before_starting(fake, kwargs, needle):
 def test_core_install_does_not_need_fastapi():
     code = (
         "import sys\n"
-        "import nlp_pp.serve as s\n"
+        "import nlp_pp.deploy.serve as s\n"
         "assert not {'fastapi', 'uvicorn', 'pydantic', 'starlette'} & set(sys.modules), 'imported eagerly'\n"
         "sys.modules['fastapi'] = None\n"
         "from tests.serve_fake import FakeClassifier\n"

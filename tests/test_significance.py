@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.significance: paired bootstrap, McNemar, Newcombe's interval, verdicts."""
+"""Tests of nlp_pp.decisions.significance: paired bootstrap, McNemar, Newcombe's interval, verdicts."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,9 @@ from scipy.stats import binomtest, chi2, norm
 from sklearn.metrics import accuracy_score, f1_score
 
 from nlp_pp.errors import ConfigError, DataError
-from nlp_pp.significance import (compare, macro_f1_from_confusion, mcnemar, newcombe_paired_interval,
-                                 paired_bootstrap, verdict)
+from nlp_pp.decisions.significance import (
+    compare, macro_f1_from_confusion, mcnemar, newcombe_paired_interval, paired_bootstrap, verdict,
+)
 
 KEYS = {"metric", "diff", "ci_low", "ci_high", "p_value", "method"}
 

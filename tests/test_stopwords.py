@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.stopwords: the bundled list, user files, set look-ups."""
+"""Tests of nlp_pp.text.stopwords: the bundled list, user files, set look-ups."""
 from __future__ import annotations
 
 import doctest
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from nlp_pp import stopwords as sw
+from nlp_pp.text import stopwords as sw
 from nlp_pp.errors import DataError
-from nlp_pp.stopwords import default_stopwords_path, load_stopwords, remove_stopwords, resolve_stopwords
+from nlp_pp.text.stopwords import default_stopwords_path, load_stopwords, remove_stopwords, resolve_stopwords
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp_pp.errors import ConfigError
-from nlp_pp.tokenize import MecabTokenizer, tokenize
+from nlp_pp.text.tokenize import MecabTokenizer, tokenize
 
 # `nlp_pp.tokenize` (the attribute) is the function: the package re-exports it over the submodule
-tokenize_module = importlib.import_module("nlp_pp.tokenize")
+tokenize_module = importlib.import_module("nlp_pp.text.tokenize")
 
 SENTENCES = [
     "대출 상담 받으세요",

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.train: early stopping, best checkpoint restored, history, seeding, predict_proba, devices."""
+"""Tests of nlp_pp.training.trainer: early stopping, best checkpoint restored, history, seeding, predict_proba, devices."""
 from __future__ import annotations
 
 import copy
@@ -10,10 +10,12 @@ import torch
 from torch import nn
 
 from nlp_pp import models
-from nlp_pp import train as train_module
-from nlp_pp.batching import make_dataloader
+from nlp_pp.training import trainer as train_module
+from nlp_pp.vectors.batching import make_dataloader
 from nlp_pp.errors import ConfigError
-from nlp_pp.train import EpochScores, FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed
+from nlp_pp.training.trainer import (
+    EpochScores, FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed,
+)
 
 HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1", "lr", "seconds"}
 
@@ -323,7 +325,7 @@ def test_trainer_keeps_the_model_on_cpu_and_trains_only_trainable_params():
 
 
 def test_class_weights_weight_the_loss_and_its_mean():
-    from nlp_pp.train import run_epoch
+    from nlp_pp.training.trainer import run_epoch
 
     model = models.build_model(models.ModelConfig("avg", vocab_size=10, num_classes=2, emb_dim=4, hidden=4))
     loader = make_dataloader([[2, 3], [4], [5, 6, 7]], [0, 1, 1], batch_size=8, shuffle=False)
@@ -338,7 +340,7 @@ def test_class_weights_weight_the_loss_and_its_mean():
 
 
 def predict_proba_logits(model, seqs):
-    from nlp_pp.train import predict_logits
+    from nlp_pp.training.trainer import predict_logits
 
     return predict_logits(model, seqs)
 

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.unlabeled: streaming unlabelled files, the cached token corpus, pretraining FastText on it."""
+"""Tests of unlabelled text (nlp_pp.text.stream, nlp_pp.vectors.corpus, nlp_pp.vectors.pretrain): streaming unlabelled files, the cached token corpus, pretraining FastText on it."""
 from __future__ import annotations
 
 import hashlib
@@ -11,17 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nlp_pp.unlabeled as unl
+import nlp_pp.text.stream as unl
 from nlp_pp.cache import Cache
-from nlp_pp.embeddings import FastTextConfig, train_fasttext
+from nlp_pp.vectors.fasttext import FastTextConfig, train_fasttext
 from nlp_pp.errors import ConfigError, DataError
-from nlp_pp.parallel import imap_chunks
-from nlp_pp.preprocess import PreprocessConfig, preprocess
-from nlp_pp.unlabeled import (PRETRAINED_FORMAT, TokenCorpus, build_corpus, check_pretrained, hash_texts,
-                              iter_unlabeled_texts, overlap, pretrain, text_hash)
-from nlp_pp.vectors import load_vectors
+from nlp_pp.text.parallel import imap_chunks
+from nlp_pp.text.preprocess import PreprocessConfig, preprocess
+from nlp_pp.vectors.pretrain import DEFAULT_MAX_VOCAB_SIZE, PRETRAINED_FORMAT, check_pretrained, pretrain
+from nlp_pp.vectors.corpus import TokenCorpus, build_corpus
+from nlp_pp.text.hashing import hash_texts, overlap, text_hash
+from nlp_pp.text.stream import iter_unlabeled_texts
+from nlp_pp.vectors.storage import load_vectors
 
-preprocess_module = importlib.import_module("nlp_pp.preprocess")  # the package attribute is the function
+preprocess_module = importlib.import_module("nlp_pp.text.preprocess")
 
 TEXTS = ["영화 정말 재밌어요 ㅋㅋ", "대.출 필요하세요? 010-1234-5678", "오늘 저녁 같이 먹자", "무료 쿠폰 지급!! http://bit.ly/x",
          "@@@", "내일 회의는 3시에 시작합니다", "엄마 도착했어", "주말에 영화 보러 갈래?", "  앞뒤 공백  ", "쉼표, \"따옴표\" 포함",
@@ -119,7 +121,7 @@ def test_nul_characters_are_removed_from_text_lines_too(tmp_path):
 def test_an_overlong_line_is_cut_in_bounded_reads(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(unl, "MAX_LINE_CHARS", 10)
     path = write_lines(tmp_path / "u.txt", ["짧은 줄", "가" * 35, "다음 줄", "나" * 10, "끝"])
-    with caplog.at_level(logging.WARNING, logger="nlp_pp.unlabeled"):
+    with caplog.at_level(logging.WARNING, logger="nlp_pp.text.stream"):
         assert read_all(path) == ["짧은 줄", "가" * 10, "다음 줄", "나" * 10, "끝"]
     assert "1 line(s) longer than 10 characters were cut" in caplog.text
 
@@ -259,7 +261,7 @@ def test_bad_options(tmp_path):
 
 def test_a_csv_header_in_a_text_file_is_warned_about(tmp_path, caplog):
     path = write_lines(tmp_path / "u.txt", ["content", "가", "나"])
-    with caplog.at_level(logging.WARNING, logger="nlp_pp.unlabeled"):
+    with caplog.at_level(logging.WARNING, logger="nlp_pp.text.stream"):
         assert read_all(path) == ["content", "가", "나"]
     assert ".csv suffix" in caplog.text
 
@@ -561,7 +563,7 @@ def test_pretrain_writes_vectors_whose_meta_and_hashes_round_trip(files, tmp_pat
     wv, meta, arrays = load_vectors(out, arrays=True)
     assert meta["format"] == PRETRAINED_FORMAT
     assert meta["preprocess"] == cfg.to_dict() and meta["preprocess_fingerprint"] == cfg.fingerprint()
-    assert meta["fasttext"] == {**SMALL_FT.to_dict(), "max_vocab_size": unl.DEFAULT_MAX_VOCAB_SIZE}
+    assert meta["fasttext"] == {**SMALL_FT.to_dict(), "max_vocab_size": DEFAULT_MAX_VOCAB_SIZE}
     assert meta["corpus"] == stats
     assert stats["texts"] == len(TEXTS) and stats["excluded"] == 2 and stats["texts_trained"] == len(TEXTS) - 2
     assert stats["sentences"] == len(TEXTS) - 3  # and "@@@" has no token

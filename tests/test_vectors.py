@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.vectors: pickle-free word vector files, exact round trips, damaged and crafted files."""
+"""Tests of nlp_pp.vectors.storage: pickle-free word vector files, exact round trips, damaged and crafted files."""
 from __future__ import annotations
 
 import errno
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nlp_pp.vectors as vectors_mod
+import nlp_pp.vectors.storage as vectors_mod
 from nlp_pp.errors import RunError
-from nlp_pp.hangul import decompose
-from nlp_pp.vectors import FORMAT, load_vectors, save_vectors
+from nlp_pp.text.hangul import decompose
+from nlp_pp.vectors.storage import FORMAT, load_vectors, save_vectors
 
 SYLLABLES = ["대출", "상담", "무료", "쿠폰", "영화", "재밌", "어요", "오늘", "저녁", "같이", "먹자", "이벤트", "클릭",
              "지급", "회의", "내일", "엄마", "도착", "주말", "보러"]

@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.vocab: building with a rare-word threshold, encoding, stats, JSON round trip."""
+"""Tests of nlp_pp.vectors.vocab: building with a rare-word threshold, encoding, stats, JSON round trip."""
 from __future__ import annotations
 
 import doctest
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from nlp_pp import vocab as vocab_module
+from nlp_pp.vectors import vocab as vocab_module
 from nlp_pp.errors import ConfigError, RunError
-from nlp_pp.vocab import PAD, PAD_IDX, UNK, UNK_IDX, Vocab
+from nlp_pp.vectors.vocab import PAD, PAD_IDX, UNK, UNK_IDX, Vocab
 
 CORPUS = [
     ["대출", "상담", "대출", "무료"],

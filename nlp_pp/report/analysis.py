@@ -1,7 +1,7 @@
 """The report's analysis: pure functions over the parsed results (no plotting, no formatting).
 
 ``summarize``: one row per configuration and the baseline, ranked by the validation split
-(:mod:`nlp_pp.selection`), with test scores reported beside. ``fasttext_effect``: FastText minus
+(:mod:`nlp_pp.decisions.selection`), with test scores reported beside. ``fasttext_effect``: FastText minus
 random per model, with a verdict.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..selection import BASELINE_INIT, ENSEMBLE_INIT, rank_configurations
+from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, rank_configurations
 from .view import Results, RunRecord, num
 
 #: Smallest difference (in accuracy / macro-F1) that can count as a real effect, whatever the spread.
@@ -88,7 +88,7 @@ def summarize(results: Any) -> pd.DataFrame:
     Columns: ``model, init, n_seeds, val_macro_f1_mean, val_macro_f1_std, val_accuracy_mean,
     accuracy_mean, accuracy_std, macro_f1_mean, macro_f1_std, roc_auc_mean, pr_auc_mean,
     best_epoch_mean, train_seconds_mean``. ``val_*`` are validation scores averaged over the seeds: the rows are
-    ranked by them (:func:`nlp_pp.selection.rank_configurations`). The other scores are *test*-set
+    ranked by them (:func:`nlp_pp.decisions.selection.rank_configurations`). The other scores are *test*-set
     metrics averaged over the seeds; ``*_std`` is the sample standard deviation across seeds (n-1)
     and ``0.0`` -- not NaN -- for a single seed. The baseline row has ``init == "baseline"``.
     """

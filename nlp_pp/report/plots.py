@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..selection import BASELINE_INIT
+from ..decisions.selection import BASELINE_INIT
 from .analysis import INIT_ORDER
 from .view import RunRecord, num
 

@@ -10,9 +10,8 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
-from ..selection import BASELINE_INIT, ENSEMBLE_INIT
+from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT
 from . import plots
 from .analysis import MIN_EFFECT, best_seed_run, fasttext_effect, finite, first_seed_run, group_runs, summarize
 from .document import Badge, Bold, Code, Document, Plot, Weighted

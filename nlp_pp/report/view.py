@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..selection import BASELINE_INIT, ENSEMBLE_INIT
+from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT
 
 
 def num(x: Any) -> float:

@@ -1,0 +1,116 @@
+"""MeCab morphological analysis through python-mecab-ko (its dictionary ships with the package).
+
+:class:`MecabTokenizer` reads MeCab's lattice as one string instead of building a ``Morpheme``
+object per morph as ``MeCab.morphs`` does; the tokens are the same (tested against the public API)
+and the call is about twice as fast (200k NSMC texts, BENCHMARKS.md).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from ..inputs import check_texts
+from .parallel import map_chunks
+
+
+class MecabTokenizer:
+    """Split Korean text into MeCab morphs, optionally keeping or dropping POS tags by prefix.
+
+    Parameters
+    ----------
+    keep_pos : tag prefixes to keep (``("NN", "VV", "VA")``); ``None`` keeps every morph.
+    drop_pos : tag prefixes to drop (``("J", "E")`` drops particles and endings).
+
+    Examples
+    --------
+    >>> MecabTokenizer()("대출 상담 받으세요")
+    ['대출', '상담', '받', '으세요']
+    >>> MecabTokenizer(keep_pos=("NN",))("대출 상담 받으세요")
+    ['대출', '상담']
+    """
+
+    def __init__(self, keep_pos: Sequence[str] | None = None, drop_pos: Sequence[str] | None = None):
+        from mecab import MeCab  # imported here: workers and notebooks pay for it only when used
+
+        self._mecab = MeCab()
+        self.keep_pos = tuple(keep_pos) if keep_pos else None
+        self.drop_pos = tuple(drop_pos) if drop_pos else None
+        try:
+            from mecab.utils import create_lattice
+
+            self._tagger = self._mecab._tagger
+            self._create_lattice = create_lattice
+        except (ImportError, AttributeError):  # another python-mecab-ko layout: use the public API
+            self._tagger = None
+
+    def _lines(self, text: str) -> list[str] | None:
+        """MeCab's output, one ``surface\tfeatures`` line per morph (``None``: use the public API).
+
+        Reading the lattice as one string is faster than building a node object per morph (about
+        15 % of the tokenizer's time on NSMC); a morph's surface never holds whitespace.
+        """
+        if self._tagger is None:
+            return None
+        lattice = self._create_lattice(text)
+        if not self._tagger.parse(lattice):
+            return None
+        return lattice.to_string().split("\n")[:-2]  # the last two are "EOS" and ""
+
+    def pos(self, text: str) -> list[tuple[str, str]]:
+        """``(morph, tag)`` pairs of ``text`` (tags are mecab-ko-dic's: NNG, VV, JKO, ...)."""
+        if not text:
+            return []
+        lines = self._lines(text)
+        if lines is None:
+            return self._mecab.pos(text)
+        pairs = [line.partition("\t") for line in lines]
+        return [(surface, feature.partition(",")[0]) for surface, _, feature in pairs]
+
+    def __call__(self, text: str) -> list[str]:
+        """Morphs of ``text`` after the POS filter."""
+        if not text:
+            return []
+        if self.keep_pos is None and self.drop_pos is None:
+            lines = self._lines(text)
+            if lines is None:
+                return self._mecab.morphs(text)
+            return [line.partition("\t")[0] for line in lines]
+        return [
+            m for m, tag in self.pos(text)
+            if (self.keep_pos is None or tag.startswith(self.keep_pos))
+            and not (self.drop_pos and tag.startswith(self.drop_pos))
+        ]
+
+
+_WORKER_TOKENIZERS: dict[tuple, MecabTokenizer] = {}
+
+
+def _tokenizer_for(keep_pos: tuple | None, drop_pos: tuple | None) -> MecabTokenizer:
+    """One tokenizer per process and POS setting (MeCab's dictionary is loaded once)."""
+    key = (keep_pos, drop_pos)
+    if key not in _WORKER_TOKENIZERS:
+        _WORKER_TOKENIZERS[key] = MecabTokenizer(keep_pos, drop_pos)
+    return _WORKER_TOKENIZERS[key]
+
+
+def _tokenize_chunk(texts: list[str], keep_pos: tuple | None, drop_pos: tuple | None) -> list[list[str]]:
+    tok = _tokenizer_for(keep_pos, drop_pos)
+    return [tok(t) for t in texts]
+
+
+def tokenize(
+    texts: Sequence[str],
+    *,
+    keep_pos: Sequence[str] | None = None,
+    drop_pos: Sequence[str] | None = None,
+    n_jobs: int | None = 1,
+    progress: bool = False,
+) -> list[list[str]]:
+    """MeCab morphs of each text, in input order; ``n_jobs`` > 1 (or -1: all cores) uses processes.
+
+    >>> tokenize(["영화 재밌어요", "대출 상담"])
+    [['영화', '재밌', '어요'], ['대출', '상담']]
+    """
+    func = partial(_tokenize_chunk, keep_pos=tuple(keep_pos) if keep_pos else None,
+                   drop_pos=tuple(drop_pos) if drop_pos else None)
+    return map_chunks(func, check_texts(texts), n_jobs=n_jobs, progress=progress, desc="MeCab")

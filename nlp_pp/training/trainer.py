@@ -1,0 +1,233 @@
+"""Training loop: Adam, cross-entropy, gradient clipping, early stopping, best checkpoint restored."""
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError
+from ..options import Interval, ListOf, OneOf, Optional, option, validate
+
+
+MONITORS = ("val_loss", "val_acc", "val_f1")  # validation scores early stopping, lr decay and the restored epoch follow
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Trainer options; each field's default, constraint and reason are declared here.
+
+    ``monitor``: what "better" means after each epoch: a lower ``"val_loss"`` or a higher
+    ``"val_acc"``. ``lr_decay``: factor the learning rate is multiplied by after each epoch whose
+    score is not the best so far (``torch.optim.lr_scheduler.ReduceLROnPlateau`` with patience 0).
+    """
+
+    epochs: int = option(10, Interval(int, 1), "maximum epochs (early stopping on the --monitor score)")
+    lr: float = option(2e-3, Interval(float, 0, 10, closed="neither"), "Adam learning rate")
+    batch_size: int = option(64, Interval(int, 1), "training batch size")
+    patience: int = option(2, Interval(int, 1), "epochs without a better validation score before stopping")
+    clip: float = option(1.0, Interval(float, 0), "gradient-norm clipping; 0 turns it off")
+    weight_decay: float = option(0.0, Interval(float, 0), "Adam weight decay (L2)")
+    lr_decay: float = option(0.5, Interval(float, 0, 1, closed="right"), "multiply the learning rate by this "
+                             "after an epoch without a better validation score; 1 keeps it constant (0.5 gave "
+                             "the best epochs on NSMC)")
+    monitor: str = option("val_loss", OneOf(*MONITORS), "the validation score for early stopping, --lr-decay "
+                          "and the restored epoch: loss, accuracy or macro-F1 (val_acc was not better on NSMC)")
+    freeze_epochs: int = option(0, Interval(int, 0), "keep the embedding layer fixed for this many epochs "
+                                "first, then train it (lets a pretrained embedding settle the layers above)")
+    class_weight: tuple[float, ...] | None = option(None, Optional(ListOf(Interval(float, 0, closed="neither"))),
+                                                    "cross-entropy weight of each class (in label order)",
+                                                    cli=False)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    """What :meth:`Trainer.fit` measured: per-epoch history, the best epoch and its validation scores."""
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_loss: float = float("inf")
+    best_val_acc: float = 0.0
+    seconds: float = 0.0
+
+
+def make_adam(params, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+    """Adam, fused into one kernel per step where this torch build supports it for these parameters.
+
+    On the CPU the fused step over a large embedding table is about 7x faster than the default
+    (2.2 vs 16.4 ms for a 40k x 100 table plus a BiLSTM, measured here), and the step was most of
+    each training batch's time. The update rule is the same; torch < 2.4 falls back to the default.
+    """
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) for reproducible runs."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str | None = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; otherwise the named device (checked)."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for but CUDA is not available here; use --device cpu")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError(f"device {device!r} asked for but Apple MPS is not available here; use --device cpu")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"unsupported device {device!r}; use auto, cpu or cuda")
+    return dev
+
+
+@dataclass(frozen=True)
+class EpochScores:
+    """One pass over a loader: mean loss (class-weighted when weights are given), accuracy, macro-F1."""
+
+    loss: float
+    acc: float
+    f1: float
+
+
+def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, clip: float = 0.0,
+              progress=None, class_weight: torch.Tensor | None = None) -> EpochScores:
+    """One pass over ``loader``; trains when ``optimizer`` is given."""
+    train = optimizer is not None
+    model.train(train)
+    loss_fn = nn.CrossEntropyLoss(weight=class_weight, reduction="sum")
+    total_loss, total_weight = 0.0, 0.0
+    confusion: torch.Tensor | None = None
+    with torch.set_grad_enabled(train):
+        for tokens, lengths, labels in loader:
+            tokens, labels = tokens.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            logits = model(tokens, lengths)
+            loss = loss_fn(logits, labels)
+            weight = float(class_weight[labels].sum()) if class_weight is not None else float(len(labels))
+            if train:
+                optimizer.zero_grad(set_to_none=True)
+                (loss / max(weight, 1e-12)).backward()
+                if clip > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
+                optimizer.step()
+            total_loss += float(loss.detach())
+            total_weight += weight
+            k = logits.size(1)
+            codes = (labels * k + logits.argmax(1)).cpu()
+            counts = torch.bincount(codes, minlength=k * k).reshape(k, k)
+            confusion = counts if confusion is None else confusion + counts
+            if progress is not None:
+                progress.update(1)
+    if confusion is None:
+        return EpochScores(0.0, 0.0, 0.0)
+    cm = confusion.double()
+    tp, denom = cm.diagonal(), cm.sum(0) + cm.sum(1)
+    f1 = torch.where(denom > 0, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp)).mean()
+    return EpochScores(total_loss / max(total_weight, 1e-12), float(tp.sum() / cm.sum()), float(f1))
+
+
+def predict_logits(model: nn.Module, sequences, device: str | torch.device = "cpu",
+                   batch_size: int = 256) -> np.ndarray:
+    """Logits ``[N, C]`` for index sequences, in input order (:class:`nlp_pp.deploy.inference.TorchRunner`).
+
+    Sequences are grouped by exact length, so no batch is padded; ``device`` is where the model is.
+    """
+    from ..deploy.inference import TorchRunner
+
+    device = torch.device(device) if not isinstance(device, torch.device) else device
+    return TorchRunner(model.to(device), max_batch=batch_size).logits([list(s) for s in sequences])
+
+
+def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu",
+                  batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``[N, C]`` (softmax of :func:`predict_logits`), in input order."""
+    from scipy.special import softmax
+
+    return softmax(predict_logits(model, sequences, device, batch_size), axis=1).astype(np.float32)
+
+
+class Trainer:
+    """Fit a classifier with Adam and early stopping on a validation score (loss, accuracy or macro-F1).
+
+    Examples
+    --------
+    >>> trainer = Trainer(model, TrainConfig(epochs=5))           # doctest: +SKIP
+    >>> result = trainer.fit(train_loader, val_loader)            # doctest: +SKIP
+    >>> result.best_epoch, result.history[-1]["val_acc"]          # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig | None = None, device: str | torch.device = "auto"):
+        self.config = config or TrainConfig()
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.model = model.to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = make_adam(params, self.config.lr, self.config.weight_decay)
+        self.scheduler = None
+        if self.config.lr_decay < 1:
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0)
+        weight = self.config.class_weight
+        self.class_weight = None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
+        # embedding tables that train, to hold still during the first freeze_epochs epochs
+        self._embeddings = [m.weight for m in self.model.modules()
+                            if isinstance(m, nn.Embedding) and m.weight.requires_grad]
+
+    def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
+        """Train up to ``epochs``; stop after ``patience`` epochs without a better ``monitor`` score.
+
+        After an epoch without a better score the learning rate is multiplied by ``lr_decay``. The
+        weights of the best epoch are restored before returning.
+        """
+        cfg = self.config
+        result = FitResult()
+        best_state, best_score = None, float("inf")
+        start = time.perf_counter()
+        steps = cfg.epochs * len(train_loader)
+        with tqdm(total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False) as bar:
+            for epoch in range(1, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                for w in self._embeddings:  # frozen first, then trained
+                    w.requires_grad_(epoch > cfg.freeze_epochs)
+                tr = run_epoch(self.model, train_loader, self.device, self.optimizer, cfg.clip, bar,
+                               self.class_weight)
+                va = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+                result.history.append({"epoch": epoch, "train_loss": tr.loss, "train_acc": tr.acc,
+                                       "val_loss": va.loss, "val_acc": va.acc, "val_f1": va.f1,
+                                       "lr": self.optimizer.param_groups[0]["lr"],
+                                       "seconds": time.perf_counter() - t0})
+                bar.set_postfix(epoch=epoch, val_loss=f"{va.loss:.4f}", val_acc=f"{va.acc:.4f}")
+                # lower is better
+                score = {"val_loss": va.loss, "val_acc": -va.acc, "val_f1": -va.f1}[cfg.monitor]
+                if score < best_score:
+                    best_score, result.best_epoch = score, epoch
+                    result.best_val_loss, result.best_val_acc = va.loss, va.acc
+                    best_state = copy.deepcopy(self.model.state_dict())
+                elif epoch - result.best_epoch >= cfg.patience:
+                    break
+                if self.scheduler is not None:
+                    self.scheduler.step(score)
+        for w in self._embeddings:
+            w.requires_grad_(True)
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        result.seconds = time.perf_counter() - start
+        return result
