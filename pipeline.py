@@ -7,13 +7,14 @@
 
 The command line itself lives in nlp_pp.cli (installed, it is also ``python -m nlp_pp``).
 """
+
 import sys
 from pathlib import Path
 
 # run from a checkout: import this checkout's nlp_pp, whatever the current directory
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nlp_pp.cli import build_config, main, run_parser  # noqa: E402,F401  (tests and notebooks use these)
+from nlp_pp.cli import build_config, main, run_parser  # noqa: F401  (tests and notebooks use these)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,10 @@
 """Accuracy on real Korean text: the pipeline's comparison on NSMC (150k train / 50k test).
 
-    python bench/bench_accuracy.py                                   # full data, seed 0, rnn/lstm/gru x 2 inits
+    # full data, seed 0, rnn/lstm/gru x 2 inits
+    python bench/bench_accuracy.py
     python bench/bench_accuracy.py --section accuracy-seeds --max-rows 30000 --seeds 0,1,2
-    python bench/bench_accuracy.py --section accuracy-best --models gru --seeds 0,1,2 -- --inits fasttext --no-baseline
+    python bench/bench_accuracy.py --section accuracy-best --models gru --seeds 0,1,2 -- --inits fasttext
+    --no-baseline
     python bench/bench_accuracy.py --section accuracy-other --models cnn,hybrid,avg
     python bench/bench_accuracy.py --section cache --max-rows 30000 --models rnn --epochs 1 --twice
 
@@ -13,6 +15,7 @@ test accuracy and macro-F1 per configuration (mean ± std over seeds), seconds p
 TF-IDF baseline, the FastText effect per model and the time per stage. ``--twice`` runs the same
 command a second time with the same cache directory, to show what the cache saves.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +30,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import (DEFAULT_DATA_DIR, command_line, format_load, load_average, machine_facts, md_facts,  # noqa: E402
-                          md_table, today, write_section)
+from bench.common import (
+    DEFAULT_DATA_DIR,
+    command_line,
+    format_load,
+    load_average,
+    machine_facts,
+    md_facts,
+    md_table,
+    today,
+    write_section,
+)
 
 
 def run_pipeline(args: list[str]) -> tuple[float, float, Path]:
@@ -54,16 +66,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--max-rows", type=int, default=None, help="stratified subset of the training file")
     ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--twice", action="store_true", help="run again with the same cache (shows the cache's effect)")
+    ap.add_argument(
+        "--twice", action="store_true", help="run again with the same cache (shows the cache's effect)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("extra", nargs=argparse.REMAINDER, help="further pipeline.py options after --")
     a = ap.parse_args(argv)
 
     cache_dir = tempfile.mkdtemp(prefix="nlp_pp-bench-cache-") if a.twice else None
-    args = ["--data", str(a.data_dir / "train.csv"), "--test-data", str(a.data_dir / "test.csv"),
-            "--text-col", "document", "--label-col", "label", "--models", a.models, "--seeds", a.seeds,
-            "--out", str(a.out)]
+    args = [
+        "--data",
+        str(a.data_dir / "train.csv"),
+        "--test-data",
+        str(a.data_dir / "test.csv"),
+        "--text-col",
+        "document",
+        "--label-col",
+        "label",
+        "--models",
+        a.models,
+        "--seeds",
+        a.seeds,
+        "--out",
+        str(a.out),
+    ]
     if a.max_rows:
         args += ["--max-rows", str(a.max_rows)]
     if a.epochs:
@@ -92,15 +119,30 @@ def main(argv: list[str] | None = None) -> int:
         n = int(r["n_seeds"])
         acc = f"{r['accuracy_mean']:.4f}" + (f" ± {r['accuracy_std']:.4f}" if n > 1 else "")
         f1 = f"{r['macro_f1_mean']:.4f}" + (f" ± {r['macro_f1_std']:.4f}" if n > 1 else "")
-        rows.append([r["model"], r["init"], n, acc, f1,
-                     "—" if r["init"] == "baseline" else f"{r['best_epoch_mean']:.1f}",
-                     "—" if r["init"] == "baseline" else f"{spe:.1f}"])
+        rows.append(
+            [
+                r["model"],
+                r["init"],
+                n,
+                acc,
+                f1,
+                "—" if r["init"] == "baseline" else f"{r['best_epoch_mean']:.1f}",
+                "—" if r["init"] == "baseline" else f"{spe:.1f}",
+            ]
+        )
     effect = fasttext_effect(metrics)
-    eff_rows = [[e["model"], int(e["n_seeds"]), f"{e['accuracy_diff']:+.4f}",
-                 "—" if e["accuracy_spread"] != e["accuracy_spread"] else f"{e['accuracy_spread']:.4f}",
-                 f"{e['macro_f1_diff']:+.4f}",
-                 "—" if e["macro_f1_spread"] != e["macro_f1_spread"] else f"{e['macro_f1_spread']:.4f}",
-                 e["verdict"]] for _, e in effect.iterrows()]
+    eff_rows = [
+        [
+            e["model"],
+            int(e["n_seeds"]),
+            f"{e['accuracy_diff']:+.4f}",
+            "—" if e["accuracy_spread"] != e["accuracy_spread"] else f"{e['accuracy_spread']:.4f}",
+            f"{e['macro_f1_diff']:+.4f}",
+            "—" if e["macro_f1_spread"] != e["macro_f1_spread"] else f"{e['macro_f1_spread']:.4f}",
+            e["verdict"],
+        ]
+        for _, e in effect.iterrows()
+    ]
     ds, cfg = metrics["dataset"], metrics["config"]
     best = table[table["init"] != "baseline"].iloc[0]
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in metrics["timings"].items())
@@ -110,44 +152,74 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured {today()} with `{command_line(__file__, argv)}` "
         f"(runs `python pipeline.py {' '.join(args)}`).",
         "",
-        md_facts({**machine_facts(("torch", "gensim", "python-mecab-ko")),
-                  "torch threads": str(metrics.get("threads")), "load average at start": format_load(load0)}),
+        md_facts(
+            {
+                **machine_facts(("torch", "gensim", "python-mecab-ko")),
+                "torch threads": str(metrics.get("threads")),
+                "load average at start": format_load(load0),
+            }
+        ),
         "",
         f"Data: `{ds['source']}` → {ds['split']['train']:,} train / {ds['split']['val']:,} validation texts"
         f"{' (stratified subset of ' + str(a.max_rows) + ' rows)' if a.max_rows else ''}; test: the "
         f"{ds['split']['test']:,} texts of `test.csv`. Vocabulary {ds['vocab']['size']:,} tokens "
         f"(min_count {ds['vocab']['min_count']}), context length {ds['lengths']['context_length']}. "
         f"Settings: the pipeline's defaults — emb_dim {cfg['emb_dim']}, hidden {cfg['hidden']}, "
-        f"bidirectional {cfg['bidirectional']}, pooling {cfg.get('pooling', 'last')}, dropout {cfg['dropout']}, "
-        f"lr {cfg['lr']}, batch {cfg['batch_size']}, up to {cfg['epochs']} epochs with patience {cfg['patience']}; "
+        f"bidirectional {cfg['bidirectional']}, pooling {cfg.get('pooling', 'last')}, dropout "
+        f"{cfg['dropout']}, "
+        f"lr {cfg['lr']}, batch {cfg['batch_size']}, up to {cfg['epochs']} epochs with patience "
+        f"{cfg['patience']}; "
         f"stopwords {cfg['preprocess']['stopwords']}, keep_jamo {cfg['preprocess']['keep_jamo']}, "
         f"keep_punct {cfg['preprocess'].get('keep_punct', False)}, "
         f"jamo {cfg['preprocess']['jamo']}.",
         "",
-        md_table(["model", "init", "seeds", "test accuracy", "test macro-F1", "best epoch", "s / epoch"], rows,
-                 "llrrrrr"),
+        md_table(
+            ["model", "init", "seeds", "test accuracy", "test macro-F1", "best epoch", "s / epoch"],
+            rows,
+            "llrrrrr",
+        ),
         "",
         f"Best neural configuration: **{best['model']} + {best['init']}**, test accuracy "
-        f"{best['accuracy_mean']:.4f} (target ≥ 0.875: **{'PASS' if best['accuracy_mean'] >= 0.875 else 'MISS'}**). "
+        f"{best['accuracy_mean']:.4f} (target ≥ 0.875: "
+        f"**{'PASS' if best['accuracy_mean'] >= 0.875 else 'MISS'}**). "
         f"Seconds per epoch include the validation pass.",
         "",
     ]
     if eff_rows:
-        lines += ["Does FastText initialisation help? (FastText minus random; spread = std over seeds of the "
-                  "paired per-seed difference)", "",
-                  md_table(["model", "seeds", "Δ accuracy", "spread", "Δ macro-F1", "spread", "verdict"], eff_rows,
-                           "lrrrrrl"), ""]
-    lines += [f"Whole run: {wall / 60:.1f} min wall, peak memory {peak:,.0f} MB (child process tree; "
-              f"target < 4 GB: **{'PASS' if peak < 4096 else 'MISS'}**). Time per stage: {timing}."]
+        lines += [
+            "Does FastText initialisation help? (FastText minus random; spread = std over seeds of the "
+            "paired per-seed difference)",
+            "",
+            md_table(
+                ["model", "seeds", "Δ accuracy", "spread", "Δ macro-F1", "spread", "verdict"],
+                eff_rows,
+                "lrrrrrl",
+            ),
+            "",
+        ]
+    lines += [
+        f"Whole run: {wall / 60:.1f} min wall, peak memory {peak:,.0f} MB (child process tree; "
+        f"target < 4 GB: **{'PASS' if peak < 4096 else 'MISS'}**). Time per stage: {timing}."
+    ]
     if second is not None:
         wall2, m2 = second
         t1, t2 = metrics["timings"], m2["timings"]
-        saved = (t1.get("preprocess", 0) + t1.get("fasttext", 0)) - (t2.get("preprocess", 0) + t2.get("fasttext", 0))
-        lines += ["", "Cache: the same command run again with the same cache directory:", "",
-                  md_table(["stage", "first run s", "second run s"],
-                           [[k, f"{t1.get(k, 0):.1f}", f"{t2.get(k, 0):.1f}"] for k in ("preprocess", "fasttext")]
-                           + [["whole run (wall)", f"{wall:.1f}", f"{wall2:.1f}"]], "lrr"),
-                  "", f"The cache saved {saved:.1f} s of preprocessing and FastText training."]
+        saved = (t1.get("preprocess", 0) + t1.get("fasttext", 0)) - (
+            t2.get("preprocess", 0) + t2.get("fasttext", 0)
+        )
+        lines += [
+            "",
+            "Cache: the same command run again with the same cache directory:",
+            "",
+            md_table(
+                ["stage", "first run s", "second run s"],
+                [[k, f"{t1.get(k, 0):.1f}", f"{t2.get(k, 0):.1f}"] for k in ("preprocess", "fasttext")]
+                + [["whole run (wall)", f"{wall:.1f}", f"{wall2:.1f}"]],
+                "lrr",
+            ),
+            "",
+            f"The cache saved {saved:.1f} s of preprocessing and FastText training.",
+        ]
     body = "\n".join(lines)
     print(body)
     if not a.no_write:

@@ -1,4 +1,5 @@
-"""A spam filter's decisions on real text: NSMC made imbalanced, a precision:0.99 operating point, calibration.
+"""A spam filter's decisions on real text: NSMC made imbalanced, a precision:0.99 operating point,
+calibration.
 
     python bench/bench_decisions.py
     python bench/bench_decisions.py --train-rows 10000 --no-write      # a quicker look
@@ -11,6 +12,7 @@ and the ensemble); the table is read from its ``metrics.json``: PR-AUC, the thre
 validation for 99 % precision, what it gives on the test split, and the expected calibration error
 before and after temperature scaling. Writes the section ``decisions`` of BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +23,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from bench.common import (DEFAULT_DATA_DIR, PROJECT_ROOT, command_line, format_load, load_average,  # noqa: E402
-                          machine_facts, md_facts, md_table, today, write_section)
+from bench.common import (
+    DEFAULT_DATA_DIR,
+    PROJECT_ROOT,
+    command_line,
+    format_load,
+    load_average,
+    machine_facts,
+    md_facts,
+    md_table,
+    today,
+    write_section,
+)
 
 OUT = PROJECT_ROOT / "bench" / "out" / "decisions"
 
@@ -59,41 +71,95 @@ def main(argv: list[str] | None = None) -> int:
     name = f"imbalanced-{a.train_rows}-{a.rate}-{a.policy.replace(':', '')}"
     run = OUT / name
     if not (run / "metrics.json").exists():
-        subprocess.run([sys.executable, str(PROJECT_ROOT / "pipeline.py"), "--data", str(train), "--test-data",
-                        str(test), "--text-col", "document", "--label-col", "label", "--positive-label", "0",
-                        "--threshold-policy", a.policy, "--models", "lstm,gru", "--out", str(OUT), "--name", name,
-                        *[x for x in a.extra if x != "--"]], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(PROJECT_ROOT / "pipeline.py"),
+                "--data",
+                str(train),
+                "--test-data",
+                str(test),
+                "--text-col",
+                "document",
+                "--label-col",
+                "label",
+                "--positive-label",
+                "0",
+                "--threshold-policy",
+                a.policy,
+                "--models",
+                "lstm,gru",
+                "--out",
+                str(OUT),
+                "--name",
+                name,
+                *[x for x in a.extra if x != "--"],
+            ],
+            check=True,
+        )
     m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     rows = []
     entries = [(f"{r['model']} + {r['init']}", r) for r in m["runs"]]
-    entries += [("TF-IDF baseline", m["baseline"])] + ([("ensemble", m["ensemble"])] if m.get("ensemble") else [])
+    entries += [("TF-IDF baseline", m["baseline"])] + (
+        [("ensemble", m["ensemble"])] if m.get("ensemble") else []
+    )
     for label, r in entries:
         t, at, cal = r["threshold"], r["test_at_threshold"], r["calibration"]
-        rows.append([label, f"{r['test']['pr_auc']:.4f}", f"{r['test']['roc_auc']:.4f}",
-                     f"{t['value']:.3f}" + ("" if t["met"] else " (not met)"), f"{at['precision']:.3f}"
-                     if at["precision"] is not None else "—", f"{at['recall']:.3f}", f"{at['false_positives_per_10k']:,.0f}",
-                     f"{at['missed_per_1k']:,.0f}", f"{cal['ece_before']:.4f}", f"{cal['ece_after']:.4f}",
-                     f"{cal['temperature']:.2f}"])
+        rows.append(
+            [
+                label,
+                f"{r['test']['pr_auc']:.4f}",
+                f"{r['test']['roc_auc']:.4f}",
+                f"{t['value']:.3f}" + ("" if t["met"] else " (not met)"),
+                f"{at['precision']:.3f}" if at["precision"] is not None else "—",
+                f"{at['recall']:.3f}",
+                f"{at['false_positives_per_10k']:,.0f}",
+                f"{at['missed_per_1k']:,.0f}",
+                f"{cal['ece_before']:.4f}",
+                f"{cal['ece_after']:.4f}",
+                f"{cal['temperature']:.2f}",
+            ]
+        )
     split = m["dataset"]["split"]
-    body = "\n".join([
-        "## Decisions on imbalanced real text: precision 0.99, PR-AUC, calibration",
-        "",
-        f"Measured {today()} with `{command_line(__file__, argv)}`.",
-        "",
-        md_facts({**machine_facts(), "load average at start": format_load(load0)}),
-        "",
-        f"Data: NSMC with the negative reviews (label 0, the positive class here, playing the spam) as a "
-        f"{a.rate:.0%} minority: {a.train_rows:,} reviews of train.csv (split {split['train']:,} / {split['val']:,} "
-        f"train / validation) and {split['test']:,} of test.csv, sampled at random (seed 0). One run, "
-        f"`--positive-label 0 --threshold-policy {a.policy}`, the pipeline's defaults otherwise; each threshold is "
-        "chosen on the calibrated validation probabilities, and the test columns are what it gives there. "
-        "ECE = expected calibration error on the test split (15 bins), before and after temperature scaling "
-        "(temperature fitted on validation).",
-        "",
-        md_table(["model", "test PR-AUC", "test ROC-AUC", f"threshold ({a.policy})", "test precision", "test recall",
-                  "false alarms / 10k", "missed / 1k", "ECE before", "ECE after", "temperature"], rows,
-                 "lrrrrrrrrrr"),
-    ])
+    body = "\n".join(
+        [
+            "## Decisions on imbalanced real text: precision 0.99, PR-AUC, calibration",
+            "",
+            f"Measured {today()} with `{command_line(__file__, argv)}`.",
+            "",
+            md_facts({**machine_facts(), "load average at start": format_load(load0)}),
+            "",
+            f"Data: NSMC with the negative reviews (label 0, the positive class here, playing the spam) as a "
+            f"{a.rate:.0%} minority: {a.train_rows:,} reviews of train.csv (split {split['train']:,} / "
+            f"{split['val']:,} "
+            f"train / validation) and {split['test']:,} of test.csv, sampled at random (seed 0). One run, "
+            f"`--positive-label 0 --threshold-policy {a.policy}`, the pipeline's defaults otherwise; each "
+            "threshold is "
+            "chosen on the calibrated validation probabilities, and the test columns are what it gives "
+            "there. "
+            "ECE = expected calibration error on the test split (15 bins), before and after temperature "
+            "scaling "
+            "(temperature fitted on validation).",
+            "",
+            md_table(
+                [
+                    "model",
+                    "test PR-AUC",
+                    "test ROC-AUC",
+                    f"threshold ({a.policy})",
+                    "test precision",
+                    "test recall",
+                    "false alarms / 10k",
+                    "missed / 1k",
+                    "ECE before",
+                    "ECE after",
+                    "temperature",
+                ],
+                rows,
+                "lrrrrrrrrrr",
+            ),
+        ]
+    )
     print(body)
     if not a.no_write:
         write_section("decisions", body)

@@ -1,6 +1,7 @@
 """Put the winner to work: export agreement, inference throughput per backend, and a load test of serve.
 
-    python bench/bench_inference.py                 # trains the models once (bench/out/inference), then measures
+    # trains the models once (bench/out/inference), then measures
+    python bench/bench_inference.py
     python bench/bench_inference.py --skip-serve --no-write
 
 1. Trains (once; reused when present) the best configuration of the NSMC benchmark, BiGRU + FastText
@@ -17,6 +18,7 @@
 
 Writes the section ``inference`` of BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,11 +34,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from bench.common import (DEFAULT_DATA_DIR, PROJECT_ROOT, command_line, format_load, load_average,  # noqa: E402
-                          machine_facts, md_facts, md_table, today, write_section)
+from bench.common import (
+    DEFAULT_DATA_DIR,
+    PROJECT_ROOT,
+    command_line,
+    format_load,
+    load_average,
+    machine_facts,
+    md_facts,
+    md_table,
+    today,
+    write_section,
+)
 
 OUT = PROJECT_ROOT / "bench" / "out" / "inference"
 PIPELINE = str(PROJECT_ROOT / "pipeline.py")
@@ -46,18 +58,52 @@ MODEL = "gru-fasttext-seed0"
 def train(name: str, extra: list[str], data_dir: Path) -> Path:
     run = OUT / name
     if not (run / "metrics.json").exists():
-        subprocess.run([sys.executable, PIPELINE, "--data", str(data_dir / "train.csv"), "--test-data",
-                        str(data_dir / "test.csv"), "--text-col", "document", "--label-col", "label", "--models",
-                        "gru", "--inits", "fasttext", "--no-ensemble", "--out", str(OUT), "--name", name, *extra],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                PIPELINE,
+                "--data",
+                str(data_dir / "train.csv"),
+                "--test-data",
+                str(data_dir / "test.csv"),
+                "--text-col",
+                "document",
+                "--label-col",
+                "label",
+                "--models",
+                "gru",
+                "--inits",
+                "fasttext",
+                "--no-ensemble",
+                "--out",
+                str(OUT),
+                "--name",
+                name,
+                *extra,
+            ],
+            check=True,
+        )
     return run
 
 
 def export(run: Path, name: str, *extra: str) -> Path:
     out = OUT / "exports" / name
     if not (out / "manifest.json").exists():
-        subprocess.run([sys.executable, PIPELINE, "export", "--run", str(run), "--model", MODEL, "--out", str(out),
-                        *extra], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                PIPELINE,
+                "export",
+                "--run",
+                str(run),
+                "--model",
+                MODEL,
+                "--out",
+                str(out),
+                *extra,
+            ],
+            check=True,
+        )
     return out
 
 
@@ -67,7 +113,8 @@ def export(run: Path, name: str, *extra: str) -> Path:
 CHILD = r"""
 import json, sys, time, torch
 import numpy as np, pandas as pd
-path, model, batch, threads, n = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+path, model, batch, threads, n = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), int(sys.argv[4]),
+int(sys.argv[5])
 torch.set_num_threads(threads)
 from nlp_pp import load_classifier
 from nlp_pp.preprocess import preprocess
@@ -79,7 +126,8 @@ if model == "parts":  # where the time of one message goes, stage by stage, on o
     cfg, scorer = clf.preprocess_config, clf._scorer
     clean, tok = cfg.cleaning, MecabTokenizer()
     def timed(f):
-        f(texts[:200]); t = time.perf_counter(); out = f(texts); return out, (time.perf_counter() - t) / n * 1e6
+        f(texts[:200]); t = time.perf_counter(); out = f(texts); return out, (time.perf_counter() - t) / n *
+        1e6
     cleaned, us_clean = timed(lambda xs: [clean(x) for x in xs])
     morphs, us_mecab = timed(lambda xs: [tok(x) for x in cleaned[:len(xs)]])
     decompose.cache_clear()
@@ -112,8 +160,23 @@ print(json.dumps({"msgs_per_s": n / seconds, "seconds": seconds}))
 
 def child(path: Path, model: str | None, batch: int, threads: int, n: int, data_dir: Path) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), model or "", str(batch), str(threads), str(n),
-                          str(data_dir / "test.csv")], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(path),
+            model or "",
+            str(batch),
+            str(threads),
+            str(n),
+            str(data_dir / "test.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -123,8 +186,11 @@ def measure(path: Path, model: str | None, batch: int, threads: int, n: int, dat
     return child(path, model, batch, threads, n, data_dir)["msgs_per_s"]
 
 
-def agreement(run: Path, exports: dict[str, Path], texts: list[str], y: np.ndarray) -> tuple[list[list], list[str]]:
-    """The agreement table and its goals: identical labels >= 99.9 % and |Δp| <= 1e-4 unquantized, int8 within 0.3."""
+def agreement(
+    run: Path, exports: dict[str, Path], texts: list[str], y: np.ndarray
+) -> tuple[list[list], list[str]]:
+    """The agreement table and its goals: identical labels >= 99.9 % and |Δp| <= 1e-4 unquantized, int8 within
+    0.3."""
     from nlp_pp import load_classifier
 
     eager = load_classifier(run, model=MODEL)
@@ -138,12 +204,16 @@ def agreement(run: Path, exports: dict[str, Path], texts: list[str], y: np.ndarr
         rows.append([name, f"{same:.4%}", f"{diff:.2e}", f"{acc:.4f}", f"{100 * (acc - acc0):+.2f}"])
         if "int8" in name:
             ok = 100 * (acc0 - acc) <= 0.3
-            goals.append(f"- {name}: accuracy change {100 * (acc - acc0):+.2f} points (goal: at most 0.3 points "
-                         f"lower): **{'PASS' if ok else 'MISS'}**")
+            goals.append(
+                f"- {name}: accuracy change {100 * (acc - acc0):+.2f} points (goal: at most 0.3 points "
+                f"lower): **{'PASS' if ok else 'MISS'}**"
+            )
         else:
             ok = same >= 0.999 and diff <= 1e-4
-            goals.append(f"- {name}: identical labels {same:.4%}, max |Δ probability| {diff:.1e} (goal ≥ 99.9 % "
-                         f"and ≤ 1e-4): **{'PASS' if ok else 'MISS'}**")
+            goals.append(
+                f"- {name}: identical labels {same:.4%}, max |Δ probability| {diff:.1e} (goal ≥ 99.9 % "
+                f"and ≤ 1e-4): **{'PASS' if ok else 'MISS'}**"
+            )
     return rows, goals
 
 
@@ -165,8 +235,21 @@ def _peak_rss_mb(pid: int) -> float:
 
 def load_test(export_dir: Path, texts: list[str], requests: int, per_request: int, clients: int) -> dict:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, PIPELINE, "serve", "--model-dir", str(export_dir), "--port", str(port),
-                             "--max-texts", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            PIPELINE,
+            "serve",
+            "--model-dir",
+            str(export_dir),
+            "--port",
+            str(port),
+            "--max-texts",
+            "256",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -191,8 +274,9 @@ def load_test(export_dir: Path, texts: list[str], requests: int, per_request: in
                     i = next(counter, None)
                 if i is None:
                     return
-                body = json.dumps({"texts": [texts[(i * per_request + k) % len(texts)]
-                                             for k in range(per_request)]})
+                body = json.dumps(
+                    {"texts": [texts[(i * per_request + k) % len(texts)] for k in range(per_request)]}
+                )
                 t0 = time.perf_counter()
                 try:
                     conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
@@ -215,10 +299,19 @@ def load_test(export_dir: Path, texts: list[str], requests: int, per_request: in
             w.join()
         wall = time.perf_counter() - t0
         lat = np.array(latencies) * 1000
-        return {"requests": requests, "per_request": per_request, "clients": clients, "wall": wall,
-                "rps": requests / wall, "mps": requests * per_request / wall,
-                "p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
-                "p99": float(np.percentile(lat, 99)), "errors": errors[0], "peak_mb": _peak_rss_mb(proc.pid)}
+        return {
+            "requests": requests,
+            "per_request": per_request,
+            "clients": clients,
+            "wall": wall,
+            "rps": requests / wall,
+            "mps": requests * per_request / wall,
+            "p50": float(np.percentile(lat, 50)),
+            "p95": float(np.percentile(lat, 95)),
+            "p99": float(np.percentile(lat, 99)),
+            "errors": errors[0],
+            "peak_mb": _peak_rss_mb(proc.pid),
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -238,8 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     run256 = train("gru-fasttext-h256", [], a.data_dir)
     run128 = train("gru-fasttext-h128", ["--hidden", "128", "--no-baseline"], a.data_dir)
-    exports = {"ONNX": export(run256, "onnx"), "ONNX int8": export(run256, "onnx-int8", "--quantize", "int8"),
-               "TorchScript": export(run256, "torchscript", "--format", "torchscript")}
+    exports = {
+        "ONNX": export(run256, "onnx"),
+        "ONNX int8": export(run256, "onnx-int8", "--quantize", "int8"),
+        "TorchScript": export(run256, "torchscript", "--format", "torchscript"),
+    }
     exp128 = export(run128, "onnx-h128")
     test = pd.read_csv(a.data_dir / "test.csv")
     texts = test["document"].fillna("").astype(str).tolist()
@@ -251,10 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     agree, agree_goals = agreement(run256, exports, texts, y)
 
     print("throughput ...", flush=True)
-    backends = [("TF-IDF + logistic regression (baseline)", run256, "tfidf_logreg"),
-                ("BiGRU-256, eager PyTorch", run256, MODEL), ("BiGRU-256, TorchScript", exports["TorchScript"], None),
-                ("BiGRU-256, ONNX", exports["ONNX"], None), ("BiGRU-256, ONNX int8", exports["ONNX int8"], None),
-                ("BiGRU-128, ONNX", exp128, None), ("preprocessing alone", exports["ONNX"], "preprocess")]
+    backends = [
+        ("TF-IDF + logistic regression (baseline)", run256, "tfidf_logreg"),
+        ("BiGRU-256, eager PyTorch", run256, MODEL),
+        ("BiGRU-256, TorchScript", exports["TorchScript"], None),
+        ("BiGRU-256, ONNX", exports["ONNX"], None),
+        ("BiGRU-256, ONNX int8", exports["ONNX int8"], None),
+        ("BiGRU-128, ONNX", exp128, None),
+        ("preprocessing alone", exports["ONNX"], "preprocess"),
+    ]
     grid = [(1, 1), (32, 1), (256, 1), (256, 2)]
     table, speed = [], {}
     for name, path, model in backends:
@@ -267,11 +368,18 @@ def main(argv: list[str] | None = None) -> int:
             print(name, batch, threads, f"{v:,.0f}", flush=True)
         table.append(row)
     parts = child(exports["ONNX"], "parts", 256, 1, a.n, a.data_dir)
-    parts_row = [[stage, f"{parts[key]:.1f}", f"{100 * parts[key] / parts['all']:.0f} %"] for stage, key in (
-        ("cleaning (regex, NFKC, placeholders)", "clean"), ("MeCab (python-mecab-ko)", "mecab"),
-        ("jamo decomposition (cache cleared first)", "jamo"), ("whole preprocessing chain", "chain"),
-        ("vocabulary ids", "encode"), ("BiGRU-256, ONNX, batches of one length", "model"),
-        ("end to end (predict_proba)", "all"))]
+    parts_row = [
+        [stage, f"{parts[key]:.1f}", f"{100 * parts[key] / parts['all']:.0f} %"]
+        for stage, key in (
+            ("cleaning (regex, NFKC, placeholders)", "clean"),
+            ("MeCab (python-mecab-ko)", "mecab"),
+            ("jamo decomposition (cache cleared first)", "jamo"),
+            ("whole preprocessing chain", "chain"),
+            ("vocabulary ids", "encode"),
+            ("BiGRU-256, ONNX, batches of one length", "model"),
+            ("end to end (predict_proba)", "all"),
+        )
+    ]
     base = speed[("TF-IDF + logistic regression (baseline)", 256, 1)]
     best = max(speed[(n, 256, 1)] for n, _, _ in backends[1:5])
     serve_rows = []
@@ -279,59 +387,116 @@ def main(argv: list[str] | None = None) -> int:
         print("serve ...", flush=True)
         for requests, per, clients in ((5000, 1, 32), (200, 256, 8)):
             r = load_test(exports["ONNX"], texts, requests, per, clients)
-            serve_rows.append([f"{requests:,} × {per} message(s), {clients} clients", f"{r['rps']:,.1f}",
-                               f"{r['mps']:,.0f}", f"{r['p50']:.1f}", f"{r['p95']:.1f}", f"{r['p99']:.1f}",
-                               str(r["errors"]), f"{r['peak_mb']:,.0f}"])
+            serve_rows.append(
+                [
+                    f"{requests:,} × {per} message(s), {clients} clients",
+                    f"{r['rps']:,.1f}",
+                    f"{r['mps']:,.0f}",
+                    f"{r['p50']:.1f}",
+                    f"{r['p95']:.1f}",
+                    f"{r['p99']:.1f}",
+                    str(r["errors"]),
+                    f"{r['peak_mb']:,.0f}",
+                ]
+            )
             print(serve_rows[-1], flush=True)
     m = json.loads((run256 / "metrics.json").read_text(encoding="utf-8"))
     acc = next(r for r in m["runs"] if r["init"] == "fasttext")["test"]["accuracy"]
     m128 = json.loads((run128 / "metrics.json").read_text(encoding="utf-8"))
     acc128 = m128["runs"][0]["test"]["accuracy"]
-    body = "\n".join([
-        "## Inference: export, throughput and the HTTP service",
-        "",
-        f"Measured {today()} with `{command_line(__file__, argv if argv is not None else sys.argv[1:])}`.",
-        "",
-        md_facts({**machine_facts(("torch", "onnxruntime", "python-mecab-ko", "fastapi", "uvicorn")),
-                  "load average at start": format_load(load0)}),
-        "",
-        f"Models: BiGRU + FastText (hidden 256, the best configuration on NSMC; test accuracy {acc:.4f}) and the "
-        f"same with hidden 128 (test accuracy {acc128:.4f}), trained by `pipeline.py` on the 150k NSMC training "
-        "reviews; the TF-IDF baseline of the first run. Exports by `pipeline.py export`.",
-        "",
-        "### Exported vs original, on the 50,000 NSMC test reviews",
-        "",
-        md_table(["backend", "identical labels", "max |Δ probability|", "test accuracy", "Δ accuracy (points)"],
-                 agree, "lrrrr"),
-        "",
-        *agree_goals,
-        "",
-        f"### Throughput, messages/s end to end (raw text -> calibrated probabilities), {a.n:,} test reviews "
-        "(2,000 at batch size 1), one process per cell",
-        "",
-        md_table(["backend", "batch 1, 1 thread", "batch 32, 1 thread", "batch 256, 1 thread", "batch 256, 2 threads"],
-                 table, "lrrrr"),
-        "",
-        f"Where the time of a message goes (µs per message, one thread, {a.n:,} test reviews; stages measured "
-        "separately, so they do not add up exactly):",
-        "",
-        md_table(["stage", "µs / message", "share of end to end"], parts_row, "lrr"),
-        "",
-        f"Best exported BiGRU-256 at batch 256 on one thread: {best:,.0f} messages/s = **{best / base:.2f}×** the "
-        f"baseline's {base:,.0f} (goal ≥ 0.25×: **{'PASS' if best / base >= 0.25 else 'MISS'}**); preprocessing "
-        f"alone {speed[('preprocessing alone', 256, 1)]:,.0f} messages/s on one thread (goal ≥ 10,000: "
-        f"**{'PASS' if speed[('preprocessing alone', 256, 1)] >= 10_000 else 'MISS'}**).",
-        "",
-        *([] if not serve_rows else [
-            "### `pipeline.py serve` on the ONNX export, loopback load test",
+    body = "\n".join(
+        [
+            "## Inference: export, throughput and the HTTP service",
             "",
-            "The clients run in the benchmark's process on the same 2-core machine as the server (they compete "
-            "for the CPU); keep-alive connections; latency per request.",
+            f"Measured {today()} with "
+            f"`{command_line(__file__, argv if argv is not None else sys.argv[1:])}`.",
             "",
-            md_table(["load", "requests/s", "messages/s", "p50 ms", "p95 ms", "p99 ms", "errors", "server peak MB"],
-                     serve_rows, "lrrrrrrr"),
-        ]),
-    ])
+            md_facts(
+                {
+                    **machine_facts(("torch", "onnxruntime", "python-mecab-ko", "fastapi", "uvicorn")),
+                    "load average at start": format_load(load0),
+                }
+            ),
+            "",
+            f"Models: BiGRU + FastText (hidden 256, the best configuration on NSMC; test accuracy {acc:.4f}) "
+            "and the "
+            f"same with hidden 128 (test accuracy {acc128:.4f}), trained by `pipeline.py` on the 150k NSMC "
+            "training "
+            "reviews; the TF-IDF baseline of the first run. Exports by `pipeline.py export`.",
+            "",
+            "### Exported vs original, on the 50,000 NSMC test reviews",
+            "",
+            md_table(
+                [
+                    "backend",
+                    "identical labels",
+                    "max |Δ probability|",
+                    "test accuracy",
+                    "Δ accuracy (points)",
+                ],
+                agree,
+                "lrrrr",
+            ),
+            "",
+            *agree_goals,
+            "",
+            f"### Throughput, messages/s end to end (raw text -> calibrated probabilities), {a.n:,} test "
+            "reviews "
+            "(2,000 at batch size 1), one process per cell",
+            "",
+            md_table(
+                [
+                    "backend",
+                    "batch 1, 1 thread",
+                    "batch 32, 1 thread",
+                    "batch 256, 1 thread",
+                    "batch 256, 2 threads",
+                ],
+                table,
+                "lrrrr",
+            ),
+            "",
+            f"Where the time of a message goes (µs per message, one thread, {a.n:,} test reviews; stages "
+            "measured "
+            "separately, so they do not add up exactly):",
+            "",
+            md_table(["stage", "µs / message", "share of end to end"], parts_row, "lrr"),
+            "",
+            f"Best exported BiGRU-256 at batch 256 on one thread: {best:,.0f} messages/s = "
+            f"**{best / base:.2f}×** the "
+            f"baseline's {base:,.0f} (goal ≥ 0.25×: **{'PASS' if best / base >= 0.25 else 'MISS'}**); "
+            "preprocessing "
+            f"alone {speed[('preprocessing alone', 256, 1)]:,.0f} messages/s on one thread (goal ≥ 10,000: "
+            f"**{'PASS' if speed[('preprocessing alone', 256, 1)] >= 10_000 else 'MISS'}**).",
+            "",
+            *(
+                []
+                if not serve_rows
+                else [
+                    "### `pipeline.py serve` on the ONNX export, loopback load test",
+                    "",
+                    "The clients run in the benchmark's process on the same 2-core machine as the server "
+                    "(they compete "
+                    "for the CPU); keep-alive connections; latency per request.",
+                    "",
+                    md_table(
+                        [
+                            "load",
+                            "requests/s",
+                            "messages/s",
+                            "p50 ms",
+                            "p95 ms",
+                            "p99 ms",
+                            "errors",
+                            "server peak MB",
+                        ],
+                        serve_rows,
+                        "lrrrrrrr",
+                    ),
+                ]
+            ),
+        ]
+    )
     print(body)
     if not a.no_write:
         write_section("inference", body)

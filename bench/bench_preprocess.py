@@ -30,6 +30,7 @@ machine facts and load, the data, the results table and the ratios against the t
 MISS); it does not interpret them. Interpretation belongs in ``BENCHMARKS.md`` outside the
 section's markers, which a rerun replaces.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (bench/common.py, next to this file)
+import common
 
 SECTION = "preprocess"
 RESULT_PREFIX = "BENCH_RESULT "
@@ -71,6 +72,7 @@ MEASUREMENTS = {
 
 
 # =========================================================================== data
+
 
 def load_texts(data_dir: Path, limit: int | None = None) -> list[str]:
     """``document`` of train.csv then test.csv; missing values become ``""``; first ``limit`` only."""
@@ -110,6 +112,7 @@ def bench_cache_key(texts: list[str]) -> str:
 
 # =========================================================================== child side
 
+
 def _cpu_s() -> float:
     """user + sys CPU seconds of this process and the children it has waited for (pool workers)."""
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -130,8 +133,8 @@ def run_child(args: argparse.Namespace) -> None:
     name = args.child
     if name in ("tokenize", "clean", "preprocess1", "preprocess2", "cache_put", "cache_get"):
         import nlp_pp  # noqa: F401  (does not import mecab: that happens inside the timed call)
-        from nlp_pp.text.clean import clean_text
         from nlp_pp.cache import Cache
+        from nlp_pp.text.clean import clean_text
         from nlp_pp.text.preprocess import preprocess
         from nlp_pp.text.tokenize import tokenize
     if name in ("cache_put", "cache_get"):
@@ -206,6 +209,7 @@ def run_child(args: argparse.Namespace) -> None:
 
 # =========================================================================== parent side
 
+
 def spawn(name: str, args: argparse.Namespace, cache_dir: str | None) -> dict:
     """Run one measurement in a fresh interpreter; add the wait4 rusage of that child (and its workers)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--data-dir", str(args.data_dir)]
@@ -214,7 +218,9 @@ def spawn(name: str, args: argparse.Namespace, cache_dir: str | None) -> dict:
     if cache_dir is not None:
         cmd += ["--cache-dir", cache_dir]
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(common.PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(common.PROJECT_ROOT) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         busy0 = _busy_cpu_s()
         t0 = time.perf_counter()
@@ -231,9 +237,11 @@ def spawn(name: str, args: argparse.Namespace, cache_dir: str | None) -> dict:
     lines = [ln for ln in stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
     if not lines:
         raise SystemExit(f"measurement {name} printed no result:\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    res = json.loads(lines[-1][len(RESULT_PREFIX):])
+    res = json.loads(lines[-1][len(RESULT_PREFIX) :])
     res["peak_rss_mb"] = ru.ru_maxrss / 1024  # max over the child and the processes it waited for
-    res["cpu_s"] = ru.ru_utime + ru.ru_stime  # whole child process (incl. its workers), not only the timed part
+    res["cpu_s"] = (
+        ru.ru_utime + ru.ru_stime
+    )  # whole child process (incl. its workers), not only the timed part
     res["process_s"] = process_s
     if busy0 is not None and busy1 is not None and process_s > 0:
         # cores' worth of CPU that *other* processes used while this child ran (0 = the machine was ours)
@@ -254,12 +262,16 @@ def _busy_cpu_s() -> float | None:
 
 
 def wait_for_quiet(threshold: float, max_wait: float) -> tuple[tuple[float, float, float], float]:
-    """Wait (up to ``max_wait`` s) until the 1-min load average is <= ``threshold``; returns (load, waited s)."""
+    """Wait (up to ``max_wait`` s) until the 1-min load average is <= ``threshold``; returns (load, waited
+    s)."""
     t0 = time.monotonic()
     load = os.getloadavg()
     while load[0] > threshold and time.monotonic() - t0 < max_wait:
-        print(f"  load average {load[0]:.2f} > {threshold}: waiting ({time.monotonic() - t0:.0f}/{max_wait:.0f} s)",
-              flush=True)
+        print(
+            f"  load average {load[0]:.2f} > {threshold}: waiting "
+            f"({time.monotonic() - t0:.0f}/{max_wait:.0f} s)",
+            flush=True,
+        )
         time.sleep(min(20.0, max(1.0, max_wait - (time.monotonic() - t0))))
         load = os.getloadavg()
     return load, time.monotonic() - t0
@@ -268,8 +280,12 @@ def wait_for_quiet(threshold: float, max_wait: float) -> tuple[tuple[float, floa
 def busy_processes(limit: int = 5) -> list[str]:
     """Other processes currently using CPU (from ``ps``), for the notes; best effort."""
     try:
-        out = subprocess.run(["ps", "-eo", "pid,pcpu,etimes,comm", "--sort=-pcpu", "--no-headers"],
-                             capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(
+            ["ps", "-eo", "pid,pcpu,etimes,comm", "--sort=-pcpu", "--no-headers"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     rows = []
@@ -326,17 +342,33 @@ def results_table(s: dict[str, dict]) -> str:
         if key not in s:
             continue
         x = s[key]
-        output = f"{x['n_tokens']:,} tokens, `{'/'.join(d[:8] for d in x['digests'])}`" if x["digests"] else "-"
-        rows.append([label, f"{x['wall_s']:.2f}", ", ".join(f"{w:.2f}" for w in x["walls"]),
-                     f"{x['cpu_timed_s']:.1f}", "-" if key == "dictload" else f"{x['docs_per_s']:,.0f}",
-                     f"{x['peak_rss_mb']:.0f}", output, others_cell(x)])
-    return common.md_table(["measurement", "wall s", "runs s", "CPU s", "docs/s", "peak RSS MB", "output (digest)",
-                            "others"], rows, "lrrrrrll")
+        output = (
+            f"{x['n_tokens']:,} tokens, `{'/'.join(d[:8] for d in x['digests'])}`" if x["digests"] else "-"
+        )
+        rows.append(
+            [
+                label,
+                f"{x['wall_s']:.2f}",
+                ", ".join(f"{w:.2f}" for w in x["walls"]),
+                f"{x['cpu_timed_s']:.1f}",
+                "-" if key == "dictload" else f"{x['docs_per_s']:,.0f}",
+                f"{x['peak_rss_mb']:.0f}",
+                output,
+                others_cell(x),
+            ]
+        )
+    return common.md_table(
+        ["measurement", "wall s", "runs s", "CPU s", "docs/s", "peak RSS MB", "output (digest)", "others"],
+        rows,
+        "lrrrrrll",
+    )
 
 
 def ratios_table(s: dict[str, dict], meta: dict) -> str:
     """The ratios of the issue against their targets, plus the cache speed-up (no target)."""
-    mecab, tok, pp1, pp2, get = (s[k] for k in ("mecab", "tokenize", "preprocess1", "preprocess2", "cache_get"))
+    mecab, tok, pp1, pp2, get = (
+        s[k] for k in ("mecab", "tokenize", "preprocess1", "preprocess2", "cache_get")
+    )
     chain = pp1["wall_s"] / mecab["wall_s"]
     speedup = pp1["wall_s"] / pp2["wall_s"]
     # n_jobs=2 counted as main + every worker's peak: an upper bound, forked pages are shared.
@@ -345,13 +377,25 @@ def ratios_table(s: dict[str, dict], meta: dict) -> str:
     worst = max(peaks, key=peaks.get)
     cache = pp1["wall_s"] / get["wall_s"] if get["wall_s"] > 0 else float("inf")
     rows = [
-        ["chain vs `MeCab.morphs`, (3) / (1)", f"{chain:.2f} (CPU {pp1['cpu_timed_s'] / mecab['cpu_timed_s']:.2f})",
-         f"<= {TARGET_CHAIN_VS_MECAB}", verdict(chain <= TARGET_CHAIN_VS_MECAB)],
+        [
+            "chain vs `MeCab.morphs`, (3) / (1)",
+            f"{chain:.2f} (CPU {pp1['cpu_timed_s'] / mecab['cpu_timed_s']:.2f})",
+            f"<= {TARGET_CHAIN_VS_MECAB}",
+            verdict(chain <= TARGET_CHAIN_VS_MECAB),
+        ],
         ["chain vs nlp_pp's tokenizer, (3) / (2)", f"{pp1['wall_s'] / tok['wall_s']:.2f}", "-", "-"],
-        ["n_jobs=2 speed-up, (3) / (4)", f"{speedup:.2f}x", f">= {TARGET_SPEEDUP_2JOBS}",
-         verdict(speedup >= TARGET_SPEEDUP_2JOBS)],
-        ["peak memory, largest row ((4) as main + each worker)", f"{peaks[worst]:.0f} MB (row "
-         f"{MEASUREMENTS[worst].split('.')[0]})", f"< {TARGET_PEAK_MB:.0f} MB", verdict(peaks[worst] < TARGET_PEAK_MB)],
+        [
+            "n_jobs=2 speed-up, (3) / (4)",
+            f"{speedup:.2f}x",
+            f">= {TARGET_SPEEDUP_2JOBS}",
+            verdict(speedup >= TARGET_SPEEDUP_2JOBS),
+        ],
+        [
+            "peak memory, largest row ((4) as main + each worker)",
+            f"{peaks[worst]:.0f} MB (row {MEASUREMENTS[worst].split('.')[0]})",
+            f"< {TARGET_PEAK_MB:.0f} MB",
+            verdict(peaks[worst] < TARGET_PEAK_MB),
+        ],
         ["cache speed-up, (3) / (5)", f"{cache:.0f}x", "-", "-"],
     ]
     return common.md_table(["ratio", "value", "target", "result"], rows, "lrll")
@@ -360,14 +404,19 @@ def ratios_table(s: dict[str, dict], meta: dict) -> str:
 def run_facts(s: dict[str, dict], meta: dict) -> dict[str, str]:
     """Machine facts plus the load around the runs and the code measured."""
     facts = dict(meta["facts"])
-    facts["load average at start"] = f"{common.format_load(meta['load_start'])}, after waiting {meta['waited_s']:.0f} s"
+    facts["load average at start"] = (
+        f"{common.format_load(meta['load_start'])}, after waiting {meta['waited_s']:.0f} s"
+    )
     facts["busy processes at start"] = "; ".join(meta["busy"]) or "none"
     others = [v for x in s.values() for v in x.get("others", []) if v is not None]
-    facts["other processes during the runs"] = (f"up to {max(others):.2f} cores' worth of CPU" if others
-                                                 else "not measured (no /proc/stat)")
+    facts["other processes during the runs"] = (
+        f"up to {max(others):.2f} cores' worth of CPU" if others else "not measured (no /proc/stat)"
+    )
     facts["nlp_pp revision"] = meta.get("revision") or "not recorded"
-    facts["source digest"] = (", ".join(f"`{c}`" for c in meta["codes"])
-                              + " (nlp_pp/*.py + stopwords/*.txt as each child saw them; two or more = changed mid-run)")
+    facts["source digest"] = (
+        ", ".join(f"`{c}`" for c in meta["codes"])
+        + " (nlp_pp/*.py + stopwords/*.txt as each child saw them; two or more = changed mid-run)"
+    )
     return facts
 
 
@@ -376,34 +425,42 @@ def render(s: dict[str, dict], meta: dict) -> str:
     pp2, dc = s["preprocess2"], s["preprocess1"]["decompose_cache"]
     calls = dc["hits"] + dc["misses"]
     limit = "" if meta["limit"] is None else " (`--limit`: not the full data set)"
-    notes = "\n".join(f"- {note}" for note in [
-        f"n_jobs=2: {-(-pp2['n_texts'] // CHUNK_SIZE)} chunk(s) of up to {CHUNK_SIZE:,} texts (a single chunk runs "
-        f"in the calling process); peak RSS main {pp2['maxrss_self_mb']:.0f} MB, largest worker "
-        f"{pp2['maxrss_workers_mb']:.0f} MB.",
-        f"`hangul.decompose` cache in row 3: {dc['misses']:,} distinct tokens; {dc['hits']:,} of {calls:,} calls "
-        f"({dc['hits'] / max(calls, 1):.1%}) were hits.",
-        f"cache: a checksummed JSON entry of {meta['entry_mb']:.1f} MB, put once in {meta['put_s']:.2f} s; row 5 reads it from the "
-        "warm OS page cache.",
-    ])
+    notes = "\n".join(
+        f"- {note}"
+        for note in [
+            f"n_jobs=2: {-(-pp2['n_texts'] // CHUNK_SIZE)} chunk(s) of up to {CHUNK_SIZE:,} texts (a single "
+            "chunk runs "
+            f"in the calling process); peak RSS main {pp2['maxrss_self_mb']:.0f} MB, largest worker "
+            f"{pp2['maxrss_workers_mb']:.0f} MB.",
+            f"`hangul.decompose` cache in row 3: {dc['misses']:,} distinct tokens; {dc['hits']:,} of "
+            f"{calls:,} calls "
+            f"({dc['hits'] / max(calls, 1):.1%}) were hits.",
+            f"cache: a checksummed JSON entry of {meta['entry_mb']:.1f} MB, put once in {meta['put_s']:.2f} "
+            "s; row 5 reads it from the "
+            "warm OS page cache.",
+        ]
+    )
     return f"""## Preprocessing (nlp_pp.preprocess)
 
-Measured {meta['date']} with:
+Measured {meta["date"]} with:
 
 ```
-{meta['command']}
+{meta["command"]}
 ```
 
-**Data:** {s['mecab']['n_texts']:,} NSMC movie reviews{limit}: the `document` column of `train.csv` then `test.csv`
-in `{meta['data_dir']}`, {meta['n_empty']} of them empty.
+**Data:** {s["mecab"]["n_texts"]:,} NSMC movie reviews{limit}: the `document` column of `train.csv`
+then `test.csv` in `{meta["data_dir"]}`, {meta["n_empty"]} of them empty.
 
 **Machine:**
 
 {common.md_facts(run_facts(s, meta))}
 
-**Results:** wall s is the median of {meta['repeat']} run(s) per row, each in a fresh process, rounds interleaved;
-MeCab's dictionary load is included in rows 1-4. CPU s: user + sys time of the timed call, workers included.
-Peak RSS: `ru_maxrss` of the child and its workers from `os.wait4`, maximum over the runs, MB = 2^20 bytes,
-including the ~{s['mecab']['rss_after_load_mb']:.0f} MB of interpreter and texts. Output: token count and digest.
+**Results:** wall s is the median of {meta["repeat"]} run(s) per row, each in a fresh process, rounds
+interleaved; MeCab's dictionary load is included in rows 1-4. CPU s: user + sys time of the timed call,
+workers included.
+Peak RSS: `ru_maxrss` of the child and its workers from `os.wait4`, maximum over the runs, MB = 2^20
+bytes, including the ~{s["mecab"]["rss_after_load_mb"]:.0f} MB of interpreter and texts. Output: token count
+and digest.
 Others: cores' worth of CPU used by other processes during each run (0 = the machine was ours).
 
 {results_table(s)}
@@ -420,21 +477,33 @@ def run_parent(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     for name in ("train.csv", "test.csv"):
         if not (data_dir / name).is_file():
-            raise SystemExit(f"{data_dir / name} not found; pass --data-dir DIR with NSMC's train.csv and test.csv")
+            raise SystemExit(
+                f"{data_dir / name} not found; pass --data-dir DIR with NSMC's train.csv and test.csv"
+            )
     texts = load_texts(data_dir, args.limit)
     n, n_empty = len(texts), sum(1 for t in texts if not t)
     del texts
-    print(f"{n:,} texts from {data_dir}; {args.repeat} run(s) per measurement, each in a fresh process", flush=True)
+    print(
+        f"{n:,} texts from {data_dir}; {args.repeat} run(s) per measurement, each in a fresh process",
+        flush=True,
+    )
 
     load_start, waited = wait_for_quiet(args.max_load, args.max_wait)
     busy = busy_processes()
     if args.require_quiet and load_start[0] > args.max_load:
-        print(f"the load average stayed above {args.max_load} for {waited:.0f} s"
-              + (f" ({'; '.join(busy)})" if busy else "") + ": not measuring (--require-quiet)", file=sys.stderr)
+        print(
+            f"the load average stayed above {args.max_load} for {waited:.0f} s"
+            + (f" ({'; '.join(busy)})" if busy else "")
+            + ": not measuring (--require-quiet)",
+            file=sys.stderr,
+        )
         raise SystemExit(3)
-    print(f"load average at start: {common.format_load(load_start)}"
-          + (f" (waited {waited:.0f} s)" if waited >= 1 else "")
-          + (f"; busy: {'; '.join(busy)}" if busy else ""), flush=True)
+    print(
+        f"load average at start: {common.format_load(load_start)}"
+        + (f" (waited {waited:.0f} s)" if waited >= 1 else "")
+        + (f"; busy: {'; '.join(busy)}" if busy else ""),
+        flush=True,
+    )
 
     cache_dir = tempfile.mkdtemp(prefix="nlp_pp_bench_cache_")
     try:
@@ -446,8 +515,12 @@ def run_parent(args: argparse.Namespace) -> None:
             for key in MEASUREMENTS:
                 r = spawn(key, args, cache_dir if key == "cache_get" else None)
                 runs[key].append(r)
-                print(f"  [{rnd + 1}/{args.repeat}] {key:12s} {r['wall_s']:8.2f} s  {n / r['wall_s']:>10,.0f} docs/s  "
-                      f"peak {r['peak_rss_mb']:6.0f} MB  (load {r['load_at_start'][0]:.2f})", flush=True)
+                print(
+                    f"  [{rnd + 1}/{args.repeat}] {key:12s} {r['wall_s']:8.2f} s  {n / r['wall_s']:>10,.0f} "
+                    "docs/s  "
+                    f"peak {r['peak_rss_mb']:6.0f} MB  (load {r['load_at_start'][0]:.2f})",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
 
@@ -480,8 +553,10 @@ def run_parent(args: argparse.Namespace) -> None:
         "entry_mb": put.get("entry_mb") or 0.0,
     }
     if args.json:
-        Path(args.json).write_text(json.dumps({"summary": summary, "meta": meta, "runs": runs}, indent=1,
-                                              default=str), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps({"summary": summary, "meta": meta, "runs": runs}, indent=1, default=str),
+            encoding="utf-8",
+        )
     emit(render(summary, meta), args)
 
 
@@ -494,21 +569,42 @@ def emit(section: str, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=str(common.DEFAULT_DATA_DIR),
-                   help="folder with NSMC's train.csv and test.csv (default: ../shared/data/nsmc from the project root)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N texts (quick run)")
-    p.add_argument("--repeat", type=int, default=2, help="runs per measurement; the median is reported (default 2)")
-    p.add_argument("--out", default=str(common.BENCHMARKS_MD), help="markdown file to update (default BENCHMARKS.md)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--data-dir",
+        default=str(common.DEFAULT_DATA_DIR),
+        help="folder with NSMC's train.csv and test.csv (default: ../shared/data/nsmc from the project root)",
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="use only the first N texts (quick run)"
+    )
+    p.add_argument(
+        "--repeat", type=int, default=2, help="runs per measurement; the median is reported (default 2)"
+    )
+    p.add_argument(
+        "--out", default=str(common.BENCHMARKS_MD), help="markdown file to update (default BENCHMARKS.md)"
+    )
     p.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     p.add_argument("--json", metavar="PATH", help="also save every raw run as JSON here")
-    p.add_argument("--max-load", type=float, default=0.5,
-                   help="wait before measuring until the 1-min load average is at most this (default 0.5)")
-    p.add_argument("--max-wait", type=float, default=300.0, help="wait at most this many seconds for that (default 300)")
-    p.add_argument("--require-quiet", action="store_true",
-                   help="exit (status 3) without measuring if the load average has not dropped after --max-wait")
-    p.add_argument("--from-json", metavar="PATH", help="render the section from a run saved with --json (no measuring)")
+    p.add_argument(
+        "--max-load",
+        type=float,
+        default=0.5,
+        help="wait before measuring until the 1-min load average is at most this (default 0.5)",
+    )
+    p.add_argument(
+        "--max-wait", type=float, default=300.0, help="wait at most this many seconds for that (default 300)"
+    )
+    p.add_argument(
+        "--require-quiet",
+        action="store_true",
+        help="exit (status 3) without measuring if the load average has not dropped after --max-wait",
+    )
+    p.add_argument(
+        "--from-json", metavar="PATH", help="render the section from a run saved with --json (no measuring)"
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

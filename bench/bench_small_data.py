@@ -10,6 +10,7 @@ made on the validation split only: the script reads the validation macro-F1 and 
 ``metrics.json`` and never a test score (the runs use the first 1,000 rows of test.csv as their
 test file only because the pipeline needs one). Writes the section ``small-data`` of BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (PROJECT_ROOT, command_line, format_load, load_average, machine_facts, md_facts,  # noqa: E402
-                          md_table, today, write_section)
-from bench.nsmc_subsets import OUT, pretrained, subset, test_file  # noqa: E402
+from bench.common import (
+    PROJECT_ROOT,
+    command_line,
+    format_load,
+    load_average,
+    machine_facts,
+    md_facts,
+    md_table,
+    today,
+    write_section,
+)
+from bench.nsmc_subsets import OUT, pretrained, subset, test_file
 
 # variant -> pipeline.py options (added to the common ones); "pretrained" runs get the subset's vectors
 NO_VOCAB = "--no-vocab-from-vectors"
@@ -57,10 +67,30 @@ def run_variant(name: str, size: int, seed: int, extra: list[str]) -> dict:
             opts = ["--pretrained-vectors", str(pretrained(size, seed)), "--inits", "fasttext", *opts]
         if "--models" not in opts:
             opts = ["--models", "gru", *opts]
-        cmd = [sys.executable, str(PROJECT_ROOT / "pipeline.py"), "--data", str(labelled), "--test-data",
-               str(test_file(1000)), "--text-col", "document", "--label-col", "label", "--seeds", str(seed),
-               "--split-seed", str(seed), "--no-baseline", "--no-ensemble", "--out", str(out.parent), "--name",
-               out.name, *opts, *extra]
+        cmd = [
+            sys.executable,
+            str(PROJECT_ROOT / "pipeline.py"),
+            "--data",
+            str(labelled),
+            "--test-data",
+            str(test_file(1000)),
+            "--text-col",
+            "document",
+            "--label-col",
+            "label",
+            "--seeds",
+            str(seed),
+            "--split-seed",
+            str(seed),
+            "--no-baseline",
+            "--no-ensemble",
+            "--out",
+            str(out.parent),
+            "--name",
+            out.name,
+            *opts,
+            *extra,
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -68,8 +98,12 @@ def run_variant(name: str, size: int, seed: int, extra: list[str]) -> dict:
         print(f"{name} {size} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     m = json.loads(metrics_path.read_text(encoding="utf-8"))
     r = m["runs"][0]
-    return {"val_macro_f1": r["val"]["macro_f1"], "val_accuracy": r["val"]["accuracy"],
-            "best_epoch": r["best_epoch"], "seconds": r["train_seconds"]}
+    return {
+        "val_macro_f1": r["val"]["macro_f1"],
+        "val_accuracy": r["val"]["accuracy"],
+        "best_epoch": r["best_epoch"],
+        "seconds": r["train_seconds"],
+    }
 
 
 def mean_std(values: list[float]) -> str:
@@ -105,29 +139,40 @@ def main(argv: list[str] | None = None) -> int:
         row = [name, " ".join(VARIANTS[name]).replace("pretrained", "pretrained vectors")]
         for size in sizes:
             rs = results.get((name, size))
-            row += [mean_std([r["val_macro_f1"] for r in rs]) if rs else "—",
-                    f"{statistics.mean(r['best_epoch'] for r in rs):.1f}" if rs else "—"]
+            row += [
+                mean_std([r["val_macro_f1"] for r in rs]) if rs else "—",
+                f"{statistics.mean(r['best_epoch'] for r in rs):.1f}" if rs else "—",
+            ]
         rows.append(row)
     header = ["variant", "options (BiGRU unless --models)"]
     for size in sizes:
         header += [f"val macro-F1, {size} labelled", "best epoch"]
-    body = "\n".join([
-        "## Small labelled data: training options compared on validation",
-        "",
-        f"Measured {today()} with `{command_line(__file__, argv if argv is not None else sys.argv[1:])}`.",
-        "",
-        md_facts({**machine_facts(), "load average at start": format_load(load0)}),
-        "",
-        f"Data: stratified NSMC subsets of train.csv ({', '.join(map(str, sizes))} labelled reviews; seeds "
-        f"{', '.join(map(str, seeds))} choose both the subset and the training seed), split 85/15 into train and "
-        "validation by the pipeline; the rest of train.csv (about 145k reviews) is unlabelled text, on which "
-        "FastText is pretrained once per subset (`pipeline.py pretrain`). Mean ± std over the seeds of the "
-        "**validation** macro-F1; no test score was read to make these choices.",
-        "",
-        md_table(header, rows, "ll" + "rr" * len(sizes)),
-    ])
+    body = "\n".join(
+        [
+            "## Small labelled data: training options compared on validation",
+            "",
+            f"Measured {today()} with "
+            f"`{command_line(__file__, argv if argv is not None else sys.argv[1:])}`.",
+            "",
+            md_facts({**machine_facts(), "load average at start": format_load(load0)}),
+            "",
+            f"Data: stratified NSMC subsets of train.csv ({', '.join(map(str, sizes))} labelled reviews; "
+            "seeds "
+            f"{', '.join(map(str, seeds))} choose both the subset and the training seed), split 85/15 into "
+            "train and "
+            "validation by the pipeline; the rest of train.csv (about 145k reviews) is unlabelled text, on "
+            "which "
+            "FastText is pretrained once per subset (`pipeline.py pretrain`). Mean ± std over the seeds of "
+            "the "
+            "**validation** macro-F1; no test score was read to make these choices.",
+            "",
+            md_table(header, rows, "ll" + "rr" * len(sizes)),
+        ]
+    )
     print(body)
-    (OUT / "small_data.json").write_text(json.dumps({f"{k[0]}|{k[1]}": v for k, v in results.items()}, indent=1))
+    (OUT / "small_data.json").write_text(
+        json.dumps({f"{k[0]}|{k[1]}": v for k, v in results.items()}, indent=1)
+    )
     if not a.no_write:
         write_section("small-data", body)
     return 0

@@ -15,6 +15,7 @@ length), and are scored on the 50k NSMC test texts:
 
 Writes the section ``training`` of BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import pandas as pd
+import torch
 
-from bench.common import (DEFAULT_DATA_DIR, command_line, format_load, load_average, machine_facts, md_facts,  # noqa: E402
-                          md_table, today, write_section)
-from nlp_pp import models  # noqa: E402
-from nlp_pp.vectors.batching import BucketBatchSampler, choose_context_length, encode_corpus, make_dataloader  # noqa: E402
-from nlp_pp.cache import Cache, cache_key, default_cache_dir  # noqa: E402
-from nlp_pp.config import ExperimentConfig  # noqa: E402
-from nlp_pp.text.preprocess import preprocess  # noqa: E402
-from nlp_pp.training.trainer import make_adam, run_epoch, set_seed  # noqa: E402
-from nlp_pp.vectors.vocab import Vocab  # noqa: E402
+from bench.common import (
+    DEFAULT_DATA_DIR,
+    command_line,
+    format_load,
+    load_average,
+    machine_facts,
+    md_facts,
+    md_table,
+    today,
+    write_section,
+)
+from nlp_pp import models
+from nlp_pp.cache import Cache, cache_key, default_cache_dir
+from nlp_pp.config import ExperimentConfig
+from nlp_pp.text.preprocess import preprocess
+from nlp_pp.training.trainer import make_adam, run_epoch, set_seed
+from nlp_pp.vectors.batching import BucketBatchSampler, choose_context_length, encode_corpus, make_dataloader
+from nlp_pp.vectors.vocab import Vocab
 
 
 class FullLength:
@@ -89,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     lengths = np.array([len(s) for s in train_seqs])
     batches = list(BucketBatchSampler(lengths, cfg.batch_size, seed=0))
     unpadded = np.mean([lengths[b].min() == lengths[b].max() for b in batches])
-    print(f"{len(train_seqs)} training texts, vocabulary {len(vocab)}, context length {context}, "
-          f"mean length {lengths.mean():.1f}, bucketed batches without padding {unpadded:.1%}", flush=True)
+    print(
+        f"{len(train_seqs)} training texts, vocabulary {len(vocab)}, context length {context}, "
+        f"mean length {lengths.mean():.1f}, bucketed batches without padding {unpadded:.1%}",
+        flush=True,
+    )
 
     rows, results = [], {}
     for name in args.models.split(","):
@@ -99,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             net = models.build_model(cfg.model_config(name, len(vocab), 2))
             opt = make_adam(net.parameters(), cfg.lr)
             fixed = context if mode == "fixed" else None
-            train_loader = make_dataloader(train_seqs, y_train, cfg.batch_size, shuffle=True, seed=0,
-                                           fixed_length=fixed)
+            train_loader = make_dataloader(
+                train_seqs, y_train, cfg.batch_size, shuffle=True, seed=0, fixed_length=fixed
+            )
             test_loader = make_dataloader(test_seqs, y_test, 512, shuffle=False, fixed_length=fixed)
             if mode == "fixed":
                 train_loader, test_loader = FullLength(train_loader), FullLength(test_loader)
@@ -114,35 +128,56 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {mode}: {np.mean(seconds):.1f} s/epoch, test accuracy {acc:.4f}", flush=True)
         b, f = results[(name, "bucketed")], results[(name, "fixed")]
         verdict = "PASS" if f[0] / b[0] >= 2 and b[1] >= f[1] - 0.002 else "MISS"
-        rows.append([name, f"{b[0]:.1f}", f"{f[0]:.1f}", f"{f[0] / b[0]:.2f}×", f"{b[1]:.4f}", f"{f[1]:.4f}",
-                     verdict])
+        rows.append(
+            [name, f"{b[0]:.1f}", f"{f[0]:.1f}", f"{f[0] / b[0]:.2f}×", f"{b[1]:.4f}", f"{f[1]:.4f}", verdict]
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    body = "\n".join([
-        "## Training throughput: bucketed + packed vs fixed-length post-padding",
-        "",
-        f"Measured {today()} with `{command_line(__file__, argv if argv is not None else sys.argv[1:])}`.",
-        "",
-        md_facts({**machine_facts(), "torch threads": str(torch.get_num_threads()),
-                  "load average at start": format_load(load0)}),
-        "",
-        f"Data: {len(train_seqs):,} NSMC training texts (`{args.data_dir}/train.csv`), scored on the "
-        f"{len(test_seqs):,} test texts; the pipeline's default preprocessing, vocabulary "
-        f"({len(vocab):,} tokens, min_count {cfg.min_count}) and context length {context} "
-        f"(95th percentile; mean length {lengths.mean():.1f}). Equal settings in both modes: "
-        f"emb_dim {cfg.emb_dim}, hidden {cfg.hidden}, bidirectional {cfg.bidirectional}, batch size "
-        f"{cfg.batch_size}, Adam lr {cfg.lr}, {args.epochs} epochs, seed 0, random embedding init. "
-        "*fixed* = every sequence post-padded to the context length and fed whole to the recurrent "
-        "layer (the design's original approach); *bucketed* = nlp_pp's batches grouped by exact "
-        f"length ({unpadded:.1%} of the training batches have no padding and run unpacked; the rest "
-        "are packed with their true lengths). Both use the pipeline's optimizer (`nlp_pp.training.trainer.make_adam`). "
-        "Seconds are training time per epoch (mean over epochs).",
-        "",
-        md_table(["model", "bucketed s/epoch", "fixed s/epoch", "speed-up", "bucketed test acc.",
-                  "fixed test acc.", "target (≥ 2× at equal or better accuracy)"], rows, "lrrrrrl"),
-        "",
-        f"Peak resident memory of the benchmark process: {peak_mb:,.0f} MB.",
-    ])
+    body = "\n".join(
+        [
+            "## Training throughput: bucketed + packed vs fixed-length post-padding",
+            "",
+            f"Measured {today()} with "
+            f"`{command_line(__file__, argv if argv is not None else sys.argv[1:])}`.",
+            "",
+            md_facts(
+                {
+                    **machine_facts(),
+                    "torch threads": str(torch.get_num_threads()),
+                    "load average at start": format_load(load0),
+                }
+            ),
+            "",
+            f"Data: {len(train_seqs):,} NSMC training texts (`{args.data_dir}/train.csv`), scored on the "
+            f"{len(test_seqs):,} test texts; the pipeline's default preprocessing, vocabulary "
+            f"({len(vocab):,} tokens, min_count {cfg.min_count}) and context length {context} "
+            f"(95th percentile; mean length {lengths.mean():.1f}). Equal settings in both modes: "
+            f"emb_dim {cfg.emb_dim}, hidden {cfg.hidden}, bidirectional {cfg.bidirectional}, batch size "
+            f"{cfg.batch_size}, Adam lr {cfg.lr}, {args.epochs} epochs, seed 0, random embedding init. "
+            "*fixed* = every sequence post-padded to the context length and fed whole to the recurrent "
+            "layer (the design's original approach); *bucketed* = nlp_pp's batches grouped by exact "
+            f"length ({unpadded:.1%} of the training batches have no padding and run unpacked; the rest "
+            "are packed with their true lengths). Both use the pipeline's optimizer "
+            "(`nlp_pp.training.trainer.make_adam`). "
+            "Seconds are training time per epoch (mean over epochs).",
+            "",
+            md_table(
+                [
+                    "model",
+                    "bucketed s/epoch",
+                    "fixed s/epoch",
+                    "speed-up",
+                    "bucketed test acc.",
+                    "fixed test acc.",
+                    "target (≥ 2× at equal or better accuracy)",
+                ],
+                rows,
+                "lrrrrrl",
+            ),
+            "",
+            f"Peak resident memory of the benchmark process: {peak_mb:,.0f} MB.",
+        ]
+    )
     print(body)
     if not args.no_write:
         write_section("training", body)

@@ -5,6 +5,7 @@ torch or pandas. Each benchmark owns one section of ``BENCHMARKS.md``, delimited
 ``<!-- bench:NAME:start -->`` and ``<!-- bench:NAME:end -->``; :func:`write_section` replaces that
 section only and leaves everything else in the file as it was.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -29,6 +30,7 @@ FILE_HEADER = (
 
 
 # --------------------------------------------------------------------------- machine facts
+
 
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
@@ -81,9 +83,16 @@ def format_load(load: tuple[float, float, float] | None) -> str:
 
 def git_revision(root: Path = PROJECT_ROOT, paths: tuple[str, ...] = ("nlp_pp", "stopwords")) -> str:
     """Short commit of ``root`` plus a note when ``paths`` have uncommitted changes (read-only git calls)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args], capture_output=True,
-                              text=True, timeout=20, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout.strip()
+
     try:
         rev = git("rev-parse", "--short", "HEAD")
         dirty = git("status", "--porcelain", "--", *paths)
@@ -94,7 +103,9 @@ def git_revision(root: Path = PROJECT_ROOT, paths: tuple[str, ...] = ("nlp_pp", 
     return rev
 
 
-def source_digest(patterns: tuple[str, ...] = ("nlp_pp/*.py", "stopwords/*.txt"), root: Path = PROJECT_ROOT) -> str:
+def source_digest(
+    patterns: tuple[str, ...] = ("nlp_pp/*.py", "stopwords/*.txt"), root: Path = PROJECT_ROOT
+) -> str:
     """Short hash of the files matching ``patterns`` (the code a benchmark measured, committed or not)."""
     h = hashlib.sha256()
     for pattern in patterns:
@@ -127,6 +138,7 @@ def today() -> str:
 
 
 # --------------------------------------------------------------------------- markdown
+
 
 def md_table(headers: list[str], rows: list[list[object]], align: str | None = None) -> str:
     """A GitHub markdown table; ``align`` is one letter per column (``l``/``r``), default all left."""

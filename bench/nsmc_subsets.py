@@ -1,8 +1,10 @@
-"""NSMC files for the small-data benchmarks: labelled subsets, the rest as unlabelled text, pretrained vectors.
+"""NSMC files for the small-data benchmarks: labelled subsets, the rest as unlabelled text, pretrained
+vectors.
 
 Standard library + pandas. Everything is written under ``bench/out/nsmc`` and reused when present
 (the files are deterministic for a size and a seed). Data is read from ``../shared/data/nsmc``.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -55,7 +57,17 @@ def pretrained(size: int, seed: int, extra: list[str] = (), data_dir: Path = DEF
     tag = "-".join(a.strip("-") for a in extra) or "default"
     out = OUT / f"vectors-{size}-seed{seed}-{tag}.model"
     if not out.exists():
-        cmd = [sys.executable, str(PROJECT_ROOT / "pipeline.py"), "pretrain", "--unlabeled", str(rest), "--out",
-               str(out), "--split-seed", str(seed), *extra]
+        cmd = [
+            sys.executable,
+            str(PROJECT_ROOT / "pipeline.py"),
+            "pretrain",
+            "--unlabeled",
+            str(rest),
+            "--out",
+            str(out),
+            "--split-seed",
+            str(seed),
+            *extra,
+        ]
         subprocess.run(cmd, check=True)
     return out

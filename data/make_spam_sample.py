@@ -36,9 +36,9 @@ import csv
 import random
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 HAM_LABEL = "일상대화"
 SPAM_LABEL = "스팸문자"
@@ -58,57 +58,224 @@ DEFAULT_SPAM_RATE = 0.452
 # ---------------------------------------------------------------------------
 
 NAMES = [
-    "민지", "수아", "지우", "서희", "유나", "태호", "재우", "현수", "지호", "다희",
-    "예지", "하루", "소희", "민호", "세아", "주희", "도희", "은지", "우주", "채아",
-    "나래", "지나", "혜리", "기호", "영호", "유리", "보라", "미나", "서아", "준호",
+    "민지",
+    "수아",
+    "지우",
+    "서희",
+    "유나",
+    "태호",
+    "재우",
+    "현수",
+    "지호",
+    "다희",
+    "예지",
+    "하루",
+    "소희",
+    "민호",
+    "세아",
+    "주희",
+    "도희",
+    "은지",
+    "우주",
+    "채아",
+    "나래",
+    "지나",
+    "혜리",
+    "기호",
+    "영호",
+    "유리",
+    "보라",
+    "미나",
+    "서아",
+    "준호",
 ]
 FULL_NAMES = [
-    "김지훈", "이서연", "박민수", "최유진", "정하늘", "강태호", "조은비", "윤재석",
-    "장미란", "임도현", "한소영", "오세훈", "신동욱", "권나래", "황보람", "송지민",
+    "김지훈",
+    "이서연",
+    "박민수",
+    "최유진",
+    "정하늘",
+    "강태호",
+    "조은비",
+    "윤재석",
+    "장미란",
+    "임도현",
+    "한소영",
+    "오세훈",
+    "신동욱",
+    "권나래",
+    "황보람",
+    "송지민",
 ]
 FAMILY = ["엄마", "아빠", "언니", "오빠", "누나", "이모", "고모", "할머니", "할아버지"]
 PLACES = [
-    "강남역", "홍대입구", "신촌", "잠실", "성수", "판교", "건대입구", "합정", "여의도",
-    "해운대", "서면", "동성로", "종로", "을지로", "수원역", "인천터미널", "대전역",
-    "학교 앞", "회사 앞", "집 앞 카페", "롯데월드몰", "코엑스", "광화문", "이태원",
+    "강남역",
+    "홍대입구",
+    "신촌",
+    "잠실",
+    "성수",
+    "판교",
+    "건대입구",
+    "합정",
+    "여의도",
+    "해운대",
+    "서면",
+    "동성로",
+    "종로",
+    "을지로",
+    "수원역",
+    "인천터미널",
+    "대전역",
+    "학교 앞",
+    "회사 앞",
+    "집 앞 카페",
+    "롯데월드몰",
+    "코엑스",
+    "광화문",
+    "이태원",
 ]
 CITIES = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "수원", "창원", "고양"]
 TIMES = [
-    "7시", "7시 반", "6시", "12시", "1시", "3시쯤", "오후 2시", "저녁 8시", "아침 10시",
-    "11시 반", "6시 30분", "저녁 7시", "점심때", "5시쯤", "9시",
+    "7시",
+    "7시 반",
+    "6시",
+    "12시",
+    "1시",
+    "3시쯤",
+    "오후 2시",
+    "저녁 8시",
+    "아침 10시",
+    "11시 반",
+    "6시 30분",
+    "저녁 7시",
+    "점심때",
+    "5시쯤",
+    "9시",
 ]
 DAYS = [
-    "내일", "모레", "이번 주말", "토요일", "일요일", "금요일", "다음 주 월요일",
-    "수요일", "오늘", "다음 주", "목요일", "이번 주 금요일",
+    "내일",
+    "모레",
+    "이번 주말",
+    "토요일",
+    "일요일",
+    "금요일",
+    "다음 주 월요일",
+    "수요일",
+    "오늘",
+    "다음 주",
+    "목요일",
+    "이번 주 금요일",
 ]
 FOODS = [
-    "삼겹살", "치킨", "떡볶이", "마라탕", "초밥", "국밥", "파스타", "짜장면", "곱창",
-    "피자", "족발", "냉면", "김치찌개", "닭갈비", "쌀국수", "햄버거", "부대찌개",
-    "순대국", "돈까스", "회", "칼국수", "감자탕", "샤브샤브", "탕후루", "훠궈",
+    "삼겹살",
+    "치킨",
+    "떡볶이",
+    "마라탕",
+    "초밥",
+    "국밥",
+    "파스타",
+    "짜장면",
+    "곱창",
+    "피자",
+    "족발",
+    "냉면",
+    "김치찌개",
+    "닭갈비",
+    "쌀국수",
+    "햄버거",
+    "부대찌개",
+    "순대국",
+    "돈까스",
+    "회",
+    "칼국수",
+    "감자탕",
+    "샤브샤브",
+    "탕후루",
+    "훠궈",
 ]
 PRODUCTS = [
-    "에어팟", "운동화", "패딩", "노트북", "선크림", "텀블러", "가습기", "청소기",
-    "아이패드", "후드티", "캠핑의자", "전기장판", "블루투스 스피커", "립스틱", "백팩",
-    "스마트워치", "공기청정기", "갤럭시 버즈", "에어프라이어", "향수",
+    "에어팟",
+    "운동화",
+    "패딩",
+    "노트북",
+    "선크림",
+    "텀블러",
+    "가습기",
+    "청소기",
+    "아이패드",
+    "후드티",
+    "캠핑의자",
+    "전기장판",
+    "블루투스 스피커",
+    "립스틱",
+    "백팩",
+    "스마트워치",
+    "공기청정기",
+    "갤럭시 버즈",
+    "에어프라이어",
+    "향수",
 ]
 SHOPS = [
-    "쿠팡", "올리브영", "다이소", "이마트", "홈플러스", "무신사", "11번가", "GS25",
-    "CU", "세븐일레븐", "마켓컬리", "지마켓", "롯데마트", "코스트코", "이마트24", "29CM",
+    "쿠팡",
+    "올리브영",
+    "다이소",
+    "이마트",
+    "홈플러스",
+    "무신사",
+    "11번가",
+    "GS25",
+    "CU",
+    "세븐일레븐",
+    "마켓컬리",
+    "지마켓",
+    "롯데마트",
+    "코스트코",
+    "이마트24",
+    "29CM",
 ]
 FAKE_SHOPS = [
-    "럭키몰", "해피딜", "굿초이스몰", "데일리핫딜", "스타일업", "뷰티팡", "마켓플러스",
-    "오늘특가", "명품아울렛", "건강한가", "코리아쇼핑", "특가왕",
+    "럭키몰",
+    "해피딜",
+    "굿초이스몰",
+    "데일리핫딜",
+    "스타일업",
+    "뷰티팡",
+    "마켓플러스",
+    "오늘특가",
+    "명품아울렛",
+    "건강한가",
+    "코리아쇼핑",
+    "특가왕",
 ]
 BANKS = [
-    "국민은행", "신한은행", "우리은행", "하나은행", "농협", "카카오뱅크", "토스뱅크",
-    "기업은행", "새마을금고", "우체국", "SC제일은행", "케이뱅크",
+    "국민은행",
+    "신한은행",
+    "우리은행",
+    "하나은행",
+    "농협",
+    "카카오뱅크",
+    "토스뱅크",
+    "기업은행",
+    "새마을금고",
+    "우체국",
+    "SC제일은행",
+    "케이뱅크",
 ]
 CARDS = ["신한카드", "삼성카드", "현대카드", "KB국민카드", "롯데카드", "하나카드", "BC카드", "NH카드"]
 APPS = ["카카오톡", "토스", "네이버", "쿠팡", "인스타그램", "배민", "당근", "카카오페이", "네이버페이"]
 COURIERS = ["CJ대한통운", "우체국택배", "한진택배", "롯데택배", "로젠택배", "쿠팡로켓배송"]
 STOCKS = [
-    "삼성전자", "에코프로", "SK하이닉스", "카카오", "네이버", "LG에너지솔루션",
-    "현대차", "셀트리온", "포스코홀딩스", "한미반도체", "두산에너빌리티",
+    "삼성전자",
+    "에코프로",
+    "SK하이닉스",
+    "카카오",
+    "네이버",
+    "LG에너지솔루션",
+    "현대차",
+    "셀트리온",
+    "포스코홀딩스",
+    "한미반도체",
+    "두산에너빌리티",
 ]
 COINS = ["비트코인", "이더리움", "리플", "도지코인", "솔라나", "에이다"]
 FAKE_COINS = ["메타썬코인", "ZELOS", "KCT토큰", "슈퍼엑스", "골드체인", "NEXA"]
@@ -116,16 +283,43 @@ COMPANIES = ["삼성", "현대", "네이버", "카카오", "LG", "CJ", "롯데",
 FAKE_COMPANIES = ["한국투자연구소", "골드리서치", "주식명가", "프라임인베스트", "수익창출센터", "VIP증권클럽"]
 SUBJECTS = ["경영학원론", "통계학", "전공", "교양", "영어", "회계원리", "데이터분석", "캡스톤"]
 GAMBLING_SITES = [
-    "마카오VIP", "로얄카지노", "킹덤토토", "승리벳", "황금성", "슬롯천국", "벳클럽",
-    "에이스토토", "카지노킹", "라스베가스", "제우스벳",
+    "마카오VIP",
+    "로얄카지노",
+    "킹덤토토",
+    "승리벳",
+    "황금성",
+    "슬롯천국",
+    "벳클럽",
+    "에이스토토",
+    "카지노킹",
+    "라스베가스",
+    "제우스벳",
 ]
 RELATIVES = ["부친", "모친", "조모", "조부", "장인어른", "시어머니"]
 PARTIES = ["새미래당", "국민행복당", "시민연합", "우리미래당", "민생회복연대"]
 CANDIDATES = ["홍길동", "박정민", "이한결", "김세윤", "정다운", "최우진"]
 GIRL_NAMES = ["지은", "수진", "하나", "나연", "소라", "미유", "유리"]
 WORDS_FOR_DOMAINS = [
-    "lucky", "vip", "win", "bet", "cash", "loan", "goods", "gift", "event", "k-bank",
-    "okmoney", "safe", "cj-post", "epost", "fast", "king", "gold", "daily", "hot", "star",
+    "lucky",
+    "vip",
+    "win",
+    "bet",
+    "cash",
+    "loan",
+    "goods",
+    "gift",
+    "event",
+    "k-bank",
+    "okmoney",
+    "safe",
+    "cj-post",
+    "epost",
+    "fast",
+    "king",
+    "gold",
+    "daily",
+    "hot",
+    "star",
 ]
 SPAM_TLDS = ["com", "kr", "co.kr", "net", "xyz", "top", "me", "shop", "site", "info", "cc", "vip"]
 SHORTENERS = ["bit.ly", "han.gl", "me2.do", "vo.la", "url.kr", "t.ly", "buly.kr", "c11.kr", "naver.me"]
@@ -354,10 +548,40 @@ HAM_TOPICS: dict[str, list[str]] = {
 
 # Short interjections / closers that are attached to ham messages.
 HAM_FILLERS = [
-    "ㅋㅋㅋ", "ㅋㅋㅋㅋㅋ", "ㅎㅎ", "^^", "ㅠㅠ", "ㅜㅜ", "ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄴㄴ",
-    "헐", "대박", "아 맞다", "근데", "암튼", "알겠어~", "고마워!", "ㄳㄳ", "오키", "넵",
-    "네 알겠습니다", "그럼 이따 봐", "연락해", "나중에 통화해", "답장 늦어서 미안",
-    "ㅇㅈ", "ㄹㅇ", "^^;", "ㅎㅎㅎ", "ㅋㅋ", "흠", "ㅇㅇ 알았어", "넹", "ㅜ",
+    "ㅋㅋㅋ",
+    "ㅋㅋㅋㅋㅋ",
+    "ㅎㅎ",
+    "^^",
+    "ㅠㅠ",
+    "ㅜㅜ",
+    "ㅇㅇ",
+    "ㅇㅋ",
+    "ㄱㄱ",
+    "ㄴㄴ",
+    "헐",
+    "대박",
+    "아 맞다",
+    "근데",
+    "암튼",
+    "알겠어~",
+    "고마워!",
+    "ㄳㄳ",
+    "오키",
+    "넵",
+    "네 알겠습니다",
+    "그럼 이따 봐",
+    "연락해",
+    "나중에 통화해",
+    "답장 늦어서 미안",
+    "ㅇㅈ",
+    "ㄹㅇ",
+    "^^;",
+    "ㅎㅎㅎ",
+    "ㅋㅋ",
+    "흠",
+    "ㅇㅇ 알았어",
+    "넹",
+    "ㅜ",
 ]
 
 # ---------------------------------------------------------------------------
@@ -535,19 +759,45 @@ PHISHING_TOPICS = ("phish_delivery", "phish_payment", "phish_account", "phish_go
 
 # Generic calls to action appended to non-friendly spam.
 SPAM_CTAS = [
-    "지금 바로 신청하세요", "선착순 마감", "문의: {phone_svc}", "24시간 상담 가능",
-    "자세한 내용은 링크 확인 {url}", "카톡 상담 {kakao_id}", "오늘만 이 가격!",
-    "▶ {url}", "클릭 {url}", "상담원 연결 {phone}", "마감 임박!!", "한정 수량",
+    "지금 바로 신청하세요",
+    "선착순 마감",
+    "문의: {phone_svc}",
+    "24시간 상담 가능",
+    "자세한 내용은 링크 확인 {url}",
+    "카톡 상담 {kakao_id}",
+    "오늘만 이 가격!",
+    "▶ {url}",
+    "클릭 {url}",
+    "상담원 연결 {phone}",
+    "마감 임박!!",
+    "한정 수량",
 ]
 # Ham that forwards a spam text: "intro + quoted spam + optional outro".
 FORWARD_INTROS = [
-    "엄마 이 문자 뭐야?", "이거 스팸 맞지?", "이런 문자 왔는데 진짜야?", "ㅋㅋㅋ 너도 이런 거 와?",
-    "아빠 이런 거 누르면 안 돼요", "방금 이거 왔어 ㅠㅠ", "이거 보이스피싱이지?", "헐 나 이거 받았어",
-    "언니 이 문자 좀 봐봐", "회사 폰으로 이런 게 왔네",
+    "엄마 이 문자 뭐야?",
+    "이거 스팸 맞지?",
+    "이런 문자 왔는데 진짜야?",
+    "ㅋㅋㅋ 너도 이런 거 와?",
+    "아빠 이런 거 누르면 안 돼요",
+    "방금 이거 왔어 ㅠㅠ",
+    "이거 보이스피싱이지?",
+    "헐 나 이거 받았어",
+    "언니 이 문자 좀 봐봐",
+    "회사 폰으로 이런 게 왔네",
 ]
 FORWARD_OUTROS = [
-    "ㅋㅋㅋ", "차단했어", "무시해", "누르지 마", "어이없다 진짜", "신고함", "ㅠㅠ 무서워", "이거 뭐임?",
-    "← 이런 문자 옴", "진짜인 줄 알았네", "ㅡㅡ", "이거 맞아?",
+    "ㅋㅋㅋ",
+    "차단했어",
+    "무시해",
+    "누르지 마",
+    "어이없다 진짜",
+    "신고함",
+    "ㅠㅠ 무서워",
+    "이거 뭐임?",
+    "← 이런 문자 옴",
+    "진짜인 줄 알았네",
+    "ㅡㅡ",
+    "이거 맞아?",
 ]
 AD_PREFIXES = ["[광고]", "(광고)", "[Web발신]", "[Web발신] (광고)", "광고)", "<광고>"]
 PHISHING_PREFIXES = ["[Web발신]", "[국제발신]", "[해외발신]"]
@@ -555,10 +805,39 @@ SPAM_BULLETS = ["▶", "■", "★", "※", "✔", "-", "☞", "◆"]
 
 # Words that obfuscated spam disguises; longer entries first.
 OBFUSCATION_KEYWORDS = [
-    "수신거부", "리딩방", "저금리", "비트코인", "바카라", "카지노", "상한가",
-    "대출", "토토", "슬롯", "수익", "무료", "입금", "당첨", "광고", "코인", "성인",
-    "만남", "알바", "부업", "배팅", "보너스", "한도", "주식", "급등", "할인",
-    "쿠폰", "환전", "첫충", "가입", "보장", "지급", "이벤트",
+    "수신거부",
+    "리딩방",
+    "저금리",
+    "비트코인",
+    "바카라",
+    "카지노",
+    "상한가",
+    "대출",
+    "토토",
+    "슬롯",
+    "수익",
+    "무료",
+    "입금",
+    "당첨",
+    "광고",
+    "코인",
+    "성인",
+    "만남",
+    "알바",
+    "부업",
+    "배팅",
+    "보너스",
+    "한도",
+    "주식",
+    "급등",
+    "할인",
+    "쿠폰",
+    "환전",
+    "첫충",
+    "가입",
+    "보장",
+    "지급",
+    "이벤트",
 ]
 # Look-alike spellings mixing Latin letters, digits and jamo.
 LOOKALIKES: dict[str, list[str]] = {
@@ -577,18 +856,61 @@ SEPARATORS = [".", " ", "*", "_", "-", "/", "·", "♥", "☆", "|", "^", "~"]
 
 # Common casual misspellings applied to a fraction of (mostly ham) messages.
 TYPOS: list[tuple[str, str]] = [
-    ("했어", "햇어"), ("갈게", "갈께"), ("됐", "됬"), ("같아", "가타"), ("괜찮", "괜찬"),
-    ("진짜", "진쨔"), ("어떡해", "어떻해"), ("몇 시", "몇시"), ("내일", "낼"),
-    ("그래", "그랭"), ("있어", "잇어"), ("없어", "업어"), ("먹을", "먹을ㄹ"),
-    ("할게", "할께"), ("보낼게", "보낼께"), ("바로", "바루"), ("문의", "문이"),
-    ("확인", "활인"), ("가능", "가늘"), ("신청", "신쳥"),
+    ("했어", "햇어"),
+    ("갈게", "갈께"),
+    ("됐", "됬"),
+    ("같아", "가타"),
+    ("괜찮", "괜찬"),
+    ("진짜", "진쨔"),
+    ("어떡해", "어떻해"),
+    ("몇 시", "몇시"),
+    ("내일", "낼"),
+    ("그래", "그랭"),
+    ("있어", "잇어"),
+    ("없어", "업어"),
+    ("먹을", "먹을ㄹ"),
+    ("할게", "할께"),
+    ("보낼게", "보낼께"),
+    ("바로", "바루"),
+    ("문의", "문이"),
+    ("확인", "활인"),
+    ("가능", "가늘"),
+    ("신청", "신쳥"),
 ]
 
 HANGUL_BASE = 0xAC00
 CHOSEONG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 JUNGSEONG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-JONGSEONG = ["", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ",
-             "ㄿ", "ㅀ", "ㅁ", "ㅂ", "ㅄ", "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ"]
+JONGSEONG = [
+    "",
+    "ㄱ",
+    "ㄲ",
+    "ㄳ",
+    "ㄴ",
+    "ㄵ",
+    "ㄶ",
+    "ㄷ",
+    "ㄹ",
+    "ㄺ",
+    "ㄻ",
+    "ㄼ",
+    "ㄽ",
+    "ㄾ",
+    "ㄿ",
+    "ㅀ",
+    "ㅁ",
+    "ㅂ",
+    "ㅄ",
+    "ㅅ",
+    "ㅆ",
+    "ㅇ",
+    "ㅈ",
+    "ㅊ",
+    "ㅋ",
+    "ㅌ",
+    "ㅍ",
+    "ㅎ",
+]
 FULLWIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 CIRCLED_DIGITS = str.maketrans("0123456789", "⓪①②③④⑤⑥⑦⑧⑨")
 
@@ -662,42 +984,84 @@ SLOT_TABLE: dict[str, str | list[str] | Formats] = {
     "code": Formats(("{letters}", "{digits}"), first={"letters": "u6", "digits": "d6"}),
     "kakao_id": "{vip|money|lee|kim|happy|ok|best}{d2-4}",
     "tg": "@{bet|casino|coin|vip|signal|toto}{d3}",
-    "date": Formats(("{month}월 {day}일", "{month}/{day}", "{month}.{day}"),
-                    first={"month": "1-12", "day": "1-28"}),
+    "date": Formats(
+        ("{month}월 {day}일", "{month}/{day}", "{month}.{day}"), first={"month": "1-12", "day": "1-28"}
+    ),
     "acct": "{110|3333|1002|352}-{d3}-{d6}",
     "tracking": ["{d4} {d4} {d4}", "{d4}{d4}{d4}", "{d4}-{d4}-{d4}"],
     # Phone numbers: mobile, business / call-centre / landline, the 080 opt-out footer of ads.
-    "phone": Formats(("010-{mid}-{last}", "010-{mid}-{last}", "010{mid}{last}", "010.{mid}.{last}",
-                      "010 {mid} {last}"), first={"mid": "d4", "last": "d4"}),
-    "phone_svc": ["{1588|1577|1644|1661|1600|1899|1566}-{d4}", "02-{200-999}-{d4}", "070-{d4}-{d4}",
-                  "0{31|32|51|53|42}-{200-999}-{d4}"],
+    "phone": Formats(
+        ("010-{mid}-{last}", "010-{mid}-{last}", "010{mid}{last}", "010.{mid}.{last}", "010 {mid} {last}"),
+        first={"mid": "d4", "last": "d4"},
+    ),
+    "phone_svc": [
+        "{1588|1577|1644|1661|1600|1899|1566}-{d4}",
+        "02-{200-999}-{d4}",
+        "070-{d4}-{d4}",
+        "0{31|32|51|53|42}-{200-999}-{d4}",
+    ],
     "optout": "{무료수신거부|수신거부|무료거부|거부:} {@reject}",
     "reject": ["080-{100-999}-{d4}", "080{100-999}{d4}", "080-{100-999}{d4}"],
     # Money: everyday amounts, monthly sums, large amounts.
-    "money_s": Formats(("{man}만원", "{3-99},000원", "{man}만 {1-9}천원", "{1-9}천원",
-                        f"₩{{{TEN_THOUSANDS}}}", "{man}만"), then={"man": "1-30"}),
+    "money_s": Formats(
+        ("{man}만원", "{3-99},000원", "{man}만 {1-9}천원", "{1-9}천원", f"₩{{{TEN_THOUSANDS}}}", "{man}만"),
+        then={"man": "1-30"},
+    ),
     "money_m": "{150|200|250|300|400|500|700|1000}만{원||원}",
-    "money_b": ["{100|200|300|500|700|800|1000|1500|3000}만원", f"{{{MILLIONS}}}원", "{1-9}천만원", "{1-5}억",
-                "{200|300|500|1000}만"],
+    "money_b": [
+        "{100|200|300|500|700|800|1000|1500|3000}만원",
+        f"{{{MILLIONS}}}원",
+        "{1-9}천만원",
+        "{1-5}억",
+        "{200|300|500|1000}만",
+    ],
     # Links: shady (short link, odd TLD, bare domain) for spam; real services for both classes.
-    "url": Formats(("https://{@shortener}/{a4-8}", "http://{word}{d1-3}.{@spam_tld}",
-                    "{word}{1-99}.{kr|com|xyz|top}", "{@shortener}/{a4-8}"), then={"word": "@domain_word"}),
+    "url": Formats(
+        (
+            "https://{@shortener}/{a4-8}",
+            "http://{word}{d1-3}.{@spam_tld}",
+            "{word}{1-99}.{kr|com|xyz|top}",
+            "{@shortener}/{a4-8}",
+        ),
+        then={"word": "@domain_word"},
+    ),
     "short_url": "{https://|http://|}{@shortener}/{a4-8}",
     "shortener": SHORTENERS,
     "spam_tld": SPAM_TLDS,
     "domain_word": WORDS_FOR_DOMAINS,
-    "url_map": ["https://naver.me/{a8}", "https://place.map.kakao.com/{d8}",
-                "https://m.place.naver.com/restaurant/{d10}/home", "https://kko.to/{a10}", "{@short_url}"],
-    "url_news": ["https://n.news.naver.com/article/{d3}/{d10}", "https://v.daum.net/v/{d14}", "naver.me/{a8}"],
+    "url_map": [
+        "https://naver.me/{a8}",
+        "https://place.map.kakao.com/{d8}",
+        "https://m.place.naver.com/restaurant/{d10}/home",
+        "https://kko.to/{a10}",
+        "{@short_url}",
+    ],
+    "url_news": [
+        "https://n.news.naver.com/article/{d3}/{d10}",
+        "https://v.daum.net/v/{d14}",
+        "naver.me/{a8}",
+    ],
     "url_video": Formats(("{@short_url}", "{@youtube}"), cum_weights=(0.2, 1.0)),
-    "youtube": ["https://youtu.be/{a11}", "https://www.youtube.com/shorts/{a11}", "youtube.com/watch?v={a11}"],
+    "youtube": [
+        "https://youtu.be/{a11}",
+        "https://www.youtube.com/shorts/{a11}",
+        "youtube.com/watch?v={a11}",
+    ],
     "url_insta": Formats(("{@short_url}", "{@instagram}"), cum_weights=(0.2, 1.0)),
     "instagram": ["https://www.instagram.com/p/{a11}/", "instagram.com/reel/{a11}"],
-    "url_shop": ["https://link.coupang.com/a/{a6}", "https://smartstore.naver.com/{@domain_word}shop/products/{d10}",
-                 "https://www.musinsa.com/app/goods/{d7}", "https://bit.ly/{a7}"],
+    "url_shop": [
+        "https://link.coupang.com/a/{a6}",
+        "https://smartstore.naver.com/{@domain_word}shop/products/{d10}",
+        "https://www.musinsa.com/app/goods/{d7}",
+        "https://bit.ly/{a7}",
+    ],
     "url_blog": "https://blog.naver.com/{@blog_id}{d2}/{d12}",
     "blog_id": [w.replace("-", "") for w in WORDS_FOR_DOMAINS],
-    "url_wedding": ["https://m.barunsonmcard.com/m/{a8}", "https://bojagicard.com/i/{a8}", "https://naver.me/{a8}"],
+    "url_wedding": [
+        "https://m.barunsonmcard.com/m/{a8}",
+        "https://bojagicard.com/i/{a8}",
+        "https://naver.me/{a8}",
+    ],
     "url_open": "https://open.kakao.com/o/{a8}",
 }
 
@@ -739,7 +1103,8 @@ def draw_field(spec: str, rng: random.Random, named: dict[str, str]) -> str:
 
 
 def draw_slot(name: str, rng: random.Random) -> str:
-    """A fresh value of slot ``name``: named fields first, pick a format, fields after, then the format's own."""
+    """A fresh value of slot ``name``: named fields first, pick a format, fields after, then the format's
+    own."""
     slot = SLOTS[name]
     named = {key: draw_field(spec, rng, {}) for key, spec in slot.first.items()}
     if slot.cum_weights is not None:
@@ -790,7 +1155,7 @@ def obfuscate_word(word: str, rng: random.Random) -> str:
         return rng.choice(SEPARATORS).join(word)
     if method == 1:
         pos = rng.randrange(len(word))
-        return word[:pos] + decompose_syllable(word[pos]) + word[pos + 1:]
+        return word[:pos] + decompose_syllable(word[pos]) + word[pos + 1 :]
     if method == 2 and word in LOOKALIKES:
         return rng.choice(LOOKALIKES[word])
     return " ".join(word) if rng.random() < 0.5 else "-".join(word)
@@ -810,7 +1175,9 @@ def obfuscate(text: str, rng: random.Random) -> str:
     if not present or rng.random() < 0.2:
         # Odd spacing: spread out one Hangul-only token.
         tokens = text.split(" ")
-        candidates = [i for i, t in enumerate(tokens) if 2 <= len(t) <= 5 and all("가" <= c <= "힣" for c in t)]
+        candidates = [
+            i for i, t in enumerate(tokens) if 2 <= len(t) <= 5 and all("가" <= c <= "힣" for c in t)
+        ]
         if candidates:
             i = rng.choice(candidates)
             tokens[i] = " ".join(tokens[i])
@@ -852,12 +1219,19 @@ HAM_TOPIC_NAMES = list(HAM_TOPICS)
 # Topics whose sentences address different people: keep those messages short.
 HAM_MAX_SENTENCES = {"polite": 2, "phone_share": 2, "links": 2, "smalltalk": 2, "spam_talk": 2}
 # Harder ham topics (spam vocabulary, links, numbers, polite register) are drawn more often.
-HAM_TOPIC_WEIGHTS = [3.0 if t in ("spamwords", "spam_talk", "money", "shopping", "polite")
-                     else 2.0 if t in ("phone_share", "links", "delivery") else 1.5
-                     for t in HAM_TOPIC_NAMES]
+HAM_TOPIC_WEIGHTS = [
+    3.0
+    if t in ("spamwords", "spam_talk", "money", "shopping", "polite")
+    else 2.0
+    if t in ("phone_share", "links", "delivery")
+    else 1.5
+    for t in HAM_TOPIC_NAMES
+]
 SPAM_TOPIC_NAMES = list(SPAM_TOPICS)
-SPAM_TOPIC_WEIGHTS = [2.5 if t in ("friendly", "family_scam", "casual") else 1.5 if t == "smishing"
-                      else 1.0 for t in SPAM_TOPIC_NAMES]
+SPAM_TOPIC_WEIGHTS = [
+    2.5 if t in ("friendly", "family_scam", "casual") else 1.5 if t == "smishing" else 1.0
+    for t in SPAM_TOPIC_NAMES
+]
 # Topics whose sentences are alternative messages rather than parts of one.
 SPAM_MAX_SENTENCES = {"phish_gov": 1, "smishing": 2, "politics_event": 3}
 AD_TOPIC_NAMES = [t for t in SPAM_TOPIC_NAMES if t not in FRIENDLY_SPAM_TOPICS]
@@ -950,8 +1324,9 @@ def make_spam(rng: random.Random) -> str:
     return text
 
 
-def unique_messages(maker: Callable[[random.Random], str], n: int, rng: random.Random,
-                    seen: set[str]) -> list[str]:
+def unique_messages(
+    maker: Callable[[random.Random], str], n: int, rng: random.Random, seen: set[str]
+) -> list[str]:
     """Draw ``n`` messages not yet in ``seen`` (regenerating on collision)."""
     out: list[str] = []
     attempts = 0
@@ -967,7 +1342,8 @@ def unique_messages(maker: Callable[[random.Random], str], n: int, rng: random.R
 
 
 def ham_messages(rows: int, spam_rate: float) -> int:
-    """How many of ``rows`` messages to generate as everyday talk for ``spam_rate`` spam labels after the noise.
+    """How many of ``rows`` messages to generate as everyday talk for ``spam_rate`` spam labels after the
+    noise.
 
     Flipping a uniform ``LABEL_NOISE_RATE`` (f) of the rows turns a generated spam
     share p into an expected label share R = p (1 - 2f) + f; the ham share 1 - p is
@@ -1014,7 +1390,8 @@ def parse_spam_rate(text: str) -> float:
     if not low < rate < high:  # NaN fails this too
         raise argparse.ArgumentTypeError(
             f"must be a number strictly between {low:g} and {high:g} (the {low:.0%} label noise alone gives "
-            f"either label that share), got {text!r}")
+            f"either label that share), got {text!r}"
+        )
     return rate
 
 
@@ -1022,11 +1399,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=4000, help="number of messages (default 4000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--spam-rate", type=parse_spam_rate, default=DEFAULT_SPAM_RATE, metavar="R",
-                        help=f"expected share of {SPAM_LABEL} labels in the file, label noise included "
-                             f"(default {DEFAULT_SPAM_RATE}: 45%% generated as spam, then 2%% of the labels flipped)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "spam_sample.csv",
-                        help="output CSV (default data/spam_sample.csv)")
+    parser.add_argument(
+        "--spam-rate",
+        type=parse_spam_rate,
+        default=DEFAULT_SPAM_RATE,
+        metavar="R",
+        help=f"expected share of {SPAM_LABEL} labels in the file, label noise included "
+        f"(default {DEFAULT_SPAM_RATE}: 45%% generated as spam, then 2%% of the labels flipped)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent / "spam_sample.csv",
+        help="output CSV (default data/spam_sample.csv)",
+    )
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
@@ -1035,7 +1421,9 @@ def main(argv: list[str] | None = None) -> None:
     counts = {HAM_LABEL: 0, SPAM_LABEL: 0}
     for _, label in rows:
         counts[label] += 1
-    print(f"wrote {len(rows)} rows to {args.out}: {counts}, {counts[SPAM_LABEL] / len(rows):.2%} {SPAM_LABEL}")
+    print(
+        f"wrote {len(rows)} rows to {args.out}: {counts}, {counts[SPAM_LABEL] / len(rows):.2%} {SPAM_LABEL}"
+    )
 
 
 if __name__ == "__main__":

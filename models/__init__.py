@@ -68,9 +68,7 @@ def load_checkpoint(checkpoint: Mapping[str, Any]) -> TextClassifier:
         raise ValueError(f"checkpoint must be a dict, got {type(checkpoint).__name__}")
     missing = [k for k in ("config", "state_dict") if k not in checkpoint]
     if missing:
-        raise ValueError(
-            f"checkpoint is missing key(s) {missing}; expected the dict from model.checkpoint()"
-        )
+        raise ValueError(f"checkpoint is missing key(s) {missing}; expected the dict from model.checkpoint()")
     raw, state = checkpoint["config"], checkpoint["state_dict"]
     if isinstance(raw, ModelConfig):
         config = raw
@@ -100,18 +98,18 @@ def load_checkpoint(checkpoint: Mapping[str, Any]) -> TextClassifier:
 
 
 __all__ = [
+    "MODEL_CLASSES",
     "MODEL_NAMES",
     "RECURRENT_MODELS",
-    "MODEL_CLASSES",
-    "ModelConfig",
-    "TextClassifier",
-    "RecurrentClassifier",
-    "RNNClassifier",
-    "LSTMClassifier",
-    "GRUClassifier",
-    "CNNClassifier",
-    "HybridClassifier",
     "AvgClassifier",
+    "CNNClassifier",
+    "GRUClassifier",
+    "HybridClassifier",
+    "LSTMClassifier",
+    "ModelConfig",
+    "RNNClassifier",
+    "RecurrentClassifier",
+    "TextClassifier",
     "build_model",
     "load_checkpoint",
 ]

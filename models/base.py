@@ -48,9 +48,7 @@ class TextClassifier(nn.Module):
         self.embedding = self.make_embedding(embedding_matrix)
         self.dropout = nn.Dropout(config.dropout)
 
-    def make_embedding(
-        self, embedding_matrix: np.ndarray | torch.Tensor | None = None
-    ) -> nn.Embedding:
+    def make_embedding(self, embedding_matrix: np.ndarray | torch.Tensor | None = None) -> nn.Embedding:
         """A new embedding table: default init (PAD row zero) or a copy of the matrix."""
         cfg = self.config
         emb = nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=cfg.pad_idx)
@@ -115,9 +113,7 @@ class TextClassifier(nn.Module):
         if tokens.dim() != 2:
             raise ValueError(f"tokens must be [B, T], got shape {tuple(tokens.shape)}")
         if lengths.shape != (tokens.size(0),):
-            raise ValueError(
-                f"lengths must be [B] = [{tokens.size(0)}], got shape {tuple(lengths.shape)}"
-            )
+            raise ValueError(f"lengths must be [B] = [{tokens.size(0)}], got shape {tuple(lengths.shape)}")
         if tokens.size(1) == 0:  # every message empty: give the encoders one PAD step
             tokens = F.pad(tokens, (0, 1), value=self.config.pad_idx)
         lengths = lengths.to(device=tokens.device, dtype=torch.long)
@@ -126,6 +122,7 @@ class TextClassifier(nn.Module):
         return self.head(self.encode(tokens, lengths))
 
     def checkpoint(self) -> dict[str, Any]:
-        """Snapshot ``{"config": dict, "state_dict": CPU tensors}``; rebuild with ``models.load_checkpoint``."""
+        """Snapshot ``{"config": dict, "state_dict": CPU tensors}``; rebuild with
+        ``models.load_checkpoint``."""
         state = {k: v.detach().cpu().clone() for k, v in self.state_dict().items()}
         return {"config": asdict(self.config), "state_dict": state}

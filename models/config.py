@@ -27,32 +27,44 @@ class ModelConfig:
     """
 
     name: str = option(REQUIRED, OneOf(*MODEL_NAMES), "model family", cli=False)
-    vocab_size: int = option(REQUIRED, Interval(int, 2), "rows of the embedding table (incl. PAD and UNK)", cli=False)
+    vocab_size: int = option(
+        REQUIRED, Interval(int, 2), "rows of the embedding table (incl. PAD and UNK)", cli=False
+    )
     num_classes: int = option(REQUIRED, Interval(int, 2), "number of labels", cli=False)
     emb_dim: int = option(100, Interval(int, 1), "embedding width (and the FastText dimension)")
-    hidden: int = option(256, Interval(int, 1), "hidden size of recurrent and dense layers (256 beat 128 "
-                         "on NSMC)")
-    layers: int = option(1, Interval(int, 1), "stacked recurrent layers (2 was not better on NSMC and 2.3x "
-                         "slower)")
-    bidirectional: bool = option(True, Boolean(), "bidirectional recurrent layers (the hybrid's LSTM branch "
-                                 "always is)")
+    hidden: int = option(
+        256, Interval(int, 1), "hidden size of recurrent and dense layers (256 beat 128 on NSMC)"
+    )
+    layers: int = option(
+        1, Interval(int, 1), "stacked recurrent layers (2 was not better on NSMC and 2.3x slower)"
+    )
+    bidirectional: bool = option(
+        True, Boolean(), "bidirectional recurrent layers (the hybrid's LSTM branch always is)"
+    )
     dropout: float = option(0.3, Interval(float, 0, 1, closed="left"), "dropout probability")
     freeze_embedding: bool = option(False, Boolean(), "keep the embedding layer fixed during training")
     pad_idx: int = option(0, Interval(int, 0), "token id of padding", cli=False)
-    kernel_sizes: tuple[int, ...] = option((3, 4, 5), ListOf(Interval(int, 1)), "cnn and hybrid: convolution "
-                                           "widths (Kim 2014)")
+    kernel_sizes: tuple[int, ...] = option(
+        (3, 4, 5), ListOf(Interval(int, 1)), "cnn and hybrid: convolution widths (Kim 2014)"
+    )
     filters: int = option(100, Interval(int, 1), "cnn and hybrid: feature maps per width")
-    shared_embedding: bool = option(True, Boolean(), "hybrid: one embedding layer for the CNN and BiLSTM "
-                                    "branches (off: one each)")
-    pooling: str = option("last", OneOf(*POOLINGS), "recurrent models: the final hidden state (last) or "
-                          "max/mean over the outputs at the true positions (max was not better on NSMC)")
+    shared_embedding: bool = option(
+        True, Boolean(), "hybrid: one embedding layer for the CNN and BiLSTM branches (off: one each)"
+    )
+    pooling: str = option(
+        "last",
+        OneOf(*POOLINGS),
+        "recurrent models: the final hidden state (last) or "
+        "max/mean over the outputs at the true positions (max was not better on NSMC)",
+    )
 
     def __post_init__(self) -> None:
         check_config(self)
 
 
 def check_config(config: ModelConfig) -> None:
-    """Raise ``ConfigError`` (a ``ValueError``; ``TypeError`` for a non-config) if ``config`` cannot build a model."""
+    """Raise ``ConfigError`` (a ``ValueError``; ``TypeError`` for a non-config) if ``config`` cannot build a
+    model."""
     if not isinstance(config, ModelConfig):
         raise TypeError(f"expected a models.ModelConfig, got {type(config).__name__}")
     validate(config)
@@ -60,9 +72,7 @@ def check_config(config: ModelConfig) -> None:
         raise invalid(config, "pad_idx", f"below vocab_size={config.vocab_size}", config.pad_idx)
 
 
-def as_embedding_matrix(
-    matrix: np.ndarray | torch.Tensor, config: ModelConfig
-) -> torch.Tensor:
+def as_embedding_matrix(matrix: np.ndarray | torch.Tensor, config: ModelConfig) -> torch.Tensor:
     """Return ``matrix`` as a float32 CPU tensor, checked against ``config``.
 
     Raises
@@ -86,7 +96,8 @@ def as_embedding_matrix(
     if tuple(m.shape) != expected:
         hint = (
             f"set vocab_size={m.shape[0]} and emb_dim={m.shape[1]} in ModelConfig"
-            if m.dim() == 2 else "pass a 2-D (vocab_size, emb_dim) matrix"
+            if m.dim() == 2
+            else "pass a 2-D (vocab_size, emb_dim) matrix"
         )
         raise ValueError(
             f"embedding_matrix has shape {tuple(m.shape)} but the config expects "

@@ -26,13 +26,15 @@ class HybridClassifier(TextClassifier):
         self, config: ModelConfig, embedding_matrix: np.ndarray | torch.Tensor | None = None
     ) -> None:
         super().__init__(config, embedding_matrix)
-        self.lstm_embedding = (
-            None if config.shared_embedding else self.make_embedding(embedding_matrix)
-        )
+        self.lstm_embedding = None if config.shared_embedding else self.make_embedding(embedding_matrix)
         self.conv = ConvEncoder(config.emb_dim, config.filters, config.kernel_sizes)
         self.lstm = RecurrentEncoder(
-            "lstm", config.emb_dim, config.hidden, config.layers,
-            bidirectional=True, dropout=config.dropout,
+            "lstm",
+            config.emb_dim,
+            config.hidden,
+            config.layers,
+            bidirectional=True,
+            dropout=config.dropout,
         )
         self.head = self.make_head(self.conv.out_dim + self.lstm.out_dim, mlp=False)
 

@@ -23,13 +23,25 @@ class RecurrentEncoder(nn.Module):
     pools the top layer's outputs over the true positions instead of taking the final state.
     """
 
-    def __init__(self, cell: str, input_size: int, hidden: int, layers: int,
-                 bidirectional: bool, dropout: float, pooling: str = "last") -> None:
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden: int,
+        layers: int,
+        bidirectional: bool,
+        dropout: float,
+        pooling: str = "last",
+    ) -> None:
         super().__init__()
         self.pooling = pooling
         self.rnn = _CELLS[cell](
-            input_size, hidden, num_layers=layers, bidirectional=bidirectional,
-            dropout=dropout if layers > 1 else 0.0, batch_first=True,
+            input_size,
+            hidden,
+            num_layers=layers,
+            bidirectional=bidirectional,
+            dropout=dropout if layers > 1 else 0.0,
+            batch_first=True,
         )
         self.directions = 2 if bidirectional else 1
         self.out_dim = hidden * self.directions
@@ -62,7 +74,7 @@ class RecurrentEncoder(nn.Module):
     def _final_state(self, h: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         if isinstance(h, tuple):  # LSTM returns (h, c)
             h = h[0]
-        return h[-self.directions:].transpose(0, 1).reshape(-1, self.out_dim)
+        return h[-self.directions :].transpose(0, 1).reshape(-1, self.out_dim)
 
 
 class RecurrentClassifier(TextClassifier):
@@ -75,8 +87,13 @@ class RecurrentClassifier(TextClassifier):
     ) -> None:
         super().__init__(config, embedding_matrix)
         self.encoder = RecurrentEncoder(
-            config.name, config.emb_dim, config.hidden, config.layers,
-            config.bidirectional, config.dropout, config.pooling,
+            config.name,
+            config.emb_dim,
+            config.hidden,
+            config.layers,
+            config.bidirectional,
+            config.dropout,
+            config.pooling,
         )
         self.head = self.make_head(self.encoder.out_dim, mlp=False)
 

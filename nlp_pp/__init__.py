@@ -12,13 +12,14 @@ Modules: ``clean``, ``tokenize``, ``stopwords``, ``hangul``, ``preprocess``, ``d
 (FastText pretrained on large unlabelled files, streamed). Names from the
 heavier modules (pandas, torch, gensim) are imported on first use.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
 
-from .text.clean import CleanConfig, clean_text, clean_texts
 from .errors import ConfigError, DataError, NlpPpError, RunError
+from .text.clean import CleanConfig, clean_text, clean_texts
 from .text.hangul import compose, compose_tokens, decompose, decompose_tokens
 from .text.preprocess import PreprocessConfig, preprocess
 from .text.stopwords import load_stopwords, remove_stopwords
@@ -27,28 +28,60 @@ from .text.tokenize import MecabTokenizer, tokenize
 __version__ = "0.2.0"
 
 _LAZY = {
-    "load_dataset": "text.load", "read_csv": "text.load", "split_dataset": "text.load", "LoadReport": "text.load",
+    "load_dataset": "text.load",
+    "read_csv": "text.load",
+    "split_dataset": "text.load",
+    "LoadReport": "text.load",
     "Vocab": "vectors.vocab",
-    "choose_context_length": "vectors.batching", "pad_sequences": "vectors.batching",
-    "encode_corpus": "vectors.batching", "collate_batch": "vectors.batching", "make_dataloader": "vectors.batching",
+    "choose_context_length": "vectors.batching",
+    "pad_sequences": "vectors.batching",
+    "encode_corpus": "vectors.batching",
+    "collate_batch": "vectors.batching",
+    "make_dataloader": "vectors.batching",
     "BucketBatchSampler": "vectors.batching",
-    "FastTextConfig": "vectors.fasttext", "train_fasttext": "vectors.fasttext",
-    "load_pretrained_vectors": "vectors.fasttext", "embedding_matrix": "vectors.fasttext",
-    "Trainer": "training.trainer", "TrainConfig": "training.trainer", "predict_proba": "training.trainer",
+    "FastTextConfig": "vectors.fasttext",
+    "train_fasttext": "vectors.fasttext",
+    "load_pretrained_vectors": "vectors.fasttext",
+    "embedding_matrix": "vectors.fasttext",
+    "Trainer": "training.trainer",
+    "TrainConfig": "training.trainer",
+    "predict_proba": "training.trainer",
     "set_seed": "training.trainer",
-    "classification_metrics": "decisions.metrics", "ExperimentConfig": "config",
+    "classification_metrics": "decisions.metrics",
+    "ExperimentConfig": "config",
     "run_experiment": "training.experiment",
-    "load_classifier": "deploy.load", "Classifier": "deploy.classifier", "write_report": "report",
-    "save_vectors": "vectors.storage", "load_vectors": "vectors.storage", "TfidfBaseline": "training.baseline",
-    "iter_unlabeled_texts": "text.stream", "build_corpus": "vectors.corpus", "pretrain": "vectors.pretrain",
+    "load_classifier": "deploy.load",
+    "Classifier": "deploy.classifier",
+    "write_report": "report",
+    "save_vectors": "vectors.storage",
+    "load_vectors": "vectors.storage",
+    "TfidfBaseline": "training.baseline",
+    "iter_unlabeled_texts": "text.stream",
+    "build_corpus": "vectors.corpus",
+    "pretrain": "vectors.pretrain",
     "text_hash": "text.hashing",
 }
 _SUBPACKAGES = ("models",)
 
 __all__ = [
-    "CleanConfig", "clean_text", "clean_texts", "MecabTokenizer", "tokenize", "load_stopwords", "remove_stopwords",
-    "decompose", "compose", "decompose_tokens", "compose_tokens", "PreprocessConfig", "preprocess",
-    "NlpPpError", "DataError", "ConfigError", "RunError", *_LAZY,
+    "CleanConfig",
+    "clean_text",
+    "clean_texts",
+    "MecabTokenizer",
+    "tokenize",
+    "load_stopwords",
+    "remove_stopwords",
+    "decompose",
+    "compose",
+    "decompose_tokens",
+    "compose_tokens",
+    "PreprocessConfig",
+    "preprocess",
+    "NlpPpError",
+    "DataError",
+    "ConfigError",
+    "RunError",
+    *_LAZY,
 ]
 
 

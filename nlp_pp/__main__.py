@@ -1,4 +1,5 @@
 """``python -m nlp_pp``: the same command line as ``python pipeline.py``."""
+
 import sys
 
 from .cli import main

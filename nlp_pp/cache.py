@@ -15,6 +15,7 @@ the caller's value and every file's size and SHA-256; a directory holding anythi
 symbolic link, is damaged). A directory is built in a staging directory ``.staging-<random>/``
 beside the entries and renamed into place.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,7 +87,8 @@ def file_digest(path: Path) -> str:
 
 
 class Cache:
-    """JSON values, single files and directories of files under ``root/<kind>/<key>``; ``root=None`` disables it.
+    """JSON values, single files and directories of files under ``root/<kind>/<key>``; ``root=None`` disables
+    it.
 
     A cache is optional: a failure to write is ignored, a failure to read is a miss.
     """
@@ -185,8 +187,11 @@ class Cache:
             path = parent / f"{_STAGING_PREFIX}{secrets.token_hex(8)}"
             path.mkdir()
         except OSError as e:
-            log.warning("cannot create a staging directory in the cache %s (%s); continuing without the cache",
-                        parent, e.strerror or e)
+            log.warning(
+                "cannot create a staging directory in the cache %s (%s); continuing without the cache",
+                parent,
+                e.strerror or e,
+            )
             return None
         return path
 
@@ -246,8 +251,11 @@ class Cache:
                 raise _Damaged(f"{path.name} is not a regular file")
             return f.read(1 << 24)  # a manifest is small; a huge one fails its checksum
 
-    def put_dir(self, kind: str, key: str, source: Path, value: Any = None, *, move: bool = False) -> Path | None:
-        """Store the files of directory ``source`` (no subdirectories) with ``value``; returns the entry's path.
+    def put_dir(
+        self, kind: str, key: str, source: Path, value: Any = None, *, move: bool = False
+    ) -> Path | None:
+        """Store the files of directory ``source`` (no subdirectories) with ``value``; returns the entry's
+        path.
 
         With ``move=True`` the directory itself is renamed into place when it is on the cache's file
         system (build it in :meth:`staging_dir`), so large files are not copied; ``source`` is then
@@ -266,9 +274,13 @@ class Cache:
                 if entry.name == MANIFEST:
                     continue
                 if not entry.is_file(follow_symlinks=False) or not _FILE_NAME.match(entry.name):
-                    raise ValueError(f"a cache directory holds plain files with simple names, not {entry.name!r}")
-                files[entry.name] = {"size": entry.stat(follow_symlinks=False).st_size,
-                                     "sha256": file_digest(Path(entry.path))}
+                    raise ValueError(
+                        f"a cache directory holds plain files with simple names, not {entry.name!r}"
+                    )
+                files[entry.name] = {
+                    "size": entry.stat(follow_symlinks=False).st_size,
+                    "sha256": file_digest(Path(entry.path)),
+                }
             (source / MANIFEST).write_bytes(_pack({"files": files, "value": value}))
             if move and self._same_device(source, target.parent):
                 staged = source
@@ -289,7 +301,9 @@ class Cache:
                     return target
                 os.rename(staged, target)  # get_dir discarded the damaged entry in the way
         except OSError as e:
-            log.warning("could not write the cache entry %s (%s); continuing without it", target, e.strerror or e)
+            log.warning(
+                "could not write the cache entry %s (%s); continuing without it", target, e.strerror or e
+            )
             if staged is not None and staged != source:
                 shutil.rmtree(staged, ignore_errors=True)
             return None
@@ -332,6 +346,8 @@ class Cache:
                 write(f)
             os.replace(tmp, path)
         except OSError as e:
-            log.warning("could not write the cache entry %s (%s); continuing without it", path, e.strerror or e)
+            log.warning(
+                "could not write the cache entry %s (%s); continuing without it", path, e.strerror or e
+            )
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)

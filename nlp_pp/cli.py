@@ -8,6 +8,7 @@ Command line only: it parses options, calls nlp_pp, and turns every error in the
 one line on stderr and exit code 2 (130 after Ctrl-C). Every option, its default and its help come
 from the config classes (nlp_pp.config).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,13 @@ import sys
 import warnings
 from pathlib import Path
 
-GROUPS = {"data": "data", "models": "models and training", "vocabulary": "vocabulary, sequences and FastText",
-          "": "preprocessing", "run": "run"}
+GROUPS = {
+    "data": "data",
+    "models": "models and training",
+    "vocabulary": "vocabulary, sequences and FastText",
+    "": "preprocessing",
+    "run": "run",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,9 +52,11 @@ def _default_text(f) -> str:
     return str(value)
 
 
-def _add_options(parser: argparse.ArgumentParser, names: set[str] | None = None,
-                 groups: dict | None = None) -> None:
-    """Add the config's options (all, or those in ``names``) as flags, with defaults and help from their declarations."""
+def _add_options(
+    parser: argparse.ArgumentParser, names: set[str] | None = None, groups: dict | None = None
+) -> None:
+    """Add the config's options (all, or those in ``names``) as flags, with defaults and help from their
+    declarations."""
     from nlp_pp.config import cli_options
     from nlp_pp.options import Boolean
 
@@ -70,38 +78,54 @@ def _add_options(parser: argparse.ArgumentParser, names: set[str] | None = None,
 def run_parser() -> argparse.ArgumentParser:
     """The comparison's options, generated from the config classes (defaults and help included)."""
     p = Parser(
-        prog="pipeline.py", argument_default=argparse.SUPPRESS,
+        prog="pipeline.py",
+        argument_default=argparse.SUPPRESS,
         description="Train RNN/LSTM/GRU classifiers with random and FastText embedding initialisation on a "
-                    "labelled Korean CSV and write a comparison report. Subcommands (each with --help): predict "
-                    "(classify texts with a saved run), export (a self-contained model directory), serve (HTTP), "
-                    "pretrain (FastText on unlabelled text).")
+        "labelled Korean CSV and write a comparison report. Subcommands (each with --help): predict "
+        "(classify texts with a saved run), export (a self-contained model directory), serve (HTTP), "
+        "pretrain (FastText on unlabelled text).",
+    )
     groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
     _add_options(p, groups=groups)
     r = groups["run"]
-    r.add_argument("--config", metavar="FILE", help="TOML or YAML file with the same keys as these options "
-                   "(command-line options win)")
+    r.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML or YAML file with the same keys as these options (command-line options win)",
+    )
     r.add_argument("--resume", metavar="DIR", help="continue an interrupted run (its .partial directory)")
     r.add_argument("--debug", action="store_true", default=False, help="show tracebacks of unexpected errors")
     return p
 
 
-TRUST_HELP = ("read a TorchScript export (--format torchscript), a program that runs code when loaded: only "
-              "one you made or trust (ONNX exports and run directories never run code)")
+TRUST_HELP = (
+    "read a TorchScript export (--format torchscript), a program that runs code when loaded: only "
+    "one you made or trust (ONNX exports and run directories never run code)"
+)
 
 
 def predict_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="pipeline.py predict",
-                                description="Classify texts with the best model of a saved run.")
+    p = Parser(prog="pipeline.py predict", description="Classify texts with the best model of a saved run.")
     p.add_argument("--run", required=True, metavar="DIR", help="a finished run directory (runs/NAME)")
     p.add_argument("texts", nargs="*", help="texts to classify; none: read one text per line from stdin")
     p.add_argument("--csv", metavar="PATH", help="classify the text column of this CSV instead")
     p.add_argument("--text-col", default="content", help="text column of --csv (default: content)")
-    p.add_argument("--model", help="a saved model such as lstm-fasttext-seed0, tfidf_logreg (the baseline) or "
-                   "ensemble (default: the best on the validation split)")
-    p.add_argument("--threshold", type=float, help="decision threshold of the positive class of a binary task "
-                   "(default: the one chosen on the validation split by --threshold-policy)")
-    p.add_argument("--explain", action="store_true", help="also show the tokens that pushed each text toward "
-                   "its label (neural models)")
+    p.add_argument(
+        "--model",
+        help="a saved model such as lstm-fasttext-seed0, tfidf_logreg (the baseline) or "
+        "ensemble (default: the best on the validation split)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="decision threshold of the positive class of a binary task "
+        "(default: the one chosen on the validation split by --threshold-policy)",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also show the tokens that pushed each text toward its label (neural models)",
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     p.add_argument("--trust-torchscript", action="store_true", help=TRUST_HELP)
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -110,47 +134,85 @@ def predict_parser() -> argparse.ArgumentParser:
 
 
 def export_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="pipeline.py export", description="Write one self-contained directory with a run's model, "
-               "vocabulary, preprocessing, labels, threshold and temperature, for load_classifier and serve.")
+    p = Parser(
+        prog="pipeline.py export",
+        description="Write one self-contained directory with a run's model, "
+        "vocabulary, preprocessing, labels, threshold and temperature, for load_classifier and serve.",
+    )
     p.add_argument("--run", required=True, metavar="DIR", help="a finished run directory (runs/NAME)")
-    p.add_argument("--out", required=True, metavar="DIR", help="the export directory to create (must not exist)")
-    p.add_argument("--model", help="a saved model such as gru-fasttext-seed0, tfidf_logreg or ensemble "
-                   "(default: the best on the validation split)")
-    p.add_argument("--format", default="onnx", choices=("onnx", "torchscript"),
-                   help="onnx (ONNX Runtime, the [serve] extra) or torchscript (default: onnx)")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="the export directory to create (must not exist)"
+    )
+    p.add_argument(
+        "--model",
+        help="a saved model such as gru-fasttext-seed0, tfidf_logreg or ensemble "
+        "(default: the best on the validation split)",
+    )
+    p.add_argument(
+        "--format",
+        default="onnx",
+        choices=("onnx", "torchscript"),
+        help="onnx (ONNX Runtime, the [serve] extra) or torchscript (default: onnx)",
+    )
     p.add_argument("--quantize", choices=("int8",), help="int8 weights (ONNX only): smaller, faster for LSTM")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
 
-PRETRAIN_OPTIONS = {"unlabeled", "text_col", "emb_dim", "min_count", "fasttext_epochs", "fasttext_window", "min_n",
-                    "max_n", "fasttext_workers", "n_jobs", "cache", "cache_dir", "split_seed"}
+PRETRAIN_OPTIONS = {
+    "unlabeled",
+    "text_col",
+    "emb_dim",
+    "min_count",
+    "fasttext_epochs",
+    "fasttext_window",
+    "min_n",
+    "max_n",
+    "fasttext_workers",
+    "n_jobs",
+    "cache",
+    "cache_dir",
+    "split_seed",
+}
 
 
 def pretrain_parser() -> argparse.ArgumentParser:
     from nlp_pp.config import cli_options
 
-    p = Parser(prog="pipeline.py pretrain", argument_default=argparse.SUPPRESS,
-               description="Train FastText once on unlabelled text (streamed, preprocessed like a run) and save "
-                           "vectors that runs reuse with --pretrained-vectors FILE.")
+    p = Parser(
+        prog="pipeline.py pretrain",
+        argument_default=argparse.SUPPRESS,
+        description="Train FastText once on unlabelled text (streamed, preprocessed like a run) and save "
+        "vectors that runs reuse with --pretrained-vectors FILE.",
+    )
     preprocessing = {f.name for cls, f in cli_options() if cls.__name__ == "PreprocessConfig"}
     _add_options(p, PRETRAIN_OPTIONS | preprocessing)
     p.add_argument("--out", required=True, metavar="FILE", help="the vectors file to write (must not exist)")
-    p.add_argument("--exclude", action="append", default=[], metavar="FILE",
-                   help="leave out the texts of this file (a CSV with --text-col, or one text per line), e.g. your "
-                        "labelled data, so that no validation or test text shapes the vectors (repeatable)")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="leave out the texts of this file (a CSV with --text-col, or one text per line), e.g. your "
+        "labelled data, so that no validation or test text shapes the vectors (repeatable)",
+    )
     p.add_argument("--debug", action="store_true", default=False, help="show tracebacks of unexpected errors")
     return p
 
 
 def serve_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="pipeline.py serve", description="Serve a classifier over HTTP (FastAPI + uvicorn, the "
-               "[serve] extra): POST /predict, GET /health, GET /metadata, docs at /docs.")
+    p = Parser(
+        prog="pipeline.py serve",
+        description="Serve a classifier over HTTP (FastAPI + uvicorn, the "
+        "[serve] extra): POST /predict, GET /health, GET /metadata, docs at /docs.",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", metavar="DIR", help="a finished run directory (its best model, or --model)")
     src.add_argument("--model-dir", metavar="DIR", help="an export directory from 'pipeline.py export'")
     p.add_argument("--model", help="with --run: a saved model name (default: the best on validation)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--threads", type=int, default=1, help="inference threads (default: 1)")
     p.add_argument("--max-texts", type=int, default=256, help="most texts per request (default: 256)")
@@ -205,7 +267,9 @@ def cmd_predict(argv: list[str]) -> int:
         texts = args.texts
     else:
         texts = _stdin_lines()
-    clf = load_classifier(args.run, model=args.model, device=args.device, trust_torchscript=args.trust_torchscript)
+    clf = load_classifier(
+        args.run, model=args.model, device=args.device, trust_torchscript=args.trust_torchscript
+    )
     for row in clf.predict(texts, threshold=args.threshold, explain=args.explain):
         if args.json:
             print(json.dumps(row, ensure_ascii=False, allow_nan=False))
@@ -245,9 +309,9 @@ def cmd_pretrain(argv: list[str]) -> int:
     from nlp_pp.cache import Cache, default_cache_dir
     from nlp_pp.config import ExperimentConfig
     from nlp_pp.errors import ConfigError
-    from nlp_pp.training.experiment import check_input_files
     from nlp_pp.text.hashing import hash_texts
     from nlp_pp.text.stream import iter_unlabeled_texts
+    from nlp_pp.training.experiment import check_input_files
     from nlp_pp.vectors.pretrain import pretrain
 
     values = {k: v for k, v in vars(args).items() if k not in ("out", "debug", "exclude")}
@@ -265,10 +329,20 @@ def cmd_pretrain(argv: list[str]) -> int:
         for chunk in iter_unlabeled_texts(path, cfg.text_col):
             exclude.update(hash_texts(chunk).tolist())
     cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
-    stats = pretrain(list(cfg.unlabeled), out, text_col=cfg.text_col, preprocess=cfg.preprocess,
-                     fasttext=cfg.fasttext_config(), cache=cache, n_jobs=cfg.n_jobs, exclude=exclude)
-    print(f"pretrained: {out} ({stats['texts_trained']} texts, {stats['tokens']} tokens, vocabulary "
-          f"{stats['vocabulary']})")
+    stats = pretrain(
+        list(cfg.unlabeled),
+        out,
+        text_col=cfg.text_col,
+        preprocess=cfg.preprocess,
+        fasttext=cfg.fasttext_config(),
+        cache=cache,
+        n_jobs=cfg.n_jobs,
+        exclude=exclude,
+    )
+    print(
+        f"pretrained: {out} ({stats['texts_trained']} texts, {stats['tokens']} tokens, vocabulary "
+        f"{stats['vocabulary']})"
+    )
     return 0
 
 
@@ -277,16 +351,20 @@ def cmd_serve(argv: list[str]) -> int:
     import torch
 
     from nlp_pp.deploy.load import load_classifier
-    from nlp_pp.errors import ConfigError
     from nlp_pp.deploy.serve import serve
+    from nlp_pp.errors import ConfigError
 
     if args.threads < 1:
         raise ConfigError(f"--threads must be an integer >= 1 (got {args.threads})")
     if args.model and not args.run:
         raise ConfigError("--model names a model of a run directory; use it with --run")
     torch.set_num_threads(args.threads)
-    clf = load_classifier(args.model_dir or args.run, model=args.model, threads=args.threads,
-                          trust_torchscript=args.trust_torchscript)
+    clf = load_classifier(
+        args.model_dir or args.run,
+        model=args.model,
+        threads=args.threads,
+        trust_torchscript=args.trust_torchscript,
+    )
     serve(clf, host=args.host, port=args.port, max_texts=args.max_texts)
     return 0
 
@@ -321,7 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     from nlp_pp.errors import NlpPpError, first_line
 
     try:
-        commands = {"predict": cmd_predict, "export": cmd_export, "serve": cmd_serve, "pretrain": cmd_pretrain}
+        commands = {
+            "predict": cmd_predict,
+            "export": cmd_export,
+            "serve": cmd_serve,
+            "pretrain": cmd_pretrain,
+        }
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])
         return cmd_run(argv)
@@ -336,12 +419,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as e:  # a bug, not bad input: say so in one line unless --debug
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            print(f"error: no space left on the device while writing {e.filename or 'a file'}; free some "
-                  "space and run again", file=sys.stderr)
+            print(
+                f"error: no space left on the device while writing {e.filename or 'a file'}; free some "
+                "space and run again",
+                file=sys.stderr,
+            )
             return 2
         if debug:
             raise
-        print(f"internal error ({first_line(e, with_type=True)}); "
-              "rerun with --debug for the traceback and report it", file=sys.stderr)
+        print(
+            f"internal error ({first_line(e, with_type=True)}); "
+            "rerun with --debug for the traceback and report it",
+            file=sys.stderr,
+        )
         return 1
-

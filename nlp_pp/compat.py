@@ -14,6 +14,7 @@ Messages that ``NLP_pp.py`` printed are logged at INFO on ``logging.getLogger("n
 (``logging.basicConfig(level=logging.INFO)`` shows them in a notebook) and, where the notebook
 printed numbers, also returned.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,9 +36,18 @@ if TYPE_CHECKING:
     from torch.utils.data import DataLoader
 
 __all__ = [
-    "df_cleaning", "tokenize", "download_stopword_list", "remove_stopword", "decompose_jamo",
-    "set_rare_vocab", "set_word_to_idx", "text_to_sequences", "set_sent_pad", "pad_seq_x",
-    "set_dataloader", "build_my_embed",
+    "build_my_embed",
+    "decompose_jamo",
+    "df_cleaning",
+    "download_stopword_list",
+    "pad_seq_x",
+    "remove_stopword",
+    "set_dataloader",
+    "set_rare_vocab",
+    "set_sent_pad",
+    "set_word_to_idx",
+    "text_to_sequences",
+    "tokenize",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,7 @@ TRAIN_NAMES = ("훈련", "train")  # set_dataloader's 4th argument that turns sh
 
 
 # --- data ------------------------------------------------------------------------------------------
+
 
 def df_cleaning(dataframe: pd.DataFrame, column: str, reidx: bool = True) -> pd.DataFrame:
     """Drop rows with a missing value, then rows whose ``column`` repeats an earlier row's.
@@ -84,12 +95,19 @@ def df_cleaning(dataframe: pd.DataFrame, column: str, reidx: bool = True) -> pd.
 
     require_columns(dataframe, [column], "the DataFrame", "df_cleaning's column argument")
     kept, missing, duplicates = drop_missing_and_duplicates(dataframe, column)
-    log.info("df_cleaning: %d rows read, %d dropped as missing, %d as duplicate %r, %d kept",
-             len(dataframe), missing, duplicates, column, len(kept))
+    log.info(
+        "df_cleaning: %d rows read, %d dropped as missing, %d as duplicate %r, %d kept",
+        len(dataframe),
+        missing,
+        duplicates,
+        column,
+        len(kept),
+    )
     return kept.reset_index(drop=True) if reidx else kept
 
 
 # --- tokens ----------------------------------------------------------------------------------------
+
 
 def _as_texts(x_data: Iterable[Any]) -> list[str]:
     """Texts as strings; a missing one (None, NaN) is the empty text, as in :func:`nlp_pp.preprocess`."""
@@ -126,14 +144,19 @@ def tokenize(x_data: Iterable[str], word_tokenizer: Any = None, *, progress: boo
     if word_tokenizer is None:
         return _mecab_tokenize(texts, progress=progress)
     if isinstance(word_tokenizer, type):
-        raise ConfigError(f"word_tokenizer is the class {word_tokenizer.__name__}; pass an instance, "
-                          f"e.g. {word_tokenizer.__name__}()")
+        raise ConfigError(
+            f"word_tokenizer is the class {word_tokenizer.__name__}; pass an instance, "
+            f"e.g. {word_tokenizer.__name__}()"
+        )
     split = getattr(word_tokenizer, "morphs", None) or word_tokenizer
     if not callable(split):
-        raise ConfigError(f"word_tokenizer must be a MeCab() instance, an object with .morphs(text), a callable "
-                          f"text -> tokens, or None for nlp_pp's tokenizer (got {type(word_tokenizer).__name__})")
-    return map_chunks(lambda chunk: [list(split(t)) if t else [] for t in chunk], texts,
-                      progress=progress, desc="MeCab")
+        raise ConfigError(
+            f"word_tokenizer must be a MeCab() instance, an object with .morphs(text), a callable "
+            f"text -> tokens, or None for nlp_pp's tokenizer (got {type(word_tokenizer).__name__})"
+        )
+    return map_chunks(
+        lambda chunk: [list(split(t)) if t else [] for t in chunk], texts, progress=progress, desc="MeCab"
+    )
 
 
 def download_stopword_list(url: str | None = None) -> list[str]:
@@ -170,7 +193,9 @@ def download_stopword_list(url: str | None = None) -> list[str]:
         try:
             text = read_bytes(url).decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise DataError(f"the stopword list at {url} is not UTF-8 text; download it and save it as UTF-8") from None
+            raise DataError(
+                f"the stopword list at {url} is not UTF-8 text; download it and save it as UTF-8"
+            ) from None
         words = parse_stopwords(text)
     else:
         words = load_stopwords(url)
@@ -199,8 +224,10 @@ def remove_stopword(tokenized_data: Iterable[Sequence[str]], stopword: Iterable[
         If ``stopword`` is one string (a URL or path not yet read).
     """
     if isinstance(stopword, str):
-        raise ConfigError("stopword must be a list of words, not one string; read the list first with "
-                          "download_stopword_list(url_or_path)")
+        raise ConfigError(
+            "stopword must be a list of words, not one string; read the list first with "
+            "download_stopword_list(url_or_path)"
+        )
     stop = stopword if isinstance(stopword, frozenset) else frozenset(stopword)
     return [remove_stopwords(list(tokens), stop) for tokens in tokenized_data]
 
@@ -231,6 +258,7 @@ def decompose_jamo(cl_x: Iterable[Sequence[str]]) -> list[list[str]]:
 
 # --- vocabulary and encoding -----------------------------------------------------------------------
 
+
 class _RareCounts(NamedTuple):
     total: int
     rare: int
@@ -249,7 +277,9 @@ class RareVocab(_RareCounts):
 
 
 def set_rare_vocab(
-    word_counts: Mapping[str, int] | Iterable[Sequence[str]] | Iterable[str], rare_th: int, report: bool = False
+    word_counts: Mapping[str, int] | Iterable[Sequence[str]] | Iterable[str],
+    rare_th: int,
+    report: bool = False,
 ) -> RareVocab:
     """Count the distinct words and the rare ones (seen fewer than ``rare_th`` times).
 
@@ -287,7 +317,9 @@ def set_rare_vocab(
     instead of a ZeroDivisionError.
     """
     if isinstance(rare_th, bool) or not isinstance(rare_th, int) or rare_th < 1:
-        raise ConfigError(f"rare_th must be a positive integer: words seen fewer times are rare (got {rare_th!r})")
+        raise ConfigError(
+            f"rare_th must be a positive integer: words seen fewer times are rare (got {rare_th!r})"
+        )
     if isinstance(word_counts, Mapping):
         counts = word_counts
     else:
@@ -296,12 +328,23 @@ def set_rare_vocab(
         counts = Counter(items) if flat else Counter(t for tokens in items for t in tokens)
     vocab = Vocab.from_counts(counts, min_count=rare_th)
     total, rare = vocab.stats["distinct_tokens"], vocab.stats["rare_dropped"]
-    stats = {"total": total, "rare": rare, "rare_th": rare_th, "rare_share": rare / total if total else 0.0,
-             "rare_freq_share": 1.0 - vocab.stats["coverage_train"] if total else 0.0}
+    stats = {
+        "total": total,
+        "rare": rare,
+        "rare_th": rare_th,
+        "rare_share": rare / total if total else 0.0,
+        "rare_freq_share": 1.0 - vocab.stats["coverage_train"] if total else 0.0,
+    }
     if report:
-        log.info("set_rare_vocab: %d distinct words, %d rare (seen < %d times): %.2f %% of the words, "
-                 "%.2f %% of all occurrences", total, rare, rare_th, 100 * stats["rare_share"],
-                 100 * stats["rare_freq_share"])
+        log.info(
+            "set_rare_vocab: %d distinct words, %d rare (seen < %d times): %.2f %% of the words, "
+            "%.2f %% of all occurrences",
+            total,
+            rare,
+            rare_th,
+            100 * stats["rare_share"],
+            100 * stats["rare_freq_share"],
+        )
     result = RareVocab(total, rare)
     result.vocab = vocab.itos[2:]
     result.stats = stats
@@ -343,19 +386,28 @@ def set_word_to_idx(
     words = vocab.vocab if isinstance(vocab, RareVocab) else list(vocab)
     specials = list(spec_token)
     if specials[:2] != [PAD, UNK]:
-        raise ConfigError(f"spec_token must start with '{PAD}', '{UNK}' (index 0 pads, 1 stands for unknown words); "
-                          f"got {specials}")
+        raise ConfigError(
+            f"spec_token must start with '{PAD}', '{UNK}' (index 0 pads, 1 stands for unknown words); "
+            f"got {specials}"
+        )
     bad = [w for w in words if not isinstance(w, str)]
     if bad:
-        raise ConfigError(f"vocab must hold words (strings); got {bad[:3]!r}: pass set_rare_vocab(...).vocab, "
-                          "not the (total, rare) counts")
+        raise ConfigError(
+            f"vocab must hold words (strings); got {bad[:3]!r}: pass set_rare_vocab(...).vocab, "
+            "not the (total, rare) counts"
+        )
     twice = [w for w, c in Counter(specials + words).items() if c > 1]
     if twice:
         raise ConfigError(f"word(s) given twice in spec_token + vocab: {twice[:5]}; pass each word once")
     v = Vocab(specials + words)
     if report:
-        log.info("set_word_to_idx: %d words + %d special tokens (%s) -> %d indices",
-                 len(words), len(specials), ", ".join(specials), len(v))
+        log.info(
+            "set_word_to_idx: %d words + %d special tokens (%s) -> %d indices",
+            len(words),
+            len(specials),
+            ", ".join(specials),
+            len(v),
+        )
     return dict(v.stoi), dict(enumerate(v.itos))
 
 
@@ -364,17 +416,25 @@ def _as_vocab(word_to_idx: Mapping[str, int] | Vocab) -> Vocab:
     if isinstance(word_to_idx, Vocab):
         return word_to_idx
     if not isinstance(word_to_idx, Mapping):
-        raise ConfigError(f"word_to_idx must be the dict from set_word_to_idx (got {type(word_to_idx).__name__})")
+        raise ConfigError(
+            f"word_to_idx must be the dict from set_word_to_idx (got {type(word_to_idx).__name__})"
+        )
     if word_to_idx.get(PAD) != PAD_IDX or word_to_idx.get(UNK) != 1:
-        raise ConfigError(f"word_to_idx must map '{PAD}' to 0 and '{UNK}' to 1; build it with "
-                          f"set_word_to_idx(['{PAD}', '{UNK}'], vocab)")
+        raise ConfigError(
+            f"word_to_idx must map '{PAD}' to 0 and '{UNK}' to 1; build it with "
+            f"set_word_to_idx(['{PAD}', '{UNK}'], vocab)"
+        )
     itos = sorted(word_to_idx, key=word_to_idx.__getitem__)
     if [word_to_idx[w] for w in itos] != list(range(len(itos))):
-        raise ConfigError("word_to_idx must number its words 0, 1, 2, ... without gaps; build it with set_word_to_idx")
+        raise ConfigError(
+            "word_to_idx must number its words 0, 1, 2, ... without gaps; build it with set_word_to_idx"
+        )
     return Vocab(itos)
 
 
-def text_to_sequences(tokenized_data: Iterable[Sequence[str]], word_to_idx: Mapping[str, int]) -> list[list[int]]:
+def text_to_sequences(
+    tokenized_data: Iterable[Sequence[str]], word_to_idx: Mapping[str, int]
+) -> list[list[int]]:
     """The index of each token (:meth:`nlp_pp.Vocab.encode`); unknown words become ``<UNK>`` (1).
 
     Parameters
@@ -442,8 +502,12 @@ def set_sent_pad(encode_x: Sequence[Sequence[int]], context_length: int, report:
         raise DataError("encode_x is empty: give the encoded training sentences (text_to_sequences)")
     share = float(np.mean(lengths <= context_length))
     if report:
-        log.info("set_sent_pad: longest %d, mean %.2f; 95th percentile %d (nlp_pp.choose_context_length)",
-                 int(lengths.max()), float(lengths.mean()), choose_context_length(lengths.tolist(), 95))
+        log.info(
+            "set_sent_pad: longest %d, mean %.2f; 95th percentile %d (nlp_pp.choose_context_length)",
+            int(lengths.max()),
+            float(lengths.mean()),
+            choose_context_length(lengths.tolist(), 95),
+        )
     log.info("set_sent_pad: %.2f %% of the sentences have length <= %d", 100 * share, context_length)
     return share
 
@@ -494,6 +558,7 @@ def pad_seq_x(
 
 
 # --- training inputs -------------------------------------------------------------------------------
+
 
 def set_dataloader(
     x_data: Any, y_label: Any, bs: int, content: str | None = None, report: bool = False, *, seed: int = 0
@@ -551,17 +616,29 @@ def set_dataloader(
     sequences = [r[r != PAD_IDX] for r in rows]
     labels = np.asarray(y_label)
     if labels.dtype.kind not in "iub":
-        integral = labels.dtype.kind == "f" and bool(np.all(np.isfinite(labels) & (labels == np.round(labels))))
+        integral = labels.dtype.kind == "f" and bool(
+            np.all(np.isfinite(labels) & (labels == np.round(labels)))
+        )
         if not integral:
-            raise DataError(f"y_label must hold integer class ids 0..K-1 (got dtype {labels.dtype}); map the class "
-                            "names first, e.g. df['class'].map({'일상대화': 0, '스팸문자': 1})")
+            raise DataError(
+                f"y_label must hold integer class ids 0..K-1 (got dtype {labels.dtype}); map the class "
+                "names first, e.g. df['class'].map({'일상대화': 0, '스팸문자': 1})"
+            )
     labels = labels.astype(np.int64)
     train = isinstance(content, str) and content.strip() in TRAIN_NAMES
     loader = make_dataloader(sequences, labels, int(bs), shuffle=train, bucket=train, seed=seed)
     if report:
         width = max((len(r) for r in rows), default=0)
-        log.info("set_dataloader %s: X [%d, %d], y [%d], %d batches of up to %d%s", content, len(rows), width,
-                 len(labels), len(loader), bs, " (shuffled, similar lengths)" if train else " (in order)")
+        log.info(
+            "set_dataloader %s: X [%d, %d], y [%d], %d batches of up to %d%s",
+            content,
+            len(rows),
+            width,
+            len(labels),
+            len(loader),
+            bs,
+            " (shuffled, similar lengths)" if train else " (in order)",
+        )
     return loader
 
 
@@ -608,10 +685,17 @@ def build_my_embed(word_to_idx: Mapping[str, int], wv: Any) -> np.ndarray:
         outputs = [getattr(wv, name, None) for name in ("syn1neg", "syn1")]
         outputs = [o for o in outputs if isinstance(o, np.ndarray) and o.size]
         if outputs and not any(np.any(o) for o in outputs):
-            raise ConfigError("this FastText model was never trained (its output weights are all zero; gensim's "
-                              "workers=-1 starts no training thread): train it with "
-                              "nlp_pp.train_fasttext(..., workers=1)")
+            raise ConfigError(
+                "this FastText model was never trained (its output weights are all zero; gensim's "
+                "workers=-1 starts no training thread): train it with "
+                "nlp_pp.train_fasttext(..., workers=1)"
+            )
     matrix, stats = embedding_matrix(_as_vocab(word_to_idx), vectors)
-    log.info("build_my_embed: %s x %s matrix, %.1f %% of the words have a vector (%d exact, %d from n-grams)",
-             *matrix.shape, 100 * stats["coverage"], stats["in_vectors"], stats["from_ngrams"])
+    log.info(
+        "build_my_embed: %s x %s matrix, %.1f %% of the words have a vector (%d exact, %d from n-grams)",
+        *matrix.shape,
+        100 * stats["coverage"],
+        stats["in_vectors"],
+        stats["from_ngrams"],
+    )
     return matrix

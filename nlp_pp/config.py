@@ -8,10 +8,12 @@ from an :class:`ExperimentConfig` by a method (:meth:`~ExperimentConfig.train_co
 :meth:`~ExperimentConfig.model_config`, :meth:`~ExperimentConfig.fasttext_config`); the
 preprocessing options live in the nested :class:`~nlp_pp.text.preprocess.PreprocessConfig`.
 
-The command line and :meth:`ExperimentConfig.from_dict` take the same path (:func:`nlp_pp.options.parse_values`),
+The command line and :meth:`ExperimentConfig.from_dict` take the same path
+(:func:`nlp_pp.options.parse_values`),
 so ``--keep-pos NN,VV`` and ``{"keep_pos": "NN,VV"}`` mean the same, and ``bidirectional = "maybe"``
 in a file is refused before any work starts, like ``--bidirectional maybe`` would be.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -22,14 +24,28 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .decisions.thresholds import POLICY_FORMS, parse_threshold_policy
-from .vectors.fasttext import FastTextConfig
 from .errors import ConfigError, first_line
 from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
-from .options import (Boolean, Interval, ListOf, OneOf, Optional, Text, borrow, command_line_names, declared, invalid,
-                      option, parse_values, sub_config, validate)
-from .text.preprocess import PreprocessConfig
+from .options import (
+    Boolean,
+    Interval,
+    ListOf,
+    OneOf,
+    Optional,
+    Text,
+    borrow,
+    command_line_names,
+    declared,
+    invalid,
+    option,
+    parse_values,
+    sub_config,
+    validate,
+)
 from .resources import sample_data
+from .text.preprocess import PreprocessConfig
 from .training.trainer import TrainConfig
+from .vectors.fasttext import FastTextConfig
 
 INITS = ("random", "fasttext")
 
@@ -59,38 +75,71 @@ class ExperimentConfig:
     CLI: ClassVar[bool] = True  # messages name options as command-line flags (--lr)
 
     # data
-    data: str = option(str(sample_data()), Text("a CSV path or http(s) URL"), "CSV file or http(s) URL "
-                       "(UTF-8 or CP949)", group="data", metavar="PATH|URL",
-                       default_text="the embedded synthetic sample, data/spam_sample.csv")
-    test_data: str | None = option(None, Optional(Text("a CSV path or URL")), "a fixed test CSV (same columns); "
-                                   "then --data is split into train/validation only", group="data",
-                                   metavar="PATH|URL")
+    data: str = option(
+        str(sample_data()),
+        Text("a CSV path or http(s) URL"),
+        "CSV file or http(s) URL (UTF-8 or CP949)",
+        group="data",
+        metavar="PATH|URL",
+        default_text="the embedded synthetic sample, data/spam_sample.csv",
+    )
+    test_data: str | None = option(
+        None,
+        Optional(Text("a CSV path or URL")),
+        "a fixed test CSV (same columns); then --data is split into train/validation only",
+        group="data",
+        metavar="PATH|URL",
+    )
     text_col: str = option("content", Text("a column name"), "text column", group="data", metavar="COLUMN")
     label_col: str = option("class", Text("a column name"), "label column", group="data", metavar="COLUMN")
-    encoding: str | None = option(None, Optional(Text("an encoding name")), "force the CSV encoding instead of "
-                                  "detecting UTF-8 / CP949", group="data", metavar="NAME")
-    positive_label: str | None = option(None, Optional(Text("a label")), "positive class of a binary task for "
-                                        "precision/recall/ROC-AUC and the decision threshold", group="data",
-                                        metavar="LABEL",
-                                        default_text="스팸문자 if present, else the second label in sorted order")
-    max_rows: int | None = option(None, Optional(Interval(int, 10)), "use a stratified random sample of this "
-                                  "many rows", group="data")
+    encoding: str | None = option(
+        None,
+        Optional(Text("an encoding name")),
+        "force the CSV encoding instead of detecting UTF-8 / CP949",
+        group="data",
+        metavar="NAME",
+    )
+    positive_label: str | None = option(
+        None,
+        Optional(Text("a label")),
+        "positive class of a binary task for precision/recall/ROC-AUC and the decision threshold",
+        group="data",
+        metavar="LABEL",
+        default_text="스팸문자 if present, else the second label in sorted order",
+    )
+    max_rows: int | None = option(
+        None, Optional(Interval(int, 10)), "use a stratified random sample of this many rows", group="data"
+    )
     val_size: float = option(0.15, Interval(float, 0, 1, closed="neither"), "validation share", group="data")
-    test_size: float = option(0.15, Interval(float, 0, 1, closed="left"), "test share when there is no "
-                              "--test-data", group="data")
+    test_size: float = option(
+        0.15, Interval(float, 0, 1, closed="left"), "test share when there is no --test-data", group="data"
+    )
     split_seed: int = option(0, Interval(int, 0), "seed of the split, the sample and FastText", group="data")
-    download_timeout: float = option(300.0, Interval(float, 0, closed="neither"), "seconds a --data URL may "
-                                     "take to download in total", group="data")
+    download_timeout: float = option(
+        300.0,
+        Interval(float, 0, closed="neither"),
+        "seconds a --data URL may take to download in total",
+        group="data",
+    )
 
     # models and training
-    models: tuple[str, ...] = option(RECURRENT_MODELS, ListOf(OneOf(*MODEL_NAMES), everything=MODEL_NAMES),
-                                     "models to compare, comma-separated, or 'all'", group="models")
+    models: tuple[str, ...] = option(
+        RECURRENT_MODELS,
+        ListOf(OneOf(*MODEL_NAMES), everything=MODEL_NAMES),
+        "models to compare, comma-separated, or 'all'",
+        group="models",
+    )
     inits: tuple[str, ...] = option(INITS, ListOf(OneOf(*INITS)), "embedding initialisations", group="models")
-    seeds: tuple[int, ...] = option((0,), ListOf(Interval(int, 0)), "training seeds; several give mean ± std",
-                                    group="models")
+    seeds: tuple[int, ...] = option(
+        (0,), ListOf(Interval(int, 0)), "training seeds; several give mean ± std", group="models"
+    )
     epochs: int = borrow(TrainConfig, "epochs", group="models")
-    freeze_epochs: int = borrow(TrainConfig, "freeze_epochs", group="models", help="keep a FastText-initialised "
-                                "embedding fixed for this many epochs first, then train it")
+    freeze_epochs: int = borrow(
+        TrainConfig,
+        "freeze_epochs",
+        group="models",
+        help="keep a FastText-initialised embedding fixed for this many epochs first, then train it",
+    )
     patience: int = borrow(TrainConfig, "patience", group="models")
     monitor: str = borrow(TrainConfig, "monitor", group="models")
     batch_size: int = borrow(TrainConfig, "batch_size", group="models")
@@ -107,64 +156,131 @@ class ExperimentConfig:
     kernel_sizes: tuple[int, ...] = borrow(ModelConfig, "kernel_sizes", group="models")
     filters: int = borrow(ModelConfig, "filters", group="models")
     shared_embedding: bool = borrow(ModelConfig, "shared_embedding", group="models")
-    freeze_embedding: bool | None = option(None, Optional(Boolean()), "keep a FastText-initialised embedding "
-                                           "fixed during training; default: fixed when the vectors learned from "
-                                           "more than the labelled split (--unlabeled or --pretrained-vectors: "
-                                           "+2.5 / +2.0 points of validation macro-F1 on 5k / 2k-review NSMC "
-                                           "subsets), "
-                                           "trainable otherwise", group="models", default_text="auto")
-    class_weight: str = option("none", Text("none, balanced or LABEL=W,..."), "cross-entropy weights of the "
-                               "classes (the baseline gets the same): none, balanced (inverse class frequency in "
-                               "the training split) or LABEL=W,... (e.g. 스팸문자=3)", group="models",
-                               metavar="none|balanced|LABEL=W,...")
-    threshold_policy: str = option("f1", Text("f1, precision:X, recall:X or fixed:X"), "how each binary model's "
-                                   "decision threshold is chosen on the validation split: f1 (highest F1), "
-                                   "precision:0.99 (most spam caught at that precision), recall:0.95, fixed:0.5",
-                                   group="models", metavar="POLICY")
-    ensemble: bool = option(True, Boolean(), "add a soft-vote ensemble of the configurations and the baseline, "
-                            "members and weights chosen on validation", group="models")
-    device: str = option("auto", Text("auto, cpu, cuda or cuda:N"), "auto (CUDA when available), cpu or "
-                         "cuda[:N]", group="models", metavar="DEVICE")
+    freeze_embedding: bool | None = option(
+        None,
+        Optional(Boolean()),
+        "keep a FastText-initialised embedding "
+        "fixed during training; default: fixed when the vectors learned from "
+        "more than the labelled split (--unlabeled or --pretrained-vectors: "
+        "+2.5 / +2.0 points of validation macro-F1 on 5k / 2k-review NSMC "
+        "subsets), "
+        "trainable otherwise",
+        group="models",
+        default_text="auto",
+    )
+    class_weight: str = option(
+        "none",
+        Text("none, balanced or LABEL=W,..."),
+        "cross-entropy weights of the "
+        "classes (the baseline gets the same): none, balanced (inverse class frequency in "
+        "the training split) or LABEL=W,... (e.g. 스팸문자=3)",
+        group="models",
+        metavar="none|balanced|LABEL=W,...",
+    )
+    threshold_policy: str = option(
+        "f1",
+        Text("f1, precision:X, recall:X or fixed:X"),
+        "how each binary model's "
+        "decision threshold is chosen on the validation split: f1 (highest F1), "
+        "precision:0.99 (most spam caught at that precision), recall:0.95, fixed:0.5",
+        group="models",
+        metavar="POLICY",
+    )
+    ensemble: bool = option(
+        True,
+        Boolean(),
+        "add a soft-vote ensemble of the configurations and the baseline, "
+        "members and weights chosen on validation",
+        group="models",
+    )
+    device: str = option(
+        "auto",
+        Text("auto, cpu, cuda or cuda:N"),
+        "auto (CUDA when available), cpu or cuda[:N]",
+        group="models",
+        metavar="DEVICE",
+    )
 
     # vocabulary, sequences and FastText (the preprocessing options are PreprocessConfig's)
     min_count: int = borrow(FastTextConfig, "min_count", group="vocabulary")
-    length_percentile: float = option(95.0, Interval(float, 0, 100, closed="right"), "context length = this "
-                                      "percentile of the training lengths", group="vocabulary")
-    truncating: str = option("post", OneOf("pre", "post"), "cut long messages at the end (post) or the start "
-                             "(pre)", group="vocabulary")
+    length_percentile: float = option(
+        95.0,
+        Interval(float, 0, 100, closed="right"),
+        "context length = this percentile of the training lengths",
+        group="vocabulary",
+    )
+    truncating: str = option(
+        "post",
+        OneOf("pre", "post"),
+        "cut long messages at the end (post) or the start (pre)",
+        group="vocabulary",
+    )
     fasttext_epochs: int = borrow(FastTextConfig, "epochs", group="vocabulary")
     fasttext_window: int = borrow(FastTextConfig, "window", group="vocabulary")
     min_n: int = borrow(FastTextConfig, "min_n", group="vocabulary")
     max_n: int = borrow(FastTextConfig, "max_n", group="vocabulary")
     fasttext_workers: int = borrow(FastTextConfig, "workers", group="vocabulary")
-    unlabeled: tuple[str, ...] = option((), ListOf(Text("a file path"), min_len=0), "unlabelled texts for "
-                                        "FastText, besides the training split: a CSV with the --text-col column "
-                                        "or a text file with one message per line (repeatable; streamed)",
-                                        group="vocabulary", metavar="FILE", default_text="none")
-    pretrained_vectors: str | None = option(None, Optional(Text("a vectors file")), "use these vectors instead "
-                                            "of training FastText: a model from 'pipeline.py pretrain', or a "
-                                            ".vec/.bin file whose tokens match the preprocessing",
-                                            group="vocabulary", metavar="PATH")
-    allow_preprocessing_mismatch: bool = option(False, Boolean(), "use --pretrained-vectors trained with other "
-                                                "preprocessing options anyway", group="vocabulary")
-    vocab_from_vectors: bool | None = option(None, Optional(Boolean()), "add the FastText vectors' words to the "
-                                             "vocabulary, so words that only unlabelled text contains keep their "
-                                             "vector instead of becoming <UNK> (random-init models still read them "
-                                             "as <UNK>); default: on when the vectors learned from unlabelled text "
-                                             "and the embedding is frozen (+0.9 / +0.7 points of validation "
-                                             "macro-F1 on 5k / 2k-review NSMC subsets)", group="vocabulary",
-                                             default_text="auto")
+    unlabeled: tuple[str, ...] = option(
+        (),
+        ListOf(Text("a file path"), min_len=0),
+        "unlabelled texts for "
+        "FastText, besides the training split: a CSV with the --text-col column "
+        "or a text file with one message per line (repeatable; streamed)",
+        group="vocabulary",
+        metavar="FILE",
+        default_text="none",
+    )
+    pretrained_vectors: str | None = option(
+        None,
+        Optional(Text("a vectors file")),
+        "use these vectors instead "
+        "of training FastText: a model from 'pipeline.py pretrain', or a "
+        ".vec/.bin file whose tokens match the preprocessing",
+        group="vocabulary",
+        metavar="PATH",
+    )
+    allow_preprocessing_mismatch: bool = option(
+        False,
+        Boolean(),
+        "use --pretrained-vectors trained with other preprocessing options anyway",
+        group="vocabulary",
+    )
+    vocab_from_vectors: bool | None = option(
+        None,
+        Optional(Boolean()),
+        "add the FastText vectors' words to the "
+        "vocabulary, so words that only unlabelled text contains keep their "
+        "vector instead of becoming <UNK> (random-init models still read them "
+        "as <UNK>); default: on when the vectors learned from unlabelled text "
+        "and the embedding is frozen (+0.9 / +0.7 points of validation "
+        "macro-F1 on 5k / 2k-review NSMC subsets)",
+        group="vocabulary",
+        default_text="auto",
+    )
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
     # run
-    baseline: bool = option(True, Boolean(), "also train the TF-IDF + logistic regression baseline", group="run")
+    baseline: bool = option(
+        True, Boolean(), "also train the TF-IDF + logistic regression baseline", group="run"
+    )
     n_jobs: int = option(-1, Interval(int, -1), "processes for preprocessing, -1 = all cores", group="run")
     cache: bool = option(True, Boolean(), "reuse cached tokens and FastText models", group="run")
-    cache_dir: str | None = option(None, Optional(Text("a directory")), "cache location (default: "
-                                   "$NLP_PP_CACHE_DIR or ~/.cache/nlp_pp)", group="run", metavar="DIR")
-    out: str = option("runs", Text("a directory"), "parent directory of run directories", group="run", metavar="DIR")
-    name: str | None = option(None, Optional(Text("a directory name")), "run directory name (default: "
-                              "<data file>-<date>-<time>); never overwritten", group="run")
+    cache_dir: str | None = option(
+        None,
+        Optional(Text("a directory")),
+        "cache location (default: $NLP_PP_CACHE_DIR or ~/.cache/nlp_pp)",
+        group="run",
+        metavar="DIR",
+    )
+    out: str = option(
+        "runs", Text("a directory"), "parent directory of run directories", group="run", metavar="DIR"
+    )
+    name: str | None = option(
+        None,
+        Optional(Text("a directory name")),
+        "run directory name (default: <data file>-<date>-<time>); never overwritten",
+        group="run",
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.preprocess, dict):
@@ -179,21 +295,30 @@ class ExperimentConfig:
         if self.vocab_from_vectors and "fasttext" not in self.inits:
             raise invalid(self, "vocab_from_vectors", "off when fasttext is not among --inits", True)
         if self.unlabeled and self.pretrained_vectors:
-            raise invalid(self, "unlabeled", "left out with --pretrained-vectors (pretrain on them instead)",
-                          self.unlabeled)
+            raise invalid(
+                self,
+                "unlabeled",
+                "left out with --pretrained-vectors (pretrain on them instead)",
+                self.unlabeled,
+            )
         if self.text_col == self.label_col:
             raise invalid(self, "label_col", "a different column than --text-col", self.label_col)
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)
             except LookupError:
-                raise invalid(self, "encoding", "an encoding Python knows, e.g. utf-8 or cp949",
-                              self.encoding) from None
+                raise invalid(
+                    self, "encoding", "an encoding Python knows, e.g. utf-8 or cp949", self.encoding
+                ) from None
         if self.name is not None and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise invalid(self, "name", "a plain directory name (no path separators)", self.name)
         if parse_class_weight(self.class_weight) is None:
-            raise invalid(self, "class_weight", "none, balanced or LABEL=W,... with positive numbers W",
-                          self.class_weight)
+            raise invalid(
+                self,
+                "class_weight",
+                "none, balanced or LABEL=W,... with positive numbers W",
+                self.class_weight,
+            )
         try:
             parse_threshold_policy(self.threshold_policy)
         except ConfigError:
@@ -201,14 +326,22 @@ class ExperimentConfig:
 
     # --- the parts' configs, derived -------------------------------------------------------------
 
-    def train_config(self, class_weight: tuple[float, ...] | None = None, init: str = "fasttext") -> TrainConfig:
-        """The trainer's options for embedding init ``init`` (``class_weight``: resolved for the data's labels,
+    def train_config(
+        self, class_weight: tuple[float, ...] | None = None, init: str = "fasttext"
+    ) -> TrainConfig:
+        """The trainer's options for embedding init ``init`` (``class_weight``: resolved for the data's
+        labels,
         see :meth:`class_weights`; ``freeze_epochs`` applies to FastText-initialised embeddings only)."""
-        return sub_config(self, TrainConfig, class_weight=class_weight,
-                          freeze_epochs=self.freeze_epochs if init == "fasttext" else 0)
+        return sub_config(
+            self,
+            TrainConfig,
+            class_weight=class_weight,
+            freeze_epochs=self.freeze_epochs if init == "fasttext" else 0,
+        )
 
     def class_weights(self, labels: list[str], y_train) -> tuple[float, ...] | None:
-        """``--class-weight`` for these labels: ``None``, inverse frequencies, or the given numbers (default 1)."""
+        """``--class-weight`` for these labels: ``None``, inverse frequencies, or the given numbers (default
+        1)."""
         given = parse_class_weight(self.class_weight)
         if given == "none":
             return None
@@ -221,8 +354,10 @@ class ExperimentConfig:
         if unknown:
             from .errors import DataError
 
-            raise DataError(f"--class-weight names label(s) not in the data: {', '.join(unknown)}; "
-                            f"the labels are: {', '.join(labels)}")
+            raise DataError(
+                f"--class-weight names label(s) not in the data: {', '.join(unknown)}; "
+                f"the labels are: {', '.join(labels)}"
+            )
         return tuple(given.get(lab, 1.0) for lab in labels)
 
     def fasttext_config(self) -> FastTextConfig:
@@ -231,15 +366,25 @@ class ExperimentConfig:
 
     def model_config(self, name: str, vocab_size: int, num_classes: int, init: str = "random") -> ModelConfig:
         """The options of model ``name`` with embedding init ``init``, for a vocabulary and a label set."""
-        return sub_config(self, ModelConfig, name=name, vocab_size=vocab_size, num_classes=num_classes,
-                          freeze_embedding=self.frozen_embedding(init))
+        return sub_config(
+            self,
+            ModelConfig,
+            name=name,
+            vocab_size=vocab_size,
+            num_classes=num_classes,
+            freeze_embedding=self.frozen_embedding(init),
+        )
 
     def extend_vocabulary(self) -> bool:
-        """Whether the vectors' words join the vocabulary: as asked, or (auto) with a frozen unlabelled-text embedding."""
+        """Whether the vectors' words join the vocabulary: as asked, or (auto) with a frozen unlabelled-text
+        embedding."""
         if self.vocab_from_vectors is not None:
             return self.vocab_from_vectors
-        return "fasttext" in self.inits and self.frozen_embedding("fasttext") and \
-            bool(self.unlabeled or self.pretrained_vectors)
+        return (
+            "fasttext" in self.inits
+            and self.frozen_embedding("fasttext")
+            and bool(self.unlabeled or self.pretrained_vectors)
+        )
 
     def frozen_embedding(self, init: str) -> bool:
         """Whether a FastText-initialised embedding stays fixed: as asked, or (auto) when its vectors learned
@@ -276,7 +421,9 @@ class ExperimentConfig:
             (pre if k in pre_names else top)[k] = value
         with command_line_names():
             values = parse_values(cls, top)
-            values["preprocess"] = PreprocessConfig.from_saved(pre) if saved else PreprocessConfig.from_dict(pre)
+            values["preprocess"] = (
+                PreprocessConfig.from_saved(pre) if saved else PreprocessConfig.from_dict(pre)
+            )
             return cls(**values)
 
 

@@ -4,6 +4,7 @@ Every error that comes from bad input or bad options is an :class:`NlpPpError`. 
 line that says what is wrong and what to do; ``pipeline.py`` prints it and exits with code 2, so a
 user never sees a traceback for a mistake in their own data.
 """
+
 from __future__ import annotations
 
 

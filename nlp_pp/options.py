@@ -19,6 +19,7 @@ Another config that uses the same setting *borrows* the declaration instead of r
 Values from a command line or a config file may be strings: :func:`parse_values` turns them into
 typed values with the same constraints, so both paths accept and reject the same things.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -85,17 +86,21 @@ class Interval(Constraint):
             return False
         if isinstance(value, float) and not math.isfinite(value):
             return False
-        if self.low is not None and (value < self.low or (value == self.low and self.closed in ("right", "neither"))):
+        if self.low is not None and (
+            value < self.low or (value == self.low and self.closed in ("right", "neither"))
+        ):
             return False
-        if self.high is not None and (value > self.high or (value == self.high and self.closed in ("left", "neither"))):
-            return False
-        return True
+        return self.high is None or not (
+            value > self.high or (value == self.high and self.closed in ("left", "neither"))
+        )
 
     def describe(self) -> str:
         noun = "an integer" if self.kind is int else "a number"
         lo_in, hi_in = self.closed in ("both", "left"), self.closed in ("both", "right")
         if self.low is not None and self.high is not None:
-            return f"{noun} in {'[' if lo_in else '('}{_fmt(self.low)}, {_fmt(self.high)}{']' if hi_in else ')'}"
+            return (
+                f"{noun} in {'[' if lo_in else '('}{_fmt(self.low)}, {_fmt(self.high)}{']' if hi_in else ')'}"
+            )
         if self.low is not None:
             return f"{noun} {'>=' if lo_in else '>'} {_fmt(self.low)}"
         if self.high is not None:
@@ -206,15 +211,21 @@ class ListOf(Constraint):
         return value
 
     def check(self, value: Any) -> bool:
-        return (isinstance(value, tuple) and len(value) >= self.min_len and len(set(value)) == len(value)
-                and all(self.item.check(v) for v in value))
+        return (
+            isinstance(value, tuple)
+            and len(value) >= self.min_len
+            and len(set(value)) == len(value)
+            and all(self.item.check(v) for v in value)
+        )
 
     def describe(self) -> str:
         if isinstance(self.item, OneOf):
             what = "values from " + ", ".join(self.item.options) + (" (or all)" if self.everything else "")
         else:
             what = f"values that are each {self.item.describe()}"
-        return f"a comma-separated list of {what}, each at most once" + (", not empty" if self.min_len else "")
+        return f"a comma-separated list of {what}, each at most once" + (
+            ", not empty" if self.min_len else ""
+        )
 
     def problem(self, value: Any) -> str:
         if not isinstance(value, tuple):
@@ -223,8 +234,11 @@ class ListOf(Constraint):
             return "it is empty"
         bad = [v for v in value if not self.item.check(v)]
         if bad:
-            return f"{bad[0]!r} is not {self.item.describe()}" if not isinstance(self.item, OneOf) \
+            return (
+                f"{bad[0]!r} is not {self.item.describe()}"
+                if not isinstance(self.item, OneOf)
                 else f"unknown value {bad[0]!r}"
+            )
         twice = [v for v in value if value.count(v) > 1]
         return f"{twice[0]!r} is listed twice" if twice else ""
 
@@ -279,22 +293,42 @@ def _fmt(x: float) -> str:
 REQUIRED = MISSING  # the default of an option that has none: it must be given
 
 
-def option(default: Any, constraint: Constraint, help: str, *, cli: bool = True, group: str = "",
-           metavar: str | None = None, default_text: str | None = None) -> Any:
+def option(
+    default: Any,
+    constraint: Constraint,
+    help: str,
+    *,
+    cli: bool = True,
+    group: str = "",
+    metavar: str | None = None,
+    default_text: str | None = None,
+) -> Any:
     """A dataclass field with its default, its constraint and the reason/help text, declared together.
 
     ``cli=False`` keeps it off the command line (set from code or a config file only);
     ``default_text`` is shown in ``--help`` instead of the default value.
     """
-    meta = {"constraint": constraint, "help": help, "cli": cli, "group": group, "metavar": metavar,
-            "default_text": default_text}
+    meta = {
+        "constraint": constraint,
+        "help": help,
+        "cli": cli,
+        "group": group,
+        "metavar": metavar,
+        "default_text": default_text,
+    }
     if default is REQUIRED:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
 
 
-def borrow(owner: type, name: str, *, also: tuple[tuple[type, str], ...] = (), help: str | None = None,
-           group: str = "") -> Any:
+def borrow(
+    owner: type,
+    name: str,
+    *,
+    also: tuple[tuple[type, str], ...] = (),
+    help: str | None = None,
+    group: str = "",
+) -> Any:
     """Reuse field ``name`` of config class ``owner``: same default, constraint and help.
 
     ``also`` names further ``(config class, field)`` pairs this value feeds (``emb_dim`` is both the
@@ -342,7 +376,8 @@ def command_line_names() -> Iterator[None]:
 
 
 def label(obj_or_cls: Any, name: str) -> str:
-    """How an option is named in messages: ``--lr`` for a command-line config, ``TrainConfig.lr`` otherwise."""
+    """How an option is named in messages: ``--lr`` for a command-line config, ``TrainConfig.lr``
+    otherwise."""
     cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
     if getattr(cls, "CLI", False) or _COMMAND_LINE.get():
         return f"--{name.replace('_', '-')}"
@@ -351,7 +386,9 @@ def label(obj_or_cls: Any, name: str) -> str:
 
 def invalid(obj_or_cls: Any, name: str, expected: str, value: Any, problem: str = "") -> ConfigError:
     """The one message template of every invalid option."""
-    return ConfigError(f"{label(obj_or_cls, name)} must be {expected} (got {value!r}{': ' + problem if problem else ''})")
+    return ConfigError(
+        f"{label(obj_or_cls, name)} must be {expected} (got {value!r}{': ' + problem if problem else ''})"
+    )
 
 
 def validate(obj: Any) -> None:

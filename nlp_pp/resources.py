@@ -1,8 +1,10 @@
-"""What ships with nlp_pp (the stopword list, the synthetic sample data) and what it runs on (package versions).
+"""What ships with nlp_pp (the stopword list, the synthetic sample data) and what it runs on (package
+versions).
 
 In a source checkout they are the top-level ``stopwords/`` and ``data/`` folders; an installed
 wheel carries the same files as ``nlp_pp/_stopwords/`` and ``nlp_pp/_data/`` (pyproject.toml).
 """
+
 from __future__ import annotations
 
 import platform
@@ -31,8 +33,20 @@ def sample_data() -> Path:
     return resource("data", "spam_sample.csv")
 
 
-PACKAGES = ("nlp_pp", "torch", "numpy", "pandas", "scikit-learn", "gensim", "python-mecab-ko", "jamo",
-            "matplotlib", "tqdm", "onnxruntime", "fastapi")
+PACKAGES = (
+    "nlp_pp",
+    "torch",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "gensim",
+    "python-mecab-ko",
+    "jamo",
+    "matplotlib",
+    "tqdm",
+    "onnxruntime",
+    "fastapi",
+)
 
 
 def package_versions() -> dict[str, str]:

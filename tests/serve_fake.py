@@ -4,6 +4,7 @@
 :class:`FakeClassifier` on 127.0.0.1:PORT; a bad port prints one ``error: ...`` line and exits with 2,
 as ``pipeline.py`` does for every :class:`nlp_pp.errors.NlpPpError`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -50,24 +51,35 @@ class FakeClassifier:
         for t in texts:
             spam = "광고" in t
             p = 0.9 if spam else 0.2
-            r = {"label": LABELS[1] if spam else LABELS[0], "prob": p if spam else 1 - p,
-                 "probs": {LABELS[0]: 1 - p, LABELS[1]: p},
-                 "decision": {"positive_label": LABELS[1], "threshold": 0.5, "is_positive": spam},
-                 "text": t}  # an extra key the server passes through: lets tests check the order
+            r = {
+                "label": LABELS[1] if spam else LABELS[0],
+                "prob": p if spam else 1 - p,
+                "probs": {LABELS[0]: 1 - p, LABELS[1]: p},
+                "decision": {"positive_label": LABELS[1], "threshold": 0.5, "is_positive": spam},
+                "text": t,
+            }  # an extra key the server passes through: lets tests check the order
             if explain:
-                r["explanation"] = [{"token": w, "contribution": 1.0 if w == "광고" else -0.1} for w in t.split()]
+                r["explanation"] = [
+                    {"token": w, "contribution": 1.0 if w == "광고" else -0.1} for w in t.split()
+                ]
             out.append(r)
         return out
 
     def metadata(self) -> dict:
-        return {"name": "fake", "labels": list(LABELS), "threshold": 0.5, "temperature": 1.0,
-                "max_chars": self.max_chars, "versions": {"nlp_pp": "test"}}
+        return {
+            "name": "fake",
+            "labels": list(LABELS),
+            "threshold": 0.5,
+            "temperature": 1.0,
+            "max_chars": self.max_chars,
+            "versions": {"nlp_pp": "test"},
+        }
 
 
 def main(port: int) -> None:
     """Serve a :class:`FakeClassifier` on 127.0.0.1:``port`` until terminated."""
-    from nlp_pp.errors import NlpPpError
     from nlp_pp.deploy.serve import serve
+    from nlp_pp.errors import NlpPpError
 
     try:
         serve(FakeClassifier(), port=port, log_level="warning")

@@ -1,4 +1,5 @@
 """Tests of nlp_pp.vectors.batching: context length, padding, encoding, collation, bucketed batches."""
+
 from __future__ import annotations
 
 import doctest
@@ -8,22 +9,28 @@ import numpy as np
 import pytest
 import torch
 
+from nlp_pp.errors import ConfigError
 from nlp_pp.vectors import batching
 from nlp_pp.vectors.batching import (
-    BucketBatchSampler, EncodedDataset, choose_context_length, collate_batch, encode_corpus, make_dataloader,
-    pad_sequences, truncate,
+    BucketBatchSampler,
+    EncodedDataset,
+    choose_context_length,
+    collate_batch,
+    encode_corpus,
+    make_dataloader,
+    pad_sequences,
+    truncate,
 )
-from nlp_pp.errors import ConfigError
 from nlp_pp.vectors.vocab import UNK_IDX, Vocab
-
 
 # --- context length -------------------------------------------------------------------------------------
 
+
 def test_choose_context_length_default_percentile_is_95():
-    assert choose_context_length(list(range(1, 101))) == 96          # np.percentile = 95.05 -> ceil
-    assert choose_context_length([10] * 19 + [1000]) == 60            # 10 + 0.05 * 990 = 59.5 -> 60
+    assert choose_context_length(list(range(1, 101))) == 96  # np.percentile = 95.05 -> ceil
+    assert choose_context_length([10] * 19 + [1000]) == 60  # 10 + 0.05 * 990 = 59.5 -> 60
     assert choose_context_length([10] * 19 + [1000], percentile=100) == 1000
-    assert choose_context_length([1, 2, 3, 4, 100], percentile=80) == 24   # 23.2 rounded up
+    assert choose_context_length([1, 2, 3, 4, 100], percentile=80) == 24  # 23.2 rounded up
     assert choose_context_length([7, 7, 7], percentile=50) == 7
 
 
@@ -46,6 +53,7 @@ def test_docstring_examples():
 
 # --- truncate / pad ----------------------------------------------------------------------------------------
 
+
 def test_truncate():
     assert truncate([1, 2, 3, 4], 2) == [1, 2]
     assert truncate([1, 2, 3, 4], 2, "pre") == [3, 4]
@@ -55,12 +63,15 @@ def test_truncate():
         truncate([1], 1, "middle")
 
 
-@pytest.mark.parametrize("padding, truncating, expected", [
-    ("post", "post", [[1, 2, 3], [4, 0, 0], [6, 7, 8]]),
-    ("pre", "post", [[1, 2, 3], [0, 0, 4], [6, 7, 8]]),
-    ("post", "pre", [[1, 2, 3], [4, 0, 0], [7, 8, 9]]),
-    ("pre", "pre", [[1, 2, 3], [0, 0, 4], [7, 8, 9]]),
-])
+@pytest.mark.parametrize(
+    "padding, truncating, expected",
+    [
+        ("post", "post", [[1, 2, 3], [4, 0, 0], [6, 7, 8]]),
+        ("pre", "post", [[1, 2, 3], [0, 0, 4], [6, 7, 8]]),
+        ("post", "pre", [[1, 2, 3], [4, 0, 0], [7, 8, 9]]),
+        ("pre", "pre", [[1, 2, 3], [0, 0, 4], [7, 8, 9]]),
+    ],
+)
 def test_pad_sequences_padding_and_truncating(padding, truncating, expected):
     out = pad_sequences([[1, 2, 3], [4], [6, 7, 8, 9]], maxlen=3, padding=padding, truncating=truncating)
     assert out.dtype == np.int64 and out.shape == (3, 3)
@@ -78,8 +89,9 @@ def test_pad_sequences_defaults():
 
 # --- encode_corpus ------------------------------------------------------------------------------------
 
+
 def test_encode_corpus_truncation():
-    vocab = Vocab.build([["a", "b", "c", "d"]], min_count=1)   # a=2, b=3, c=4, d=5
+    vocab = Vocab.build([["a", "b", "c", "d"]], min_count=1)  # a=2, b=3, c=4, d=5
     lists = [["a", "b", "c", "d", "zz"], ["b"], []]
     assert encode_corpus(lists, vocab, maxlen=3) == [[2, 3, 4], [3], []]
     assert encode_corpus(lists, vocab, maxlen=3, truncating="pre") == [[4, 5, UNK_IDX], [3], []]
@@ -87,6 +99,7 @@ def test_encode_corpus_truncation():
 
 
 # --- collate ---------------------------------------------------------------------------------------------
+
 
 def item(seq, label):
     return torch.tensor(seq, dtype=torch.long), torch.tensor(label)
@@ -96,13 +109,13 @@ def test_collate_batch_pads_to_batch_max_with_true_lengths():
     tokens, lengths, labels = collate_batch([item([5, 6, 7], 0), item([8], 1), item([], 1)])
     assert tokens.tolist() == [[5, 6, 7], [8, 0, 0], [0, 0, 0]]
     assert tokens.dtype == torch.int64
-    assert lengths.tolist() == [3, 1, 0]                   # the empty sequence keeps length 0
+    assert lengths.tolist() == [3, 1, 0]  # the empty sequence keeps length 0
     assert lengths.dtype == torch.int64 and lengths.device.type == "cpu"
     assert labels.tolist() == [0, 1, 1]
 
 
 def test_collate_batch_all_empty():
-    tokens, lengths, labels = collate_batch([item([], 0), item([], 1)])
+    tokens, lengths, _labels = collate_batch([item([], 0), item([], 1)])
     assert tokens.shape == (2, 1) and tokens.tolist() == [[0], [0]]
     assert lengths.tolist() == [0, 0]
 
@@ -113,7 +126,7 @@ def test_collate_batch_fixed_length():
     assert lengths.tolist() == [3, 1]
     tokens, lengths, _ = collate_batch([item([1, 2, 3], 0), item([4], 0)], fixed_length=2)
     assert tokens.tolist() == [[1, 2], [4, 0]]
-    assert lengths.tolist() == [2, 1]                      # lengths never exceed the width
+    assert lengths.tolist() == [2, 1]  # lengths never exceed the width
 
 
 def test_encoded_dataset():
@@ -127,7 +140,7 @@ def test_encoded_dataset():
 
 def test_encoded_dataset_takes_read_only_labels_silently_and_copies_them():
     labels = np.array([0, 1])
-    labels.flags.writeable = False          # e.g. a pandas column's values
+    labels.flags.writeable = False  # e.g. a pandas column's values
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = EncodedDataset([[1], [2]], labels)
@@ -169,7 +182,7 @@ def test_bucket_sampler_makes_equal_length_batches():
     lengths = np.random.default_rng(0).integers(1, 41, size=5000).tolist()
     batches = list(BucketBatchSampler(lengths, batch_size=32, seed=0))
     uniform = [b for b in batches if len(b) == 32 and len({lengths[i] for i in b}) == 1]
-    assert len(batches) - len(uniform) <= 39          # leftovers: at most 31 per length, ceil(40 * 31 / 32)
+    assert len(batches) - len(uniform) <= 39  # leftovers: at most 31 per length, ceil(40 * 31 / 32)
     assert sum(len(b) for b in uniform) > 0.75 * 5000
 
 
@@ -178,9 +191,9 @@ def test_bucket_sampler_groups_similar_lengths():
     bucketed = batch_spread(list(s), LENGTHS)
     rng = np.random.default_rng(1)
     perm = rng.permutation(1000).tolist()
-    random_batches = [perm[i:i + 16] for i in range(0, 1000, 16)]
+    random_batches = [perm[i : i + 16] for i in range(0, 1000, 16)]
     unbucketed = batch_spread(random_batches, LENGTHS)
-    assert unbucketed > 60               # ~ 85 for 16 uniform draws from 1..100
+    assert unbucketed > 60  # ~ 85 for 16 uniform draws from 1..100
     assert bucketed < 0.15 * unbucketed
 
 
@@ -189,7 +202,7 @@ def test_bucket_sampler_reshuffles_each_epoch_and_is_seeded():
     e1, e2 = list(s), list(s)
     assert e1 != e2
     t = BucketBatchSampler(LENGTHS, batch_size=16, seed=0)
-    assert list(t) == e1 and list(t) == e2                 # same seed -> same sequence of epochs
+    assert list(t) == e1 and list(t) == e2  # same seed -> same sequence of epochs
     assert list(BucketBatchSampler(LENGTHS, batch_size=16, seed=1)) != e1
 
 
@@ -206,6 +219,7 @@ def test_bucket_sampler_bad_batch_size():
 
 # --- DataLoaders ------------------------------------------------------------------------------------------
 
+
 def sequences(n=200, seed=0):
     rng = np.random.default_rng(seed)
     seqs = [rng.integers(2, 50, size=int(rng.integers(0, 30))).tolist() for _ in range(n)]
@@ -219,7 +233,7 @@ def test_make_dataloader_bucketed():
     seen_labels = []
     total = 0
     for tokens, lengths, ys in dl:
-        assert tokens.shape[1] == max(1, int(lengths.max()))   # pads to the batch's longest only
+        assert tokens.shape[1] == max(1, int(lengths.max()))  # pads to the batch's longest only
         for row, n in zip(tokens.tolist(), lengths.tolist()):
             assert all(t != 0 for t in row[:n]) and all(t == 0 for t in row[n:])
         total += len(ys)
@@ -241,7 +255,7 @@ def test_make_dataloader_fixed_length():
         assert int(lengths.max()) <= 12
         rows += tokens.tolist()
     expected = pad_sequences(seqs, maxlen=12, padding="post", truncating="post").tolist()
-    assert rows == expected                                 # in order, post-padded and post-truncated
+    assert rows == expected  # in order, post-padded and post-truncated
 
 
 def test_make_dataloader_unbucketed_in_order():

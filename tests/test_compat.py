@@ -1,5 +1,6 @@
 """Tests of nlp_pp.compat: the design notebook's sequence of calls end to end, each wrapper's shapes,
 and each documented difference from NLP_pp.py."""
+
 from __future__ import annotations
 
 import logging
@@ -14,18 +15,27 @@ import torch
 
 import nlp_pp
 import nlp_pp.compat as compat
-from nlp_pp.compat import *  # noqa: F403  (the notebook's `from NLP_pp import *`)
+from nlp_pp import models
+from nlp_pp.compat import *
 from nlp_pp.errors import ConfigError, DataError
 from tests.test_data import closed_port, http_dir  # noqa: F401  (http_dir is a fixture)
-
-from nlp_pp import models
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "spam_sample.csv"
 STOPWORDS = ROOT / "stopwords" / "korean.txt"
 NOTEBOOK_NAMES = {
-    "df_cleaning", "tokenize", "download_stopword_list", "remove_stopword", "decompose_jamo", "set_rare_vocab",
-    "set_word_to_idx", "text_to_sequences", "set_sent_pad", "pad_seq_x", "set_dataloader", "build_my_embed",
+    "df_cleaning",
+    "tokenize",
+    "download_stopword_list",
+    "remove_stopword",
+    "decompose_jamo",
+    "set_rare_vocab",
+    "set_word_to_idx",
+    "text_to_sequences",
+    "set_sent_pad",
+    "pad_seq_x",
+    "set_dataloader",
+    "build_my_embed",
 }
 
 
@@ -38,6 +48,7 @@ def test_star_import_exports_exactly_the_notebook_names():
 
 # --- the notebook, as written in the design (local files instead of downloads) --------------------
 
+
 def test_notebook_sequence_end_to_end():
     from mecab import MeCab
     from sklearn.model_selection import train_test_split
@@ -46,7 +57,9 @@ def test_notebook_sequence_end_to_end():
     from nlp_pp.training.trainer import run_epoch
 
     raw_data = pd.read_csv(SAMPLE).head(400)
-    raw_data = pd.concat([raw_data, raw_data.head(5), pd.DataFrame({"content": [None], "class": ["스팸문자"]})])
+    raw_data = pd.concat(
+        [raw_data, raw_data.head(5), pd.DataFrame({"content": [None], "class": ["스팸문자"]})]
+    )
     raw_data = df_cleaning(raw_data, "content")
     assert len(raw_data) == 400 and list(raw_data.index) == list(range(400))
 
@@ -60,9 +73,12 @@ def test_notebook_sequence_end_to_end():
     jamo_x_data = decompose_jamo(cl_x_data)
     assert len(jamo_x_data) == 400 and not any(t in stopword_list for s in cl_x_data for t in s)
 
-    x_train, x_rest, y_train, y_rest = train_test_split(jamo_x_data, y_data, test_size=0.3, stratify=y_data,
-                                                        random_state=0)
-    x_val, x_test, y_val, y_test = train_test_split(x_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=0)
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        jamo_x_data, y_data, test_size=0.3, stratify=y_data, random_state=0
+    )
+    x_val, x_test, y_val, y_test = train_test_split(
+        x_rest, y_rest, test_size=0.5, stratify=y_rest, random_state=0
+    )
 
     # the vocabulary from the training split only (the notebook counted the validation split too)
     word_counts = Counter(t for sent in x_train for t in sent)
@@ -101,9 +117,13 @@ def test_notebook_sequence_end_to_end():
     assert embedding.shape == (len(word_to_idx), 16) and embedding.dtype == np.float32
     assert not embedding[0].any()
 
-    net = models.build_model(models.ModelConfig("gru", vocab_size=len(word_to_idx), num_classes=2, emb_dim=16,
-                                                hidden=16), embedding)
-    result = Trainer(net, TrainConfig(epochs=1), device="cpu").fit(train_dataloader, valid_dataloader, progress=False)
+    net = models.build_model(
+        models.ModelConfig("gru", vocab_size=len(word_to_idx), num_classes=2, emb_dim=16, hidden=16),
+        embedding,
+    )
+    result = Trainer(net, TrainConfig(epochs=1), device="cpu").fit(
+        train_dataloader, valid_dataloader, progress=False
+    )
     assert len(result.history) == 1 and math.isfinite(result.history[0]["train_loss"])
     scores = run_epoch(net, test_dataloader, torch.device("cpu"))
     assert math.isfinite(scores.loss) and 0.0 <= scores.acc <= 1.0
@@ -111,9 +131,15 @@ def test_notebook_sequence_end_to_end():
 
 # --- df_cleaning ------------------------------------------------------------------------------------
 
+
 def test_df_cleaning_drops_missing_in_any_column_then_duplicates():
-    df = pd.DataFrame({"content": ["a", "b", "a", None, "c", "d"], "class": ["x", "y", "y", "x", None, "x"],
-                       "note": ["", "", "", "", "", None]})
+    df = pd.DataFrame(
+        {
+            "content": ["a", "b", "a", None, "c", "d"],
+            "class": ["x", "y", "y", "x", None, "x"],
+            "note": ["", "", "", "", "", None],
+        }
+    )
     out = df_cleaning_ = compat.df_cleaning(df, "content")
     assert out["content"].tolist() == ["a", "b"] and list(out.index) == [0, 1]
     assert len(df) == 6  # not modified
@@ -145,7 +171,7 @@ def test_tokenize_with_the_notebooks_mecab_and_without():
     expected = [MeCab().morphs(t) for t in TEXTS[:2]] + [[]]
     assert compat.tokenize(TEXTS, MeCab()) == expected
     assert compat.tokenize(pd.Series(TEXTS), None, progress=False) == expected
-    assert compat.tokenize(TEXTS, nlp_pp.MecabTokenizer()) == expected   # a callable
+    assert compat.tokenize(TEXTS, nlp_pp.MecabTokenizer()) == expected  # a callable
     assert compat.tokenize([None, float("nan")], MeCab()) == [[], []]
 
 
@@ -154,7 +180,11 @@ def test_tokenize_with_any_object_with_morphs():
         def morphs(self, text):
             return text.split()
 
-    assert compat.tokenize(TEXTS, Spaces()) == [["대출", "상담", "받으세요"], ["오늘", "저녁", "같이", "먹자"], []]
+    assert compat.tokenize(TEXTS, Spaces()) == [
+        ["대출", "상담", "받으세요"],
+        ["오늘", "저녁", "같이", "먹자"],
+        [],
+    ]
 
 
 def test_tokenize_rejects_what_cannot_tokenize():
@@ -167,6 +197,7 @@ def test_tokenize_rejects_what_cannot_tokenize():
 
 
 # --- stopwords --------------------------------------------------------------------------------------
+
 
 def test_download_stopword_list_offline_local_and_url(tmp_path, http_dir):  # noqa: F811
     project = compat.download_stopword_list()
@@ -225,13 +256,13 @@ def test_set_rare_vocab_from_the_training_split_only():
     val = [["쿠폰", "쿠폰", "쿠폰"]]
     result = compat.set_rare_vocab(train, 2)
     assert result == (3, 1) and result.vocab == ["대출", "상담"]
-    assert compat.set_rare_vocab([t for s in train for t in s], 2).vocab == result.vocab   # a flat word list
+    assert compat.set_rare_vocab([t for s in train for t in s], 2).vocab == result.vocab  # a flat word list
     word_to_idx, _ = compat.set_word_to_idx(["<PAD>", "<UNK>"], result)
-    assert compat.text_to_sequences(val, word_to_idx) == [[1, 1, 1]]   # validation words are unknown
+    assert compat.text_to_sequences(val, word_to_idx) == [[1, 1, 1]]  # validation words are unknown
 
 
 def test_set_rare_vocab_edge_cases():
-    assert compat.set_rare_vocab(Counter(), 3, report=True) == (0, 0)   # the notebook divided by zero
+    assert compat.set_rare_vocab(Counter(), 3, report=True) == (0, 0)  # the notebook divided by zero
     with pytest.raises(ConfigError, match="rare_th must be a positive integer"):
         compat.set_rare_vocab(COUNTS, 0)
 
@@ -264,6 +295,7 @@ def test_text_to_sequences():
 
 # --- length, padding, loaders -----------------------------------------------------------------------
 
+
 def test_set_sent_pad_returns_the_share(caplog):
     seqs = [[1] * n for n in (1, 2, 3, 4, 10)]
     with caplog.at_level(logging.INFO, logger="nlp_pp.compat"):
@@ -281,7 +313,10 @@ def test_pad_seq_x_pre_pads_and_keeps_the_start():
     out = compat.pad_seq_x([[5, 6], [], [1, 2, 3, 4, 7]], 4)
     assert out.dtype == np.int64 and out.tolist() == [[0, 0, 5, 6], [0, 0, 0, 0], [1, 2, 3, 4]]
     # padding="post" reproduces the notebook's array
-    assert compat.pad_seq_x([[5, 6], [1, 2, 3, 4, 7]], 4, padding="post").tolist() == [[5, 6, 0, 0], [1, 2, 3, 4]]
+    assert compat.pad_seq_x([[5, 6], [1, 2, 3, 4, 7]], 4, padding="post").tolist() == [
+        [5, 6, 0, 0],
+        [1, 2, 3, 4],
+    ]
     with pytest.raises(ConfigError):
         compat.pad_seq_x([[1]], 0)
 
@@ -292,7 +327,7 @@ def test_set_dataloader_yields_tokens_lengths_labels_in_order():
     batches = list(loader)
     tokens, lengths, labels = batches[0]
     assert tokens.tolist() == [[5, 6], [7, 0]] and lengths.tolist() == [2, 1] and labels.tolist() == [0, 1]
-    assert [b[2].tolist() for b in batches] == [[0, 1], [1, 0]]   # input order, not shuffled
+    assert [b[2].tolist() for b in batches] == [[0, 1], [1, 0]]  # input order, not shuffled
     assert batches[1][1].tolist() == [3, 0]
 
 
@@ -312,7 +347,9 @@ def test_padding_side_never_reaches_the_model():
     seqs = [rng.integers(2, 30, size=n).tolist() for n in (3, 7, 12, 1)]
     y = [0, 1, 0, 1]
     torch.manual_seed(0)
-    rnn = models.build_model(models.ModelConfig("rnn", vocab_size=30, num_classes=2, emb_dim=8, hidden=8)).eval()
+    rnn = models.build_model(
+        models.ModelConfig("rnn", vocab_size=30, num_classes=2, emb_dim=8, hidden=8)
+    ).eval()
     outputs = []
     for x in (compat.pad_seq_x(seqs, 330), compat.pad_seq_x(seqs, 330, padding="post"), seqs):
         with torch.no_grad():
@@ -332,7 +369,9 @@ def test_set_dataloader_errors():
 
 # --- embeddings -------------------------------------------------------------------------------------
 
-SENTENCES = compat.decompose_jamo([["대출", "상담", "무료"], ["영화", "재밌", "어요"], ["대출", "영화", "쿠폰"]] * 30)
+SENTENCES = compat.decompose_jamo(
+    [["대출", "상담", "무료"], ["영화", "재밌", "어요"], ["대출", "영화", "쿠폰"]] * 30
+)
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +386,7 @@ def test_build_my_embed_shape_and_rows(word_to_idx, caplog):
     assert matrix.shape == (len(word_to_idx), 8) and matrix.dtype == np.float32
     assert not matrix[0].any() and matrix[1].any()
     assert np.allclose(matrix[word_to_idx[SENTENCES[0][0]]], ft.wv[SENTENCES[0][0]])
-    assert np.array_equal(compat.build_my_embed(word_to_idx, ft), matrix)   # the model itself works too
+    assert np.array_equal(compat.build_my_embed(word_to_idx, ft), matrix)  # the model itself works too
     assert "100.0 % of the words have a vector" in caplog.text
 
 
@@ -358,6 +397,6 @@ def test_workers_minus_one_trains_nothing_and_is_caught(word_to_idx):
     ft = FastText(sentences=SENTENCES, vector_size=8, window=5, min_count=1, workers=-1, sg=1, epochs=1)
     with pytest.raises(ConfigError, match="never trained"):
         compat.build_my_embed(word_to_idx, ft)
-    assert not ft.syn1neg.any() and np.abs(ft.wv.vectors).max() <= 1 / 8   # gensim's random initialisation
+    assert not ft.syn1neg.any() and np.abs(ft.wv.vectors).max() <= 1 / 8  # gensim's random initialisation
     with pytest.raises(ConfigError, match=r"FastTextConfig.workers must be an integer >= 0 \(got -1\)"):
         nlp_pp.train_fasttext(SENTENCES, dim=8, min_count=1, workers=-1)

@@ -1,4 +1,6 @@
-"""Each option declared once: defaults, constraints, the CLI and from_dict agree (nlp_pp.options, nlp_pp.config)."""
+"""Each option declared once: defaults, constraints, the CLI and from_dict agree (nlp_pp.options,
+nlp_pp.config)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,12 +11,12 @@ import pytest
 import pipeline
 from nlp_pp import cli as cli_module
 from nlp_pp.config import ExperimentConfig, cli_options
-from nlp_pp.vectors.fasttext import FastTextConfig
 from nlp_pp.errors import ConfigError
 from nlp_pp.models import ModelConfig
 from nlp_pp.options import declared
 from nlp_pp.text.preprocess import PreprocessConfig
 from nlp_pp.training.trainer import TrainConfig
+from nlp_pp.vectors.fasttext import FastTextConfig
 
 
 def cli(*args: str) -> ExperimentConfig:
@@ -31,10 +33,26 @@ def test_every_default_satisfies_its_own_constraint():
 
 
 def test_sub_configs_are_derived_from_the_experiment_values():
-    cfg = ExperimentConfig(hidden=32, emb_dim=24, lr=0.01, epochs=3, fasttext_window=7, fasttext_epochs=2,
-                           min_count=2, bidirectional=False, split_seed=5)
+    cfg = ExperimentConfig(
+        hidden=32,
+        emb_dim=24,
+        lr=0.01,
+        epochs=3,
+        fasttext_window=7,
+        fasttext_epochs=2,
+        min_count=2,
+        bidirectional=False,
+        split_seed=5,
+    )
     m = cfg.model_config("gru", vocab_size=50, num_classes=3)
-    assert (m.name, m.vocab_size, m.num_classes, m.hidden, m.emb_dim, m.bidirectional) == ("gru", 50, 3, 32, 24, False)
+    assert (m.name, m.vocab_size, m.num_classes, m.hidden, m.emb_dim, m.bidirectional) == (
+        "gru",
+        50,
+        3,
+        32,
+        24,
+        False,
+    )
     t = cfg.train_config()
     assert (t.lr, t.epochs, t.batch_size) == (0.01, 3, cfg.batch_size)
     ft = cfg.fasttext_config()
@@ -55,22 +73,58 @@ def test_library_and_pipeline_share_one_default_per_option():
 
 
 def test_the_cli_and_from_dict_accept_the_same_strings():
-    from_cli = cli("--keep-pos", "NN,VV", "--models", "all", "--seeds", "0,1", "--no-bidirectional",
-                   "--stopwords", "none", "--max-rows", "100")
-    from_dict = ExperimentConfig.from_dict({"keep_pos": "NN,VV", "models": "all", "seeds": "0,1",
-                                            "bidirectional": "false", "stopwords": "none", "max_rows": "100"})
+    from_cli = cli(
+        "--keep-pos",
+        "NN,VV",
+        "--models",
+        "all",
+        "--seeds",
+        "0,1",
+        "--no-bidirectional",
+        "--stopwords",
+        "none",
+        "--max-rows",
+        "100",
+    )
+    from_dict = ExperimentConfig.from_dict(
+        {
+            "keep_pos": "NN,VV",
+            "models": "all",
+            "seeds": "0,1",
+            "bidirectional": "false",
+            "stopwords": "none",
+            "max_rows": "100",
+        }
+    )
     assert from_cli == from_dict
     assert from_dict.preprocess.keep_pos == ("NN", "VV")  # two tag prefixes, not the one prefix "NN,VV"
     assert from_dict.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
-    assert ExperimentConfig.from_dict({"keep_pos": ["NN", "VV"], "bidirectional": False}).preprocess.keep_pos == (
-        "NN", "VV")
+    assert ExperimentConfig.from_dict(
+        {"keep_pos": ["NN", "VV"], "bidirectional": False}
+    ).preprocess.keep_pos == ("NN", "VV")
 
 
-@pytest.mark.parametrize("key, value", [
-    ("lr", "20"), ("lr", "inf"), ("epochs", "0"), ("epochs", "2.5"), ("dropout", "1"), ("models", "rnn,bert"),
-    ("models", ""), ("seeds", "0,0"), ("pooling", "avg"), ("monitor", "f1"), ("fasttext_workers", "-1"),
-    ("min_n", "7"), ("val_size", "0"), ("text_col", ""), ("encoding", "klingon"), ("name", "../escape"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("lr", "20"),
+        ("lr", "inf"),
+        ("epochs", "0"),
+        ("epochs", "2.5"),
+        ("dropout", "1"),
+        ("models", "rnn,bert"),
+        ("models", ""),
+        ("seeds", "0,0"),
+        ("pooling", "avg"),
+        ("monitor", "f1"),
+        ("fasttext_workers", "-1"),
+        ("min_n", "7"),
+        ("val_size", "0"),
+        ("text_col", ""),
+        ("encoding", "klingon"),
+        ("name", "../escape"),
+    ],
+)
 def test_the_cli_and_from_dict_reject_the_same_values_with_the_same_message(key, value):
     with pytest.raises(ConfigError) as from_dict:
         ExperimentConfig.from_dict({key: value})
@@ -80,16 +134,22 @@ def test_the_cli_and_from_dict_reject_the_same_values_with_the_same_message(key,
     assert str(from_dict.value).startswith(f"--{key.replace('_', '-')} must be")
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: TrainConfig(lr=math.inf), r"TrainConfig.lr must be a number in \(0, 10\) \(got inf\)"),
-    (lambda: TrainConfig(epochs=True), r"TrainConfig.epochs must be an integer >= 1 \(got True\)"),
-    (lambda: ExperimentConfig(clip=math.nan), r"--clip must be a number >= 0 \(got nan\)"),
-    (lambda: ExperimentConfig(bidirectional="no"), r"--bidirectional must be true or false \(got 'no'\)"),
-    (lambda: ModelConfig("gru", 10, 2, hidden=0), r"ModelConfig.hidden must be an integer >= 1 \(got 0\)"),
-    (lambda: FastTextConfig(min_n=4, max_n=3), r"FastTextConfig.min_n must be at most max_n=3 \(got 4\)"),
-    (lambda: PreprocessConfig(max_chars=-1), r"PreprocessConfig.max_chars must be an integer >= 1"),
-    (lambda: ExperimentConfig(text_col="x", label_col="x"), "--label-col must be a different column"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: TrainConfig(lr=math.inf), r"TrainConfig.lr must be a number in \(0, 10\) \(got inf\)"),
+        (lambda: TrainConfig(epochs=True), r"TrainConfig.epochs must be an integer >= 1 \(got True\)"),
+        (lambda: ExperimentConfig(clip=math.nan), r"--clip must be a number >= 0 \(got nan\)"),
+        (lambda: ExperimentConfig(bidirectional="no"), r"--bidirectional must be true or false \(got 'no'\)"),
+        (
+            lambda: ModelConfig("gru", 10, 2, hidden=0),
+            r"ModelConfig.hidden must be an integer >= 1 \(got 0\)",
+        ),
+        (lambda: FastTextConfig(min_n=4, max_n=3), r"FastTextConfig.min_n must be at most max_n=3 \(got 4\)"),
+        (lambda: PreprocessConfig(max_chars=-1), r"PreprocessConfig.max_chars must be an integer >= 1"),
+        (lambda: ExperimentConfig(text_col="x", label_col="x"), "--label-col must be a different column"),
+    ],
+)
 def test_library_configs_refuse_bad_values_naming_the_field(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
@@ -124,9 +184,13 @@ def test_the_embedding_is_frozen_by_default_only_when_it_learned_from_unlabelled
     assert plain.frozen_embedding("fasttext") is False and plain.frozen_embedding("random") is False
     assert pre.frozen_embedding("fasttext") is True and pre.frozen_embedding("random") is False
     assert unl.model_config("gru", 10, 2, "fasttext").freeze_embedding is True
-    assert ExperimentConfig(unlabeled=("m.txt",), freeze_embedding=False).frozen_embedding("fasttext") is False
+    assert (
+        ExperimentConfig(unlabeled=("m.txt",), freeze_embedding=False).frozen_embedding("fasttext") is False
+    )
     assert ExperimentConfig(freeze_embedding=True).frozen_embedding("fasttext") is True  # as asked
-    assert ExperimentConfig(freeze_embedding=True).frozen_embedding("random") is False  # random rows must train
+    assert (
+        ExperimentConfig(freeze_embedding=True).frozen_embedding("random") is False
+    )  # random rows must train
     assert ExperimentConfig(freeze_epochs=2).train_config(None, "fasttext").freeze_epochs == 2
     assert ExperimentConfig(freeze_epochs=2).train_config(None, "random").freeze_epochs == 0
     assert cli("--no-freeze-embedding").freeze_embedding is False and cli().freeze_embedding is None

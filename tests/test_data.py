@@ -1,4 +1,6 @@
-"""Tests of nlp_pp.text.load: loading CSVs (encodings, URLs), one-line errors, drop counts, sampling, splits."""
+"""Tests of nlp_pp.text.load: loading CSVs (encodings, URLs), one-line errors, drop counts, sampling,
+splits."""
+
 from __future__ import annotations
 
 import functools
@@ -10,14 +12,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nlp_pp.text.load import check_labels, load_dataset, split_dataset
 from nlp_pp.errors import ConfigError, DataError
+from nlp_pp.text.load import check_labels, load_dataset, split_dataset
 
 ROWS = [
     ("오늘 저녁에 같이 밥 먹자", "일상대화"),
     ("[광고] 저금리 대출 상담 010-1234-5678", "스팸문자"),
-    ("똠방각하 햏 뷁", "일상대화"),          # syllables that exist in CP949 but not in EUC-KR
-    ("무료 쿠폰 지급, \"이벤트\" 클릭", "스팸문자"),
+    ("똠방각하 햏 뷁", "일상대화"),  # syllables that exist in CP949 but not in EUC-KR
+    ('무료 쿠폰 지급, "이벤트" 클릭', "스팸문자"),
 ]
 
 
@@ -64,17 +66,21 @@ def closed_port() -> int:
 
 # --- encodings -------------------------------------------------------------------------------------
 
+
 def test_euc_kr_is_read_as_cp949_its_superset(tmp_path):
     rows = [r for r in ROWS if "똠" not in r[0]]  # EUC-KR spells the syllables outside KS X 1001 differently
     df, report = load_dataset(write_csv(tmp_path / "euc.csv", rows, "euc-kr"))
     assert df["text"].tolist() == [r[0] for r in rows] and report.encoding == "cp949"
 
 
-@pytest.mark.parametrize("encoding, reported", [
-    ("utf-8", "utf-8"),
-    ("utf-8-sig", "utf-8"),   # the byte-order mark is stripped
-    ("cp949", "cp949"),
-])
+@pytest.mark.parametrize(
+    "encoding, reported",
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8"),  # the byte-order mark is stripped
+        ("cp949", "cp949"),
+    ],
+)
 def test_encodings_load(tmp_path, encoding, reported):
     p = write_csv(tmp_path / f"{encoding}.csv", ROWS, encoding)
     df, report = load_dataset(p)
@@ -90,7 +96,7 @@ def test_euc_kr_loads(tmp_path):
     p = write_csv(tmp_path / "euckr.csv", rows, "euc-kr")
     df, report = load_dataset(p)
     assert df["text"].tolist() == [r[0] for r in rows]
-    assert report.encoding in {"cp949", "euc-kr"}   # CP949 is a superset of EUC-KR and is tried first
+    assert report.encoding in {"cp949", "euc-kr"}  # CP949 is a superset of EUC-KR and is tried first
 
 
 def test_forced_encoding(tmp_path):
@@ -124,6 +130,7 @@ def test_na_like_strings_are_text(tmp_path):
 
 # --- URLs ------------------------------------------------------------------------------------------
 
+
 def test_http_url_loads(tmp_path, http_dir):
     write_csv(tmp_path / "remote.csv", ROWS, "cp949")
     url = f"{http_dir}/remote.csv"
@@ -146,6 +153,7 @@ def test_unreachable_url_is_data_error():
 
 
 # --- one-line errors -------------------------------------------------------------------------------------
+
 
 def test_missing_file(tmp_path):
     with pytest.raises(DataError) as e:
@@ -231,19 +239,21 @@ def test_no_usable_rows(tmp_path):
 
 # --- drops, sampling -------------------------------------------------------------------------------------
 
+
 def test_drop_counts(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text(
         "content,class\n"
-        "가,x\n"          # kept
-        "가,y\n"          # duplicate text (first kept)
-        ",x\n"            # missing text
-        "나,\n"           # missing label
-        "다,  \n"         # blank label (stripped)
-        "라, y \n"        # label stripped to 'y', kept
-        "마,x\n"          # kept
-        "마,x\n",         # duplicate
-        encoding="utf-8")
+        "가,x\n"  # kept
+        "가,y\n"  # duplicate text (first kept)
+        ",x\n"  # missing text
+        "나,\n"  # missing label
+        "다,  \n"  # blank label (stripped)
+        "라, y \n"  # label stripped to 'y', kept
+        "마,x\n"  # kept
+        "마,x\n",  # duplicate
+        encoding="utf-8",
+    )
     df, report = load_dataset(p)
     assert report.rows_read == 8
     assert report.dropped_missing == 3
@@ -279,6 +289,7 @@ def test_max_rows_invalid(tmp_path, bad):
 
 
 # --- labels and splits -----------------------------------------------------------------------------
+
 
 def frame(counts: dict[str, int]) -> pd.DataFrame:
     rows = [(f"{label} {i}", label) for label, n in counts.items() for i in range(n)]
@@ -333,8 +344,15 @@ def test_split_custom_sizes_and_no_test():
     assert (len(train), len(val), len(test)) == (80, 20, 0)
 
 
-@pytest.mark.parametrize("kw", [dict(val_size=1.0), dict(test_size=-0.1), dict(val_size=0.6, test_size=0.5),
-                                dict(val_size=0, test_size=0)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(val_size=1.0),
+        dict(test_size=-0.1),
+        dict(val_size=0.6, test_size=0.5),
+        dict(val_size=0, test_size=0),
+    ],
+)
 def test_split_invalid_sizes(kw):
     with pytest.raises(ConfigError):
         split_dataset(frame({"a": 50, "b": 50}), **kw)

@@ -1,4 +1,6 @@
-"""Tests of the decision functions (nlp_pp.decisions): thresholds on hand-made scores, calibration on synthetic logits, Caruana ensembles."""
+"""Tests of the decision functions (nlp_pp.decisions): thresholds on hand-made scores, calibration on
+synthetic logits, Caruana ensembles."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +11,21 @@ import pytest
 from scipy.special import softmax
 from sklearn.metrics import average_precision_score, f1_score, log_loss, precision_score, recall_score
 
-from nlp_pp.decisions.ensemble import Ensemble, cross_fit_ensemble_score, fit_ensemble, score_probs
-from nlp_pp.decisions.thresholds import (
-    ThresholdChoice, ThresholdPolicy, choose_threshold, metrics_at_threshold, parse_threshold_policy,
-)
 from nlp_pp.decisions.calibration import (
-    apply_temperature, expected_calibration_error, fit_temperature, reliability_bins,
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_bins,
 )
 from nlp_pp.decisions.curves import curve_points, pr_auc
+from nlp_pp.decisions.ensemble import Ensemble, cross_fit_ensemble_score, fit_ensemble, score_probs
+from nlp_pp.decisions.thresholds import (
+    ThresholdChoice,
+    ThresholdPolicy,
+    choose_threshold,
+    metrics_at_threshold,
+    parse_threshold_policy,
+)
 from nlp_pp.errors import ConfigError, DataError
 
 
@@ -24,21 +33,50 @@ def strict_json(obj) -> str:
     return json.dumps(obj, allow_nan=False)
 
 
-# ---------------------------------------------------------------------------------------------------- policies
-@pytest.mark.parametrize("text, kind, target", [
-    ("f1", "f1", None), (" F1 ", "f1", None), ("precision:0.99", "precision", 0.99), ("recall:0.95", "recall", 0.95),
-    ("precision:1", "precision", 1.0), ("fixed:0.5", "fixed", 0.5), ("fixed:0", "fixed", 0.0),
-    ("fixed:1", "fixed", 1.0), ("Recall: 0.9", "recall", 0.9),
-])
+# ----------------------------------------------------------------------------------------------------
+# policies
+@pytest.mark.parametrize(
+    "text, kind, target",
+    [
+        ("f1", "f1", None),
+        (" F1 ", "f1", None),
+        ("precision:0.99", "precision", 0.99),
+        ("recall:0.95", "recall", 0.95),
+        ("precision:1", "precision", 1.0),
+        ("fixed:0.5", "fixed", 0.5),
+        ("fixed:0", "fixed", 0.0),
+        ("fixed:1", "fixed", 1.0),
+        ("Recall: 0.9", "recall", 0.9),
+    ],
+)
 def test_parse_valid(text, kind, target):
     policy = parse_threshold_policy(text)
     assert policy == ThresholdPolicy(kind, target)
     assert parse_threshold_policy(str(policy)) == policy  # the canonical form reads back
 
 
-@pytest.mark.parametrize("text", ["", "f2", "f1:0.5", "precision", "precision:", "precision:0", "precision:1.5",
-                                  "recall:-0.1", "fixed:1.2", "fixed:-0.01", "fixed:nan", "precision:inf",
-                                  "precision:abc", "accuracy:0.9", "precision:0.9:1", None, 0.5])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "f2",
+        "f1:0.5",
+        "precision",
+        "precision:",
+        "precision:0",
+        "precision:1.5",
+        "recall:-0.1",
+        "fixed:1.2",
+        "fixed:-0.01",
+        "fixed:nan",
+        "precision:inf",
+        "precision:abc",
+        "accuracy:0.9",
+        "precision:0.9:1",
+        None,
+        0.5,
+    ],
+)
 def test_parse_invalid(text):
     with pytest.raises(ConfigError) as err:
         parse_threshold_policy(text)
@@ -56,15 +94,18 @@ Y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
 P = np.array([0.9, 0.8, 0.35, 0.7, 0.6, 0.2, 0.1, 0.3, 0.55, 0.05])
 
 
-@pytest.mark.parametrize("policy, value", [
-    ("f1", 0.65),               # best F1 = 6/7 flagging .9 .8 .7; halfway between .7 and .6
-    ("precision:1.0", 0.65),    # lowest threshold still at precision 1
-    ("precision:0.6", 0.325),   # flag down to .35 (precision 4/6); .3 would give 4/7 < .6
-    ("recall:1.0", 0.325),      # highest threshold catching all four positives
-    ("recall:0.5", 0.75),       # .9 .8 -> recall .5; halfway between .8 and .7
-    ("recall:0.6", 0.65),       # recall .75 is the first >= .6
-    ("fixed:0.42", 0.42),
-])
+@pytest.mark.parametrize(
+    "policy, value",
+    [
+        ("f1", 0.65),  # best F1 = 6/7 flagging .9 .8 .7; halfway between .7 and .6
+        ("precision:1.0", 0.65),  # lowest threshold still at precision 1
+        ("precision:0.6", 0.325),  # flag down to .35 (precision 4/6); .3 would give 4/7 < .6
+        ("recall:1.0", 0.325),  # highest threshold catching all four positives
+        ("recall:0.5", 0.75),  # .9 .8 -> recall .5; halfway between .8 and .7
+        ("recall:0.6", 0.65),  # recall .75 is the first >= .6
+        ("fixed:0.42", 0.42),
+    ],
+)
 def test_choose_threshold_by_hand(policy, value):
     choice = choose_threshold(Y, P, policy)
     assert isinstance(choice, ThresholdChoice)
@@ -178,7 +219,9 @@ def test_one_class_or_empty_falls_back(y):
         choice = choose_threshold(y, p, policy)
         assert choice.value == 0.5 and choice.met is False
         assert "fell back" in choice.note
-    assert choose_threshold(y, p, "fixed:0.3") == ThresholdChoice("fixed:0.3", 0.3, True, "fixed threshold 0.3")
+    assert choose_threshold(y, p, "fixed:0.3") == ThresholdChoice(
+        "fixed:0.3", 0.3, True, "fixed threshold 0.3"
+    )
 
 
 def test_constant_scores():
@@ -253,7 +296,8 @@ def test_pr_auc_and_curves():
         curve_points(Y, P, max_points=1)
 
 
-# ---------------------------------------------------------------------------------------------------- calibration
+# ----------------------------------------------------------------------------------------------------
+# calibration
 def _calibrated(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Logits z and labels drawn from softmax(z): z is perfectly calibrated."""
     rng = np.random.default_rng(seed)
@@ -284,9 +328,11 @@ def test_ece_small_when_calibrated():
 
 def test_temperature_degenerate_cases():
     assert fit_temperature(np.zeros((0, 3)), []) == 1.0
-    assert fit_temperature(np.array([[2.0, 0.0], [0.0, 3.0]]), [0, 1]) == 1.0   # all correct: no finite optimum
-    assert fit_temperature(np.zeros((4, 2)), [0, 1, 0, 1]) == 1.0               # constant logits: T changes nothing
-    assert fit_temperature(np.ones((3, 1)), [0, 0, 0]) == 1.0                   # one class
+    assert (
+        fit_temperature(np.array([[2.0, 0.0], [0.0, 3.0]]), [0, 1]) == 1.0
+    )  # all correct: no finite optimum
+    assert fit_temperature(np.zeros((4, 2)), [0, 1, 0, 1]) == 1.0  # constant logits: T changes nothing
+    assert fit_temperature(np.ones((3, 1)), [0, 0, 0]) == 1.0  # one class
     with pytest.raises(DataError):
         fit_temperature(np.zeros(3), [0, 1, 0])
     with pytest.raises(DataError):
@@ -297,7 +343,8 @@ def test_temperature_degenerate_cases():
 
 
 def test_ece_and_bins_by_hand():
-    # ten rows at confidence .9 with 9 correct (bin (13/15, 14/15]), ten at .6 with 3 correct (bin (8/15, 9/15])
+    # ten rows at confidence .9 with 9 correct (bin (13/15, 14/15]), ten at .6 with 3 correct (bin (8/15,
+    # 9/15])
     p1 = np.array([0.9] * 10 + [0.6] * 10)
     y = np.array([1] * 9 + [0] + [1] * 3 + [0] * 7)
     assert expected_calibration_error(p1, y) == pytest.approx(0.5 * 0 + 0.5 * 0.3)
@@ -305,7 +352,9 @@ def test_ece_and_bins_by_hand():
     strict_json(rb)
     used = [b for b in rb["bins"] if b["count"]]
     assert [(b["confidence"], b["accuracy"], b["count"]) for b in used] == [
-        (pytest.approx(0.6), pytest.approx(0.3), 10), (pytest.approx(0.9), pytest.approx(0.9), 10)]
+        (pytest.approx(0.6), pytest.approx(0.3), 10),
+        (pytest.approx(0.9), pytest.approx(0.9), 10),
+    ]
     assert used[0]["lower"] == pytest.approx(8 / 15) and used[1]["upper"] == pytest.approx(14 / 15)
     assert sum(b["count"] for b in rb["bins"]) == 20 and rb["bins"][0]["confidence"] is None
     # bins are (lo, hi]: confidence 0.5 falls in the first of two bins, 1.0 in the last
@@ -314,7 +363,8 @@ def test_ece_and_bins_by_hand():
     assert expected_calibration_error(np.zeros((0, 2)), []) is None
 
 
-# ---------------------------------------------------------------------------------------------------- ensemble
+# ----------------------------------------------------------------------------------------------------
+# ensemble
 def _two_column(p1: np.ndarray) -> np.ndarray:
     return np.stack([1 - p1, p1], axis=1)
 
@@ -390,7 +440,9 @@ def test_cross_fit_is_not_optimistic_on_noise():
     assert res["best_single"] <= res["in_sample_best_single"]
     # chance is 0.5; in-sample the greedy selection "finds" several points of macro-F1
     assert res["in_sample_ensemble"] > 0.55 and res["in_sample_ensemble"] - res["ensemble"] > 0.03
-    assert len(res["ensemble_folds"]) == 2 and res["ensemble"] == pytest.approx(np.mean(res["ensemble_folds"]))
+    assert len(res["ensemble_folds"]) == 2 and res["ensemble"] == pytest.approx(
+        np.mean(res["ensemble_folds"])
+    )
 
 
 def test_cross_fit_finds_a_real_gain():

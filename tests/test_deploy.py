@@ -1,4 +1,6 @@
-"""Put the winner to work: export directories, load_classifier on them, and the HTTP service as a real process."""
+"""Put the winner to work: export directories, load_classifier on them, and the HTTP service as a real
+process."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +31,31 @@ TEXTS = pd.read_csv(SAMPLE)["content"].tolist()[:400]
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs")
-    code = pipeline.main(["--data", str(SAMPLE), "--max-rows", "600", "--epochs", "2", "--fasttext-epochs", "1",
-                          "--emb-dim", "16", "--hidden", "16", "--models", "gru,lstm", "--n-jobs", "1",
-                          "--out", str(out), "--name", "r", "--no-cache"])
+    code = pipeline.main(
+        [
+            "--data",
+            str(SAMPLE),
+            "--max-rows",
+            "600",
+            "--epochs",
+            "2",
+            "--fasttext-epochs",
+            "1",
+            "--emb-dim",
+            "16",
+            "--hidden",
+            "16",
+            "--models",
+            "gru,lstm",
+            "--n-jobs",
+            "1",
+            "--out",
+            str(out),
+            "--name",
+            "r",
+            "--no-cache",
+        ]
+    )
     assert code == 0
     return out / "r"
 
@@ -40,16 +64,26 @@ def run(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_an_export_agrees_with_its_run(run, tmp_path, model, fmt, capsys):
     out = tmp_path / "export"
-    assert pipeline.main(["export", "--run", str(run), "--model", model, "--format", fmt, "--out", str(out)]) == 0
-    original, exported = load_classifier(run, model=model), load_classifier(out, trust_torchscript=fmt == "torchscript")
+    assert (
+        pipeline.main(["export", "--run", str(run), "--model", model, "--format", fmt, "--out", str(out)])
+        == 0
+    )
+    original, exported = (
+        load_classifier(run, model=model),
+        load_classifier(out, trust_torchscript=fmt == "torchscript"),
+    )
     a, b = original.predict_proba(TEXTS), exported.predict_proba(TEXTS)
     assert np.abs(a - b).max() < 1e-4 and (a.argmax(1) == b.argmax(1)).all()
     assert (exported.threshold, exported.temperature, exported.labels) == (
-        original.threshold, original.temperature, original.labels)
+        original.threshold,
+        original.temperature,
+        original.labels,
+    )
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["model"] == model and manifest["backend"] == fmt and manifest["versions"]["nlp_pp"]
     assert set(manifest["files"]) == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {
-        "manifest.json"}
+        "manifest.json"
+    }
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     rows = {f"{r['model']}-{r['init']}-seed{r['seed']}": r for r in metrics["runs"]}
     rows.update(tfidf_logreg=metrics["baseline"], ensemble=metrics["ensemble"])
@@ -58,8 +92,22 @@ def test_an_export_agrees_with_its_run(run, tmp_path, model, fmt, capsys):
 
 def test_int8_export_runs_and_mostly_agrees(run, tmp_path):
     out = tmp_path / "q"
-    assert pipeline.main(["export", "--run", str(run), "--model", "lstm-fasttext-seed0", "--quantize", "int8",
-                          "--out", str(out)]) == 0
+    assert (
+        pipeline.main(
+            [
+                "export",
+                "--run",
+                str(run),
+                "--model",
+                "lstm-fasttext-seed0",
+                "--quantize",
+                "int8",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert list((out / "models").glob("*.int8.onnx"))
     a = load_classifier(run, model="lstm-fasttext-seed0").predict_proba(TEXTS)
     b = load_classifier(out).predict_proba(TEXTS)
@@ -76,10 +124,25 @@ def test_a_changed_file_in_an_export_is_refused(run, tmp_path):
 
 
 def test_a_torchscript_member_is_read_only_when_trusted(run, tmp_path, capsys):
-    """An export's manifest cannot vouch for its own files: a .pt member (a program) needs the caller's consent."""
+    """An export's manifest cannot vouch for its own files: a .pt member (a program) needs the caller's
+    consent."""
     out = tmp_path / "ts"
-    assert pipeline.main(["export", "--run", str(run), "--model", "gru-random-seed0", "--format", "torchscript",
-                          "--out", str(out)]) == 0
+    assert (
+        pipeline.main(
+            [
+                "export",
+                "--run",
+                str(run),
+                "--model",
+                "gru-random-seed0",
+                "--format",
+                "torchscript",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with pytest.raises(RunError, match="TorchScript program, which runs code when loaded"):
         load_classifier(out)
     assert pipeline.main(["predict", "--run", str(out), "무료 쿠폰"]) == 2
@@ -87,13 +150,20 @@ def test_a_torchscript_member_is_read_only_when_trusted(run, tmp_path, capsys):
     assert pipeline.main(["predict", "--run", str(out), "--trust-torchscript", "무료 쿠폰"]) == 0
 
 
-@pytest.mark.parametrize("model, change, needle", [
-    ("ensemble", lambda m: m.update(weights=m["weights"] + [0.5]), "manifest.json is corrupt"),  # one per member
-    ("ensemble", lambda m: m.update(threshold="high"), "temperature or threshold .* out of range"),
-    ("ensemble", lambda m: m.update(threshold=1.5), "temperature or threshold .* out of range"),
-    ("ensemble", lambda m: m.update(temperature=0), "temperature or threshold .* out of range"),
-    ("gru-random-seed0", lambda m: m["files"].pop("vocab.json"), "vocab.json without its SHA-256"),
-])
+@pytest.mark.parametrize(
+    "model, change, needle",
+    [
+        (
+            "ensemble",
+            lambda m: m.update(weights=m["weights"] + [0.5]),
+            "manifest.json is corrupt",
+        ),  # one per member
+        ("ensemble", lambda m: m.update(threshold="high"), "temperature or threshold .* out of range"),
+        ("ensemble", lambda m: m.update(threshold=1.5), "temperature or threshold .* out of range"),
+        ("ensemble", lambda m: m.update(temperature=0), "temperature or threshold .* out of range"),
+        ("gru-random-seed0", lambda m: m["files"].pop("vocab.json"), "vocab.json without its SHA-256"),
+    ],
+)
 def test_a_damaged_manifest_is_one_error(run, tmp_path, model, change, needle):
     out = tmp_path / "e"
     assert pipeline.main(["export", "--run", str(run), "--model", model, "--out", str(out)]) == 0
@@ -125,7 +195,10 @@ def test_export_errors(run, tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     for args, needle in [
         (["--out", str(tmp_path / "exists")], "exists; choose a new directory"),
-        (["--out", str(tmp_path / "x"), "--format", "torchscript", "--quantize", "int8"], "for --format onnx only"),
+        (
+            ["--out", str(tmp_path / "x"), "--format", "torchscript", "--quantize", "int8"],
+            "for --format onnx only",
+        ),
         (["--out", str(tmp_path / "y"), "--model", "../etc"], "is not a saved model name"),
         (["--out", str(tmp_path / "afile" / "sub")], "cannot create it"),
     ]:
@@ -153,11 +226,26 @@ def _request(url: str, body: dict | None = None) -> tuple[int, dict]:
 def test_serve_an_export_as_a_real_process(run, tmp_path):
     pytest.importorskip("fastapi")
     out = tmp_path / "export"
-    assert pipeline.main(["export", "--run", str(run), "--model", "gru-fasttext-seed0", "--out", str(out)]) == 0
+    assert (
+        pipeline.main(["export", "--run", str(run), "--model", "gru-fasttext-seed0", "--out", str(out)]) == 0
+    )
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "pipeline.py"), "serve", "--model-dir", str(out),
-                             "--port", str(port), "--max-texts", "8"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "pipeline.py"),
+            "serve",
+            "--model-dir",
+            str(out),
+            "--port",
+            str(port),
+            "--max-texts",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

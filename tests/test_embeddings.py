@@ -1,4 +1,6 @@
-"""Tests of nlp_pp.vectors.fasttext: FastText training really trains, save/load, .vec files, embedding matrix."""
+"""Tests of nlp_pp.vectors.fasttext: FastText training really trains, save/load, .vec files, embedding
+matrix."""
+
 from __future__ import annotations
 
 import logging
@@ -6,17 +8,43 @@ import logging
 import numpy as np
 import pytest
 
+from nlp_pp.errors import ConfigError, DataError, RunError
+from nlp_pp.text.hangul import decompose
 from nlp_pp.vectors.fasttext import (
-    FastTextConfig, auto_bucket, bucket_count, embedding_matrix, load_pretrained_vectors, nearest_neighbours,
+    FastTextConfig,
+    auto_bucket,
+    bucket_count,
+    embedding_matrix,
+    load_pretrained_vectors,
+    nearest_neighbours,
     train_fasttext,
 )
 from nlp_pp.vectors.storage import load_vectors, save_vectors
-from nlp_pp.errors import ConfigError, DataError, RunError
-from nlp_pp.text.hangul import decompose
 from nlp_pp.vectors.vocab import PAD_IDX, UNK_IDX, Vocab
 
-WORDS = [decompose(w) for w in ["대출", "상담", "무료", "쿠폰", "영화", "재밌", "어요", "오늘", "저녁", "같이", "먹자",
-                                "이벤트", "클릭", "지급", "회의", "내일", "엄마", "도착"]] + ["PHONE", "URL", "MONEY"]
+WORDS = [
+    decompose(w)
+    for w in [
+        "대출",
+        "상담",
+        "무료",
+        "쿠폰",
+        "영화",
+        "재밌",
+        "어요",
+        "오늘",
+        "저녁",
+        "같이",
+        "먹자",
+        "이벤트",
+        "클릭",
+        "지급",
+        "회의",
+        "내일",
+        "엄마",
+        "도착",
+    ]
+] + ["PHONE", "URL", "MONEY"]
 SMALL = dict(dim=16, epochs=3, min_count=1, workers=1, seed=0)
 
 
@@ -34,17 +62,35 @@ def untrained(sentences, cfg: FastTextConfig):
     """The same gensim model train_fasttext builds, with build_vocab only: its initial vectors."""
     from gensim.models import FastText
 
-    m = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
-                 max_n=cfg.max_n, sg=cfg.sg, workers=cfg.workers, seed=cfg.seed,
-                 bucket=cfg.bucket or auto_bucket(sentences, cfg.min_count))
+    m = FastText(
+        vector_size=cfg.dim,
+        window=cfg.window,
+        min_count=cfg.min_count,
+        min_n=cfg.min_n,
+        max_n=cfg.max_n,
+        sg=cfg.sg,
+        workers=cfg.workers,
+        seed=cfg.seed,
+        bucket=cfg.bucket or auto_bucket(sentences, cfg.min_count),
+    )
     m.build_vocab(corpus_iterable=sentences)
     return m
 
 
 def test_config_defaults():
     cfg = FastTextConfig()
-    assert cfg.to_dict() == {"dim": 100, "window": 5, "min_count": 3, "min_n": 3, "max_n": 6, "epochs": 10,
-                             "sg": 1, "workers": 1, "seed": 0, "bucket": None}
+    assert cfg.to_dict() == {
+        "dim": 100,
+        "window": 5,
+        "min_count": 3,
+        "min_n": 3,
+        "max_n": 6,
+        "epochs": 10,
+        "sg": 1,
+        "workers": 1,
+        "seed": 0,
+        "bucket": None,
+    }
 
 
 def test_bucket_count_follows_the_corpus(model):
@@ -109,8 +155,9 @@ def test_gensim_trains_nothing_with_workers_minus_one():
     assert np.array_equal(m.wv.vectors, before)
 
 
-@pytest.mark.parametrize("bad", [dict(dim=0), dict(epochs=0), dict(window=0), dict(min_count=0),
-                                 dict(min_n=5, max_n=3)])
+@pytest.mark.parametrize(
+    "bad", [dict(dim=0), dict(epochs=0), dict(window=0), dict(min_count=0), dict(min_n=5, max_n=3)]
+)
 def test_bad_options_are_config_errors(bad):
     with pytest.raises(ConfigError):
         train_fasttext(corpus(20), **{**SMALL, **bad})
@@ -140,11 +187,11 @@ def test_save_load_round_trip(model, tmp_path):
 
 
 def test_load_vectors_errors(tmp_path):
-    with pytest.raises(RunError, match="missing.model"):
+    with pytest.raises(RunError, match=r"missing\.model"):
         load_vectors(tmp_path / "missing.model")
     junk = tmp_path / "junk.model"
     junk.write_bytes(b"this is not a pickle")
-    with pytest.raises(RunError, match="junk.model"):
+    with pytest.raises(RunError, match=r"junk\.model"):
         load_vectors(junk)
 
 
@@ -183,13 +230,13 @@ def test_load_pretrained_facebook_bin_keeps_ngrams(model, tmp_path):
 
 
 def test_embedding_matrix_with_fasttext(model):
-    oov = decompose("대출상담")            # not a FastText key: built from its character n-grams
+    oov = decompose("대출상담")  # not a FastText key: built from its character n-grams
     assert oov not in model.wv.key_to_index
     vocab = Vocab(["<PAD>", "<UNK>", WORDS[0], WORDS[5], "PHONE", oov])
     matrix, stats = embedding_matrix(vocab, model.wv)
     assert matrix.shape == (len(vocab), 16) and matrix.dtype == np.float32
     assert not matrix[PAD_IDX].any()
-    assert matrix[UNK_IDX].any()                                   # UNK: small random values
+    assert matrix[UNK_IDX].any()  # UNK: small random values
     assert np.abs(matrix[UNK_IDX]).max() < 1.0
     for word in (WORDS[0], WORDS[5], "PHONE"):
         assert np.array_equal(matrix[vocab.stoi[word]], model.wv[word])
@@ -215,7 +262,7 @@ def test_embedding_matrix_with_plain_vectors(tmp_path):
     assert matrix[0].tolist() == [0.0] * 4
     assert matrix[2].tolist() == [1.0, 0.0, 0.0, 0.0]
     assert matrix[3].tolist() == [0.0, 1.0, 0.0, 0.0]
-    assert matrix[4].any()                      # a word the .vec lacks: random, not zero
+    assert matrix[4].any()  # a word the .vec lacks: random, not zero
     assert stats == {"in_vectors": 2, "from_ngrams": 0, "coverage": pytest.approx(2 / 3)}
     with pytest.raises(ConfigError, match="dim"):
         embedding_matrix(vocab, kv, dim=5)
@@ -237,10 +284,11 @@ def test_nearest_neighbours_skips_unknown_words_of_plain_vectors(tmp_path):
     p.write_text("3 2\n대출 1 0\n상담 0.8 0.6\nurl 0 1\n", encoding="utf-8")
     kv = load_pretrained_vectors(p)
     out = nearest_neighbours(kv, ["대출", "없는말"], topn=2)
-    assert out == {"대출": [("상담", 0.8), ("url", 0.0)]}      # cosine similarities, rounded
+    assert out == {"대출": [("상담", 0.8), ("url", 0.0)]}  # cosine similarities, rounded
 
 
 # ------------------------------------------------------------------------------------------ streaming
+
 
 class Reiterable:
     """A corpus that can be iterated again and again but not measured or indexed (like one on disk)."""
@@ -260,9 +308,17 @@ def gensim_reference(sentences, cfg: FastTextConfig):
     from gensim.models import FastText
 
     sentences = [list(s) for s in sentences if s]
-    m = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
-                 max_n=cfg.max_n, sg=cfg.sg, workers=cfg.workers, seed=cfg.seed,
-                 bucket=cfg.bucket or auto_bucket(sentences, cfg.min_count))
+    m = FastText(
+        vector_size=cfg.dim,
+        window=cfg.window,
+        min_count=cfg.min_count,
+        min_n=cfg.min_n,
+        max_n=cfg.max_n,
+        sg=cfg.sg,
+        workers=cfg.workers,
+        seed=cfg.seed,
+        bucket=cfg.bucket or auto_bucket(sentences, cfg.min_count),
+    )
     m.build_vocab(corpus_iterable=sentences)
     m.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=cfg.epochs)
     return m

@@ -1,4 +1,6 @@
-"""Every bad input or option: one line on stderr, exit code 2, nothing written (issue: every failure explained)."""
+"""Every bad input or option: one line on stderr, exit code 2, nothing written (issue: every failure
+explained)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +14,24 @@ import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "spam_sample.csv"
-FAST = ["--epochs", "1", "--fasttext-epochs", "1", "--emb-dim", "8", "--hidden", "8", "--n-jobs", "1",
-        "--no-cache", "--models", "rnn", "--inits", "random", "--no-baseline"]
+FAST = [
+    "--epochs",
+    "1",
+    "--fasttext-epochs",
+    "1",
+    "--emb-dim",
+    "8",
+    "--hidden",
+    "8",
+    "--n-jobs",
+    "1",
+    "--no-cache",
+    "--models",
+    "rnn",
+    "--inits",
+    "random",
+    "--no-baseline",
+]
 
 
 def fails_with(args: list[str], capsys, *needles: str, out: Path | None = None) -> str:
@@ -32,16 +50,24 @@ def fails_with(args: list[str], capsys, *needles: str, out: Path | None = None) 
     return err
 
 
-def write_csv(path: Path, rows: list[tuple[str, str]], encoding: str = "utf-8", cols=("content", "class")) -> Path:
+def write_csv(
+    path: Path, rows: list[tuple[str, str]], encoding: str = "utf-8", cols=("content", "class")
+) -> Path:
     pd.DataFrame(rows, columns=list(cols)).to_csv(path, index=False, encoding=encoding)
     return path
 
 
 def mixed_rows(n: int = 40) -> list[tuple[str, str]]:
     ham = ["오늘 저녁에 같이 밥 먹자", "내일 회의 몇 시야", "엄마 집에 도착했어", "주말에 영화 보러 갈래"]
-    spam = ["[광고] 저금리 대출 상담 010-1234-5678", "무료 쿠폰 지급 이벤트 클릭", "고수익 부업 모집 연락주세요",
-            "카지노 첫충 보너스 지급"]
-    return [(f"{ham[i % 4]} {i}", "일상대화") for i in range(n)] + [(f"{spam[i % 4]} {i}", "스팸문자") for i in range(n)]
+    spam = [
+        "[광고] 저금리 대출 상담 010-1234-5678",
+        "무료 쿠폰 지급 이벤트 클릭",
+        "고수익 부업 모집 연락주세요",
+        "카지노 첫충 보너스 지급",
+    ]
+    return [(f"{ham[i % 4]} {i}", "일상대화") for i in range(n)] + [
+        (f"{spam[i % 4]} {i}", "스팸문자") for i in range(n)
+    ]
 
 
 def test_missing_file(tmp_path, capsys):
@@ -56,7 +82,9 @@ def test_unreachable_url(tmp_path, capsys):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    fails_with(["--data", f"http://127.0.0.1:{port}/spam.csv"], capsys, "cannot download", out=tmp_path / "runs")
+    fails_with(
+        ["--data", f"http://127.0.0.1:{port}/spam.csv"], capsys, "cannot download", out=tmp_path / "runs"
+    )
 
 
 def test_binary_junk(tmp_path, capsys):
@@ -88,8 +116,15 @@ def test_header_only(tmp_path, capsys):
 
 def test_missing_columns_are_listed(tmp_path, capsys):
     p = write_csv(tmp_path / "cols.csv", mixed_rows(5), cols=("message", "label"))
-    fails_with(["--data", str(p)], capsys, "'content'", "'class'", "message, label", "--text-col",
-               out=tmp_path / "runs")
+    fails_with(
+        ["--data", str(p)],
+        capsys,
+        "'content'",
+        "'class'",
+        "message, label",
+        "--text-col",
+        out=tmp_path / "runs",
+    )
     fails_with(["--data", str(p), "--text-col", "message"], capsys, "'class'", out=tmp_path / "runs")
 
 
@@ -113,40 +148,63 @@ def test_class_too_small(tmp_path, capsys):
 def test_positive_label_with_too_many_labels(tmp_path, capsys):
     rows = mixed_rows(20) + [(f"질문 있어요 {i}", "문의") for i in range(20)]
     p = write_csv(tmp_path / "three.csv", rows)
-    fails_with(["--data", str(p), "--positive-label", "스팸문자", *FAST], capsys, "exactly two labels", "3",
-               out=tmp_path / "runs")
-    fails_with(["--data", str(p), "--positive-label", "광고", *FAST], capsys, "not among the labels",
-               out=tmp_path / "runs")
+    fails_with(
+        ["--data", str(p), "--positive-label", "스팸문자", *FAST],
+        capsys,
+        "exactly two labels",
+        "3",
+        out=tmp_path / "runs",
+    )
+    fails_with(
+        ["--data", str(p), "--positive-label", "광고", *FAST],
+        capsys,
+        "not among the labels",
+        out=tmp_path / "runs",
+    )
 
 
 def test_test_data_with_unknown_labels(tmp_path, capsys):
     train = write_csv(tmp_path / "train.csv", mixed_rows(20))
     test = write_csv(tmp_path / "test.csv", [("새로운 메시지", "기타"), ("또 다른 메시지", "일상대화")])
-    fails_with(["--data", str(train), "--test-data", str(test), *FAST], capsys, "not in the training data", "기타",
-               out=tmp_path / "runs")
+    fails_with(
+        ["--data", str(train), "--test-data", str(test), *FAST],
+        capsys,
+        "not in the training data",
+        "기타",
+        out=tmp_path / "runs",
+    )
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--epochs", "0"], "--epochs"),
-    (["--models", "lstm,transformer"], "--models must be a comma-separated list of values from rnn, lstm, gru, "
-                                       "cnn, hybrid, avg (or all), each at most once, not empty (got ('lstm', "
-                                       "'transformer'): unknown value 'transformer')"),
-    (["--models", ""], "(got (): it is empty)"),
-    (["--inits", "glove"], "--inits must be a comma-separated list of values from random, fasttext"),
-    (["--seeds", "a,b"], "--seeds must be a comma-separated list of values that are each an integer >= 0"),
-    (["--bidirectional", "maybe"], "unrecognized arguments: maybe"),
-    (["--lr", "-1"], "--lr"),
-    (["--lr-decay", "0"], "--lr-decay"),
-    (["--monitor", "f1"], "--monitor"),
-    (["--dropout", "1.5"], "--dropout"),
-    (["--batch-size", "0"], "--batch-size"),
-    (["--device", "cuda:0"], "CUDA is not available"),
-    (["--device", "tpu"], "device"),
-    (["--max-rows", "3"], "--max-rows"),
-    (["--val-size", "0.9", "--test-size", "0.5"], "--val-size"),
-    (["--stopwords", "/no/such/list.txt"], "stopword file not found"),
-    (["--config", "/no/such/file.toml"], "config file not found"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--epochs", "0"], "--epochs"),
+        (
+            ["--models", "lstm,transformer"],
+            "--models must be a comma-separated list of values from rnn, lstm, gru, "
+            "cnn, hybrid, avg (or all), each at most once, not empty (got ('lstm', "
+            "'transformer'): unknown value 'transformer')",
+        ),
+        (["--models", ""], "(got (): it is empty)"),
+        (["--inits", "glove"], "--inits must be a comma-separated list of values from random, fasttext"),
+        (
+            ["--seeds", "a,b"],
+            "--seeds must be a comma-separated list of values that are each an integer >= 0",
+        ),
+        (["--bidirectional", "maybe"], "unrecognized arguments: maybe"),
+        (["--lr", "-1"], "--lr"),
+        (["--lr-decay", "0"], "--lr-decay"),
+        (["--monitor", "f1"], "--monitor"),
+        (["--dropout", "1.5"], "--dropout"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--device", "cuda:0"], "CUDA is not available"),
+        (["--device", "tpu"], "device"),
+        (["--max-rows", "3"], "--max-rows"),
+        (["--val-size", "0.9", "--test-size", "0.5"], "--val-size"),
+        (["--stopwords", "/no/such/list.txt"], "stopword file not found"),
+        (["--config", "/no/such/file.toml"], "config file not found"),
+    ],
+)
 def test_invalid_options(args, needle, tmp_path, capsys):
     if needle == "CUDA is not available":
         import torch
@@ -159,8 +217,12 @@ def test_invalid_options(args, needle, tmp_path, capsys):
 def test_odd_texts_run(tmp_path, capsys):
     """Numbers, emoji-only, control characters and a 1 MB message: no error, the long one truncated."""
     rows = mixed_rows(60)
-    rows += [("1234567890", "일상대화"), ("😀😀😀", "일상대화"), ("제어\x00\x07문자\x1b 포함", "스팸문자"),
-             ("대출 " * 350_000, "스팸문자")]
+    rows += [
+        ("1234567890", "일상대화"),
+        ("😀😀😀", "일상대화"),
+        ("제어\x00\x07문자\x1b 포함", "스팸문자"),
+        ("대출 " * 350_000, "스팸문자"),
+    ]
     p = write_csv(tmp_path / "odd.csv", rows)
     code = pipeline.main(["--data", str(p), *FAST, "--out", str(tmp_path / "runs"), "--name", "odd"])
     err = capsys.readouterr().err
@@ -182,7 +244,9 @@ def test_predict_missing_or_corrupt_run(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs")
-    code = pipeline.main(["--data", str(SAMPLE), "--max-rows", "200", *FAST, "--out", str(out), "--name", "r"])
+    code = pipeline.main(
+        ["--data", str(SAMPLE), "--max-rows", "200", *FAST, "--out", str(out), "--name", "r"]
+    )
     assert code == 0
     return out / "r"
 
@@ -190,8 +254,13 @@ def small_run(tmp_path_factory) -> Path:
 def test_predict_csv_without_the_text_column(small_run: Path, tmp_path, capsys):
     csv = tmp_path / "new.csv"
     csv.write_text("id,message\n1,안녕\n", encoding="utf-8")
-    fails_with(["predict", "--run", str(small_run), "--csv", str(csv)], capsys,
-               "column 'content' not found", "id, message", "--text-col")
+    fails_with(
+        ["predict", "--run", str(small_run), "--csv", str(csv)],
+        capsys,
+        "column 'content' not found",
+        "id, message",
+        "--text-col",
+    )
 
 
 def test_predict_incompatible_or_corrupt_model(small_run: Path, tmp_path, capsys):
@@ -212,7 +281,9 @@ def test_predict_incompatible_or_corrupt_model(small_run: Path, tmp_path, capsys
     fails_with(["predict", "--run", str(run), "안녕"], capsys, "does not fit")
     ckpt_path.write_bytes(b"garbage")
     fails_with(["predict", "--run", str(run), "안녕"], capsys, "corrupt or incompatible")
-    fails_with(["predict", "--run", str(run), "--model", "lstm-random-seed9", "안녕"], capsys, "no saved model")
+    fails_with(
+        ["predict", "--run", str(run), "--model", "lstm-random-seed9", "안녕"], capsys, "no saved model"
+    )
 
 
 def test_resume_errors(small_run: Path, tmp_path, capsys):

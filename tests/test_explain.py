@@ -1,4 +1,5 @@
 """Tests of nlp_pp.decisions.explain with toy models whose token contributions are known."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from nlp_pp.errors import ConfigError, DataError
 from nlp_pp.decisions.explain import aggregate_contributions, occlusion, top_contributions
+from nlp_pp.errors import ConfigError, DataError
 from nlp_pp.text.hangul import compose, decompose
 
 # token id -> additive effect on p(spam) of a "linear probability" toy model
@@ -39,7 +40,14 @@ def test_occlusion_linear_model_gives_the_weights():
     assert contrib == pytest.approx([0.20, -0.10, 0.05, 0.20, 0.0])
     # one batched call: the full sequence, then each position removed (not replaced)
     assert len(model.calls) == 1
-    assert model.calls[0] == [[2, 3, 4, 2, 5], [3, 4, 2, 5], [2, 4, 2, 5], [2, 3, 2, 5], [2, 3, 4, 5], [2, 3, 4, 2]]
+    assert model.calls[0] == [
+        [2, 3, 4, 2, 5],
+        [3, 4, 2, 5],
+        [2, 4, 2, 5],
+        [2, 3, 2, 5],
+        [2, 3, 4, 5],
+        [2, 3, 4, 2],
+    ]
     assert occlusion(ids, LinearModel(), target=0) == pytest.approx(-contrib)
 
 
@@ -49,11 +57,11 @@ def test_removing_the_top_token_moves_the_probability_as_stated():
     top = int(np.argmax(np.abs(contrib)))
     assert ids[top] == 6 and contrib[top] > 0  # the strongest spam token
     full = logistic_model([ids])[0, 1]
-    without = logistic_model([ids[:top] + ids[top + 1:]])[0, 1]
+    without = logistic_model([ids[:top] + ids[top + 1 :]])[0, 1]
     assert without < full and full - without == pytest.approx(contrib[top])
     # a negative contribution: removing the token raises p(spam)
     neg = int(np.argmin(contrib))
-    assert contrib[neg] < 0 and logistic_model([ids[:neg] + ids[neg + 1:]])[0, 1] > full
+    assert contrib[neg] < 0 and logistic_model([ids[:neg] + ids[neg + 1 :]])[0, 1] > full
 
 
 def test_occlusion_empty_and_single_token():
@@ -103,7 +111,9 @@ def test_aggregate_contributions():
     assert aggregate_contributions(items, min_count=1)[0] == [("안녕", 0.3, 1), ("대출", -0.2, 1)]
     assert len(aggregate_contributions(items, min_count=1, top=1)[1]) == 1
     jamo_items = [([decompose(t) for t in tokens], c, cls) for tokens, c, cls in items]
-    assert aggregate_contributions(jamo_items, min_count=3, display=compose)[1] == [("대출", pytest.approx(0.3), 3)]
+    assert aggregate_contributions(jamo_items, min_count=3, display=compose)[1] == [
+        ("대출", pytest.approx(0.3), 3)
+    ]
     json.dumps(aggregate_contributions(items, min_count=1), allow_nan=False)
     with pytest.raises(DataError):
         aggregate_contributions([(["a", "b"], [0.1], 0)])

@@ -3,6 +3,7 @@
 Every backend must reproduce the eager, packing ``predict_proba`` for every model family. ONNX
 tests are skipped when the ``serve`` extra (onnx, onnxruntime) is not installed.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,10 +14,10 @@ import torch
 from scipy.special import softmax
 
 from nlp_pp import models
-from nlp_pp.models import ModelConfig, build_model
 from nlp_pp.deploy import graphs as ex
 from nlp_pp.deploy import inference as inf
 from nlp_pp.errors import ConfigError
+from nlp_pp.models import ModelConfig, build_model
 from nlp_pp.training.trainer import predict_proba
 
 V = 50
@@ -42,8 +43,9 @@ def config_id(c: dict) -> str:
 
 def make_model(seed: int = 0, **kw) -> models.TextClassifier:
     torch.manual_seed(seed)
-    base = dict(vocab_size=V, num_classes=3, emb_dim=8, hidden=8, filters=4,
-                kernel_sizes=(2, 3, 5), dropout=0.3)
+    base = dict(
+        vocab_size=V, num_classes=3, emb_dim=8, hidden=8, filters=4, kernel_sizes=(2, 3, 5), dropout=0.3
+    )
     base.update(kw)
     return build_model(ModelConfig(**base))
 
@@ -121,8 +123,9 @@ def test_forward_dense_equals_forward_with_full_lengths(case):
     for b, t in [(1, 1), (3, 2), (2, 4), (4, 9)]:
         x = torch.randint(0, V, (b, t))
         with torch.no_grad():
-            torch.testing.assert_close(model.forward_dense(x), model(x, torch.full((b,), t)),
-                                       atol=1e-6, rtol=0)
+            torch.testing.assert_close(
+                model.forward_dense(x), model(x, torch.full((b,), t)), atol=1e-6, rtol=0
+            )
     model.train()
 
 
@@ -170,7 +173,9 @@ def test_runner_edge_cases():
 def test_runners_satisfy_the_protocol(tmp_path):
     model = make_model(name="avg")
     assert isinstance(inf.TorchRunner(model), inf.LogitsRunner)
-    assert isinstance(inf.TorchScriptRunner(ex.export_torchscript(model, tmp_path / "m.pt")), inf.LogitsRunner)
+    assert isinstance(
+        inf.TorchScriptRunner(ex.export_torchscript(model, tmp_path / "m.pt")), inf.LogitsRunner
+    )
 
 
 def test_export_rejects_non_classifier(tmp_path):
@@ -185,7 +190,9 @@ def test_compare_outputs():
     b = np.array([[2.0, 0.0], [1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
     got = ex.compare_outputs(a, b)
     assert got["n"] == 3 and got["label_agreement"] == pytest.approx(2 / 3)
-    assert got["max_abs_prob_diff"] == pytest.approx(softmax([[1.0, 0.0]], axis=1)[0, 0] - softmax([[0.0, 1.0]], axis=1)[0, 0])
+    assert got["max_abs_prob_diff"] == pytest.approx(
+        softmax([[1.0, 0.0]], axis=1)[0, 0] - softmax([[0.0, 1.0]], axis=1)[0, 0]
+    )
     assert got["max_abs_logit_diff"] == 1.0
     assert ex.compare_outputs(np.zeros((0, 2)), np.zeros((0, 2)))["label_agreement"] == 1.0
     with pytest.raises(ValueError, match="same shape"):
@@ -212,8 +219,12 @@ def test_onnx_matches_packed_predict_proba(case):
     assert isinstance(runner, inf.LogitsRunner)
 
 
-INT8_CONFIGS = [dict(name="rnn"), dict(name="lstm", pooling="max"),
-                dict(name="gru", bidirectional=True), *OTHERS]
+INT8_CONFIGS = [
+    dict(name="rnn"),
+    dict(name="lstm", pooling="max"),
+    dict(name="gru", bidirectional=True),
+    *OTHERS,
+]
 
 
 @pytest.mark.parametrize("cfg", INT8_CONFIGS, ids=config_id)
@@ -252,8 +263,9 @@ def test_onnx_pad_idx_comes_from_metadata(tmp_path):
     model = make_model(name="gru", pad_idx=2)
     runner = inf.OnnxRunner(ex.export_onnx(model, tmp_path / "m.onnx"))
     assert runner.pad_idx == 2
-    np.testing.assert_allclose(runner.logits([[], [5]]), inf.TorchRunner(model).logits([[], [5]]),
-                               atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        runner.logits([[], [5]]), inf.TorchRunner(model).logits([[], [5]]), atol=1e-5, rtol=0
+    )
 
 
 @pytest.mark.slow  # the torch.export-based exporter takes a few seconds even for this model

@@ -1,4 +1,5 @@
 """Tests of nlp_pp.text.hangul: exact jamo decomposition and its exact inverse."""
+
 from __future__ import annotations
 
 import doctest
@@ -23,13 +24,16 @@ def test_decompose_exact_code_points():
     assert EMPTY_FINAL == "\u1d25"
 
 
-@pytest.mark.parametrize("syllable, codes", [
-    ("가", [0x1100, 0x1161, 0x1D25]),
-    ("각", [0x1100, 0x1161, 0x11A8]),
-    ("힣", [0x1112, 0x1175, 0x11C2]),
-    ("닭", [0x1103, 0x1161, 0x11B0]),
-    ("의", [0x110B, 0x1174, 0x1D25]),
-])
+@pytest.mark.parametrize(
+    "syllable, codes",
+    [
+        ("가", [0x1100, 0x1161, 0x1D25]),
+        ("각", [0x1100, 0x1161, 0x11A8]),
+        ("힣", [0x1112, 0x1175, 0x11C2]),
+        ("닭", [0x1103, 0x1161, 0x11B0]),
+        ("의", [0x110B, 0x1174, 0x1D25]),
+    ],
+)
 def test_every_syllable_becomes_three_jamo(syllable, codes):
     assert [ord(c) for c in decompose(syllable)] == codes
     assert compose(decompose(syllable)) == syllable
@@ -65,23 +69,29 @@ def test_literal_jamo_filler_and_escape_are_escaped():
 
 def test_compose_of_plain_jamo_sequences():
     assert compose("\u1103\u1162\u1d25\u110e\u116e\u11af") == "대출"
-    assert compose("\u1100\u1161") == "\u1100\u1161"      # incomplete triple stays as it is
-    assert compose(ESCAPE) == ESCAPE                       # a dangling escape is kept
+    assert compose("\u1100\u1161") == "\u1100\u1161"  # incomplete triple stays as it is
+    assert compose(ESCAPE) == ESCAPE  # a dangling escape is kept
 
 
 def test_token_lists():
     tokens = ["대출", "PHONE", "", "ㅋㅋ", "상담"]
     d = decompose_tokens(tokens)
-    assert d == ["\u1103\u1162\u1d25\u110e\u116e\u11af", "PHONE", "", "ㅋㅋ", "\u1109\u1161\u11bc\u1103\u1161\u11b7"]
+    assert d == [
+        "\u1103\u1162\u1d25\u110e\u116e\u11af",
+        "PHONE",
+        "",
+        "ㅋㅋ",
+        "\u1109\u1161\u11bc\u1103\u1161\u11b7",
+    ]
     assert compose_tokens(d) == tokens
     assert decompose_tokens([]) == [] and compose_tokens([]) == []
 
 
 _hangulish = st.lists(
     st.sampled_from([EMPTY_FINAL, ESCAPE])
-    | st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)     # syllables
-    | st.characters(min_codepoint=0x1100, max_codepoint=0x11FF)     # conjoining jamo
-    | st.characters(min_codepoint=0x3131, max_codepoint=0x318E)     # compatibility jamo
+    | st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)  # syllables
+    | st.characters(min_codepoint=0x1100, max_codepoint=0x11FF)  # conjoining jamo
+    | st.characters(min_codepoint=0x3131, max_codepoint=0x318E)  # compatibility jamo
     | st.characters(min_codepoint=0xA960, max_codepoint=0xA97F)
     | st.characters(min_codepoint=0xD7B0, max_codepoint=0xD7FF)
     | st.characters(),

@@ -1,4 +1,5 @@
 """Tests of data/make_spam_sample.py: the committed sample is reproducible, --spam-rate, one-line errors."""
+
 from __future__ import annotations
 
 import csv
@@ -79,4 +80,6 @@ def test_every_template_slot_is_defined_and_draws(module) -> None:
 
 def test_default_class_counts_are_unchanged_for_any_row_count(module) -> None:
     # Before --spam-rate the generator drew round(rows * 0.55) everyday messages.
-    assert all(module.ham_messages(rows, module.DEFAULT_SPAM_RATE) == round(rows * 0.55) for rows in range(1, 20001))
+    assert all(
+        module.ham_messages(rows, module.DEFAULT_SPAM_RATE) == round(rows * 0.55) for rows in range(1, 20001)
+    )

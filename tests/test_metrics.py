@@ -1,4 +1,5 @@
 """Tests of nlp_pp.decisions.metrics against values computed by hand."""
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,8 @@ def f1(p, r):
 def test_binary_metrics_by_hand():
     m = classification_metrics(Y, PROBS, LABELS)
     assert m["accuracy"] == pytest.approx(7 / 10)
-    assert m["precision"] == pytest.approx(3 / 5)          # TP / (TP + FP), positive class
-    assert m["recall"] == pytest.approx(3 / 4)             # TP / (TP + FN)
+    assert m["precision"] == pytest.approx(3 / 5)  # TP / (TP + FP), positive class
+    assert m["recall"] == pytest.approx(3 / 4)  # TP / (TP + FN)
     f1_spam, f1_ham = f1(3 / 5, 3 / 4), f1(4 / 5, 4 / 6)
     assert m["macro_f1"] == pytest.approx((f1_spam + f1_ham) / 2)
     # ROC-AUC: share of (positive, negative) pairs ranked correctly: .9, .8, .7 beat all 6, .35 beats 4
@@ -40,12 +41,22 @@ def test_binary_metrics_by_hand():
     expected_loss = -np.mean([math.log(P1[i] if Y[i] == 1 else 1 - P1[i]) for i in range(10)])
     assert m["loss"] == pytest.approx(expected_loss)
     assert m["per_class"] == {
-        "ham": {"precision": pytest.approx(4 / 5), "recall": pytest.approx(4 / 6), "f1": pytest.approx(f1_ham),
-                "support": 6},
-        "spam": {"precision": pytest.approx(3 / 5), "recall": pytest.approx(3 / 4), "f1": pytest.approx(f1_spam),
-                 "support": 4},
+        "ham": {
+            "precision": pytest.approx(4 / 5),
+            "recall": pytest.approx(4 / 6),
+            "f1": pytest.approx(f1_ham),
+            "support": 6,
+        },
+        "spam": {
+            "precision": pytest.approx(3 / 5),
+            "recall": pytest.approx(3 / 4),
+            "f1": pytest.approx(f1_spam),
+            "support": 4,
+        },
     }
-    assert all(isinstance(m[k], float) for k in ("accuracy", "macro_f1", "precision", "recall", "roc_auc", "loss"))
+    assert all(
+        isinstance(m[k], float) for k in ("accuracy", "macro_f1", "precision", "recall", "roc_auc", "loss")
+    )
 
 
 def test_binary_positive_class_zero():
@@ -61,14 +72,22 @@ def test_binary_perfect_and_inverted():
     y = [0, 0, 1, 1]
     p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
     m = classification_metrics(y, p, LABELS)
-    assert (m["accuracy"], m["macro_f1"], m["precision"], m["recall"], m["roc_auc"]) == (1.0, 1.0, 1.0, 1.0, 1.0)
+    assert (m["accuracy"], m["macro_f1"], m["precision"], m["recall"], m["roc_auc"]) == (
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+    )
     m = classification_metrics(y, p[:, ::-1], LABELS)
     assert m["accuracy"] == 0.0 and m["roc_auc"] == 0.0 and m["precision"] == 0.0
 
 
 def test_multiclass_by_hand():
     y = [0, 1, 2, 2, 1, 0]
-    probs = np.array([[.8, .1, .1], [.2, .7, .1], [.1, .2, .7], [.5, .3, .2], [.1, .1, .8], [.6, .3, .1]])
+    probs = np.array(
+        [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]]
+    )
     # predictions: 0, 1, 2, 0, 2, 0
     m = classification_metrics(y, probs, ["a", "b", "c"])
     assert m["roc_auc"] is None
@@ -84,7 +103,7 @@ def test_multiclass_by_hand():
 
 def test_multiclass_class_never_predicted_or_present():
     y = [0, 0, 1]
-    probs = np.array([[.9, .05, .05], [.2, .7, .1], [.1, .8, .1]])
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]])
     m = classification_metrics(y, probs, ["a", "b", "c"])
     assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 0]]
     assert m["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
@@ -93,7 +112,7 @@ def test_multiclass_class_never_predicted_or_present():
 def test_binary_single_class_roc_auc_is_none():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = classification_metrics([1, 1, 1], np.array([[.2, .8], [.6, .4], [.3, .7]]), LABELS)
+        m = classification_metrics([1, 1, 1], np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]), LABELS)
     assert m["roc_auc"] is None
 
 
@@ -115,6 +134,6 @@ def test_misclassified_limit_and_none_wrong():
 
 
 def test_misclassified_ties_keep_input_order():
-    probs = np.array([[.3, .7], [.3, .7], [.7, .3]])
+    probs = np.array([[0.3, 0.7], [0.3, 0.7], [0.7, 0.3]])
     wrong = misclassified(["a", "b", "c"], [0, 0, 1], probs, LABELS)
     assert [w["text"] for w in wrong] == ["a", "b", "c"]

@@ -28,8 +28,16 @@ V, E, PAD = 20, 6, 0
 
 
 def tiny(name: str, num_classes: int = 3, **kw) -> ModelConfig:
-    base = dict(name=name, vocab_size=V, num_classes=num_classes, emb_dim=E, hidden=8,
-                filters=4, kernel_sizes=(2, 3, 4), dropout=0.2)
+    base = dict(
+        name=name,
+        vocab_size=V,
+        num_classes=num_classes,
+        emb_dim=E,
+        hidden=8,
+        filters=4,
+        kernel_sizes=(2, 3, 4),
+        dropout=0.2,
+    )
     base.update(kw)
     return ModelConfig(**base)
 
@@ -182,7 +190,7 @@ def test_recurrent_uses_last_layer_final_state():
     tokens, lengths = batch([4, 2])
     feats = model.encode(tokens, lengths)
     for i, n in enumerate(lengths.tolist()):
-        out, _ = model.encoder.rnn(model.embedding(tokens[i:i + 1, :n]))
+        out, _ = model.encoder.rnn(model.embedding(tokens[i : i + 1, :n]))
         expected = torch.cat([out[0, n - 1, :8], out[0, 0, 8:]])
         torch.testing.assert_close(feats[i], expected, atol=1e-5, rtol=0)
 
@@ -284,7 +292,12 @@ def test_config_defaults():
     cfg = ModelConfig("lstm", vocab_size=100, num_classes=2)
     assert (cfg.emb_dim, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.dropout) == (100, 256, 1, True, 0.3)
     assert (cfg.freeze_embedding, cfg.pad_idx, cfg.kernel_sizes, cfg.filters, cfg.shared_embedding) == (
-        False, 0, (3, 4, 5), 100, True)
+        False,
+        0,
+        (3, 4, 5),
+        100,
+        True,
+    )
 
 
 def test_numpy_scalars_are_normalised():
@@ -304,10 +317,23 @@ def test_unknown_name_lists_valid_names():
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("vocab_size", 1), ("vocab_size", 0), ("num_classes", 1), ("num_classes", 2.0),
-        ("emb_dim", 0), ("hidden", 0), ("layers", 0), ("filters", 0), ("kernel_sizes", ()),
-        ("kernel_sizes", (3, 0)), ("dropout", 1.0), ("dropout", -0.1), ("dropout", True),
-        ("pad_idx", -1), ("pad_idx", V), ("bidirectional", 1), ("vocab_size", True),
+        ("vocab_size", 1),
+        ("vocab_size", 0),
+        ("num_classes", 1),
+        ("num_classes", 2.0),
+        ("emb_dim", 0),
+        ("hidden", 0),
+        ("layers", 0),
+        ("filters", 0),
+        ("kernel_sizes", ()),
+        ("kernel_sizes", (3, 0)),
+        ("dropout", 1.0),
+        ("dropout", -0.1),
+        ("dropout", True),
+        ("pad_idx", -1),
+        ("pad_idx", V),
+        ("bidirectional", 1),
+        ("vocab_size", True),
     ],
 )
 def test_invalid_config_raises(field, value):
@@ -402,7 +428,9 @@ def test_load_checkpoint_errors():
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "name": "gru"}})
     with pytest.raises(ValueError, match="does not fit"):  # different size
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "hidden": 9}})
-    with pytest.raises(ValueError, match="ModelConfig.name must be one of rnn, lstm, gru, cnn, hybrid, avg"):
+    with pytest.raises(
+        ValueError, match=r"ModelConfig\.name must be one of rnn, lstm, gru, cnn, hybrid, avg"
+    ):
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "name": "bert"}})
     # a ModelConfig object is accepted as the config too
     restored = load_checkpoint({**ckpt, "config": replace(tiny("lstm"))})
@@ -448,8 +476,9 @@ def test_overfits_toy_task(name):
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_pooled_recurrent_outputs_ignore_padding(name: str, pooling: str) -> None:
     torch.manual_seed(0)
-    cfg = ModelConfig(name=name, vocab_size=30, num_classes=3, emb_dim=8, hidden=6, bidirectional=True,
-                      pooling=pooling)
+    cfg = ModelConfig(
+        name=name, vocab_size=30, num_classes=3, emb_dim=8, hidden=6, bidirectional=True, pooling=pooling
+    )
     model = build_model(cfg).eval()
     tokens = torch.randint(2, 30, (4, 7))
     lengths = torch.tensor([7, 3, 1, 0])

@@ -1,4 +1,5 @@
 """End-to-end tests of pipeline.py: runs, predict, metrics.json, report, resume, reproducibility, cache."""
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,29 @@ import pandas as pd
 import pytest
 
 import pipeline
+from nlp_pp.training import dataset as prepare
+from nlp_pp.training import experiment
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
-from nlp_pp.training import experiment, dataset as prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "spam_sample.csv"
-TINY = ["--max-rows", "300", "--epochs", "1", "--fasttext-epochs", "1", "--emb-dim", "16", "--hidden", "16",
-        "--batch-size", "32", "--n-jobs", "1"]
+TINY = [
+    "--max-rows",
+    "300",
+    "--epochs",
+    "1",
+    "--fasttext-epochs",
+    "1",
+    "--emb-dim",
+    "16",
+    "--hidden",
+    "16",
+    "--batch-size",
+    "32",
+    "--n-jobs",
+    "1",
+]
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -31,19 +47,51 @@ def finished_run(tmp_path_factory) -> Path:
     """One tiny comparison: rnn + gru, both inits (shared by the read-only tests below)."""
     out = tmp_path_factory.mktemp("runs")
     cache = tmp_path_factory.mktemp("cache")
-    code = pipeline.main(["--data", str(SAMPLE), *TINY, "--epochs", "3", "--patience", "3", "--models", "rnn,gru",
-                          "--out", str(out), "--name", "tiny", "--cache-dir", str(cache)])
+    code = pipeline.main(
+        [
+            "--data",
+            str(SAMPLE),
+            *TINY,
+            "--epochs",
+            "3",
+            "--patience",
+            "3",
+            "--models",
+            "rnn,gru",
+            "--out",
+            str(out),
+            "--name",
+            "tiny",
+            "--cache-dir",
+            str(cache),
+        ]
+    )
     assert code == 0
     return out / "tiny"
 
 
 def test_run_writes_every_output(finished_run: Path):
     names = {p.name for p in finished_run.iterdir()}
-    assert {"metrics.json", "history.csv", "report.html", "report.md", "plots", "config.json", "run.json",
-            "vocab.json", "fasttext", "models", "results"} <= names
+    assert {
+        "metrics.json",
+        "history.csv",
+        "report.html",
+        "report.md",
+        "plots",
+        "config.json",
+        "run.json",
+        "vocab.json",
+        "fasttext",
+        "models",
+        "results",
+    } <= names
     assert not list(finished_run.parent.glob("*.partial"))
     assert sorted(p.name for p in (finished_run / "models").glob("*.pt")) == [
-        "gru-fasttext-seed0.pt", "gru-random-seed0.pt", "rnn-fasttext-seed0.pt", "rnn-random-seed0.pt"]
+        "gru-fasttext-seed0.pt",
+        "gru-random-seed0.pt",
+        "rnn-fasttext-seed0.pt",
+        "rnn-random-seed0.pt",
+    ]
 
 
 def test_metrics_json_schema(finished_run: Path):
@@ -54,7 +102,11 @@ def test_metrics_json_schema(finished_run: Path):
     assert len(m["dataset"]["sha256"]) == 64
     assert {"train", "val", "test"} <= set(m["dataset"]["split"])
     assert [(r["model"], r["init"], r["seed"]) for r in m["runs"]] == [
-        ("rnn", "random", 0), ("rnn", "fasttext", 0), ("gru", "random", 0), ("gru", "fasttext", 0)]
+        ("rnn", "random", 0),
+        ("rnn", "fasttext", 0),
+        ("gru", "random", 0),
+        ("gru", "fasttext", 0),
+    ]
     for r in m["runs"]:
         # the weights of the epoch with the lowest validation loss were restored and scored
         val_losses = [h["val_loss"] for h in r["history"]]
@@ -74,8 +126,19 @@ def test_metrics_json_schema(finished_run: Path):
 
 def test_history_csv(finished_run: Path):
     h = pd.read_csv(finished_run / "history.csv")
-    assert list(h.columns) == ["model", "init", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1",
-                               "lr", "seconds"]
+    assert list(h.columns) == [
+        "model",
+        "init",
+        "seed",
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "val_f1",
+        "lr",
+        "seconds",
+    ]
     assert len(h) == 12 and list(h["epoch"]) == [1, 2, 3] * 4
 
 
@@ -99,8 +162,18 @@ def test_predict_cli(finished_run: Path, capsys):
 
 
 def test_predict_json_and_model_choice(finished_run: Path, capsys):
-    code, out, _ = run_cli(["predict", "--run", str(finished_run), "--model", "rnn-random-seed0", "--json",
-                            "[광고] 저금리 대출 010-1234-5678"], capsys)
+    code, out, _ = run_cli(
+        [
+            "predict",
+            "--run",
+            str(finished_run),
+            "--model",
+            "rnn-random-seed0",
+            "--json",
+            "[광고] 저금리 대출 010-1234-5678",
+        ],
+        capsys,
+    )
     assert code == 0
     row = json.loads(out)
     assert row["label"] in ("스팸문자", "일상대화") and row["text"].startswith("[광고]")
@@ -108,9 +181,12 @@ def test_predict_json_and_model_choice(finished_run: Path, capsys):
 
 def test_predict_reads_a_cp949_csv(finished_run: Path, tmp_path, capsys):
     csv = tmp_path / "new.csv"
-    csv.write_bytes("id,message\n1,오늘 저녁에 같이 밥 먹자\n2,[광고] 무료 쿠폰 받으세요\n3,\n".encode("cp949"))
-    code, out, err = run_cli(["predict", "--run", str(finished_run), "--csv", str(csv), "--text-col", "message",
-                              "--json"], capsys)
+    csv.write_bytes(
+        "id,message\n1,오늘 저녁에 같이 밥 먹자\n2,[광고] 무료 쿠폰 받으세요\n3,\n".encode("cp949")
+    )
+    code, out, err = run_cli(
+        ["predict", "--run", str(finished_run), "--csv", str(csv), "--text-col", "message", "--json"], capsys
+    )
     assert code == 0, err
     rows = [json.loads(line) for line in out.strip().split("\n")]
     assert [r["text"] for r in rows] == ["오늘 저녁에 같이 밥 먹자", "[광고] 무료 쿠폰 받으세요", ""]
@@ -131,7 +207,10 @@ def test_predict_reads_stdin_bytes_in_either_encoding(finished_run: Path, monkey
     raw = "안녕 잘 지내?\r\n무료 쿠폰 받으세요\n".encode(encoding)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
     code, out, _ = run_cli(["predict", "--run", str(finished_run), "--json"], capsys)
-    assert code == 0 and [json.loads(x)["text"] for x in out.strip().split("\n")] == ["안녕 잘 지내?", "무료 쿠폰 받으세요"]
+    assert code == 0 and [json.loads(x)["text"] for x in out.strip().split("\n")] == [
+        "안녕 잘 지내?",
+        "무료 쿠폰 받으세요",
+    ]
 
 
 def test_predict_refuses_undecodable_stdin(finished_run: Path, monkeypatch, capsys):
@@ -144,8 +223,23 @@ def test_predict_refuses_undecodable_stdin(finished_run: Path, monkeypatch, caps
 
 def test_existing_run_is_never_overwritten(finished_run: Path, tmp_path, capsys):
     before = (finished_run / "metrics.json").read_bytes()
-    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--inits", "random",
-                            "--out", str(finished_run.parent), "--name", "tiny", "--no-cache"], capsys)
+    code, _, err = run_cli(
+        [
+            "--data",
+            str(SAMPLE),
+            *TINY,
+            "--models",
+            "rnn",
+            "--inits",
+            "random",
+            "--out",
+            str(finished_run.parent),
+            "--name",
+            "tiny",
+            "--no-cache",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert (finished_run / "metrics.json").read_bytes() == before
     assert (finished_run.parent / "tiny-2" / "metrics.json").exists()
@@ -166,7 +260,18 @@ def _strip_timings(m: dict) -> dict:
 
 
 def test_same_inputs_give_identical_metrics(tmp_path, capsys):
-    args = ["--data", str(SAMPLE), *TINY, "--epochs", "2", "--models", "lstm", "--out", str(tmp_path), "--no-cache"]
+    args = [
+        "--data",
+        str(SAMPLE),
+        *TINY,
+        "--epochs",
+        "2",
+        "--models",
+        "lstm",
+        "--out",
+        str(tmp_path),
+        "--no-cache",
+    ]
     assert run_cli([*args, "--name", "a"], capsys)[0] == 0
     assert run_cli([*args, "--name", "b"], capsys)[0] == 0
     a = json.loads((tmp_path / "a" / "metrics.json").read_text(encoding="utf-8"))
@@ -185,8 +290,21 @@ def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatc
         return real(*args, **kwargs)
 
     monkeypatch.setattr(experiment, "train_one", interrupt_on_second)
-    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn,gru", "--out", str(tmp_path),
-                            "--name", "cut", "--no-cache"], capsys)
+    code, _, err = run_cli(
+        [
+            "--data",
+            str(SAMPLE),
+            *TINY,
+            "--models",
+            "rnn,gru",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "cut",
+            "--no-cache",
+        ],
+        capsys,
+    )
     assert code == 130
     partial = tmp_path / "cut.partial"
     assert "--resume" in err and str(partial) in err
@@ -206,20 +324,37 @@ def test_interrupt_keeps_finished_runs_and_resume_completes(tmp_path, monkeypatc
     assert "kept from the earlier attempt" in err
 
 
-def test_resume_reads_an_option_missing_from_an_older_config_as_the_value_it_had_then(tmp_path, monkeypatch, capsys):
+def test_resume_reads_an_option_missing_from_an_older_config_as_the_value_it_had_then(
+    tmp_path, monkeypatch, capsys
+):
     real = experiment.train_one
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(experiment, "train_one", interrupt)
-    code, _, _ = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--inits", "random",
-                          "--out", str(tmp_path), "--name", "old", "--no-cache"], capsys)
+    code, _, _ = run_cli(
+        [
+            "--data",
+            str(SAMPLE),
+            *TINY,
+            "--models",
+            "rnn",
+            "--inits",
+            "random",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "old",
+            "--no-cache",
+        ],
+        capsys,
+    )
     assert code == 130
     partial = tmp_path / "old.partial"
     saved = json.loads((partial / "config.json").read_text(encoding="utf-8"))
-    assert saved["experiment"]["preprocess"]["keep_punct"] is True   # today's default
-    del saved["experiment"]["preprocess"]["keep_punct"]              # as written before the option existed
+    assert saved["experiment"]["preprocess"]["keep_punct"] is True  # today's default
+    del saved["experiment"]["preprocess"]["keep_punct"]  # as written before the option existed
     (partial / "config.json").write_text(json.dumps(saved), encoding="utf-8")
 
     monkeypatch.setattr(experiment, "train_one", real)
@@ -234,16 +369,40 @@ def test_failure_before_any_result_leaves_nothing(tmp_path, monkeypatch, capsys)
         raise RuntimeError("simulated crash")
 
     monkeypatch.setattr(experiment, "train_one", boom)
-    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "rnn", "--out", str(tmp_path),
-                            "--name", "x", "--no-cache", "--no-baseline"], capsys)
+    code, _, err = run_cli(
+        [
+            "--data",
+            str(SAMPLE),
+            *TINY,
+            "--models",
+            "rnn",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "x",
+            "--no-cache",
+            "--no-baseline",
+        ],
+        capsys,
+    )
     assert code == 1 and "internal error" in err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_cache_skips_preprocessing_and_fasttext(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
-    args = ["--data", str(SAMPLE), *TINY, "--models", "rnn", "--out", str(tmp_path / "runs"),
-            "--cache-dir", str(cache), "--no-baseline"]
+    args = [
+        "--data",
+        str(SAMPLE),
+        *TINY,
+        "--models",
+        "rnn",
+        "--out",
+        str(tmp_path / "runs"),
+        "--cache-dir",
+        str(cache),
+        "--no-baseline",
+    ]
     assert run_cli(args, capsys)[0] == 0
     assert list((cache / "tokens").glob("*.json")) and list((cache / "fasttext").glob("*.npz"))
 
@@ -262,10 +421,27 @@ def test_cache_skips_preprocessing_and_fasttext(tmp_path, monkeypatch, capsys):
 
 def test_config_file_and_cli_override(tmp_path, capsys):
     cfg = tmp_path / "exp.toml"
-    cfg.write_text('models = "rnn"\ninits = ["random"]\nepochs = 1\nhidden = 16\nemb-dim = 16\n'
-                   f'max_rows = 300\nfasttext_epochs = 1\nn_jobs = 1\nbaseline = false\n', encoding="utf-8")
-    code, _, err = run_cli(["--config", str(cfg), "--data", str(SAMPLE), "--hidden", "8", "--out", str(tmp_path),
-                            "--name", "c", "--no-cache"], capsys)
+    cfg.write_text(
+        'models = "rnn"\ninits = ["random"]\nepochs = 1\nhidden = 16\nemb-dim = 16\n'
+        "max_rows = 300\nfasttext_epochs = 1\nn_jobs = 1\nbaseline = false\n",
+        encoding="utf-8",
+    )
+    code, _, err = run_cli(
+        [
+            "--config",
+            str(cfg),
+            "--data",
+            str(SAMPLE),
+            "--hidden",
+            "8",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "c",
+            "--no-cache",
+        ],
+        capsys,
+    )
     assert code == 0, err
     m = json.loads((tmp_path / "c" / "metrics.json").read_text(encoding="utf-8"))
     assert m["config"]["models"] == ["rnn"] and m["config"]["hidden"] == 8 and m["config"]["epochs"] == 1
@@ -281,9 +457,26 @@ def test_fixed_test_file(tmp_path, capsys):
     df = pd.read_csv(SAMPLE)
     df.iloc[:300].to_csv(tmp_path / "train.csv", index=False)
     df.iloc[300:400].to_csv(tmp_path / "test.csv", index=False, encoding="cp949", errors="replace")
-    code, _, err = run_cli(["--data", str(tmp_path / "train.csv"), "--test-data", str(tmp_path / "test.csv"),
-                            *TINY, "--models", "gru", "--inits", "random", "--out", str(tmp_path / "runs"),
-                            "--name", "t", "--no-cache", "--no-baseline"], capsys)
+    code, _, err = run_cli(
+        [
+            "--data",
+            str(tmp_path / "train.csv"),
+            "--test-data",
+            str(tmp_path / "test.csv"),
+            *TINY,
+            "--models",
+            "gru",
+            "--inits",
+            "random",
+            "--out",
+            str(tmp_path / "runs"),
+            "--name",
+            "t",
+            "--no-cache",
+            "--no-baseline",
+        ],
+        capsys,
+    )
     assert code == 0, err
     m = json.loads((tmp_path / "runs" / "t" / "metrics.json").read_text(encoding="utf-8"))
     assert m["dataset"]["split"]["test"] == 100 and m["dataset"]["split"]["test_source"].startswith("file:")
@@ -295,28 +488,70 @@ def test_help_explains_every_option(capsys):
         pipeline.main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for opt in ("--data", "--test-data", "--text-col", "--label-col", "--models", "--inits", "--epochs",
-                "--batch-size", "--lr", "--hidden", "--emb-dim", "--seeds", "--max-rows", "--device", "--out",
-                "--config", "--resume", "--no-cache", "--layers", "--bidirectional"):
+    for opt in (
+        "--data",
+        "--test-data",
+        "--text-col",
+        "--label-col",
+        "--models",
+        "--inits",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--hidden",
+        "--emb-dim",
+        "--seeds",
+        "--max-rows",
+        "--device",
+        "--out",
+        "--config",
+        "--resume",
+        "--no-cache",
+        "--layers",
+        "--bidirectional",
+    ):
         assert opt in out
 
 
 def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "pipeline.py"), "--data", str(tmp_path / "nope.csv")],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "pipeline.py"), "--data", str(tmp_path / "nope.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "file not found" in r.stderr
 
 
 def test_other_model_families_run_in_the_same_comparison(tmp_path, capsys):
-    code, _, err = run_cli(["--data", str(SAMPLE), *TINY, "--models", "cnn,hybrid,avg", "--no-shared-embedding",
-                            "--kernel-sizes", "2,3", "--filters", "8", "--out", str(tmp_path), "--name", "o",
-                            "--no-cache", "--no-baseline"], capsys)
+    code, _, err = run_cli(
+        [
+            "--data",
+            str(SAMPLE),
+            *TINY,
+            "--models",
+            "cnn,hybrid,avg",
+            "--no-shared-embedding",
+            "--kernel-sizes",
+            "2,3",
+            "--filters",
+            "8",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "o",
+            "--no-cache",
+            "--no-baseline",
+        ],
+        capsys,
+    )
     assert code == 0, err
     m = json.loads((tmp_path / "o" / "metrics.json").read_text(encoding="utf-8"))
     assert {(r["model"], r["init"]) for r in m["runs"]} == {
-        (f, i) for f in ("cnn", "hybrid", "avg") for i in ("random", "fasttext")}
+        (f, i) for f in ("cnn", "hybrid", "avg") for i in ("random", "fasttext")
+    }
     import torch
 
     ckpt = torch.load(tmp_path / "o" / "models" / "hybrid-fasttext-seed0.pt", weights_only=True)

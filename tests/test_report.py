@@ -1,4 +1,5 @@
 """Tests for nlp_pp.report (summary tables, FastText verdicts, self-contained HTML / Markdown report)."""
+
 from __future__ import annotations
 
 import copy
@@ -34,8 +35,14 @@ BINARY_SCORES = {
 
 def _history(n_epochs: int) -> list[dict]:
     return [
-        {"epoch": e, "train_loss": 0.6 / e, "train_acc": 0.80 + 0.02 * e, "val_loss": 0.4 / e + 0.01 * e,
-         "val_acc": 0.85 + 0.01 * e, "seconds": 1.5}
+        {
+            "epoch": e,
+            "train_loss": 0.6 / e,
+            "train_acc": 0.80 + 0.02 * e,
+            "val_loss": 0.4 / e + 0.01 * e,
+            "val_acc": 0.85 + 0.01 * e,
+            "seconds": 1.5,
+        }
         for e in range(1, n_epochs + 1)
     ]
 
@@ -49,41 +56,91 @@ def _test_block(labels, f1, acc, roc_auc, n_test):
         cm[i, i] = per - wrong
         cm[i, (i + 1) % k] = wrong
     per_class = {
-        lab: {"precision": round(f1 - 0.01 * i, 4), "recall": round(f1 + 0.005, 4), "f1": round(f1, 4),
-              "support": per}
+        lab: {
+            "precision": round(f1 - 0.01 * i, 4),
+            "recall": round(f1 + 0.005, 4),
+            "f1": round(f1, 4),
+            "support": per,
+        }
         for i, lab in enumerate(labels)
     }
-    return {"accuracy": acc, "macro_f1": f1, "precision": f1 - 0.01, "recall": f1 + 0.01, "roc_auc": roc_auc,
-            "loss": 0.2, "confusion_matrix": cm.tolist(), "per_class": per_class}
+    return {
+        "accuracy": acc,
+        "macro_f1": f1,
+        "precision": f1 - 0.01,
+        "recall": f1 + 0.01,
+        "roc_auc": roc_auc,
+        "loss": 0.2,
+        "confusion_matrix": cm.tolist(),
+        "per_class": per_class,
+    }
 
 
 def _misclassified(labels):
     return [
         {"text": XSS, "true": labels[0], "pred": labels[1], "prob": 0.71},
-        {"text": "무료 상품권 당첨! 지금 바로 확인하세요 " * 40, "true": labels[0], "pred": labels[1], "prob": 0.55},
-        {"text": "오늘 저녁에 뭐 먹을까? | 파이프 & 앰퍼샌드", "true": labels[1], "pred": labels[0], "prob": 0.62},
+        {
+            "text": "무료 상품권 당첨! 지금 바로 확인하세요 " * 40,
+            "true": labels[0],
+            "pred": labels[1],
+            "prob": 0.55,
+        },
+        {
+            "text": "오늘 저녁에 뭐 먹을까? | 파이프 & 앰퍼샌드",
+            "true": labels[1],
+            "pred": labels[0],
+            "prob": 0.62,
+        },
     ]
 
 
 def _dataset(labels, counts, positive):
     return {
-        "source": "data/spam_sample.csv", "sha256": "ab12cd34", "encoding": "utf-8",
-        "text_col": "content", "label_col": "class",
-        "rows_read": 4000, "dropped_missing": 3, "dropped_duplicates": 12, "dropped_empty": 0, "rows": 3985,
-        "labels": labels, "positive_label": positive, "class_counts": counts,
+        "source": "data/spam_sample.csv",
+        "sha256": "ab12cd34",
+        "encoding": "utf-8",
+        "text_col": "content",
+        "label_col": "class",
+        "rows_read": 4000,
+        "dropped_missing": 3,
+        "dropped_duplicates": 12,
+        "dropped_empty": 0,
+        "rows": 3985,
+        "labels": labels,
+        "positive_label": positive,
+        "class_counts": counts,
         "split": {"train": 2789, "val": 598, "test": 598, "test_source": "split"},
-        "lengths": {"mean": 21.3, "median": 17.0, "p95": 58.0, "max": 140, "percentile": 95, "context_length": 58,
-                    "histogram": {"edges": [0, 10, 20, 30, 40, 60, 80, 140],
-                                  "counts": [300, 900, 700, 400, 300, 150, 39]}},
-        "vocab": {"size": 5234, "min_count": 3, "rare_dropped": 8123, "coverage_train": 0.962,
-                  "coverage_test": 0.941},
+        "lengths": {
+            "mean": 21.3,
+            "median": 17.0,
+            "p95": 58.0,
+            "max": 140,
+            "percentile": 95,
+            "context_length": 58,
+            "histogram": {
+                "edges": [0, 10, 20, 30, 40, 60, 80, 140],
+                "counts": [300, 900, 700, 400, 300, 150, 39],
+            },
+        },
+        "vocab": {
+            "size": 5234,
+            "min_count": 3,
+            "rare_dropped": 8123,
+            "coverage_train": 0.962,
+            "coverage_test": 0.941,
+        },
     }
 
 
 def _run(model, init, seed, labels, f1, acc, roc_auc=0.98):
     return {
-        "model": model, "init": init, "seed": seed, "best_epoch": 3 + seed, "epochs_run": 6 + seed,
-        "params": 612354, "train_seconds": 40.0 + seed,
+        "model": model,
+        "init": init,
+        "seed": seed,
+        "best_epoch": 3 + seed,
+        "epochs_run": 6 + seed,
+        "params": 612354,
+        "train_seconds": 40.0 + seed,
         "val": {"accuracy": acc - 0.001, "loss": 0.14, "macro_f1": f1 - 0.001 + 0.002 * seed},
         "test": _test_block(labels, f1, acc, roc_auc, 598),
         "history": _history(6 + seed),
@@ -102,33 +159,62 @@ def binary_results() -> dict:
         "name": "spam_sample-20261122-101500",
         "created": "2026-11-22T10:15:00",
         "dataset": _dataset(labels, {SPAM: 1790, DAILY: 2195}, SPAM),
-        "fasttext": {"source": "trained", "dim": 100, "coverage": 1.0, "vectors_trained": 5232,
-                     "neighbours": {"대출": [["저금리", 0.83], ["한도", 0.79], ["승인", 0.75]],
-                                    "친구": [["동생", 0.71], ["언니", 0.69]]}},
+        "fasttext": {
+            "source": "trained",
+            "dim": 100,
+            "coverage": 1.0,
+            "vectors_trained": 5232,
+            "neighbours": {
+                "대출": [["저금리", 0.83], ["한도", 0.79], ["승인", 0.75]],
+                "친구": [["동생", 0.71], ["언니", 0.69]],
+            },
+        },
         "runs": runs,
-        "baseline": {"name": "tfidf_logreg", "train_seconds": 1.3,
-                     "val": {"accuracy": 0.925, "loss": 0.2, "macro_f1": 0.924},
-                     "test": _test_block(labels, 0.925, 0.926, 0.97, 598),
-                     "misclassified": _misclassified(labels)},
-        "config": {"data": {"path": "data/spam_sample.csv"}, "train": {"epochs": 10, "lr": 0.001},
-                   "models": ["lstm", "gru"], "inits": ["random", "fasttext"], "seeds": [0, 1]},
+        "baseline": {
+            "name": "tfidf_logreg",
+            "train_seconds": 1.3,
+            "val": {"accuracy": 0.925, "loss": 0.2, "macro_f1": 0.924},
+            "test": _test_block(labels, 0.925, 0.926, 0.97, 598),
+            "misclassified": _misclassified(labels),
+        },
+        "config": {
+            "data": {"path": "data/spam_sample.csv"},
+            "train": {"epochs": 10, "lr": 0.001},
+            "models": ["lstm", "gru"],
+            "inits": ["random", "fasttext"],
+            "seeds": [0, 1],
+        },
         "versions": {"python": "3.11.7", "torch": "2.13.0", "gensim": "4.4.0"},
         "device": "cpu",
-        "timings": {"load": 0.2, "preprocess": 3.1, "vocab": 0.1, "fasttext": 4.2, "train": 250.0,
-                    "baseline": 1.2, "report": 0.0},
+        "timings": {
+            "load": 0.2,
+            "preprocess": 3.1,
+            "vocab": 0.1,
+            "fasttext": 4.2,
+            "train": 250.0,
+            "baseline": 1.2,
+            "report": 0.0,
+        },
     }
 
 
 @pytest.fixture
 def multiclass_results() -> dict:
     labels = ["긍정", "부정", "중립"]
-    runs = [_run("rnn", "random", 0, labels, 0.71, 0.73, roc_auc=None),
-            _run("gru", "random", 0, labels, 0.78, 0.80, roc_auc=None)]
+    runs = [
+        _run("rnn", "random", 0, labels, 0.71, 0.73, roc_auc=None),
+        _run("gru", "random", 0, labels, 0.78, 0.80, roc_auc=None),
+    ]
     return {
-        "name": "sentiment-1", "created": "2026-11-22T11:00:00",
+        "name": "sentiment-1",
+        "created": "2026-11-22T11:00:00",
         "dataset": _dataset(labels, {"긍정": 1500, "부정": 1300, "중립": 1185}, None),
-        "runs": runs, "baseline": None, "config": {"models": ["rnn", "gru"]},
-        "versions": {"python": "3.11.7"}, "device": "cpu", "timings": {"train": 12.0},
+        "runs": runs,
+        "baseline": None,
+        "config": {"models": ["rnn", "gru"]},
+        "versions": {"python": "3.11.7"},
+        "device": "cpu",
+        "timings": {"train": 12.0},
     }
 
 
@@ -145,8 +231,13 @@ def test_summarize_rows_columns_and_sorting(binary_results):
     assert np.all(np.diff(f1) <= 1e-12)
     assert df.loc[0, "val_macro_f1_mean"] == pytest.approx(np.mean([0.949, 0.961]))
     order = list(zip(df["model"], df["init"]))
-    assert order == [("lstm", "fasttext"), ("gru", "fasttext"), ("gru", "random"),
-                     ("tfidf_logreg", "baseline"), ("lstm", "random")]
+    assert order == [
+        ("lstm", "fasttext"),
+        ("gru", "fasttext"),
+        ("gru", "random"),
+        ("tfidf_logreg", "baseline"),
+        ("lstm", "random"),
+    ]
 
 
 def test_summarize_values_and_std(binary_results):
@@ -268,8 +359,14 @@ def test_write_report_binary(binary_results, tmp_path):
     assert html_path == tmp_path / "out" / "report.html" and html_path.is_file()
     assert md_path == tmp_path / "out" / "report.md" and md_path.is_file()
     names = {p.name for p in out["plots"]}
-    assert {"overview.png", "training_curves.png", "class_balance.png", "lengths.png",
-            "confusion_baseline.png", "confusion_lstm_fasttext.png"} <= names
+    assert {
+        "overview.png",
+        "training_curves.png",
+        "class_balance.png",
+        "lengths.png",
+        "confusion_baseline.png",
+        "confusion_lstm_fasttext.png",
+    } <= names
     assert len(out["plots"]) == 4 + 4 + 1  # overview, curves, balance, lengths + 4 configs + baseline
     for p in out["plots"]:
         assert p.parent == tmp_path / "out" / "plots"
@@ -333,8 +430,12 @@ def test_write_report_multiclass_single_seed(multiclass_results, tmp_path):
     for lab in ("긍정", "부정", "중립"):
         assert lab in html
     assert "gru + random" in html  # best configuration
-    assert "±" not in re.sub(r"<style>.*?</style>", "", html, flags=re.S).split("Summary of all")[1].split(
-        "Does FastText")[0]  # single seed: no ± in summary table
+    assert (
+        "±"
+        not in re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+        .split("Summary of all")[1]
+        .split("Does FastText")[0]
+    )  # single seed: no ± in summary table
     assert "not tested" in html  # FastText answer present even without fasttext runs
     assert "no TF-IDF baseline" in html
     assert "confusion_baseline.png" not in {p.name for p in out["plots"]}
@@ -346,9 +447,18 @@ def test_write_report_multiclass_single_seed(multiclass_results, tmp_path):
 # ----------------------------------------------------------------------------------------------
 # report.md cannot carry live HTML, links or remote images (rendered with a real Markdown renderer)
 # ----------------------------------------------------------------------------------------------
-PAYLOADS = ["``<img src=x onerror=alert(1)>``", "![x](http://evil.example/p.png)", "[click](http://evil.example)",
-            "<b>bold</b> <script>alert(1)</script>", "http://bare.example/path www.bare.example a@b.example",
-            "# heading", "1. list", "> quote", "| pipe | cell |", "*emph* _u_ ~~s~~ &amp; \\"]
+PAYLOADS = [
+    "``<img src=x onerror=alert(1)>``",
+    "![x](http://evil.example/p.png)",
+    "[click](http://evil.example)",
+    "<b>bold</b> <script>alert(1)</script>",
+    "http://bare.example/path www.bare.example a@b.example",
+    "# heading",
+    "1. list",
+    "> quote",
+    "| pipe | cell |",
+    "*emph* _u_ ~~s~~ &amp; \\",
+]
 
 
 def test_markdown_report_escapes_every_payload(binary_results, tmp_path):
@@ -362,8 +472,13 @@ def test_markdown_report_escapes_every_payload(binary_results, tmp_path):
     r["dataset"]["labels"] = labels
     r["dataset"]["class_counts"] = {labels[0]: 10, labels[1]: 20}
     for run in r["runs"] + [r["baseline"]]:
-        run["misclassified"] = [{"text": p, "true": labels[0], "pred": labels[1], "prob": 0.5} for p in PAYLOADS]
-        run["test"]["per_class"] = {labels[0]: run["test"]["per_class"][SPAM], labels[1]: run["test"]["per_class"][DAILY]}
+        run["misclassified"] = [
+            {"text": p, "true": labels[0], "pred": labels[1], "prob": 0.5} for p in PAYLOADS
+        ]
+        run["test"]["per_class"] = {
+            labels[0]: run["test"]["per_class"][SPAM],
+            labels[1]: run["test"]["per_class"][DAILY],
+        }
     md = write_report(r, tmp_path)["md"].read_text(encoding="utf-8")
     html = markdown_it.MarkdownIt("gfm-like").enable("table").render(md)
     assert not re.search(r"<(script|b|a)\b", html), re.findall(r"<(?:script|b|a)\b[^>]*>", html)[:3]

@@ -1,4 +1,6 @@
-"""The HTTP service (nlp_pp.deploy.serve): routes, limits, error format, micro-batching, a real server process."""
+"""The HTTP service (nlp_pp.deploy.serve): routes, limits, error format, micro-batching, a real server
+process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +28,8 @@ with warnings.catch_warnings():  # Starlette >= 1.0 prefers httpx2 for its test 
     warnings.filterwarnings("ignore", message=".*httpx.*", category=Warning)
     from fastapi.testclient import TestClient
 
-from nlp_pp.errors import ConfigError
 from nlp_pp.deploy.serve import MISSING_DEPS, Classifier, MicroBatcher, ServiceUnavailable, create_app, serve
+from nlp_pp.errors import ConfigError
 from tests.serve_fake import LABELS, FakeClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,8 +101,10 @@ def test_max_chars_overrides_the_classifier(fake):
 def test_explain_passes_through(client, fake):
     r = client.post("/predict", json={"texts": ["광고 입니다"], "explain": True})
     assert r.status_code == 200, r.text
-    assert r.json()["results"][0]["explanation"] == [{"token": "광고", "contribution": 1.0},
-                                                     {"token": "입니다", "contribution": -0.1}]
+    assert r.json()["results"][0]["explanation"] == [
+        {"token": "광고", "contribution": 1.0},
+        {"token": "입니다", "contribution": -0.1},
+    ]
     assert fake.calls[-1][1] is True
 
 
@@ -114,17 +118,20 @@ def test_too_many_texts_is_413(client, fake):
     assert len(fake.calls) == n_calls  # rejected before the model
 
 
-@pytest.mark.parametrize("body, needle", [
-    ({"texts": []}, "'texts' is empty"),
-    ({"texts": ["ok", 5]}, "'texts[1]' must be a string (got 5)"),
-    ({"texts": [None]}, "'texts[0]' must be a string (got null)"),
-    ({"texts": None}, "'texts' must be a list of strings (got null)"),
-    ({"texts": "one text"}, "'texts' must be a list of strings"),
-    ({}, "'texts' is missing"),
-    ({"text": ["a"]}, "unknown field 'text'"),
-    ({"texts": ["a"], "explain": "yes"}, "'explain' must be true or false"),
-    (["a", "b"], "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"texts": []}, "'texts' is empty"),
+        ({"texts": ["ok", 5]}, "'texts[1]' must be a string (got 5)"),
+        ({"texts": [None]}, "'texts[0]' must be a string (got null)"),
+        ({"texts": None}, "'texts' must be a list of strings (got null)"),
+        ({"texts": "one text"}, "'texts' must be a list of strings"),
+        ({}, "'texts' is missing"),
+        ({"text": ["a"]}, "unknown field 'text'"),
+        ({"texts": ["a"], "explain": "yes"}, "'explain' must be true or false"),
+        (["a", "b"], "must be a JSON object"),
+    ],
+)
 def test_invalid_bodies_are_422_with_a_clear_detail(client, fake, body, needle):
     r = client.post("/predict", json=body)
     assert r.status_code == 422, r.text
@@ -136,15 +143,22 @@ def test_invalid_bodies_are_422_with_a_clear_detail(client, fake, body, needle):
     assert fake.calls == []
 
 
-@pytest.mark.parametrize("content, headers, needles", [
-    (b'{"texts": ["a"', {"content-type": "application/json"}, ["not valid JSON"]),
-    (b"\xff\xfe", {"content-type": "application/json"}, ["not valid JSON"]),
-    (b'{"texts": ["a"]}', {"content-type": "text/plain"}, ["Content-Type: application/json"]),
-    (b"", {"content-type": "application/json"}, ["body is missing"]),
-    (b"5", {"content-type": "application/json"}, ["must be a JSON object (got 5)"]),
-    # older FastAPI (0.115 here) reads a JSON null body as a missing body
-    (b"null", {"content-type": "application/json"}, ["must be a JSON object (got null)", "body is missing"]),
-])
+@pytest.mark.parametrize(
+    "content, headers, needles",
+    [
+        (b'{"texts": ["a"', {"content-type": "application/json"}, ["not valid JSON"]),
+        (b"\xff\xfe", {"content-type": "application/json"}, ["not valid JSON"]),
+        (b'{"texts": ["a"]}', {"content-type": "text/plain"}, ["Content-Type: application/json"]),
+        (b"", {"content-type": "application/json"}, ["body is missing"]),
+        (b"5", {"content-type": "application/json"}, ["must be a JSON object (got 5)"]),
+        # older FastAPI (0.115 here) reads a JSON null body as a missing body
+        (
+            b"null",
+            {"content-type": "application/json"},
+            ["must be a JSON object (got null)", "body is missing"],
+        ),
+    ],
+)
 def test_bad_json_is_422(client, content, headers, needles):
     r = client.post("/predict", content=content, headers=headers)
     assert r.status_code == 422, r.text
@@ -153,7 +167,8 @@ def test_bad_json_is_422(client, content, headers, needles):
 
 
 def test_json_without_content_type(client):
-    """Newer FastAPI wants the JSON content type (and the error says so); older FastAPI parses the body anyway."""
+    """Newer FastAPI wants the JSON content type (and the error says so); older FastAPI parses the body
+    anyway."""
     r = client.post("/predict", content=b'{"texts": ["a"]}')
     if r.status_code == 422:
         assert "send it with Content-Type: application/json" in one_line(r.json()["detail"])
@@ -231,10 +246,16 @@ class _Broken(FakeClassifier):
         return super().metadata()
 
 
-@pytest.mark.parametrize("mode, needle", [
-    ("count", "1 results for 2 texts"), ("label", "label"), ("nan", "prob"), ("type", "str"),
-    ("none", "NoneType"),
-])
+@pytest.mark.parametrize(
+    "mode, needle",
+    [
+        ("count", "1 results for 2 texts"),
+        ("label", "label"),
+        ("nan", "prob"),
+        ("type", "str"),
+        ("none", "NoneType"),
+    ],
+)
 def test_malformed_classifier_output_is_500(mode, needle):
     with TestClient(create_app(_Broken(mode))) as c:
         r = c.post("/predict", json={"texts": ["a", "b"]})
@@ -277,6 +298,7 @@ def test_concurrent_requests_from_threads_are_batched():
     fake = FakeClassifier(delay=0.01)
     n = 48
     with TestClient(create_app(fake, max_wait_ms=5)) as c:
+
         def one(i: int) -> list[str]:
             r = c.post("/predict", json={"texts": [f"t{i}-0", f"광고 t{i}-1", f"t{i}-2"]})
             assert r.status_code == 200, r.text
@@ -302,7 +324,9 @@ def test_requests_larger_than_max_batch_are_split():
 def test_explain_requests_are_batched_apart():
     fake = FakeClassifier(delay=0.01)
     app = create_app(fake, max_wait_ms=5)
-    bodies = [{"texts": [f"e{i} 광고"], "explain": True} if i % 2 else {"texts": [f"p{i}"]} for i in range(16)]
+    bodies = [
+        {"texts": [f"e{i} 광고"], "explain": True} if i % 2 else {"texts": [f"p{i}"]} for i in range(16)
+    ]
     responses = asyncio.run(_post_all(app, bodies))
     for body, r in zip(bodies, responses):
         assert r.status_code == 200
@@ -319,8 +343,9 @@ def test_one_failing_request_does_not_fail_its_batch_neighbours():
     bodies = [{"texts": ["boom" if i == 3 else f"ok {i}"]} for i in range(8)]
     responses = asyncio.run(_post_all(app, bodies))
     assert [r.status_code for r in responses] == [500 if i == 3 else 200 for i in range(8)]
-    assert [r.json()["results"][0]["text"] for i, r in enumerate(responses) if i != 3] == \
-        [f"ok {i}" for i in range(8) if i != 3]
+    assert [r.json()["results"][0]["text"] for i, r in enumerate(responses) if i != 3] == [
+        f"ok {i}" for i in range(8) if i != 3
+    ]
 
 
 def test_stop_fails_waiting_requests_instead_of_hanging():
@@ -345,10 +370,16 @@ def test_stop_fails_waiting_requests_instead_of_hanging():
 # -- configuration ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    (dict(max_texts=0), "max_texts"), (dict(max_batch=-1), "max_batch"), (dict(max_chars="50"), "max_chars"),
-    (dict(max_wait_ms=-1), "max_wait_ms"), (dict(max_wait_ms=math.inf), "max_wait_ms"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(max_texts=0), "max_texts"),
+        (dict(max_batch=-1), "max_batch"),
+        (dict(max_chars="50"), "max_chars"),
+        (dict(max_wait_ms=-1), "max_wait_ms"),
+        (dict(max_wait_ms=math.inf), "max_wait_ms"),
+    ],
+)
 def test_bad_limits_are_config_errors(fake, kwargs, needle):
     with pytest.raises(ConfigError, match=needle):
         create_app(fake, **kwargs)
@@ -375,10 +406,16 @@ def test_serve_on_a_busy_port_is_a_config_error(fake):
     assert str(e.value).startswith(f"port {port} on 127.0.0.1 is in use; pass --port")
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    (dict(port=70000), "port"), (dict(port="80"), "port"), (dict(max_text=3), "unknown serve option"),
-    (dict(log_level="loud"), "log_level"), (dict(host="no-such-host.invalid"), "host"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(port=70000), "port"),
+        (dict(port="80"), "port"),
+        (dict(max_text=3), "unknown serve option"),
+        (dict(log_level="loud"), "log_level"),
+        (dict(host="no-such-host.invalid"), "host"),
+    ],
+)
 def test_serve_rejects_bad_options_before_starting(fake, kwargs, needle):
     with pytest.raises(ConfigError, match=needle):
         serve(fake, **kwargs)
@@ -409,8 +446,13 @@ def test_core_install_does_not_need_fastapi():
 
 def _start(port: int, log: Path) -> subprocess.Popen:
     with open(log, "wb") as f:
-        return subprocess.Popen([sys.executable, "-c", f"from tests.serve_fake import main; main({port})"],
-                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", f"from tests.serve_fake import main; main({port})"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 30.0) -> None:
@@ -434,16 +476,23 @@ def test_real_server_process(tmp_path):
     proc = _start(port, log)
     try:
         _wait_ready(proc, url, log)
-        req = urllib.request.Request(url + "/predict", method="POST",
-                                     data=json.dumps({"texts": ["안녕", "[광고] 쿠폰"]}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url + "/predict",
+            method="POST",
+            data=json.dumps({"texts": ["안녕", "[광고] 쿠폰"]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200
             results = json.load(r)["results"]
         assert [x["label"] for x in results] == [HAM, SPAM]
         with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(urllib.request.Request(url + "/predict", data=b"{}", method="POST",
-                                                          headers={"Content-Type": "application/json"}), timeout=10)
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    url + "/predict", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+                ),
+                timeout=10,
+            )
         assert e.value.code == 422 and "'texts' is missing" in json.load(e.value)["detail"]
     finally:
         proc.terminate()
@@ -462,11 +511,19 @@ def test_real_server_on_a_busy_port_exits_2_with_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        r = subprocess.run([sys.executable, "-c", f"from tests.serve_fake import main; main({port})"],
-                           cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-c", f"from tests.serve_fake import main; main({port})"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert r.returncode == 2
-    assert r.stderr == f"error: port {port} on 127.0.0.1 is in use; pass --port with a free port " \
-                       "(or stop the other server)\n"
+    assert (
+        r.stderr == f"error: port {port} on 127.0.0.1 is in use; pass --port with a free port "
+        "(or stop the other server)\n"
+    )
     assert r.stdout == ""
 
 
@@ -476,8 +533,9 @@ def test_real_server_thread_keeps_answering_concurrent_clients(tmp_path):
 
     fake = FakeClassifier(delay=0.01)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(fake, max_wait_ms=5), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(fake, max_wait_ms=5), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -487,9 +545,12 @@ def test_real_server_thread_keeps_answering_concurrent_clients(tmp_path):
             time.sleep(0.02)
 
         def one(i: int) -> str:
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/predict", method="POST",
-                                         data=json.dumps({"texts": [f"광고 {i}"]}).encode(),
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/predict",
+                method="POST",
+                data=json.dumps({"texts": [f"광고 {i}"]}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(req, timeout=10) as r:
                 return json.load(r)["results"][0]["text"]
 

@@ -1,4 +1,5 @@
 """Tests of nlp_pp.decisions.significance: paired bootstrap, McNemar, Newcombe's interval, verdicts."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,15 @@ import pytest
 from scipy.stats import binomtest, chi2, norm
 from sklearn.metrics import accuracy_score, f1_score
 
-from nlp_pp.errors import ConfigError, DataError
 from nlp_pp.decisions.significance import (
-    compare, macro_f1_from_confusion, mcnemar, newcombe_paired_interval, paired_bootstrap, verdict,
+    compare,
+    macro_f1_from_confusion,
+    mcnemar,
+    newcombe_paired_interval,
+    paired_bootstrap,
+    verdict,
 )
+from nlp_pp.errors import ConfigError, DataError
 
 KEYS = {"metric", "diff", "ci_low", "ci_high", "p_value", "method"}
 
@@ -179,7 +185,9 @@ def test_newcombe_interval_by_formula():
     l1, u1 = wilson(both + only_a, n, z)
     l2, u2 = wilson(both + only_b, n, z)
     cross = both * neither - only_a * only_b  # 652 > n / 2: continuity-corrected phi
-    phi = (cross - n / 2) / math.sqrt((both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither))
+    phi = (cross - n / 2) / math.sqrt(
+        (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    )
     d = p1 - p2
     low = d - math.sqrt((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2)
     high = d + math.sqrt((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
@@ -237,8 +245,9 @@ def test_bootstrap_over_several_seeds_averages_the_paired_differences():
     assert one == paired_bootstrap(y, a[0], b[0], n_resamples=500, seed=0)
     # a single row of b is compared with each seed of a
     tiled = paired_bootstrap(y, a, b[0], n_resamples=200, seed=0)
-    assert tiled["diff"] == pytest.approx(np.mean([f1_score(y, a[s], average="macro") for s in range(3)])
-                                          - f1_score(y, b[0], average="macro"))
+    assert tiled["diff"] == pytest.approx(
+        np.mean([f1_score(y, a[s], average="macro") for s in range(3)]) - f1_score(y, b[0], average="macro")
+    )
     # ... and so is a single row of a (the ensemble or the baseline ranked first, a multi-seed runner-up)
     first = paired_bootstrap(y, b[0], a, n_resamples=200, seed=0)
     assert first["diff"] == pytest.approx(-tiled["diff"])

@@ -1,4 +1,5 @@
 """Tests of nlp_pp.text.stopwords: the bundled list, user files, set look-ups."""
+
 from __future__ import annotations
 
 import doctest
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp_pp.text import stopwords as sw
 from nlp_pp.errors import DataError
+from nlp_pp.text import stopwords as sw
 from nlp_pp.text.stopwords import default_stopwords_path, load_stopwords, remove_stopwords, resolve_stopwords
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,9 @@ def test_default_list_contents():
 
 def test_comments_and_blank_lines_ignored(tmp_path):
     p = tmp_path / "sw.txt"
-    p.write_text("# header comment\n\n대출   # trailing comment\n  상담  \n\n#영화\n\t\n무료\n", encoding="utf-8")
+    p.write_text(
+        "# header comment\n\n대출   # trailing comment\n  상담  \n\n#영화\n\t\n무료\n", encoding="utf-8"
+    )
     assert load_stopwords(p) == frozenset({"대출", "상담", "무료"})
 
 
@@ -51,7 +54,7 @@ def test_user_file_encodings(tmp_path, encoding):
     p = tmp_path / f"{encoding}.txt"
     p.write_text("대출\n상담\n", encoding=encoding)
     words = load_stopwords(str(p))
-    assert words == frozenset({"대출", "상담"})      # the BOM is not glued to the first word
+    assert words == frozenset({"대출", "상담"})  # the BOM is not glued to the first word
     assert not any("\ufeff" in w for w in words)
 
 

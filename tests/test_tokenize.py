@@ -1,4 +1,5 @@
 """Tests of nlp_pp.tokenize: the lattice fast path must agree with python-mecab-ko's public API."""
+
 from __future__ import annotations
 
 import doctest
@@ -63,9 +64,14 @@ def test_morphs_equal_public_api(tok, mecab, text):
 
 
 @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
-                | st.sampled_from(list(" .,!?ㅋㅠabcXYZ123")), max_size=40).map("".join)
-       | st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
+@given(
+    st.lists(
+        st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
+        | st.sampled_from(list(" .,!?ㅋㅠabcXYZ123")),
+        max_size=40,
+    ).map("".join)
+    | st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+)
 def test_morphs_equal_public_api_property(tok, mecab, text):
     assert tok(text) == mecab.morphs(text)
     assert "" not in tok(text)
@@ -73,18 +79,26 @@ def test_morphs_equal_public_api_property(tok, mecab, text):
 
 def test_known_output(tok):
     assert tok("대출 상담 받으세요") == ["대출", "상담", "받", "으세요"]
-    assert tok.pos("영화를 보았습니다") == [("영화", "NNG"), ("를", "JKO"), ("보", "VV"), ("았", "EP"),
-                                           ("습니다", "EF")]
+    assert tok.pos("영화를 보았습니다") == [
+        ("영화", "NNG"),
+        ("를", "JKO"),
+        ("보", "VV"),
+        ("았", "EP"),
+        ("습니다", "EF"),
+    ]
 
 
-@pytest.mark.parametrize("keep, drop, text, expected", [
-    (("NN",), None, "대출 상담 받으세요", ["대출", "상담"]),
-    (None, ("J", "E"), "영화를 보았습니다", ["영화", "보"]),
-    (("NN", "VV"), ("NNB",), "두 개의 사과를 먹었다", ["사과", "먹"]),
-    (("VV",), None, "했습니다", ["했"]),                 # compound tag VV+EP matches the prefix VV
-    (("JKO",), None, "영화를 보았습니다", ["를"]),
-    (None, ("NNG",), "대출 상담", []),
-])
+@pytest.mark.parametrize(
+    "keep, drop, text, expected",
+    [
+        (("NN",), None, "대출 상담 받으세요", ["대출", "상담"]),
+        (None, ("J", "E"), "영화를 보았습니다", ["영화", "보"]),
+        (("NN", "VV"), ("NNB",), "두 개의 사과를 먹었다", ["사과", "먹"]),
+        (("VV",), None, "했습니다", ["했"]),  # compound tag VV+EP matches the prefix VV
+        (("JKO",), None, "영화를 보았습니다", ["를"]),
+        (None, ("NNG",), "대출 상담", []),
+    ],
+)
 def test_keep_and_drop_pos(keep, drop, text, expected):
     assert MecabTokenizer(keep_pos=keep, drop_pos=drop)(text) == expected
 
@@ -112,12 +126,33 @@ def test_tokenize_function_keeps_order_and_options():
 
 def test_parallel_equals_serial_on_5000_texts():
     rnd = random.Random(0)
-    words = ["대출", "상담", "받으세요", "영화", "재밌어요", "오늘", "저녁에", "같이", "밥", "먹자", "무료", "쿠폰",
-             "010-1234-5678", "http://bit.ly/x", "50만원", "ㅋㅋ", "안", "못", "가요", "Hello", "했습니다"]
+    words = [
+        "대출",
+        "상담",
+        "받으세요",
+        "영화",
+        "재밌어요",
+        "오늘",
+        "저녁에",
+        "같이",
+        "밥",
+        "먹자",
+        "무료",
+        "쿠폰",
+        "010-1234-5678",
+        "http://bit.ly/x",
+        "50만원",
+        "ㅋㅋ",
+        "안",
+        "못",
+        "가요",
+        "Hello",
+        "했습니다",
+    ]
     # each text ends in its own index, so order is checked as well as content
     texts = [" ".join(rnd.choice(words) for _ in range(rnd.randint(0, 12))) + f" {i}" for i in range(5000)]
     serial = tokenize(texts, n_jobs=1)
-    parallel = tokenize(texts, n_jobs=2)   # 3 chunks of <= 2000 texts -> a process pool
+    parallel = tokenize(texts, n_jobs=2)  # 3 chunks of <= 2000 texts -> a process pool
     assert parallel == serial
     assert len(parallel) == 5000
     assert [t[-1] for t in parallel] == [str(i) for i in range(5000)]

@@ -1,4 +1,6 @@
-"""Tests of nlp_pp.training.trainer: early stopping, best checkpoint restored, history, seeding, predict_proba, devices."""
+"""Tests of nlp_pp.training.trainer: early stopping, best checkpoint restored, history, seeding,
+predict_proba, devices."""
+
 from __future__ import annotations
 
 import copy
@@ -10,12 +12,18 @@ import torch
 from torch import nn
 
 from nlp_pp import models
-from nlp_pp.training import trainer as train_module
-from nlp_pp.vectors.batching import make_dataloader
 from nlp_pp.errors import ConfigError
+from nlp_pp.training import trainer as train_module
 from nlp_pp.training.trainer import (
-    EpochScores, FitResult, TrainConfig, Trainer, predict_proba, resolve_device, set_seed,
+    EpochScores,
+    FitResult,
+    TrainConfig,
+    Trainer,
+    predict_proba,
+    resolve_device,
+    set_seed,
 )
+from nlp_pp.vectors.batching import make_dataloader
 
 HISTORY_KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1", "lr", "seconds"}
 
@@ -49,7 +57,7 @@ class BiasOnly(nn.Module):
 
 def loaders(train_labels, val_labels, batch_size=8, seed=0):
     rng = np.random.default_rng(seed)
-    seqs = lambda n: [rng.integers(2, 20, size=int(rng.integers(1, 6))).tolist() for _ in range(n)]  # noqa: E731
+    seqs = lambda n: [rng.integers(2, 20, size=int(rng.integers(1, 6))).tolist() for _ in range(n)]
     tr = make_dataloader(seqs(len(train_labels)), train_labels, batch_size=batch_size, seed=seed)
     va = make_dataloader(seqs(len(val_labels)), val_labels, batch_size=batch_size, shuffle=False, seed=seed)
     return tr, va
@@ -65,13 +73,16 @@ def same_state(a, b):
 
 # --- early stopping and the best checkpoint, with real epochs -----------------------------------------------
 
+
 def test_early_stopping_when_val_loss_never_improves_after_epoch_1():
     # training pushes the bias towards class 0, validation wants class 1: val loss rises every epoch
     tr, va = loaders([0] * 32, [1] * 16)
     model = BiasOnly()
-    result = Trainer(model, TrainConfig(epochs=20, lr=0.05, patience=3), device="cpu").fit(tr, va, progress=False)
+    result = Trainer(model, TrainConfig(epochs=20, lr=0.05, patience=3), device="cpu").fit(
+        tr, va, progress=False
+    )
     assert isinstance(result, FitResult)
-    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]        # stops at epoch 1 + patience
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]  # stops at epoch 1 + patience
     losses = [h["val_loss"] for h in result.history]
     assert losses == sorted(losses) and losses[0] < losses[-1]
     assert result.best_epoch == 1 and result.best_val_loss == losses[0]
@@ -86,13 +97,16 @@ def test_early_stopping_when_val_loss_never_improves_after_epoch_1():
 def test_no_early_stop_while_val_loss_improves():
     tr, va = loaders([0] * 32, [0] * 16)
     model = BiasOnly()
-    result = Trainer(model, TrainConfig(epochs=5, lr=0.05, patience=1), device="cpu").fit(tr, va, progress=False)
+    result = Trainer(model, TrainConfig(epochs=5, lr=0.05, patience=1), device="cpu").fit(
+        tr, va, progress=False
+    )
     assert len(result.history) == 5 and result.best_epoch == 5
     assert result.best_val_loss == result.history[-1]["val_loss"]
     assert result.seconds >= sum(h["seconds"] for h in result.history) * 0.5
 
 
 # --- early stopping and the best checkpoint, with scripted validation losses --------------------------------
+
 
 class Marker(nn.Module):
     """A parameter that the fake training epoch sets to the epoch number."""
@@ -111,7 +125,7 @@ def scripted_fit(monkeypatch, val_losses, patience, epochs=None, val_accs=None, 
     snapshots = {}
 
     def fake_run_epoch(model_, loader, device, optimizer=None, clip=0.0, progress=None, class_weight=None):
-        if optimizer is not None:            # a training epoch: move the weights
+        if optimizer is not None:  # a training epoch: move the weights
             epoch["n"] += 1
             with torch.no_grad():
                 model_.w.fill_(float(epoch["n"]))
@@ -136,7 +150,7 @@ def test_scripted_patience_counts_from_the_best_epoch(monkeypatch):
 
 
 def test_scripted_best_is_restored_when_epochs_run_out(monkeypatch):
-    model, result, snaps = scripted_fit(monkeypatch, [0.9, 0.3, 0.8], patience=5)
+    model, result, _snaps = scripted_fit(monkeypatch, [0.9, 0.3, 0.8], patience=5)
     assert len(result.history) == 3 and result.best_epoch == 2
     assert float(model.w) == 2.0
 
@@ -148,12 +162,16 @@ def test_scripted_equal_loss_is_not_an_improvement(monkeypatch):
 
 def test_scripted_lr_decays_after_each_epoch_without_a_better_val_loss(monkeypatch):
     # epoch 3 and 5 are worse than the best so far: the epoch after each runs at half the rate
-    _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3, lr_decay=0.5)
+    _, result, _ = scripted_fit(
+        monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3, lr_decay=0.5
+    )
     assert [h["lr"] for h in result.history] == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
 
 
 def test_scripted_lr_is_constant_without_decay(monkeypatch):
-    _, result, _ = scripted_fit(monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3, lr_decay=1.0)
+    _, result, _ = scripted_fit(
+        monkeypatch, [1.0, 0.5, 0.7, 0.4, 0.6, 0.3], patience=3, lr=1e-3, lr_decay=1.0
+    )
     assert [h["lr"] for h in result.history] == [1e-3] * 6
 
 
@@ -164,14 +182,21 @@ def test_scripted_val_acc_monitor_restores_the_most_accurate_epoch(monkeypatch):
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
     assert result.best_epoch == 4 and (result.best_val_acc, result.best_val_loss) == (0.87, 0.4)
     assert same_state(state(model), snaps[4])
-    model, result, _ = scripted_fit(monkeypatch, losses, patience=2, val_accs=accs)   # default: val_loss
+    model, result, _ = scripted_fit(monkeypatch, losses, patience=2, val_accs=accs)  # default: val_loss
     assert result.best_epoch == 2 and len(result.history) == 4 and float(model.w) == 2.0
 
 
 def test_scripted_lr_decays_on_the_monitored_score(monkeypatch):
     # accuracy does not improve at epoch 2 (equal) and 4 -> the epochs after them run at a lower rate
-    _, result, _ = scripted_fit(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1], patience=3, val_accs=[0.8, 0.8, 0.9, 0.85, 0.95],
-                                monitor="val_acc", lr=1e-3, lr_decay=0.5)
+    _, result, _ = scripted_fit(
+        monkeypatch,
+        [0.5, 0.4, 0.3, 0.2, 0.1],
+        patience=3,
+        val_accs=[0.8, 0.8, 0.9, 0.85, 0.95],
+        monitor="val_acc",
+        lr=1e-3,
+        lr_decay=0.5,
+    )
     assert [h["lr"] for h in result.history] == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
 
 
@@ -188,6 +213,7 @@ def test_lr_decay_outside_0_1_is_a_config_error(bad):
 
 # --- history, seeding -------------------------------------------------------------------------------------
 
+
 def gru_data(n=120, seed=0):
     rng = np.random.default_rng(seed)
     seqs = [rng.integers(2, 30, size=int(rng.integers(1, 12))).tolist() for _ in range(n)]
@@ -198,8 +224,9 @@ def gru_data(n=120, seed=0):
 def fit_gru(seed):
     set_seed(seed)
     seqs, labels = gru_data()
-    model = models.build_model(models.ModelConfig("gru", vocab_size=30, num_classes=2, emb_dim=8, hidden=8,
-                                                  dropout=0.3))
+    model = models.build_model(
+        models.ModelConfig("gru", vocab_size=30, num_classes=2, emb_dim=8, hidden=8, dropout=0.3)
+    )
     tr = make_dataloader(seqs[:90], labels[:90], batch_size=16, seed=seed)
     va = make_dataloader(seqs[90:], labels[90:], batch_size=16, shuffle=False, seed=seed)
     result = Trainer(model, TrainConfig(epochs=2, lr=1e-2), device="cpu").fit(tr, va, progress=False)
@@ -220,10 +247,10 @@ def test_history_rows():
 def test_set_seed_makes_two_fits_identical():
     m1, r1 = fit_gru(0)
     m2, r2 = fit_gru(0)
-    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]
     assert strip(r1.history) == strip(r2.history)
     assert same_state(state(m1), state(m2))
-    m3, r3 = fit_gru(1)
+    m3, _r3 = fit_gru(1)
     assert not same_state(state(m1), state(m3))
 
 
@@ -238,6 +265,7 @@ def test_set_seed_seeds_python_numpy_torch():
 
 # --- predict_proba ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["gru", "avg"])
 def test_predict_proba_keeps_input_order(name):
     torch.manual_seed(0)
@@ -245,12 +273,12 @@ def test_predict_proba_keeps_input_order(name):
     rng = np.random.default_rng(0)
     lengths = [7, 1, 0, 12, 3, 3, 9, 1, 15, 2, 5, 0, 8]
     seqs = [rng.integers(1, 30, size=n).tolist() for n in lengths]
-    probs = predict_proba(model, seqs, batch_size=4)          # batches sorted by length, rows put back
+    probs = predict_proba(model, seqs, batch_size=4)  # batches sorted by length, rows put back
     assert probs.shape == (len(seqs), 3) and probs.dtype == np.float32
     assert np.allclose(probs.sum(1), 1.0, atol=1e-6)
     single = np.stack([predict_proba(model, [s])[0] for s in seqs])
     assert np.allclose(probs, single, atol=1e-5)
-    assert not np.allclose(probs[0], probs[1])             # rows really differ, so order matters
+    assert not np.allclose(probs[0], probs[1])  # rows really differ, so order matters
     assert not model.training
 
 
@@ -261,15 +289,37 @@ def test_predict_proba_empty_input():
 
 # --- config and devices -------------------------------------------------------------------------------
 
+
 def test_train_config_defaults():
-    assert TrainConfig().to_dict() == {"epochs": 10, "lr": 2e-3, "batch_size": 64, "patience": 2, "clip": 1.0,
-                                       "weight_decay": 0.0, "lr_decay": 0.5, "monitor": "val_loss",
-                                       "freeze_epochs": 0, "class_weight": None}
+    assert TrainConfig().to_dict() == {
+        "epochs": 10,
+        "lr": 2e-3,
+        "batch_size": 64,
+        "patience": 2,
+        "clip": 1.0,
+        "weight_decay": 0.0,
+        "lr_decay": 0.5,
+        "monitor": "val_loss",
+        "freeze_epochs": 0,
+        "class_weight": None,
+    }
 
 
-@pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(epochs=2.5), dict(batch_size=0),
-                                 dict(lr=0), dict(lr=-1e-3), dict(lr=float("nan")), dict(patience=0),
-                                 dict(clip=-1.0), dict(weight_decay=-0.1)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(epochs=0),
+        dict(epochs=-1),
+        dict(epochs=2.5),
+        dict(batch_size=0),
+        dict(lr=0),
+        dict(lr=-1e-3),
+        dict(lr=float("nan")),
+        dict(patience=0),
+        dict(clip=-1.0),
+        dict(weight_decay=-0.1),
+    ],
+)
 def test_train_config_validation(bad):
     with pytest.raises(ConfigError):
         TrainConfig(**bad)
@@ -308,8 +358,9 @@ def test_resolve_device_mps_without_mps():
 
 
 def test_trainer_keeps_the_model_on_cpu_and_trains_only_trainable_params():
-    model = models.build_model(models.ModelConfig("avg", vocab_size=30, num_classes=2, emb_dim=8, hidden=8,
-                                                  freeze_embedding=True))
+    model = models.build_model(
+        models.ModelConfig("avg", vocab_size=30, num_classes=2, emb_dim=8, hidden=8, freeze_embedding=True)
+    )
     frozen = model.embedding.weight.detach().clone()
     before = copy.deepcopy(model.state_dict())
     trainer = Trainer(model, TrainConfig(epochs=1, lr=0.05), device="cpu")
@@ -361,13 +412,20 @@ def test_freeze_epochs_holds_the_embedding_still_then_trains_it(monkeypatch):
     tr = make_dataloader(seqs, labels, batch_size=16)
     va = make_dataloader(seqs[:20], labels[:20], batch_size=16, shuffle=False)
     Trainer(model, TrainConfig(epochs=2, freeze_epochs=1, lr=1e-2, patience=2), device="cpu").fit(
-        tr, va, progress=False)
+        tr, va, progress=False
+    )
     assert torch.equal(after_epoch[0], before)  # frozen in epoch 1
     assert not torch.equal(after_epoch[1], before)  # trained in epoch 2
     assert model.embedding.weight.requires_grad  # released afterwards
 
 
 def test_monitor_val_f1_restores_the_epoch_of_best_validation_macro_f1(monkeypatch):
-    model, result, snapshots = scripted_fit(monkeypatch, [0.5, 0.4, 0.3, 0.2], patience=4,
-                                            val_accs=[0.6, 0.9, 0.7, 0.8], monitor="val_f1", lr_decay=1.0)
+    model, result, snapshots = scripted_fit(
+        monkeypatch,
+        [0.5, 0.4, 0.3, 0.2],
+        patience=4,
+        val_accs=[0.6, 0.9, 0.7, 0.8],
+        monitor="val_f1",
+        lr_decay=1.0,
+    )
     assert result.best_epoch == 2 and state(model) == snapshots[2]

@@ -1,4 +1,6 @@
-"""Tests of unlabelled text (nlp_pp.text.stream, nlp_pp.vectors.corpus, nlp_pp.vectors.pretrain): streaming unlabelled files, the cached token corpus, pretraining FastText on it."""
+"""Tests of unlabelled text (nlp_pp.text.stream, nlp_pp.vectors.corpus, nlp_pp.vectors.pretrain): streaming
+unlabelled files, the cached token corpus, pretraining FastText on it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,21 +15,35 @@ import pytest
 
 import nlp_pp.text.stream as unl
 from nlp_pp.cache import Cache
-from nlp_pp.vectors.fasttext import FastTextConfig, train_fasttext
 from nlp_pp.errors import ConfigError, DataError
+from nlp_pp.text.hashing import hash_texts, overlap, text_hash
 from nlp_pp.text.parallel import imap_chunks
 from nlp_pp.text.preprocess import PreprocessConfig, preprocess
-from nlp_pp.vectors.pretrain import DEFAULT_MAX_VOCAB_SIZE, PRETRAINED_FORMAT, check_pretrained, pretrain
-from nlp_pp.vectors.corpus import TokenCorpus, build_corpus
-from nlp_pp.text.hashing import hash_texts, overlap, text_hash
 from nlp_pp.text.stream import iter_unlabeled_texts
+from nlp_pp.vectors.corpus import TokenCorpus, build_corpus
+from nlp_pp.vectors.fasttext import FastTextConfig, train_fasttext
+from nlp_pp.vectors.pretrain import DEFAULT_MAX_VOCAB_SIZE, PRETRAINED_FORMAT, check_pretrained, pretrain
 from nlp_pp.vectors.storage import load_vectors
 
 preprocess_module = importlib.import_module("nlp_pp.text.preprocess")
 
-TEXTS = ["영화 정말 재밌어요 ㅋㅋ", "대.출 필요하세요? 010-1234-5678", "오늘 저녁 같이 먹자", "무료 쿠폰 지급!! http://bit.ly/x",
-         "@@@", "내일 회의는 3시에 시작합니다", "엄마 도착했어", "주말에 영화 보러 갈래?", "  앞뒤 공백  ", "쉼표, \"따옴표\" 포함",
-         "이벤트 당첨! 50만원 지급", "배송이 완료되었습니다", "영화 정말 재밌어요 ㅋㅋ", "최악의 영화 ㅠㅠ", "ok 좋아요"]
+TEXTS = [
+    "영화 정말 재밌어요 ㅋㅋ",
+    "대.출 필요하세요? 010-1234-5678",
+    "오늘 저녁 같이 먹자",
+    "무료 쿠폰 지급!! http://bit.ly/x",
+    "@@@",
+    "내일 회의는 3시에 시작합니다",
+    "엄마 도착했어",
+    "주말에 영화 보러 갈래?",
+    "  앞뒤 공백  ",
+    '쉼표, "따옴표" 포함',
+    "이벤트 당첨! 50만원 지급",
+    "배송이 완료되었습니다",
+    "영화 정말 재밌어요 ㅋㅋ",
+    "최악의 영화 ㅠㅠ",
+    "ok 좋아요",
+]
 
 
 def one_line(exc_info, *needles: str) -> str:
@@ -63,6 +79,7 @@ def read_all(path, **kw) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ hashes
 
+
 def test_text_hash_is_blake2b_of_the_stripped_text():
     expected = int.from_bytes(hashlib.blake2b("영화 재밌어요".encode(), digest_size=8).digest(), "little")
     assert text_hash("영화 재밌어요") == text_hash(" 영화 재밌어요\n") == expected
@@ -74,7 +91,7 @@ def test_text_hash_is_blake2b_of_the_stripped_text():
 
 # ------------------------------------------------------------------------------------------ reading
 
-TRICKY = ["영화 정말 재밌어요", "쉼표, 그리고 \"따옴표\"", "줄\n바꿈이 있는 칸", "ㅋㅋㅋ", "뒤 공백  "]
+TRICKY = ["영화 정말 재밌어요", '쉼표, 그리고 "따옴표"', "줄\n바꿈이 있는 칸", "ㅋㅋㅋ", "뒤 공백  "]
 
 
 @pytest.mark.parametrize("encoding, bom", [("utf-8", False), ("utf-8", True), ("cp949", False)])
@@ -89,8 +106,9 @@ def test_tsv_and_another_column(tmp_path):
     assert read_all(path, text_col="document") == TRICKY
 
 
-@pytest.mark.parametrize("encoding, bom, newline", [("utf-8", False, "\n"), ("utf-8", True, "\r\n"),
-                                                    ("cp949", False, "\r\n")])
+@pytest.mark.parametrize(
+    "encoding, bom, newline", [("utf-8", False, "\n"), ("utf-8", True, "\r\n"), ("cp949", False, "\r\n")]
+)
 def test_plain_text_in_every_encoding(tmp_path, encoding, bom, newline):
     lines = [t for t in TRICKY if "\n" not in t]
     path = write_lines(tmp_path / "u.txt", lines, encoding, bom, newline)
@@ -99,7 +117,7 @@ def test_plain_text_in_every_encoding(tmp_path, encoding, bom, newline):
 
 def test_blank_lines_and_missing_cells_are_skipped(tmp_path):
     path = tmp_path / "u.csv"
-    path.write_text("id,content\n1,가\n2,\n3,\"  \"\n4,나\n5\n", encoding="utf-8")
+    path.write_text('id,content\n1,가\n2,\n3,"  "\n4,나\n5\n', encoding="utf-8")
     assert read_all(path) == ["가", "나"]
     path = tmp_path / "u.txt"
     path.write_text("\n가\n   \n\t\n나\n\n", encoding="utf-8")
@@ -129,7 +147,11 @@ def test_an_overlong_line_is_cut_in_bounded_reads(tmp_path, monkeypatch, caplog)
 @pytest.mark.parametrize("suffix", [".csv", ".txt"])
 def test_chunks_keep_order_and_content(tmp_path, suffix):
     texts = [f"문장 {i} 번째" for i in range(25)]
-    path = write_csv(tmp_path / f"u{suffix}", texts) if suffix == ".csv" else write_lines(tmp_path / "u.txt", texts)
+    path = (
+        write_csv(tmp_path / f"u{suffix}", texts)
+        if suffix == ".csv"
+        else write_lines(tmp_path / "u.txt", texts)
+    )
     chunks = list(iter_unlabeled_texts(path, chunk_size=4))
     assert [len(c) for c in chunks] == [4] * 6 + [1]
     assert [t for c in chunks for t in c] == texts
@@ -149,8 +171,14 @@ class _CountingFile(io.FileIO):
 
 @pytest.mark.parametrize("suffix", [".csv", ".txt"])
 def test_streaming_reads_the_file_as_it_goes(tmp_path, monkeypatch, suffix):
-    texts = [f"{i}번째 메시지: 영화 정말 재밌어요 ㅋㅋ 다음에 또 보러 가요" for i in range(60_000)]  # about 4.4 MB
-    path = write_csv(tmp_path / f"u{suffix}", texts) if suffix == ".csv" else write_lines(tmp_path / "u.txt", texts)
+    texts = [
+        f"{i}번째 메시지: 영화 정말 재밌어요 ㅋㅋ 다음에 또 보러 가요" for i in range(60_000)
+    ]  # about 4.4 MB
+    path = (
+        write_csv(tmp_path / f"u{suffix}", texts)
+        if suffix == ".csv"
+        else write_lines(tmp_path / "u.txt", texts)
+    )
     size = path.stat().st_size
     assert size > 4_000_000
     monkeypatch.setattr(unl, "_open_binary", lambda p: io.BufferedReader(_CountingFile(p)))
@@ -190,7 +218,9 @@ def test_binary_and_utf16_files(tmp_path):
     with pytest.raises(DataError) as e:
         iter_unlabeled_texts(tmp_path / "b.txt")
     one_line(e, "looks binary", "not a text file")
-    (tmp_path / "b.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + b"\x01\x02\x03\x1b" * 1000)  # e.g. an .xlsx
+    (tmp_path / "b.csv").write_bytes(
+        b"PK\x03\x04\x14\x00\x06\x00" + b"\x01\x02\x03\x1b" * 1000
+    )  # e.g. an .xlsx
     with pytest.raises(DataError) as e:
         iter_unlabeled_texts(tmp_path / "b.csv")
     one_line(e, "looks binary", "CSV")
@@ -268,6 +298,7 @@ def test_a_csv_header_in_a_text_file_is_warned_about(tmp_path, caplog):
 
 # ---------------------------------------------------------------------------------------- imap_chunks
 
+
 def _double(chunk: list[int]) -> list[int]:
     return [2 * x for x in chunk]
 
@@ -297,6 +328,7 @@ def test_imap_chunks_checks_its_options_at_once():
 
 # -------------------------------------------------------------------------------------------- corpus
 
+
 @pytest.fixture
 def files(tmp_path) -> list[Path]:
     a = write_csv(tmp_path / "a.csv", TEXTS[:9], "cp949")
@@ -312,8 +344,9 @@ def corpus_lines(corpus: TokenCorpus) -> list[str]:
 def test_build_corpus_equals_preprocess(files, tmp_path, n_jobs):
     cfg = PreprocessConfig()
     expected = preprocess(TEXTS, cfg)
-    corpus = build_corpus(files, "content", cfg, cache=Cache(tmp_path / "cache"), n_jobs=n_jobs,
-                          progress=False, chunk_size=4)
+    corpus = build_corpus(
+        files, "content", cfg, cache=Cache(tmp_path / "cache"), n_jobs=n_jobs, progress=False, chunk_size=4
+    )
     assert corpus.texts == len(TEXTS) and corpus.tokens == sum(map(len, expected))
     assert corpus.empty == sum(1 for t in expected if not t) == 1  # "@@@" leaves nothing
     assert corpus_lines(corpus) == [" ".join(t) for t in expected]  # one line per text, blank ones too
@@ -349,7 +382,9 @@ def test_a_second_build_reads_the_cache_without_preprocessing(files, tmp_path, m
     # the same content at another path hits the cache too (the key is the content, not the path)
     moved = tmp_path / "moved.csv"
     moved.write_bytes(files[0].read_bytes())
-    hit = build_corpus([moved, files[1]], "content", PreprocessConfig(), cache=cache, n_jobs=1, progress=False)
+    hit = build_corpus(
+        [moved, files[1]], "content", PreprocessConfig(), cache=cache, n_jobs=1, progress=False
+    )
     assert hit.directory == first.directory and hit.files[0]["path"] == str(moved)
     assert not [p for p in (tmp_path / "cache" / "corpus").iterdir() if p.name.startswith(".staging")]
 
@@ -394,8 +429,13 @@ def test_without_a_cache_the_corpus_is_temporary(files):
 def test_build_corpus_checks_every_file_before_any_work(files, tmp_path, monkeypatch):
     monkeypatch.setattr(preprocess_module, "_preprocess_chunk", _fail)
     with pytest.raises(DataError, match="file not found"):
-        build_corpus([*files, tmp_path / "missing.txt"], "content", PreprocessConfig(), cache=Cache(None),
-                     progress=False)
+        build_corpus(
+            [*files, tmp_path / "missing.txt"],
+            "content",
+            PreprocessConfig(),
+            cache=Cache(None),
+            progress=False,
+        )
     with pytest.raises(ConfigError, match="no unlabelled file"):
         build_corpus([], "content", PreprocessConfig(), cache=Cache(None))
 
@@ -421,6 +461,7 @@ def test_whitespace_inside_a_token_cannot_break_the_file(files, tmp_path, monkey
 
 
 # ----------------------------------------------------------------------------------- cache directories
+
 
 def _entry(tmp_path: Path, cache: Cache, move: bool = False, value=None) -> tuple[Path, Path]:
     source = cache.staging_dir("k") if move else tmp_path / "src"
@@ -468,7 +509,7 @@ def test_cache_directory_fuzz_never_returns_altered_files(tmp_path):
     _, stored = _entry(tmp_path, cache)
     rng = random.Random(0)
     originals = {p.name: p.read_bytes() for p in stored.iterdir()}
-    for i in range(150):
+    for _i in range(150):
         if not stored.exists():
             _entry(tmp_path, cache)
         name = rng.choice(sorted(originals))
@@ -497,6 +538,7 @@ def test_stale_staging_directories_are_removed(tmp_path):
 
 
 # -------------------------------------------------------------------------------------------- iterate
+
 
 @pytest.fixture
 def corpus(files) -> TokenCorpus:
@@ -558,14 +600,24 @@ def test_pretrain_writes_vectors_whose_meta_and_hashes_round_trip(files, tmp_pat
     cfg = PreprocessConfig()
     excluded = {text_hash(TEXTS[2]), text_hash(TEXTS[5])}
     out = tmp_path / "pretrained.npz"
-    stats = pretrain(files, out, preprocess=cfg, fasttext=SMALL_FT, cache=Cache(tmp_path / "cache"), n_jobs=1,
-                     exclude=excluded, progress=False)
+    stats = pretrain(
+        files,
+        out,
+        preprocess=cfg,
+        fasttext=SMALL_FT,
+        cache=Cache(tmp_path / "cache"),
+        n_jobs=1,
+        exclude=excluded,
+        progress=False,
+    )
     wv, meta, arrays = load_vectors(out, arrays=True)
     assert meta["format"] == PRETRAINED_FORMAT
     assert meta["preprocess"] == cfg.to_dict() and meta["preprocess_fingerprint"] == cfg.fingerprint()
     assert meta["fasttext"] == {**SMALL_FT.to_dict(), "max_vocab_size": DEFAULT_MAX_VOCAB_SIZE}
     assert meta["corpus"] == stats
-    assert stats["texts"] == len(TEXTS) and stats["excluded"] == 2 and stats["texts_trained"] == len(TEXTS) - 2
+    assert (
+        stats["texts"] == len(TEXTS) and stats["excluded"] == 2 and stats["texts_trained"] == len(TEXTS) - 2
+    )
     assert stats["sentences"] == len(TEXTS) - 3  # and "@@@" has no token
     assert stats["vocabulary"] == len(wv) and stats["words_trained"] > 0
     assert [f["path"] for f in stats["files"]] == [str(f) for f in files]
@@ -581,8 +633,12 @@ def test_pretrain_writes_vectors_whose_meta_and_hashes_round_trip(files, tmp_pat
 
 def test_check_pretrained_rejects_other_preprocessing_or_dimension():
     cfg = PreprocessConfig()
-    meta = {"format": PRETRAINED_FORMAT, "preprocess": cfg.to_dict(), "preprocess_fingerprint": cfg.fingerprint(),
-            "fasttext": {"dim": 100}}
+    meta = {
+        "format": PRETRAINED_FORMAT,
+        "preprocess": cfg.to_dict(),
+        "preprocess_fingerprint": cfg.fingerprint(),
+        "fasttext": {"dim": 100},
+    }
     check_pretrained(meta, cfg, 100)
     with pytest.raises(ConfigError) as e:
         check_pretrained(meta, PreprocessConfig(keep_jamo=False, jamo=False), 100)

@@ -1,4 +1,6 @@
-"""Tests of nlp_pp.vectors.storage: pickle-free word vector files, exact round trips, damaged and crafted files."""
+"""Tests of nlp_pp.vectors.storage: pickle-free word vector files, exact round trips, damaged and crafted
+files."""
+
 from __future__ import annotations
 
 import errno
@@ -18,12 +20,37 @@ from nlp_pp.errors import RunError
 from nlp_pp.text.hangul import decompose
 from nlp_pp.vectors.storage import FORMAT, load_vectors, save_vectors
 
-SYLLABLES = ["대출", "상담", "무료", "쿠폰", "영화", "재밌", "어요", "오늘", "저녁", "같이", "먹자", "이벤트", "클릭",
-             "지급", "회의", "내일", "엄마", "도착", "주말", "보러"]
+SYLLABLES = [
+    "대출",
+    "상담",
+    "무료",
+    "쿠폰",
+    "영화",
+    "재밌",
+    "어요",
+    "오늘",
+    "저녁",
+    "같이",
+    "먹자",
+    "이벤트",
+    "클릭",
+    "지급",
+    "회의",
+    "내일",
+    "엄마",
+    "도착",
+    "주말",
+    "보러",
+]
 WORDS = [decompose(w) for w in SYLLABLES] + ["PHONE", "URL", "!", "^^"]
 OOV = [decompose(w) for w in ["대출상담", "무료쿠폰", "내일저녁", "영화관"]] + ["PHONES", "쿠폰", "ㅋㅋ"]
-META = {"preprocess": {"tokenizer": "MeCab", "jamo": True, "불용어": ["은", "는"]}, "corpus": {"texts": 40},
-        "설명": "한국어 메타데이터", "ratio": 0.25, "none": None}
+META = {
+    "preprocess": {"tokenizer": "MeCab", "jamo": True, "불용어": ["은", "는"]},
+    "corpus": {"texts": 40},
+    "설명": "한국어 메타데이터",
+    "ratio": 0.25,
+    "none": None,
+}
 
 
 def sentences(n: int = 40, seed: int = 0) -> list[list[str]]:
@@ -71,6 +98,7 @@ def rewrite(src: Path, dst: Path, **changes) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ round trip
+
 
 def test_fasttext_round_trip_in_vocabulary(model, saved):
     from gensim.models.fasttext import FastTextKeyedVectors
@@ -202,6 +230,7 @@ def test_overwrite_replaces_and_a_numpy_savez_copy_loads(saved, tmp_path, model)
 
 # ------------------------------------------------------------------------------------- refused files
 
+
 class _Payload:
     """Unpickling this creates ``marker`` (stands for any code a crafted pickle could run)."""
 
@@ -243,26 +272,29 @@ def test_object_array_in_a_valid_archive_is_refused(saved, tmp_path):
         assert not marker.exists()
 
 
-@pytest.mark.parametrize("change, needle", [
-    ({"format": np.array("nlp_pp.vectors/2")}, "not supported"),
-    ({"format": np.array("something else")}, "unknown format"),
-    ({"format": None}, "missing"),
-    ({"kind": np.array("word2vec")}, "kind"),
-    ({"meta": np.array("[1, 2]")}, "meta"),
-    ({"meta": np.array("{not json")}, "damaged"),
-    ({"vectors": np.zeros((3, 16), dtype=np.float32)}, "vectors"),
-    ({"vectors": np.zeros((24, 16), dtype=np.float64)}, "float64"),
-    ({"vectors_vocab": np.zeros((24, 15), dtype=np.float32)}, "vectors_vocab"),
-    ({"vectors_ngrams": np.zeros((1999, 16), dtype=np.float32)}, "vectors_ngrams"),
-    ({"ngram_params": np.array([3, 6, 4000])}, "vectors_ngrams"),
-    ({"ngram_params": np.array([3, 6, -1])}, "n-gram"),
-    ({"vocab_offsets": np.arange(25, dtype=np.int64)}, "offsets"),
-    ({"vocab_utf8": np.full(5, 0xFF, dtype=np.uint8)}, "offsets"),
-    ({"vectors": np.zeros((24, 16), dtype=">f4")}, "dtype"),
-    ({"vectors": np.zeros((16, 24), dtype=np.float32).T}, "Fortran"),
-    ({"attr_count": np.arange(3)}, "attr_count"),
-    ({"extra": np.arange(3)}, "unexpected member"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"format": np.array("nlp_pp.vectors/2")}, "not supported"),
+        ({"format": np.array("something else")}, "unknown format"),
+        ({"format": None}, "missing"),
+        ({"kind": np.array("word2vec")}, "kind"),
+        ({"meta": np.array("[1, 2]")}, "meta"),
+        ({"meta": np.array("{not json")}, "damaged"),
+        ({"vectors": np.zeros((3, 16), dtype=np.float32)}, "vectors"),
+        ({"vectors": np.zeros((24, 16), dtype=np.float64)}, "float64"),
+        ({"vectors_vocab": np.zeros((24, 15), dtype=np.float32)}, "vectors_vocab"),
+        ({"vectors_ngrams": np.zeros((1999, 16), dtype=np.float32)}, "vectors_ngrams"),
+        ({"ngram_params": np.array([3, 6, 4000])}, "vectors_ngrams"),
+        ({"ngram_params": np.array([3, 6, -1])}, "n-gram"),
+        ({"vocab_offsets": np.arange(25, dtype=np.int64)}, "offsets"),
+        ({"vocab_utf8": np.full(5, 0xFF, dtype=np.uint8)}, "offsets"),
+        ({"vectors": np.zeros((24, 16), dtype=">f4")}, "dtype"),
+        ({"vectors": np.zeros((16, 24), dtype=np.float32).T}, "Fortran"),
+        ({"attr_count": np.arange(3)}, "attr_count"),
+        ({"extra": np.arange(3)}, "unexpected member"),
+    ],
+)
 def test_inconsistent_or_crafted_arrays_are_refused(saved, tmp_path, model, change, needle):
     assert len(model.wv) == 24  # the shapes above are for this vocabulary
     run_error(rewrite(saved, tmp_path / "bad", **change), needle)
@@ -270,11 +302,19 @@ def test_inconsistent_or_crafted_arrays_are_refused(saved, tmp_path, model, chan
 
 def test_duplicate_or_invalid_vocabulary_is_refused(saved, tmp_path):
     two = np.frombuffer(b"abab", dtype=np.uint8)
-    kv = dict(vectors=np.zeros((2, 16), np.float32), vectors_vocab=np.zeros((2, 16), np.float32),
-              attr_count=np.zeros(2, np.int64), attr_sample_int=np.zeros(2, np.uint32))
-    run_error(rewrite(saved, tmp_path / "dup", vocab_utf8=two, vocab_offsets=np.array([0, 2, 4]), **kv), "duplicate")
+    kv = dict(
+        vectors=np.zeros((2, 16), np.float32),
+        vectors_vocab=np.zeros((2, 16), np.float32),
+        attr_count=np.zeros(2, np.int64),
+        attr_sample_int=np.zeros(2, np.uint32),
+    )
+    run_error(
+        rewrite(saved, tmp_path / "dup", vocab_utf8=two, vocab_offsets=np.array([0, 2, 4]), **kv), "duplicate"
+    )
     bad = np.frombuffer(b"ab\xff\xfe", dtype=np.uint8)
-    run_error(rewrite(saved, tmp_path / "utf", vocab_utf8=bad, vocab_offsets=np.array([0, 2, 4]), **kv), "UTF-8")
+    run_error(
+        rewrite(saved, tmp_path / "utf", vocab_utf8=bad, vocab_offsets=np.array([0, 2, 4]), **kv), "UTF-8"
+    )
 
 
 def test_compressed_or_oversized_header_is_refused(saved, tmp_path):
@@ -309,6 +349,7 @@ def test_duplicate_member_is_refused(saved, tmp_path):
 
 # ---------------------------------------------------------------------------------- damaged files
 
+
 def test_truncated_file(saved, tmp_path):
     data = saved.read_bytes()
     for n in (len(data) - 1, len(data) - 30, len(data) // 2, 100, 4, 1):
@@ -332,8 +373,15 @@ def test_every_single_byte_flip_is_caught_or_harmless(tmp_path):
     """
     from gensim.models import FastText
 
-    m = FastText([["가나다", "라마", "바사아"], ["라마", "자차"]] * 5, vector_size=4, min_count=1, workers=1,
-                 epochs=1, bucket=10, seed=0)
+    m = FastText(
+        [["가나다", "라마", "바사아"], ["라마", "자차"]] * 5,
+        vector_size=4,
+        min_count=1,
+        workers=1,
+        epochs=1,
+        bucket=10,
+        seed=0,
+    )
     src = tmp_path / "small"
     save_vectors(m.wv, src, {"x": 1})
     data = src.read_bytes()
@@ -381,6 +429,7 @@ def test_empty_missing_directory_and_other_files(tmp_path):
 
 # ------------------------------------------------------------------------------------ write errors
 
+
 def test_missing_directory_and_directory_destination(tmp_path, model):
     with pytest.raises(RunError, match="does not exist") as info:
         save_vectors(model.wv, tmp_path / "no" / "such" / "v")
@@ -392,8 +441,9 @@ def test_missing_directory_and_directory_destination(tmp_path, model):
     assert list(folder.iterdir()) == []
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root can write to a read-only directory")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write to a read-only directory"
+)
 def test_unwritable_directory(tmp_path, model):
     ro = tmp_path / "ro"
     ro.mkdir()
@@ -482,24 +532,27 @@ def test_extra_arrays_share_no_names_with_the_format(model, tmp_path):
     assert all(wv.get_vecattr(w, "count") == model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key)
 
 
-@pytest.mark.parametrize("arrays, error, needle", [
-    ({"x": np.array(["a", "b"])}, TypeError, "dtype <U1"),
-    ({"x": np.array([1, "a"], dtype=object)}, TypeError, "dtype object"),
-    ({"x": np.zeros(2, dtype=">u8")}, TypeError, "native byte order"),
-    ({"x": np.zeros(2, dtype="datetime64[s]")}, TypeError, "datetime64"),
-    ({"x": np.zeros(2, dtype=np.complex64)}, TypeError, "complex64"),
-    ({"x": np.zeros(2, dtype=[("a", "<i4")])}, TypeError, "dtype"),
-    ({"x": [1, 2, 3]}, TypeError, "numpy array"),
-    ({"x": np.zeros((2, 2))}, ValueError, "one-dimensional"),
-    ({"x": np.float64(1.0)}, TypeError, "numpy array"),
-    ({"x": np.array(1.0)}, ValueError, "one-dimensional"),
-    ({"1x": np.zeros(2)}, ValueError, "not allowed"),
-    ({"a-b": np.zeros(2)}, ValueError, "not allowed"),
-    ({"": np.zeros(2)}, ValueError, "not allowed"),
-    ({"x" * 65: np.zeros(2)}, ValueError, "not allowed"),
-    ({3: np.zeros(2)}, ValueError, "not allowed"),
-    ([("x", np.zeros(2))], TypeError, "dict"),
-])
+@pytest.mark.parametrize(
+    "arrays, error, needle",
+    [
+        ({"x": np.array(["a", "b"])}, TypeError, "dtype <U1"),
+        ({"x": np.array([1, "a"], dtype=object)}, TypeError, "dtype object"),
+        ({"x": np.zeros(2, dtype=">u8")}, TypeError, "native byte order"),
+        ({"x": np.zeros(2, dtype="datetime64[s]")}, TypeError, "datetime64"),
+        ({"x": np.zeros(2, dtype=np.complex64)}, TypeError, "complex64"),
+        ({"x": np.zeros(2, dtype=[("a", "<i4")])}, TypeError, "dtype"),
+        ({"x": [1, 2, 3]}, TypeError, "numpy array"),
+        ({"x": np.zeros((2, 2))}, ValueError, "one-dimensional"),
+        ({"x": np.float64(1.0)}, TypeError, "numpy array"),
+        ({"x": np.array(1.0)}, ValueError, "one-dimensional"),
+        ({"1x": np.zeros(2)}, ValueError, "not allowed"),
+        ({"a-b": np.zeros(2)}, ValueError, "not allowed"),
+        ({"": np.zeros(2)}, ValueError, "not allowed"),
+        ({"x" * 65: np.zeros(2)}, ValueError, "not allowed"),
+        ({3: np.zeros(2)}, ValueError, "not allowed"),
+        ([("x", np.zeros(2))], TypeError, "dict"),
+    ],
+)
 def test_extra_arrays_that_cannot_be_saved(model, tmp_path, arrays, error, needle):
     with pytest.raises(error, match=re.escape(needle)):
         save_vectors(model.wv, tmp_path / "v", arrays=arrays)
@@ -512,16 +565,19 @@ def test_non_contiguous_extra_array_is_saved_as_its_values(model, tmp_path):
     assert load_vectors(tmp_path / "v", arrays=True)[2]["every_third"].tolist() == [0, 3, 6, 9]
 
 
-@pytest.mark.parametrize("change, needle", [
-    ({"array_text_hashes": np.zeros(3, dtype=">u8")}, "dtype"),
-    ({"array_text_hashes": np.zeros(3, dtype=np.complex128)}, "dtype"),
-    ({"array_text_hashes": np.array(["a"])}, "dtype"),
-    ({"array_text_hashes": np.zeros(3, dtype="datetime64[s]")}, "dtype"),
-    ({"array_text_hashes": np.zeros((2, 2), dtype=np.uint64)}, "shape"),
-    ({"array_text_hashes": np.zeros((3, 2), dtype=np.uint64).T}, "Fortran"),
-    ({"array_1bad": np.zeros(2)}, "unexpected member"),
-    ({"array_": np.zeros(2)}, "unexpected member"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"array_text_hashes": np.zeros(3, dtype=">u8")}, "dtype"),
+        ({"array_text_hashes": np.zeros(3, dtype=np.complex128)}, "dtype"),
+        ({"array_text_hashes": np.array(["a"])}, "dtype"),
+        ({"array_text_hashes": np.zeros(3, dtype="datetime64[s]")}, "dtype"),
+        ({"array_text_hashes": np.zeros((2, 2), dtype=np.uint64)}, "shape"),
+        ({"array_text_hashes": np.zeros((3, 2), dtype=np.uint64).T}, "Fortran"),
+        ({"array_1bad": np.zeros(2)}, "unexpected member"),
+        ({"array_": np.zeros(2)}, "unexpected member"),
+    ],
+)
 def test_crafted_extra_arrays_are_refused(model, tmp_path, change, needle):
     good = tmp_path / "good"
     save_vectors(model.wv, good, arrays={"text_hashes": np.arange(3, dtype=np.uint64)})

@@ -1,4 +1,5 @@
 """Tests of nlp_pp.vectors.vocab: building with a rare-word threshold, encoding, stats, JSON round trip."""
+
 from __future__ import annotations
 
 import doctest
@@ -6,8 +7,8 @@ import json
 
 import pytest
 
-from nlp_pp.vectors import vocab as vocab_module
 from nlp_pp.errors import ConfigError, RunError
+from nlp_pp.vectors import vocab as vocab_module
 from nlp_pp.vectors.vocab import PAD, PAD_IDX, UNK, UNK_IDX, Vocab
 
 CORPUS = [
@@ -34,8 +35,13 @@ def test_build_min_count_order_and_stats():
     assert v.stoi == {t: i for i, t in enumerate(v.itos)}
     assert len(v) == 6
     assert v.min_count == 2
-    assert v.stats == {"size": 6, "min_count": 2, "distinct_tokens": 6, "rare_dropped": 2,
-                       "coverage_train": 11 / 13}
+    assert v.stats == {
+        "size": 6,
+        "min_count": 2,
+        "distinct_tokens": 6,
+        "rare_dropped": 2,
+        "coverage_train": 11 / 13,
+    }
     assert "대출" in v and "쿠폰" not in v
 
 
@@ -83,7 +89,7 @@ def test_encode_decode():
     v = Vocab.build(CORPUS, min_count=2)
     assert v.encode(["대출", "쿠폰", "영화", "없는말"]) == [2, UNK_IDX, 5, UNK_IDX]
     assert v.encode([]) == []
-    assert v.decode([0, 2, 1, 5, 0, 0]) == ["대출", UNK, "영화"]   # PAD is skipped
+    assert v.decode([0, 2, 1, 5, 0, 0]) == ["대출", UNK, "영화"]  # PAD is skipped
     assert v.decode(v.encode(["상담", "무료"])) == ["상담", "무료"]
 
 
@@ -100,7 +106,7 @@ def test_save_load_round_trip(tmp_path):
     v.save(p)
     data = json.loads(p.read_text(encoding="utf-8"))
     assert data["format"] == "nlp_pp.vocab/1" and data["itos"] == v.itos
-    assert "대출" in p.read_text(encoding="utf-8")           # readable UTF-8, not \\u escapes
+    assert "대출" in p.read_text(encoding="utf-8")  # readable UTF-8, not \\u escapes
     w = Vocab.load(str(p))
     assert w.itos == v.itos and w.stoi == v.stoi
     assert w.min_count == 2 and w.stats == v.stats
@@ -112,16 +118,19 @@ def test_load_missing_file(tmp_path):
         Vocab.load(tmp_path / "nope.json")
 
 
-@pytest.mark.parametrize("content", [
-    b'{"format": "nlp_pp.vocab/1", "itos": ["<PAD>"',                 # truncated JSON
-    b'{"format": "something/else", "itos": []}',                      # wrong format
-    b'{"format": "nlp_pp.vocab/1"}',                                  # no itos
-    b'{"format": "nlp_pp.vocab/1", "itos": ["a", "b"]}',              # no PAD/UNK
-    b'{"format": "nlp_pp.vocab/1", "itos": ["<PAD>", "<UNK>", "a", "a"]}',
-    b'{"format": "nlp_pp.vocab/1", "itos": 5}',
-    b"\xff\xfe\x00 not utf-8",
-    b"",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"format": "nlp_pp.vocab/1", "itos": ["<PAD>"',  # truncated JSON
+        b'{"format": "something/else", "itos": []}',  # wrong format
+        b'{"format": "nlp_pp.vocab/1"}',  # no itos
+        b'{"format": "nlp_pp.vocab/1", "itos": ["a", "b"]}',  # no PAD/UNK
+        b'{"format": "nlp_pp.vocab/1", "itos": ["<PAD>", "<UNK>", "a", "a"]}',
+        b'{"format": "nlp_pp.vocab/1", "itos": 5}',
+        b"\xff\xfe\x00 not utf-8",
+        b"",
+    ],
+)
 def test_load_corrupt_file(tmp_path, content):
     p = tmp_path / "vocab.json"
     p.write_bytes(content)

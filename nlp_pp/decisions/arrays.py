@@ -1,4 +1,5 @@
 """Checked inputs of the decision functions: binary labels and scores, class indices, probability matrices."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Temperature scaling (Guo et al., 2017), expected calibration error and reliability bins."""
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,9 @@ def _temperature_nll(logits: np.ndarray, y: np.ndarray, temperature: float) -> f
     return float(np.mean(logsumexp(z, axis=1) - z[np.arange(len(y)), y]))
 
 
-def fit_temperature(logits: np.ndarray, y: Sequence[int], bounds: tuple[float, float] = (0.01, 100.0)) -> float:
+def fit_temperature(
+    logits: np.ndarray, y: Sequence[int], bounds: tuple[float, float] = (0.01, 100.0)
+) -> float:
     """Temperature ``T > 0`` minimising the negative log-likelihood of ``softmax(logits / T)``.
 
     Parameters
@@ -58,8 +61,12 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int], bounds: tuple[float, f
     if (logits.argmax(1) == y).all():
         logger.debug("fit_temperature: every example is classified correctly; keeping T = 1")
         return 1.0
-    res = minimize_scalar(lambda t: _temperature_nll(logits, y, math.exp(t)), bounds=(math.log(lo), math.log(hi)),
-                          method="bounded", options={"xatol": 1e-6})
+    res = minimize_scalar(
+        lambda t: _temperature_nll(logits, y, math.exp(t)),
+        bounds=(math.log(lo), math.log(hi)),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     base = _temperature_nll(logits, y, 1.0)
     if not res.success or not res.fun < base - 1e-12:
         return 1.0
@@ -110,9 +117,15 @@ def reliability_bins(probs: np.ndarray, y: Sequence[int], n_bins: int = 15) -> d
     bins = []
     for b in range(n_bins):
         c = int(count[b])
-        bins.append({"lower": b / n_bins, "upper": (b + 1) / n_bins,
-                     "confidence": float(conf_sum[b] / c) if c else None,
-                     "accuracy": float(acc_sum[b] / c) if c else None, "count": c})
+        bins.append(
+            {
+                "lower": b / n_bins,
+                "upper": (b + 1) / n_bins,
+                "confidence": float(conf_sum[b] / c) if c else None,
+                "accuracy": float(acc_sum[b] / c) if c else None,
+                "count": c,
+            }
+        )
     n = len(y)
     ece = float(np.abs(acc_sum - conf_sum).sum() / n) if n else None
     return {"n_bins": n_bins, "n": n, "ece": ece, "bins": bins}

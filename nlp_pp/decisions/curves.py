@@ -1,18 +1,19 @@
 """Ranking quality of a binary scorer: PR-AUC and down-sampled precision-recall and ROC curves."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import (average_precision_score, precision_recall_curve, roc_auc_score, roc_curve)
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from ..errors import ConfigError
 from .arrays import binary_inputs
 
 
-
 def pr_auc(y: Sequence[int], p: Sequence[float]) -> float | None:
-    """Area under the precision–recall curve as average precision (scikit-learn); ``None`` without positives."""
+    """Area under the precision–recall curve as average precision (scikit-learn); ``None`` without
+    positives."""
     y, p = binary_inputs(y, p)
     if not y.any():
         return None
@@ -41,8 +42,12 @@ def curve_points(y: Sequence[int], p: Sequence[float], max_points: int = 200) ->
         raise ConfigError(f"max_points must be an integer >= 2 (got {max_points!r})")
     y, p = binary_inputs(y, p)
     has_pos, has_neg = bool(y.any()), bool((y == 0).any())
-    out: dict = {"pr": {"recall": [], "precision": []}, "roc": {"fpr": [], "tpr": []},
-                 "pr_auc": None, "roc_auc": None}
+    out: dict = {
+        "pr": {"recall": [], "precision": []},
+        "roc": {"fpr": [], "tpr": []},
+        "pr_auc": None,
+        "roc_auc": None,
+    }
     if has_pos:
         precision, recall, _ = precision_recall_curve(y, p)
         keep = _downsample(len(recall), max_points)

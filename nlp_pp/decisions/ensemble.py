@@ -1,4 +1,5 @@
 """Soft-vote ensembles (Caruana et al., 2004) and an honest, cross-fitted estimate of their gain."""
+
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, f1_score, log_loss)
+from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..errors import ConfigError, DataError
@@ -25,7 +26,9 @@ def _member_stack(member_probs: Sequence[np.ndarray]) -> np.ndarray:
         raise DataError("an ensemble needs at least one member")
     mats = [prob_matrix(p) for p in member_probs]
     if len({m.shape for m in mats}) != 1:
-        raise DataError(f"every member must give probabilities of the same shape (got {[m.shape for m in mats]})")
+        raise DataError(
+            f"every member must give probabilities of the same shape (got {[m.shape for m in mats]})"
+        )
     return np.stack(mats)
 
 
@@ -94,12 +97,18 @@ class Ensemble:
 
     def to_dict(self) -> dict:
         """Strict-JSON-safe description: members, weights, n_members, score, path."""
-        return {"members": [int(m) for m in self.members], "weights": [float(w) for w in self.weights],
-                "n_members": int(self.n_members), "score": self.score, "path": [float(s) for s in self.path]}
+        return {
+            "members": [int(m) for m in self.members],
+            "weights": [float(w) for w in self.weights],
+            "n_members": int(self.n_members),
+            "score": self.score,
+            "path": [float(s) for s in self.path],
+        }
 
 
-def fit_ensemble(member_probs: Sequence[np.ndarray], y: Sequence[int], *, max_rounds: int = 50,
-                 score: str = "log_loss") -> Ensemble:
+def fit_ensemble(
+    member_probs: Sequence[np.ndarray], y: Sequence[int], *, max_rounds: int = 50, score: str = "log_loss"
+) -> Ensemble:
     """Greedy forward selection with replacement (Caruana et al., 2004) on validation probabilities.
 
     Parameters
@@ -147,13 +156,21 @@ def fit_ensemble(member_probs: Sequence[np.ndarray], y: Sequence[int], *, max_ro
         path.append(losses[best])
     used = np.flatnonzero(counts)
     weights = counts[used] / counts.sum()
-    logger.debug("fit_ensemble: members %s, weights %s, %s path %s", used.tolist(), weights.tolist(), score, path)
-    return Ensemble(tuple(int(i) for i in used), tuple(float(w) for w in weights), m, score,
-                    tuple(_natural(v, score) for v in path))
+    logger.debug(
+        "fit_ensemble: members %s, weights %s, %s path %s", used.tolist(), weights.tolist(), score, path
+    )
+    return Ensemble(
+        tuple(int(i) for i in used),
+        tuple(float(w) for w in weights),
+        m,
+        score,
+        tuple(_natural(v, score) for v in path),
+    )
 
 
 def score_probs(y: Sequence[int], probs: np.ndarray, metric: str = "macro_f1") -> float:
-    """``metric`` of ``(n, k)`` probabilities with scikit-learn, as :mod:`nlp_pp.decisions.metrics` computes it.
+    """``metric`` of ``(n, k)`` probabilities with scikit-learn, as :mod:`nlp_pp.decisions.metrics` computes
+    it.
 
     ``macro_f1``/``accuracy`` use the argmax (classes ``0..k-1``, an undefined F1 counts 0);
     ``log_loss`` clips probabilities at 1e-15.
@@ -189,8 +206,16 @@ def _folds(y: np.ndarray, folds: int, seed: int):
     return KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)))
 
 
-def cross_fit_ensemble_score(member_probs: Sequence[np.ndarray], y: Sequence[int], folds: int = 2, seed: int = 0,
-                             metric: str = "macro_f1", *, score: str = "log_loss", max_rounds: int = 50) -> dict:
+def cross_fit_ensemble_score(
+    member_probs: Sequence[np.ndarray],
+    y: Sequence[int],
+    folds: int = 2,
+    seed: int = 0,
+    metric: str = "macro_f1",
+    *,
+    score: str = "log_loss",
+    max_rounds: int = 50,
+) -> dict:
     """Honest validation estimate of "ensemble" versus "best single member".
 
     The weights of :func:`fit_ensemble` are chosen on the same data that then scores them, and so is
@@ -237,9 +262,12 @@ def cross_fit_ensemble_score(member_probs: Sequence[np.ndarray], y: Sequence[int
     full = fit_ensemble(list(stack), y, max_rounds=max_rounds, score=score)
     ens_mean, single_mean = float(np.mean(ens_scores)), float(np.mean(single_scores))
     return {
-        "metric": metric, "folds": folds,
-        "ensemble": ens_mean, "best_single": single_mean,
-        "ensemble_folds": ens_scores, "best_single_folds": single_scores,
+        "metric": metric,
+        "folds": folds,
+        "ensemble": ens_mean,
+        "best_single": single_mean,
+        "ensemble_folds": ens_scores,
+        "best_single_folds": single_scores,
         "in_sample_ensemble": score_probs(y, full.predict_proba(list(stack)), metric),
         "in_sample_best_single": score_probs(y, stack[_best_single(stack, y, metric)], metric),
         "ensemble_minus_best_single": ens_mean - single_mean,

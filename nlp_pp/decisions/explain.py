@@ -9,6 +9,7 @@
 The model is any callable mapping a batch of token-id sequences to an ``(n, k)`` probability array,
 so this module does not depend on PyTorch or on the pipeline.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,18 +55,24 @@ def occlusion(token_ids: Sequence[int], predict_proba: PredictProba, target: int
     n = len(ids)
     if n == 0:
         return np.zeros(0, dtype=np.float64)
-    batch = [ids] + [ids[:i] + ids[i + 1:] for i in range(n)]
+    batch = [ids] + [ids[:i] + ids[i + 1 :] for i in range(n)]
     probs = np.asarray(predict_proba(batch), dtype=np.float64)
     if probs.ndim != 2 or probs.shape[0] != n + 1:
-        raise DataError(f"predict_proba must return one row of class probabilities per sequence "
-                        f"(expected {n + 1} rows, got shape {probs.shape})")
+        raise DataError(
+            f"predict_proba must return one row of class probabilities per sequence "
+            f"(expected {n + 1} rows, got shape {probs.shape})"
+        )
     if not 0 <= target < probs.shape[1]:
         raise ConfigError(f"target class {target} is out of range for {probs.shape[1]} classes")
     return probs[0, target] - probs[1:, target]
 
 
-def top_contributions(tokens: Sequence[str], contributions: Sequence[float] | np.ndarray, k: int = 5,
-                      display: Callable[[str], str] | None = None) -> list[tuple[str, float]]:
+def top_contributions(
+    tokens: Sequence[str],
+    contributions: Sequence[float] | np.ndarray,
+    k: int = 5,
+    display: Callable[[str], str] | None = None,
+) -> list[tuple[str, float]]:
     """The ``k`` positions with the largest absolute contribution, largest first, values signed.
 
     Every position is its own entry (a token occurring twice appears twice; nothing is merged); ties
@@ -82,9 +89,12 @@ def top_contributions(tokens: Sequence[str], contributions: Sequence[float] | np
     return [(show(tokens[i]), float(values[i])) for i in order]
 
 
-def aggregate_contributions(items: Iterable[tuple[Sequence[str], Sequence[float] | np.ndarray, int]],
-                            min_count: int = 5, top: int | None = 20,
-                            display: Callable[[str], str] | None = None) -> dict[int, list[tuple[str, float, int]]]:
+def aggregate_contributions(
+    items: Iterable[tuple[Sequence[str], Sequence[float] | np.ndarray, int]],
+    min_count: int = 5,
+    top: int | None = 20,
+    display: Callable[[str], str] | None = None,
+) -> dict[int, list[tuple[str, float, int]]]:
     """Over a data set, the tokens that push messages towards the class they are predicted as.
 
     Parameters
@@ -126,8 +136,16 @@ def aggregate_contributions(items: Iterable[tuple[Sequence[str], Sequence[float]
     return out
 
 
-def explain_test_set(classifier, texts: Sequence[str], y_true: Sequence[int], *, limit: int = 1000,
-                     mistakes: int = 15, min_count: int = 5, seed: int = 0) -> dict:
+def explain_test_set(
+    classifier,
+    texts: Sequence[str],
+    y_true: Sequence[int],
+    *,
+    limit: int = 1000,
+    mistakes: int = 15,
+    min_count: int = 5,
+    seed: int = 0,
+) -> dict:
     """What the report shows about a neural classifier's reasons on the test split.
 
     ``per_class``: the tokens that most often push messages to each class (over a seeded sample of
@@ -143,17 +161,29 @@ def explain_test_set(classifier, texts: Sequence[str], y_true: Sequence[int], *,
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.permutation(len(texts))[:limit])
     explained = classifier.token_contributions([texts[i] for i in sample], pred[sample])
-    per_class = aggregate_contributions(((t, c, p) for (t, c), p in zip(explained, pred[sample])),
-                                        min_count=min_count, top=15, display=compose)
+    per_class = aggregate_contributions(
+        ((t, c, p) for (t, c), p in zip(explained, pred[sample])),
+        min_count=min_count,
+        top=15,
+        display=compose,
+    )
     wrong = np.flatnonzero(pred != y_true)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:mistakes]
     contributions = classifier.token_contributions([texts[i] for i in wrong], pred[wrong])
     labels = classifier.labels
     return {
-        "model": classifier.name, "sample": int(len(sample)), "min_count": min_count,
+        "model": classifier.name,
+        "sample": int(len(sample)),
+        "min_count": min_count,
         "per_class": {labels[k]: [[t, m, n] for t, m, n in rows] for k, rows in per_class.items()},
-        "misclassified": [{"text": texts[i], "true": labels[y_true[i]], "pred": labels[pred[i]],
-                           "prob": float(probs[i, pred[i]]),
-                           "tokens": [[compose(t), float(v)] for t, v in zip(toks, contrib)]}
-                          for i, (toks, contrib) in zip(wrong, contributions)],
+        "misclassified": [
+            {
+                "text": texts[i],
+                "true": labels[y_true[i]],
+                "pred": labels[pred[i]],
+                "prob": float(probs[i, pred[i]]),
+                "tokens": [[compose(t), float(v)] for t, v in zip(toks, contrib)],
+            }
+            for i, (toks, contrib) in zip(wrong, contributions)
+        ],
     }

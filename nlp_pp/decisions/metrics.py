@@ -1,11 +1,18 @@
 """Classification metrics from predicted probabilities (scikit-learn)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, log_loss, precision_recall_fscore_support,
-                             roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 
 def classification_metrics(
@@ -39,17 +46,27 @@ def classification_metrics(
     except ValueError:
         out["loss"] = None
     out["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=idx).tolist()
-    out["per_class"] = {labels[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                                    "support": int(s[i])} for i in idx}
+    out["per_class"] = {
+        labels[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        for i in idx
+    }
     return out
 
 
-def misclassified(texts: Sequence[str], y_true: Sequence[int], probs: np.ndarray, labels: Sequence[str],
-                  limit: int = 20) -> list[dict]:
+def misclassified(
+    texts: Sequence[str], y_true: Sequence[int], probs: np.ndarray, labels: Sequence[str], limit: int = 20
+) -> list[dict]:
     """Up to ``limit`` wrong predictions, the most confident first: text, true, pred, prob (of pred)."""
     y_true = np.asarray(y_true)
     pred = probs.argmax(1)
     wrong = np.flatnonzero(pred != y_true)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:limit]
-    return [{"text": texts[i], "true": labels[y_true[i]], "pred": labels[pred[i]],
-             "prob": round(float(probs[i, pred[i]]), 4)} for i in wrong]
+    return [
+        {
+            "text": texts[i],
+            "true": labels[y_true[i]],
+            "pred": labels[pred[i]],
+            "prob": round(float(probs[i, pred[i]]), 4),
+        }
+        for i in wrong
+    ]

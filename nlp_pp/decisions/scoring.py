@@ -2,11 +2,13 @@
 
 Every *choice* here is made on the validation split -- the temperature, the threshold, the
 ensemble's members and weights -- and the test split is only read to report what those choices
-give. The building blocks are :mod:`.thresholds`, :mod:`.curves`, :mod:`.calibration`, :mod:`.ensemble`, :mod:`nlp_pp.decisions.significance` (paired tests) and :mod:`nlp_pp.decisions.metrics`.
+give. The building blocks are :mod:`.thresholds`, :mod:`.curves`, :mod:`.calibration`, :mod:`.ensemble`,
+:mod:`nlp_pp.decisions.significance` (paired tests) and :mod:`nlp_pp.decisions.metrics`.
 
 A model is represented by its logits on the validation and test splits (:class:`Scores`); for
 the TF-IDF baseline and the ensemble, the log of their probabilities plays that role.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
-from .thresholds import choose_threshold, metrics_at_threshold
-from .ensemble import cross_fit_ensemble_score, fit_ensemble
 from .curves import curve_points, pr_auc
+from .ensemble import cross_fit_ensemble_score, fit_ensemble
 from .metrics import classification_metrics
+from .thresholds import choose_threshold, metrics_at_threshold
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,11 @@ def evaluate(scores: Scores, task: Task) -> dict:
     out = {
         "val": {k: val[k] for k in ("accuracy", "loss", "macro_f1")},
         "test": test,
-        "calibration": {"temperature": float(temperature),
-                        "ece_before": expected_calibration_error(p_test, task.y_test),
-                        "ece_after": expected_calibration_error(c_test, task.y_test)},
+        "calibration": {
+            "temperature": float(temperature),
+            "ece_before": expected_calibration_error(p_test, task.y_test),
+            "ece_after": expected_calibration_error(c_test, task.y_test),
+        },
     }
     if task.binary:
         pos = task.positive
@@ -87,7 +91,9 @@ def evaluate(scores: Scores, task: Task) -> dict:
         test["pr_auc"] = pr_auc(yt, p_test[:, pos])
         choice = choose_threshold(yv, c_val[:, pos], task.policy)
         if not choice.met:
-            log.warning("%s: threshold policy %s not met on validation: %s", scores.name, task.policy, choice.note)
+            log.warning(
+                "%s: threshold policy %s not met on validation: %s", scores.name, task.policy, choice.note
+            )
         out["threshold"] = choice.to_dict()
         out["test_at_threshold"] = metrics_at_threshold(yt, c_test[:, pos], choice.value)
         out["curves"] = curve_points(yt, p_test[:, pos])
@@ -96,8 +102,10 @@ def evaluate(scores: Scores, task: Task) -> dict:
 
 def reliability(scores: Scores, task: Task, temperature: float) -> dict:
     """Reliability-diagram bins on the test split, before and after temperature scaling."""
-    return {"before": reliability_bins(softmax(scores.test), task.y_test),
-            "after": reliability_bins(apply_temperature(scores.test, temperature), task.y_test)}
+    return {
+        "before": reliability_bins(softmax(scores.test), task.y_test),
+        "after": reliability_bins(apply_temperature(scores.test, temperature), task.y_test),
+    }
 
 
 def calibrated(scores: Scores, temperature: float) -> tuple[np.ndarray, np.ndarray]:
@@ -105,11 +113,13 @@ def calibrated(scores: Scores, temperature: float) -> tuple[np.ndarray, np.ndarr
     return apply_temperature(scores.val, temperature), apply_temperature(scores.test, temperature)
 
 
-def fit_ensemble_scores(members: Sequence[Scores], temperatures: Sequence[float], task: Task,
-                        seed: int = 0) -> tuple[dict, Scores]:
+def fit_ensemble_scores(
+    members: Sequence[Scores], temperatures: Sequence[float], task: Task, seed: int = 0
+) -> tuple[dict, Scores]:
     """A soft vote of the members' calibrated probabilities, members and weights chosen on validation.
 
-    Caruana's greedy selection (:func:`nlp_pp.decisions.ensemble.fit_ensemble`) picks the members and weights on
+    Caruana's greedy selection (:func:`nlp_pp.decisions.ensemble.fit_ensemble`) picks the members and weights
+    on
     the validation split. Those weights are fitted on the data that also scores them, so the
     validation score of the ensemble reported and used for ranking is *cross-fitted*
     (:func:`nlp_pp.decisions.ensemble.cross_fit_ensemble_score`: fitted on one half of the validation split,
@@ -121,20 +131,32 @@ def fit_ensemble_scores(members: Sequence[Scores], temperatures: Sequence[float]
     val_probs, test_probs = zip(*(calibrated(m, t) for m, t in zip(members, temperatures)))
     ens = fit_ensemble(list(val_probs), task.y_val, score="log_loss")
     honest = cross_fit_ensemble_score(list(val_probs), task.y_val, folds=2, seed=seed, metric="macro_f1")
-    scores = Scores.from_probs(ENSEMBLE, ens.predict_proba(list(val_probs)), ens.predict_proba(list(test_probs)))
+    scores = Scores.from_probs(
+        ENSEMBLE, ens.predict_proba(list(val_probs)), ens.predict_proba(list(test_probs))
+    )
     description = {
         "members": [members[i].name for i in ens.members],
         "weights": [float(w) for w in ens.weights],
         "candidates": len(members),
-        "cross_fitted": {k: honest[k] for k in ("metric", "folds", "ensemble", "best_single",
-                                                "ensemble_minus_best_single", "in_sample_ensemble")},
+        "cross_fitted": {
+            k: honest[k]
+            for k in (
+                "metric",
+                "folds",
+                "ensemble",
+                "best_single",
+                "ensemble_minus_best_single",
+                "in_sample_ensemble",
+            )
+        },
         "beats_best_single": bool(honest["ensemble_better"]),
     }
     return description, scores
 
 
-def paired_comparisons(task: Task, pairs: Sequence[tuple[str, str, str, np.ndarray, np.ndarray]],
-                       seed: int = 0) -> list[dict]:
+def paired_comparisons(
+    task: Task, pairs: Sequence[tuple[str, str, str, np.ndarray, np.ndarray]], seed: int = 0
+) -> list[dict]:
     """Paired bootstrap of the test macro-F1 difference for each ``(kind, a, b, pred_a, pred_b)``.
 
     ``pred_a``/``pred_b`` are test decisions (argmax), one row per seed; rows of two configurations
@@ -145,7 +167,17 @@ def paired_comparisons(task: Task, pairs: Sequence[tuple[str, str, str, np.ndarr
 
     out = []
     for kind, a, b, pred_a, pred_b in pairs:
-        c = compare(task.y_test, pred_a, pred_b, a=a, b=b, metric="macro_f1", method="bootstrap",
-                    n_resamples=1000, seed=seed, n_classes=len(task.labels))
+        c = compare(
+            task.y_test,
+            pred_a,
+            pred_b,
+            a=a,
+            b=b,
+            metric="macro_f1",
+            method="bootstrap",
+            n_resamples=1000,
+            seed=seed,
+            n_classes=len(task.labels),
+        )
         out.append({"kind": kind, **c, "verdict": verdict(c)})
     return out

@@ -9,6 +9,7 @@ validation score is the mean over its seeds of the validation macro-F1, then of 
 accuracy to break ties. Within a configuration, the run used for predictions is the seed with the
 best validation macro-F1.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,9 @@ def _or_low(x: float) -> float:
 
 def _val(run: dict, metric: str) -> float:
     v = (run.get("val") or {}).get(metric)
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else math.nan
+    return (
+        float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else math.nan
+    )
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -52,9 +55,11 @@ BASELINE_INIT = "baseline"  # the ``init`` of the baseline's row
 ENSEMBLE_INIT = "ensemble"  # the ``init`` of the ensemble's row
 
 
-def rank_configurations(runs: Sequence[dict], baseline: dict | None = None,
-                        ensemble: dict | None = None) -> list[ConfigurationScore]:
-    """Configurations of ``runs`` (metrics.json ``runs``), the baseline and the ensemble, best validation first.
+def rank_configurations(
+    runs: Sequence[dict], baseline: dict | None = None, ensemble: dict | None = None
+) -> list[ConfigurationScore]:
+    """Configurations of ``runs`` (metrics.json ``runs``), the baseline and the ensemble, best validation
+    first.
 
     The ensemble's validation macro-F1 is its cross-fitted one (:mod:`nlp_pp.decisions.scoring`). Ties keep
     the order given (neural configurations in run order, then the baseline, then the ensemble).
@@ -62,17 +67,25 @@ def rank_configurations(runs: Sequence[dict], baseline: dict | None = None,
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in runs:
         groups.setdefault((str(r.get("model")), str(r.get("init"))), []).append(r)
-    scores = [ConfigurationScore(m, i, len(rs), _mean([_val(r, "macro_f1") for r in rs]),
-                                 _mean([_val(r, "accuracy") for r in rs])) for (m, i), rs in groups.items()]
+    scores = [
+        ConfigurationScore(
+            m, i, len(rs), _mean([_val(r, "macro_f1") for r in rs]), _mean([_val(r, "accuracy") for r in rs])
+        )
+        for (m, i), rs in groups.items()
+    ]
     for row, init in ((baseline, BASELINE_INIT), (ensemble, ENSEMBLE_INIT)):
         if isinstance(row, dict):
-            scores.append(ConfigurationScore(str(row.get("name") or init), init, 1, _val(row, "macro_f1"),
-                                             _val(row, "accuracy")))
+            scores.append(
+                ConfigurationScore(
+                    str(row.get("name") or init), init, 1, _val(row, "macro_f1"), _val(row, "accuracy")
+                )
+            )
     return sorted(scores, key=lambda s: s.key, reverse=True)
 
 
 def best_model(metrics: dict) -> str:
-    """The model ``predict`` uses by default: the best seed of the best configuration, the baseline or the ensemble."""
+    """The model ``predict`` uses by default: the best seed of the best configuration, the baseline or the
+    ensemble."""
     runs = list(metrics.get("runs") or [])
     ranked = rank_configurations(runs, metrics.get("baseline"), metrics.get("ensemble"))
     if not ranked:
@@ -90,9 +103,9 @@ def best_run(runs: Sequence[dict]) -> dict:
         raise ValueError("no runs to choose from")
     best = runs[0]
     for r in runs[1:]:
-        if (_or_low(_val(r, "macro_f1")), _or_low(_val(r, "accuracy"))) > \
-                (_or_low(_val(best, "macro_f1")), _or_low(_val(best, "accuracy"))):
+        if (_or_low(_val(r, "macro_f1")), _or_low(_val(r, "accuracy"))) > (
+            _or_low(_val(best, "macro_f1")),
+            _or_low(_val(best, "accuracy")),
+        ):
             best = r
     return best
-
-

@@ -9,6 +9,7 @@
 Every result is strict-JSON-safe: ``{"metric", "diff", "ci_low", "ci_high", "p_value", "method"}``
 with Python floats and strings.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,7 +54,9 @@ def _check_metric(metric: str) -> str:
     return metric
 
 
-def _paired_labels(y, pred_a, pred_b, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _paired_labels(
+    y, pred_a, pred_b, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """``y`` ``(n,)`` and predictions ``(s, n)`` (one row per seed; 1-D means one seed), and the class count.
 
     A side with one row is repeated to match the other (a one-seed system, e.g. the baseline or the
@@ -62,19 +65,25 @@ def _paired_labels(y, pred_a, pred_b, n_classes: int | None = None) -> tuple[np.
     y = np.asarray(y)
     a, b = np.atleast_2d(np.asarray(pred_a)), np.atleast_2d(np.asarray(pred_b))
     if y.ndim != 1 or a.ndim != 2 or b.ndim != 2 or a.shape[1] != len(y) or b.shape[1] != len(y):
-        raise DataError(f"y must be 1-D and pred_a, pred_b 1-D or (seeds, n) of its length (got "
-                        f"{[v.shape for v in (y, a, b)]})")
+        raise DataError(
+            f"y must be 1-D and pred_a, pred_b 1-D or (seeds, n) of its length (got "
+            f"{[v.shape for v in (y, a, b)]})"
+        )
     if b.shape[0] == 1 and a.shape[0] > 1:
         b = np.repeat(b, a.shape[0], axis=0)
     elif a.shape[0] == 1 and b.shape[0] > 1:
         a = np.repeat(a, b.shape[0], axis=0)
     if a.shape[0] != b.shape[0]:
-        raise DataError(f"pred_a and pred_b must have the same number of seeds (got {a.shape[0]} and {b.shape[0]})")
+        raise DataError(
+            f"pred_a and pred_b must have the same number of seeds (got {a.shape[0]} and {b.shape[0]})"
+        )
     if len(y) == 0:
         raise DataError("cannot compare two systems on zero examples")
     for v in (y, a, b):
         if not np.issubdtype(v.dtype, np.integer) and not np.issubdtype(v.dtype, np.bool_):
-            raise DataError("y, pred_a and pred_b must hold integer class indices (labels, not probabilities)")
+            raise DataError(
+                "y, pred_a and pred_b must hold integer class indices (labels, not probabilities)"
+            )
         if v.min() < 0:
             raise DataError("class indices must be >= 0")
     k = max(int(v.max()) for v in (y, a, b)) + 1
@@ -86,12 +95,26 @@ def _paired_labels(y, pred_a, pred_b, n_classes: int | None = None) -> tuple[np.
 
 
 def _result(metric: str, diff: float, low: float, high: float, p: float, method: str) -> dict:
-    return {"metric": metric, "diff": float(diff), "ci_low": float(low), "ci_high": float(high),
-            "p_value": float(min(1.0, max(0.0, p))), "method": method}
+    return {
+        "metric": metric,
+        "diff": float(diff),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": float(min(1.0, max(0.0, p))),
+        "method": method,
+    }
 
 
-def paired_bootstrap(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], metric: str = "macro_f1",
-                     n_resamples: int = 1000, seed: int = 0, ci: float = 0.95, n_classes: int | None = None) -> dict:
+def paired_bootstrap(
+    y: Sequence[int],
+    pred_a: Sequence[int],
+    pred_b: Sequence[int],
+    metric: str = "macro_f1",
+    n_resamples: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    n_classes: int | None = None,
+) -> dict:
     """Paired bootstrap of ``metric(a) - metric(b)`` on the same test examples.
 
     Parameters
@@ -171,8 +194,9 @@ def _wilson(successes: int, n: int, ci: float) -> tuple[float, float]:
     return float(interval.low), float(interval.high)
 
 
-def newcombe_paired_interval(both: int, only_a: int, only_b: int, neither: int,
-                             ci: float = 0.95) -> tuple[float, float]:
+def newcombe_paired_interval(
+    both: int, only_a: int, only_b: int, neither: int, ci: float = 0.95
+) -> tuple[float, float]:
     """Newcombe's (1998, method 10) interval for the difference of two paired proportions.
 
     The table counts examples that both systems get right (``both``), only a (``only_a``), only b
@@ -221,7 +245,9 @@ def mcnemar(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], ci: 
         raise ConfigError(f"ci must be between 0 and 1 (got {ci!r})")
     y, a, b, _ = _paired_labels(y, pred_a, pred_b)
     if a.shape[0] != 1:
-        raise DataError("McNemar's test compares one prediction per system; use the bootstrap for several seeds")
+        raise DataError(
+            "McNemar's test compares one prediction per system; use the bootstrap for several seeds"
+        )
     a, b = a[0], b[0]
     ok_a, ok_b = a == y, b == y
     both, only_a = int((ok_a & ok_b).sum()), int((ok_a & ~ok_b).sum())
@@ -239,8 +265,16 @@ def mcnemar(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], ci: 
     return _result("accuracy", (only_a - only_b) / len(y), low, high, p, method)
 
 
-def compare(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], a: str = "a", b: str = "b",
-            metric: str = "macro_f1", method: str = "bootstrap", **options) -> dict:
+def compare(
+    y: Sequence[int],
+    pred_a: Sequence[int],
+    pred_b: Sequence[int],
+    a: str = "a",
+    b: str = "b",
+    metric: str = "macro_f1",
+    method: str = "bootstrap",
+    **options,
+) -> dict:
     """Compare systems ``a`` and ``b`` on the same examples.
 
     Parameters
@@ -262,7 +296,9 @@ def compare(y: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], a: s
         raise ConfigError(f"unknown comparison method {method!r}: use one of {', '.join(METHODS)}")
     if method == "mcnemar":
         if metric != "accuracy":
-            raise ConfigError(f"McNemar's test compares accuracy, not {metric}: use metric='accuracy' or the bootstrap")
+            raise ConfigError(
+                f"McNemar's test compares accuracy, not {metric}: use metric='accuracy' or the bootstrap"
+            )
         result = mcnemar(y, pred_a, pred_b, **options)
     else:
         result = paired_bootstrap(y, pred_a, pred_b, metric=metric, **options)

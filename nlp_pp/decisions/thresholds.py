@@ -3,6 +3,7 @@
 Decision rule everywhere: a message is predicted positive when ``p >= threshold``. Every value meant
 for ``metrics.json`` is a Python ``float``/``int``/``bool``/``str`` or ``None`` -- never NaN or inf.
 """
+
 from __future__ import annotations
 
 import logging
@@ -116,16 +117,25 @@ def _operating_points(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     ok = mid > scores[1:]  # two adjacent floats can have no float strictly between them
     thresholds[:-1][ok] = mid[ok]
     n_pos = int(ys.sum())
-    return {"threshold": thresholds, "tp": tp, "fp": fp, "precision": tp / (tp + fp),
-            "recall": tp / n_pos, "f1": 2 * tp / (tp + fp + n_pos)}
+    return {
+        "threshold": thresholds,
+        "tp": tp,
+        "fp": fp,
+        "precision": tp / (tp + fp),
+        "recall": tp / n_pos,
+        "f1": 2 * tp / (tp + fp + n_pos),
+    }
 
 
 def _describe(points: dict[str, np.ndarray], i: int) -> str:
-    """The operating point with its counts: a precision measured on 20 flagged examples is not one on 2,000."""
+    """The operating point with its counts: a precision measured on 20 flagged examples is not one on
+    2,000."""
     tp, fp = int(points["tp"][i]), int(points["fp"][i])
     n_pos = int(points["tp"][-1])
-    return (f"precision {points['precision'][i]:.4f} ({tp} of {tp + fp} flagged), recall "
-            f"{points['recall'][i]:.4f} ({tp} of {n_pos} positives), F1 {points['f1'][i]:.4f} on the data")
+    return (
+        f"precision {points['precision'][i]:.4f} ({tp} of {tp + fp} flagged), recall "
+        f"{points['recall'][i]:.4f} ({tp} of {n_pos} positives), F1 {points['f1'][i]:.4f} on the data"
+    )
 
 
 def choose_threshold(y: Sequence[int], p: Sequence[float], policy: ThresholdPolicy | str) -> ThresholdChoice:
@@ -178,24 +188,38 @@ def choose_threshold(y: Sequence[int], p: Sequence[float], policy: ThresholdPoli
     points = _operating_points(y, p)
     if policy.kind == "f1":
         i = int(np.argmax(points["f1"]))
-        return ThresholdChoice(name, float(points["threshold"][i]), True,
-                               f"highest F1 of the positive class: {_describe(points, i)}")
+        return ThresholdChoice(
+            name,
+            float(points["threshold"][i]),
+            True,
+            f"highest F1 of the positive class: {_describe(points, i)}",
+        )
     target = float(policy.target)
     if policy.kind == "precision":
         ok = np.flatnonzero(points["precision"] >= target - TOL)
         if len(ok):
             i = int(ok[-1])
-            return ThresholdChoice(name, float(points["threshold"][i]), True,
-                                   f"lowest threshold with precision >= {target:g}: {_describe(points, i)}")
+            return ThresholdChoice(
+                name,
+                float(points["threshold"][i]),
+                True,
+                f"lowest threshold with precision >= {target:g}: {_describe(points, i)}",
+            )
         best = points["precision"].max()
         i = int(np.flatnonzero(points["precision"] >= best - TOL)[-1])
-        note = (f"precision {target:g} not reachable; fell back to the highest reachable precision "
-                f"(lowest threshold reaching it): {_describe(points, i)}")
+        note = (
+            f"precision {target:g} not reachable; fell back to the highest reachable precision "
+            f"(lowest threshold reaching it): {_describe(points, i)}"
+        )
         logger.warning("threshold policy %s: %s", name, note)
         return ThresholdChoice(name, float(points["threshold"][i]), False, note)
     i = int(np.flatnonzero(points["recall"] >= target - TOL)[0])  # recall policy: always reachable
-    return ThresholdChoice(name, float(points["threshold"][i]), True,
-                           f"highest threshold with recall >= {target:g}: {_describe(points, i)}")
+    return ThresholdChoice(
+        name,
+        float(points["threshold"][i]),
+        True,
+        f"highest threshold with recall >= {target:g}: {_describe(points, i)}",
+    )
 
 
 def _rate(num: float, den: float, scale: float = 1.0) -> float | None:
@@ -232,5 +256,8 @@ def metrics_at_threshold(y: Sequence[int], p: Sequence[float], threshold: float)
         "recall": _rate(tp, tp + fn),
         "false_positives_per_10k": _rate(fp, fp + tn, 10_000),
         "missed_per_1k": _rate(fn, fn + tp, 1_000),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
     }

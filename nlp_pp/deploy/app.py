@@ -3,6 +3,7 @@
 Imported only by :func:`nlp_pp.deploy.serve.create_app`, so FastAPI and pydantic stay optional. Use
 :mod:`nlp_pp.deploy.serve`; this module's names are not a public API.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,13 +30,20 @@ EXAMPLE_BODY = '{"texts": ["..."], "explain": false}'
 class PredictRequest(BaseModel):
     """Texts to classify."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"texts": ["오늘 저녁 같이 먹을래?", "[광고] 무료 쿠폰 지급 이벤트"], "explain": False}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"texts": ["오늘 저녁 같이 먹을래?", "[광고] 무료 쿠폰 지급 이벤트"], "explain": False}
+            ]
+        },
+    )
 
     texts: list[StrictStr] = Field(
         min_length=1,
         description="The texts, at least one. Texts longer than the server's max_chars are cut (and flagged "
-                    "`truncated`); an empty string is allowed.")
+        "`truncated`); an empty string is allowed.",
+    )
     explain: StrictBool = Field(False, description="Also return per-token contributions (slower).")
 
 
@@ -68,7 +76,8 @@ class Prediction(BaseModel):
     probs: dict[str, float] = Field(description="Probability of every label.")
     decision: Decision | None = Field(None, description="Thresholded decision, or null.")
     explanation: list[TokenContribution] | None = Field(
-        None, description="Per-token contributions; only present when the request had `explain: true`.")
+        None, description="Per-token contributions; only present when the request had `explain: true`."
+    )
     truncated: bool = Field(description="True if the text was longer than max_chars and was cut.")
 
 
@@ -166,8 +175,14 @@ def validation_detail(errors: list[dict], limit: int = 3) -> str:
 
 
 def _error_items(errors: list[dict]) -> list[dict]:
-    return [{"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
-             "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
+    return [
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
 
 
 # -- application --------------------------------------------------------------------------------
@@ -183,8 +198,13 @@ def build_app(classifier: Classifier, batcher: MicroBatcher, *, max_texts: int, 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await batcher.start()
-        logger.info("micro-batching: max_batch=%d, max_wait_ms=%g; max_texts=%d, max_chars=%d",
-                    batcher.max_batch, batcher.max_wait * 1000, max_texts, max_chars)
+        logger.info(
+            "micro-batching: max_batch=%d, max_wait_ms=%g; max_texts=%d, max_chars=%d",
+            batcher.max_batch,
+            batcher.max_wait * 1000,
+            max_texts,
+            max_chars,
+        )
         try:
             yield
         finally:
@@ -194,11 +214,13 @@ def build_app(classifier: Classifier, batcher: MicroBatcher, *, max_texts: int, 
     labels = ", ".join(map(str, getattr(classifier, "labels", []) or [])) or "?"
     app = FastAPI(
         title="nlp_pp classifier",
-        description=(f"Korean text classification (labels: {labels}).\n\n"
-                     f"Limits: at most {max_texts} texts per request (more is HTTP 413); texts longer than "
-                     f"{max_chars} characters are cut and flagged `truncated`. Concurrent requests are "
-                     f"batched together (up to {batcher.max_batch} texts, waiting at most "
-                     f"{batcher.max_wait * 1000:g} ms)."),
+        description=(
+            f"Korean text classification (labels: {labels}).\n\n"
+            f"Limits: at most {max_texts} texts per request (more is HTTP 413); texts longer than "
+            f"{max_chars} characters are cut and flagged `truncated`. Concurrent requests are "
+            f"batched together (up to {batcher.max_batch} texts, waiting at most "
+            f"{batcher.max_wait * 1000:g} ms)."
+        ),
         lifespan=lifespan,
     )
     app.state.batcher = batcher
@@ -209,22 +231,27 @@ def build_app(classifier: Classifier, batcher: MicroBatcher, *, max_texts: int, 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
-        return JSONResponse(status_code=422,
-                            content={"detail": validation_detail(errors), "errors": _error_items(errors)})
+        return JSONResponse(
+            status_code=422, content={"detail": validation_detail(errors), "errors": _error_items(errors)}
+        )
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:  # a bug in a route
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(status_code=500, content={"detail": f"internal server error ({exc.__class__.__name__})"})
+        return JSONResponse(
+            status_code=500, content={"detail": f"internal server error ({exc.__class__.__name__})"}
+        )
 
     @app.post(
         "/predict",
         response_model=PredictResponse,
         summary="Classify texts",
-        responses={413: _error(f"More than {max_texts} texts."),
-                   422: _error("The body is not valid: see `detail`."),
-                   500: _error("The classifier failed on this request."),
-                   503: _error("The server is shutting down.")},
+        responses={
+            413: _error(f"More than {max_texts} texts."),
+            422: _error("The body is not valid: see `detail`."),
+            500: _error("The classifier failed on this request."),
+            503: _error("The server is shutting down."),
+        },
     )
     async def predict(body: PredictRequest) -> Any:
         """Classify every text; one result per text, in order.
@@ -235,8 +262,11 @@ def build_app(classifier: Classifier, batcher: MicroBatcher, *, max_texts: int, 
         """
         n = len(body.texts)
         if n > max_texts:
-            raise HTTPException(413, f"too many texts: {n} in one request, the limit is {max_texts}; "
-                                     f"send at most {max_texts} per request")
+            raise HTTPException(
+                413,
+                f"too many texts: {n} in one request, the limit is {max_texts}; "
+                f"send at most {max_texts} per request",
+            )
         texts = [t[:max_chars] for t in body.texts]
         truncated = [len(t) > max_chars for t in body.texts]
         try:
@@ -254,7 +284,7 @@ def build_app(classifier: Classifier, batcher: MicroBatcher, *, max_texts: int, 
             response = PredictResponse(results=results)
         except (ValidationError, TypeError) as e:
             msg = e.errors()[0] if isinstance(e, ValidationError) else None
-            why = (f"{_where(('body',) + tuple(msg['loc']))}: {msg['msg']}" if msg else str(e))
+            why = f"{_where(('body',) + tuple(msg['loc']))}: {msg['msg']}" if msg else str(e)
             logger.error("malformed classifier result: %s", e)
             raise HTTPException(500, f"the classifier returned a malformed result ({why})") from None
         exclude = None if body.explain else {"results": {"__all__": {"explanation"}}}
@@ -265,15 +295,19 @@ def build_app(classifier: Classifier, batcher: MicroBatcher, *, max_texts: int, 
         """`{"status": "ok"}` while the server runs."""
         return {"status": "ok"}
 
-    @app.get("/metadata", summary="Model metadata",
-             responses={500: _error("The classifier's metadata() failed.")})
+    @app.get(
+        "/metadata", summary="Model metadata", responses={500: _error("The classifier's metadata() failed.")}
+    )
     async def metadata() -> Any:
         """`classifier.metadata()`: model name, labels, threshold, temperature, versions, source run."""
         try:
             return JSONResponse(jsonable_encoder(classifier.metadata()))
         except Exception as e:
             logger.exception("classifier.metadata() failed")
-            raise HTTPException(500, f"the classifier's metadata failed: {e.__class__.__name__}: "
-                                     f"{(str(e).splitlines() or [''])[0]}") from None
+            raise HTTPException(
+                500,
+                f"the classifier's metadata failed: {e.__class__.__name__}: "
+                f"{(str(e).splitlines() or [''])[0]}",
+            ) from None
 
     return app

@@ -3,6 +3,7 @@
 :class:`MicroBatcher` collects the texts of concurrent requests, runs ``classifier.predict`` once
 on all of them in a worker thread and hands every request its own slice (see :mod:`.serve`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,6 @@ class ClassifierError(RuntimeError):
 
 class ServiceUnavailable(RuntimeError):
     """The batcher was stopped (server shutting down) before a request was answered (HTTP 503)."""
-
 
 
 @dataclass(eq=False)
@@ -280,11 +280,16 @@ class MicroBatcher:
                 out = list(out)
             except TypeError:
                 raise ClassifierError(
-                    f"the classifier returned {type(out).__name__}, not a list of results") from None
+                    f"the classifier returned {type(out).__name__}, not a list of results"
+                ) from None
         if len(out) != len(texts):
             raise ClassifierError(f"the classifier returned {len(out)} results for {len(texts)} texts")
-        logger.debug("predict: %d texts%s in %.1f ms", len(texts), " (explain)" if explain else "",
-                     (time.perf_counter() - t0) * 1000)
+        logger.debug(
+            "predict: %d texts%s in %.1f ms",
+            len(texts),
+            " (explain)" if explain else "",
+            (time.perf_counter() - t0) * 1000,
+        )
         return list(out)
 
     async def _run(self, parts: list[tuple[_Job, int, int]], explain: bool) -> None:
@@ -308,7 +313,7 @@ class MicroBatcher:
                 return
             i = 0
             for job, a, b in parts:
-                self._fill(job, a, out[i:i + b - a])
+                self._fill(job, a, out[i : i + b - a])
                 i += b - a
         finally:
             self._inflight = []
@@ -317,7 +322,7 @@ class MicroBatcher:
     def _fill(job: _Job, start: int, results: list[dict]) -> None:
         if job.future.done():
             return
-        job.results[start:start + len(results)] = results
+        job.results[start : start + len(results)] = results
         job.filled += len(results)
         if job.filled == len(job.texts):
             job.future.set_result(job.results)

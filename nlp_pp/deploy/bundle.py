@@ -15,6 +15,7 @@ describe computations and cannot run Python code; a TorchScript export (``--form
 holds TorchScript programs and is read only when the caller says it trusts it
 (``trust_torchscript=True``, ``--trust-torchscript``).
 """
+
 from __future__ import annotations
 
 import errno
@@ -25,14 +26,20 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from .classifier import (
-    BaselineScorer, Classifier, EnsembleScorer, NeuralScorer, RunReader, checked_decisions, default_model,
-)
-from ..errors import ConfigError, RunError
 from ..decisions.scoring import ENSEMBLE
+from ..errors import ConfigError, RunError
 from ..text.preprocess import PreprocessConfig
 from ..training.rundir import BASELINE_FILE, atomic_write, open_run, read_json, result_key
 from ..vectors.vocab import Vocab
+from .classifier import (
+    BaselineScorer,
+    Classifier,
+    EnsembleScorer,
+    NeuralScorer,
+    RunReader,
+    checked_decisions,
+    default_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +54,14 @@ def _sha256(path: Path) -> str:
     return file_digest(path)
 
 
-def export_bundle(run_dir: str | Path, out: str | Path, *, model: str | None = None, fmt: str = "onnx",
-                  quantize: str | None = None) -> Path:
+def export_bundle(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    model: str | None = None,
+    fmt: str = "onnx",
+    quantize: str | None = None,
+) -> Path:
     """Write the export directory ``out`` for ``model`` of a run (default: the best on validation).
 
     ``out`` must not exist yet (nothing is ever overwritten); it appears only once complete.
@@ -79,11 +92,17 @@ def export_bundle(run_dir: str | Path, out: str | Path, *, model: str | None = N
         (tmp / "models").mkdir()
         entries = []
         for member in members:
-            scorer, temperature, threshold, neural = reader.part(member)
+            _scorer, temperature, _threshold, neural = reader.part(member)
             if neural is None:
                 shutil.copyfile(run / "models" / BASELINE_FILE, tmp / "models" / BASELINE_FILE)
-                entries.append({"name": member, "kind": "baseline", "file": f"models/{BASELINE_FILE}",
-                                "temperature": temperature})
+                entries.append(
+                    {
+                        "name": member,
+                        "kind": "baseline",
+                        "file": f"models/{BASELINE_FILE}",
+                        "temperature": temperature,
+                    }
+                )
                 continue
             net = neural.runner.model
             if fmt == "torchscript":
@@ -102,12 +121,21 @@ def export_bundle(run_dir: str | Path, out: str | Path, *, model: str | None = N
             shutil.copyfile(run / "vocab.json", tmp / "vocab.json")
         metrics = read_json(run / "metrics.json") if (run / "metrics.json").is_file() else {}
         manifest = {
-            "format": FORMAT, "created": datetime.now().isoformat(timespec="seconds"), "model": name,
-            "backend": fmt, "quantize": quantize, "labels": clf.labels, "positive_label": clf.positive_label,
-            "threshold": clf.threshold, "temperature": clf.temperature,
-            "preprocess": clf.preprocess_config.to_dict(), "context_length": reader.info.context_length,
-            "truncating": reader.info.truncating, "members": entries,
-            "weights": _weights(reader, name), "versions": package_versions(),
+            "format": FORMAT,
+            "created": datetime.now().isoformat(timespec="seconds"),
+            "model": name,
+            "backend": fmt,
+            "quantize": quantize,
+            "labels": clf.labels,
+            "positive_label": clf.positive_label,
+            "threshold": clf.threshold,
+            "temperature": clf.temperature,
+            "preprocess": clf.preprocess_config.to_dict(),
+            "context_length": reader.info.context_length,
+            "truncating": reader.info.truncating,
+            "members": entries,
+            "weights": _weights(reader, name),
+            "versions": package_versions(),
             "source": {"run": str(run.resolve()), "metrics": _model_metrics(metrics, name)},
             "files": {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
         }
@@ -145,7 +173,9 @@ def _model_metrics(metrics: dict, name: str) -> dict:
             rows.append(metrics[key])
     for r in rows:
         if result_key(r) == name:
-            return {k: r[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in r}
+            return {
+                k: r[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in r
+            }
     return {}
 
 
@@ -170,7 +200,9 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
             if root.resolve() not in p.parents:
                 raise RunError(f"{root}/manifest.json names a file outside the export: {rel}")
             if not p.is_file() or _sha256(p) != digest:
-                raise RunError(f"{root}/{rel} is missing or changed since the export (SHA-256 differs): corrupt")
+                raise RunError(
+                    f"{root}/{rel} is missing or changed since the export (SHA-256 differs): corrupt"
+                )
         labels = [str(x) for x in manifest["labels"]]
         pre = PreprocessConfig.from_saved(manifest["preprocess"])
         members = list(manifest["members"])
@@ -179,8 +211,13 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
         if not members or len(weights) != len(members):
             raise ValueError("members and weights disagree")
         temperature, threshold = checked_decisions(manifest["temperature"], manifest.get("threshold"), root)
-        scorers = [(_member_scorer(root, m, manifest, pre, labels, threads, files, trust_torchscript),
-                    float(m["temperature"])) for m in members]
+        scorers = [
+            (
+                _member_scorer(root, m, manifest, pre, labels, threads, files, trust_torchscript),
+                float(m["temperature"]),
+            )
+            for m in members
+        ]
     except RunError:
         raise
     except (KeyError, TypeError, ValueError) as e:
@@ -190,15 +227,37 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
     else:
         scorer = scorers[0][0]
         neural = scorer if isinstance(scorer, NeuralScorer) else None
-    source = {"export": str(root), "backend": manifest.get("backend"), "quantize": manifest.get("quantize"),
-              "created": manifest.get("created"), "exported_from": manifest.get("source"),
-              "exported_with": manifest.get("versions")}
-    return Classifier(name, labels, pre, scorer, temperature=temperature, threshold=threshold,
-                      positive_label=manifest.get("positive_label"), neural=neural, source=source)
+    source = {
+        "export": str(root),
+        "backend": manifest.get("backend"),
+        "quantize": manifest.get("quantize"),
+        "created": manifest.get("created"),
+        "exported_from": manifest.get("source"),
+        "exported_with": manifest.get("versions"),
+    }
+    return Classifier(
+        name,
+        labels,
+        pre,
+        scorer,
+        temperature=temperature,
+        threshold=threshold,
+        positive_label=manifest.get("positive_label"),
+        neural=neural,
+        source=source,
+    )
 
 
-def _member_scorer(root: Path, member: dict, manifest: dict, pre: PreprocessConfig, labels: list[str],
-                   threads: int, files: dict, trust_torchscript: bool):
+def _member_scorer(
+    root: Path,
+    member: dict,
+    manifest: dict,
+    pre: PreprocessConfig,
+    labels: list[str],
+    threads: int,
+    files: dict,
+    trust_torchscript: bool,
+):
     from .inference import OnnxRunner, TorchScriptRunner
 
     rel = str(member["file"])
@@ -211,14 +270,19 @@ def _member_scorer(root: Path, member: dict, manifest: dict, pre: PreprocessConf
         return BaselineScorer(TfidfBaseline.load(root / rel), pre)
     onnx = rel.endswith(".onnx")
     if not onnx and not trust_torchscript:
-        raise RunError(f"{root}/{rel} is a TorchScript program, which runs code when loaded: load it only if you "
-                       "trust its source (trust_torchscript=True; CLI: --trust-torchscript)")
+        raise RunError(
+            f"{root}/{rel} is a TorchScript program, which runs code when loaded: load it only if you "
+            "trust its source (trust_torchscript=True; CLI: --trust-torchscript)"
+        )
     vocab = Vocab.load(root / "vocab.json")
     try:
         runner = OnnxRunner(root / rel, threads=threads) if onnx else TorchScriptRunner(root / rel)
     except Exception as e:  # onnxruntime and torch.jit raise their own types for a damaged graph
-        raise RunError(f"{root}/{rel} cannot be loaded as a model ({e.__class__.__name__}): corrupt") from None
-    if runner.num_classes != len(labels) or (runner.vocab_size is not None and runner.vocab_size != len(vocab)):
+        raise RunError(
+            f"{root}/{rel} cannot be loaded as a model ({e.__class__.__name__}): corrupt"
+        ) from None
+    if runner.num_classes != len(labels) or (
+        runner.vocab_size is not None and runner.vocab_size != len(vocab)
+    ):
         raise RunError(f"{root}/{rel} does not match the export's labels or vocabulary")
     return NeuralScorer(runner, vocab, int(manifest["context_length"]), str(manifest["truncating"]), pre)
-

@@ -11,6 +11,7 @@ the temperature fitted on the validation split, and a binary task decides at the
 there. Every file is read without executing code and cross-checked against the others (vocabulary
 size, label count), so a damaged or mismatched run is a clear :class:`RunError`.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,15 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from ..vectors.batching import encode_corpus
 from ..decisions.calibration import apply_temperature
-from ..errors import ConfigError, RunError, first_line
 from ..decisions.scoring import ENSEMBLE
-from ..text.hangul import compose
+from ..decisions.selection import best_model
+from ..errors import ConfigError, RunError, first_line
 from ..inputs import check_texts
+from ..text.hangul import compose
 from ..text.preprocess import PreprocessConfig, preprocess
 from ..training.rundir import BASELINE, BASELINE_FILE, RunInfo, model_file, read_checkpoint, read_json
-from ..decisions.selection import best_model
+from ..vectors.batching import encode_corpus
 from ..vectors.vocab import Vocab
 
 Scorer = Callable[[list[str]], np.ndarray]  # texts -> logits [N, C]
@@ -37,9 +38,19 @@ Scorer = Callable[[list[str]], np.ndarray]  # texts -> logits [N, C]
 class Classifier:
     """Calibrated class probabilities, decisions and explanations for raw texts."""
 
-    def __init__(self, name: str, labels: list[str], preprocess_config: PreprocessConfig, scorer: Scorer, *,
-                 temperature: float = 1.0, threshold: float | None = None, positive_label: str | None = None,
-                 neural: NeuralScorer | None = None, source: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        labels: list[str],
+        preprocess_config: PreprocessConfig,
+        scorer: Scorer,
+        *,
+        temperature: float = 1.0,
+        threshold: float | None = None,
+        positive_label: str | None = None,
+        neural: NeuralScorer | None = None,
+        source: dict | None = None,
+    ):
         self.name = name
         self.labels = labels
         self.preprocess_config = preprocess_config
@@ -73,9 +84,11 @@ class Classifier:
         pos = self.labels.index(self.positive_label)
         return np.where(probs[:, pos] >= thr, pos, 1 - pos)
 
-    def predict(self, texts: Sequence[str], *, threshold: float | None = None, explain: bool = False,
-                top: int = 5) -> list[dict]:
-        """One dict per text: ``text``, ``label``, ``prob`` (calibrated, of the label), ``probs``, ``decision``.
+    def predict(
+        self, texts: Sequence[str], *, threshold: float | None = None, explain: bool = False, top: int = 5
+    ) -> list[dict]:
+        """One dict per text: ``text``, ``label``, ``prob`` (calibrated, of the label), ``probs``,
+        ``decision``.
 
         ``decision`` (binary tasks): the positive label, the threshold used and whether the text
         reached it. ``explain=True`` adds ``explanation``: the ``top`` tokens with their signed
@@ -90,18 +103,28 @@ class Classifier:
         explanations = self.explain(texts, targets=chosen, top=top) if explain else None
         out = []
         for i, (text, k) in enumerate(zip(texts, chosen)):
-            row = {"text": text, "label": self.labels[k], "prob": float(probs[i, k]),
-                   "probs": {lab: float(probs[i, j]) for j, lab in enumerate(self.labels)}, "decision": None}
+            row = {
+                "text": text,
+                "label": self.labels[k],
+                "prob": float(probs[i, k]),
+                "probs": {lab: float(probs[i, j]) for j, lab in enumerate(self.labels)},
+                "decision": None,
+            }
             if self.positive_label is not None and thr is not None:
                 pos = self.labels.index(self.positive_label)
-                row["decision"] = {"positive_label": self.positive_label, "threshold": float(thr),
-                                   "is_positive": bool(k == pos)}
+                row["decision"] = {
+                    "positive_label": self.positive_label,
+                    "threshold": float(thr),
+                    "is_positive": bool(k == pos),
+                }
             if explanations is not None:
                 row["explanation"] = explanations[i]
             out.append(row)
         return out
 
-    def explain(self, texts: Sequence[str], targets: Sequence[int] | None = None, top: int = 5) -> list[list[dict]]:
+    def explain(
+        self, texts: Sequence[str], targets: Sequence[int] | None = None, top: int = 5
+    ) -> list[list[dict]]:
         """Each text's ``top`` tokens that moved its (predicted) label's probability most, by occlusion.
 
         A token's contribution is the calibrated probability of the label with the whole message
@@ -110,17 +133,26 @@ class Classifier:
         """
         from ..decisions.explain import top_contributions
 
-        return [[{"token": t, "contribution": c} for t, c in top_contributions(toks, contrib, k=top, display=compose)]
-                for toks, contrib in self.token_contributions(texts, targets)]
+        return [
+            [
+                {"token": t, "contribution": c}
+                for t, c in top_contributions(toks, contrib, k=top, display=compose)
+            ]
+            for toks, contrib in self.token_contributions(texts, targets)
+        ]
 
-    def token_contributions(self, texts: Sequence[str], targets: Sequence[int] | None = None
-                            ) -> list[tuple[list[str], np.ndarray]]:
-        """Every token (as preprocessed, jamo) of each text with its occlusion contribution toward ``targets``."""
+    def token_contributions(
+        self, texts: Sequence[str], targets: Sequence[int] | None = None
+    ) -> list[tuple[list[str], np.ndarray]]:
+        """Every token (as preprocessed, jamo) of each text with its occlusion contribution toward
+        ``targets``."""
         from ..decisions.explain import occlusion
 
         if self._neural is None:
-            raise ConfigError(f"explanations need a neural model; {self.name} is not one (pass --model NAME of a "
-                              "neural run, e.g. gru-fasttext-seed0)")
+            raise ConfigError(
+                f"explanations need a neural model; {self.name} is not one (pass --model NAME of a "
+                "neural run, e.g. gru-fasttext-seed0)"
+            )
         texts = check_texts(texts)
         tokens, ids = self._neural.encode(texts)
         if targets is None:
@@ -128,7 +160,7 @@ class Classifier:
         proba = self._neural.proba_of_ids(self.temperature)
         out = []
         for toks, seq, target in zip(tokens, ids, targets):
-            kept = toks[len(toks) - len(seq):] if self._neural.truncating == "pre" else toks[:len(seq)]
+            kept = toks[len(toks) - len(seq) :] if self._neural.truncating == "pre" else toks[: len(seq)]
             out.append((list(kept), occlusion(seq, proba, int(target))))
         return out
 
@@ -136,17 +168,27 @@ class Classifier:
         """What this classifier is: model, labels, decision, preprocessing, source and package versions."""
         from ..resources import package_versions
 
-        return {"model": self.name, "labels": self.labels, "positive_label": self.positive_label,
-                "threshold": self.threshold, "temperature": self.temperature, "max_chars": self.max_chars,
-                "preprocess": self.preprocess_config.to_dict(), "explain": self._neural is not None,
-                "source": self.source, "versions": package_versions()}
+        return {
+            "model": self.name,
+            "labels": self.labels,
+            "positive_label": self.positive_label,
+            "threshold": self.threshold,
+            "temperature": self.temperature,
+            "max_chars": self.max_chars,
+            "preprocess": self.preprocess_config.to_dict(),
+            "explain": self._neural is not None,
+            "source": self.source,
+            "versions": package_versions(),
+        }
 
 
 class NeuralScorer:
-    """Preprocess -> vocabulary ids -> a :class:`~nlp_pp.deploy.inference.LogitsRunner` (eager, TorchScript or ONNX)."""
+    """Preprocess -> vocabulary ids -> a :class:`~nlp_pp.deploy.inference.LogitsRunner` (eager, TorchScript or
+    ONNX)."""
 
-    def __init__(self, runner, vocab: Vocab, context_length: int, truncating: str,
-                 preprocess_config: PreprocessConfig):
+    def __init__(
+        self, runner, vocab: Vocab, context_length: int, truncating: str, preprocess_config: PreprocessConfig
+    ):
         self.runner, self.vocab, self.config = runner, vocab, preprocess_config
         self.context_length, self.truncating = context_length, truncating
 
@@ -181,7 +223,9 @@ class EnsembleScorer:
         self.members, self.weights = members, weights
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        total = sum(w * apply_temperature(scorer(texts), t) for (scorer, t), w in zip(self.members, self.weights))
+        total = sum(
+            w * apply_temperature(scorer(texts), t) for (scorer, t), w in zip(self.members, self.weights)
+        )
         return np.log(np.clip(total, 1e-12, 1.0))
 
 
@@ -198,10 +242,15 @@ def default_model(run: Path) -> str:
 
 def checked_decisions(temperature: Any, threshold: Any, where: str | Path) -> tuple[float, float | None]:
     """A saved temperature (finite, > 0) and threshold (in [0, 1] or None) as floats; RunError otherwise."""
-    ok = isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and \
-        math.isfinite(temperature) and temperature > 0
-    ok_thr = threshold is None or (isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
-                                   and 0 <= threshold <= 1)
+    ok = (
+        isinstance(temperature, (int, float))
+        and not isinstance(temperature, bool)
+        and math.isfinite(temperature)
+        and temperature > 0
+    )
+    ok_thr = threshold is None or (
+        isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold <= 1
+    )
     if not (ok and ok_thr):
         raise RunError(f"the saved temperature or threshold in {where} is out of range: corrupt")
     return float(temperature), None if threshold is None else float(threshold)
@@ -234,8 +283,11 @@ class RunReader:
 
     def _decisions(self, result: dict) -> tuple[float, float | None]:
         """Temperature and threshold saved with a result (1 and none when absent)."""
-        return checked_decisions((result.get("calibration") or {}).get("temperature", 1.0),
-                                 (result.get("threshold") or {}).get("value"), self.run)
+        return checked_decisions(
+            (result.get("calibration") or {}).get("temperature", 1.0),
+            (result.get("threshold") or {}).get("value"),
+            self.run,
+        )
 
     def part(self, name: str) -> tuple[Scorer, float, float | None, NeuralScorer | None]:
         """Scorer, temperature and threshold of one model of the run."""
@@ -247,17 +299,27 @@ class RunReader:
                 raise RunError(f"{self.run} has no saved baseline model (trained with --no-baseline?)")
             base = TfidfBaseline.load(base_path)
             if base.num_classes != len(self.info.labels):
-                raise RunError(f"the baseline model has {base.num_classes} classes but run.json lists "
-                               f"{len(self.info.labels)} labels: the run directory is inconsistent")
+                raise RunError(
+                    f"the baseline model has {base.num_classes} classes but run.json lists "
+                    f"{len(self.info.labels)} labels: the run directory is inconsistent"
+                )
             return (BaselineScorer(base, self.pre), *self._decisions(self.result(BASELINE)), None)
         from .inference import TorchRunner
 
         path = model_file(self.run, name)
         ckpt = read_checkpoint(path)
         net = _network(ckpt, path, len(self.vocab), len(self.info.labels))
-        scorer = NeuralScorer(TorchRunner(net.to(self.device)), self.vocab, self.info.context_length,
-                              self.info.truncating, self.pre)
-        saved = {"calibration": {"temperature": ckpt.get("temperature", 1.0)}, "threshold": ckpt.get("threshold")}
+        scorer = NeuralScorer(
+            TorchRunner(net.to(self.device)),
+            self.vocab,
+            self.info.context_length,
+            self.info.truncating,
+            self.pre,
+        )
+        saved = {
+            "calibration": {"temperature": ckpt.get("temperature", 1.0)},
+            "threshold": ckpt.get("threshold"),
+        }
         return (scorer, *self._decisions(saved), scorer)
 
     def classifier(self, name: str) -> Classifier:
@@ -273,12 +335,28 @@ class RunReader:
             parts = [self.part(m) for m in members]
             scorer = EnsembleScorer([(p[0], p[1]) for p in parts], weights)
             temperature, threshold = self._decisions(desc)
-            return Classifier(ENSEMBLE, labels, self.pre, scorer, temperature=temperature, threshold=threshold,
-                              positive_label=positive, source={"run": str(self.run), "members": members,
-                                                               "weights": weights})
+            return Classifier(
+                ENSEMBLE,
+                labels,
+                self.pre,
+                scorer,
+                temperature=temperature,
+                threshold=threshold,
+                positive_label=positive,
+                source={"run": str(self.run), "members": members, "weights": weights},
+            )
         scorer, temperature, threshold, neural = self.part(name)
-        return Classifier(name, labels, self.pre, scorer, temperature=temperature, threshold=threshold,
-                          positive_label=positive, neural=neural, source={"run": str(self.run)})
+        return Classifier(
+            name,
+            labels,
+            self.pre,
+            scorer,
+            temperature=temperature,
+            threshold=threshold,
+            positive_label=positive,
+            neural=neural,
+            source={"run": str(self.run)},
+        )
 
 
 def _network(ckpt: dict, path: Path, vocab_size: int, num_classes: int):
@@ -293,11 +371,15 @@ def _network(ckpt: dict, path: Path, vocab_size: int, num_classes: int):
         raise RunError(f"model file {path} does not fit this version's models ({first_line(e)})") from None
     cfg = net.config
     if cfg.vocab_size != vocab_size:
-        raise RunError(f"model file {path} was trained with a vocabulary of {cfg.vocab_size} tokens but vocab.json "
-                       f"has {vocab_size}: the run directory's files do not belong together")
+        raise RunError(
+            f"model file {path} was trained with a vocabulary of {cfg.vocab_size} tokens but vocab.json "
+            f"has {vocab_size}: the run directory's files do not belong together"
+        )
     if cfg.num_classes != num_classes:
-        raise RunError(f"model file {path} predicts {cfg.num_classes} classes but run.json lists {num_classes} "
-                       "labels: the run directory's files do not belong together")
+        raise RunError(
+            f"model file {path} predicts {cfg.num_classes} classes but run.json lists {num_classes} "
+            "labels: the run directory's files do not belong together"
+        )
     if not all(bool(torch.isfinite(p).all()) for p in net.state_dict().values() if p.is_floating_point()):
         raise RunError(f"model file {path} holds NaN or infinite weights: corrupt; retrain the model")
     return net

@@ -22,6 +22,7 @@ today). Every export is checked numerically against the eager model on several s
 :func:`export_torchscript` traces (``torch.jit.trace``; ``torch.jit.script`` cannot compile these
 modules). Tracing is safe because ``forward_dense`` has no data-dependent Python control flow.
 """
+
 from __future__ import annotations
 
 import copy
@@ -79,7 +80,9 @@ def compare_outputs(a_logits: np.ndarray, b_logits: np.ndarray) -> dict[str, flo
     return {
         "n": int(a.shape[0]),
         "label_agreement": float(np.mean(a.argmax(axis=1) == b.argmax(axis=1))),
-        "max_abs_prob_diff": float(np.abs(softmax(a.astype(np.float64), axis=1) - softmax(b.astype(np.float64), axis=1)).max()),
+        "max_abs_prob_diff": float(
+            np.abs(softmax(a.astype(np.float64), axis=1) - softmax(b.astype(np.float64), axis=1)).max()
+        ),
         "max_abs_logit_diff": float(np.abs(a.astype(np.float64) - b).max()),
     }
 
@@ -132,8 +135,13 @@ def _example(meta: dict[str, Any], batch: int, width: int, seed: int = 0) -> tor
 _CHECK_SHAPES: tuple[tuple[int, int], ...] = ((1, 1), (4, 2), (2, 3), (5, 17), (1, 40))
 
 
-def _verify(wrapper: DenseLogits, run: Callable[[np.ndarray], np.ndarray],
-            meta: dict[str, Any], what: str, atol: float = 1e-4) -> None:
+def _verify(
+    wrapper: DenseLogits,
+    run: Callable[[np.ndarray], np.ndarray],
+    meta: dict[str, Any],
+    what: str,
+    atol: float = 1e-4,
+) -> None:
     worst = 0.0
     with torch.inference_mode():
         for i, (b, t) in enumerate(_CHECK_SHAPES):
@@ -141,8 +149,9 @@ def _verify(wrapper: DenseLogits, run: Callable[[np.ndarray], np.ndarray],
             expected = wrapper(x).numpy()
             got = run(x.numpy())
             if got.shape != expected.shape:
-                raise RuntimeError(f"{what} returned shape {got.shape} for input [{b}, {t}], "
-                                   f"expected {expected.shape}")
+                raise RuntimeError(
+                    f"{what} returned shape {got.shape} for input [{b}, {t}], expected {expected.shape}"
+                )
             worst = max(worst, float(np.abs(got - expected).max()))
     if worst > atol:
         raise RuntimeError(f"{what} does not reproduce the model: max |logit diff| {worst:.2e} > {atol}")
@@ -159,15 +168,18 @@ def _quiet_export() -> Iterator[None]:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.")
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
-                                category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=r".*legacy TorchScript-based ONNX export",
-                                category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message=r".*legacy TorchScript-based ONNX export", category=DeprecationWarning
+        )
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
         warnings.filterwarnings("ignore", message=r"Exporting a model to ONNX with a batch_size other than 1")
         warnings.filterwarnings("ignore", message=r"Constant folding - Only steps=1")
-        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-                                category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+        )
         yield
 
 
@@ -204,8 +216,9 @@ def export_torchscript(model: nn.Module, path: str | Path) -> Path:
     return path
 
 
-def export_onnx(model: nn.Module, path: str | Path, *, opset: int | None = None,
-                dynamo: bool = False, verify: bool = True) -> Path:
+def export_onnx(
+    model: nn.Module, path: str | Path, *, opset: int | None = None, dynamo: bool = False, verify: bool = True
+) -> Path:
     """Export ``model.forward_dense`` to ONNX with dynamic batch and time axes.
 
     Parameters
@@ -246,15 +259,29 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int | None = None,
         if dynamo:
             require("onnxscript", "ONNX export with dynamo=True")
             dim = torch.export.Dim.DYNAMIC
-            torch.onnx.export(wrapper, (example,), str(path), input_names=[INPUT_NAME],
-                              output_names=[OUTPUT_NAME], opset_version=opset, dynamo=True,
-                              external_data=False, dynamic_shapes={"tokens": {0: dim, 1: dim}})
+            torch.onnx.export(
+                wrapper,
+                (example,),
+                str(path),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                opset_version=opset,
+                dynamo=True,
+                external_data=False,
+                dynamic_shapes={"tokens": {0: dim, 1: dim}},
+            )
         else:
-            torch.onnx.export(wrapper, (example,), str(path), input_names=[INPUT_NAME],
-                              output_names=[OUTPUT_NAME], opset_version=opset, dynamo=False,
-                              do_constant_folding=True,
-                              dynamic_axes={INPUT_NAME: {0: "batch", 1: "time"},
-                                            OUTPUT_NAME: {0: "batch"}})
+            torch.onnx.export(
+                wrapper,
+                (example,),
+                str(path),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                opset_version=opset,
+                dynamo=False,
+                do_constant_folding=True,
+                dynamic_axes={INPUT_NAME: {0: "batch", 1: "time"}, OUTPUT_NAME: {0: "batch"}},
+            )
     proto = onnx.load(str(path))
     meta["opset"] = int(next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")))
     meta["exporter"] = "dynamo" if dynamo else "torchscript"
@@ -268,8 +295,9 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int | None = None,
         else:
             sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
             _verify(wrapper, lambda x: sess.run(None, {INPUT_NAME: x})[0], meta, f"ONNX export {path.name}")
-    logger.debug("exported %s to ONNX %s (opset %d, %s exporter)", meta["model"], path,
-                meta["opset"], meta["exporter"])
+    logger.debug(
+        "exported %s to ONNX %s (opset %d, %s exporter)", meta["model"], path, meta["opset"], meta["exporter"]
+    )
     return path
 
 
@@ -289,12 +317,15 @@ def _quantizer_noise(record: logging.LogRecord) -> bool:
     shape values as "unsupported type to quantize" (correct: it must stay int64).
     """
     msg = record.getMessage()
-    return not (msg.startswith("Please consider to run pre-processing before quantization")
-                or msg.startswith("Inference failed or unsupported type to quantize"))
+    return not (
+        msg.startswith("Please consider to run pre-processing before quantization")
+        or msg.startswith("Inference failed or unsupported type to quantize")
+    )
 
 
-def quantize_onnx_int8(src: str | Path, dst: str | Path, *, per_channel: bool = False,
-                       quantize_conv: bool = False) -> Path:
+def quantize_onnx_int8(
+    src: str | Path, dst: str | Path, *, per_channel: bool = False, quantize_conv: bool = False
+) -> Path:
     """Dynamic int8 quantisation of an exported model (``onnxruntime.quantization.quantize_dynamic``).
 
     Weights are stored as int8 (``QuantType.QInt8``); activations are quantised to uint8 at run
@@ -345,8 +376,13 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path, *, per_channel: bool = 
     root = logging.getLogger()
     root.addFilter(_quantizer_noise)
     try:
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
-                         op_types_to_quantize=op_types)
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            op_types_to_quantize=op_types,
+        )
     finally:
         root.removeFilter(_quantizer_noise)
     proto = onnx.load(str(dst))
@@ -354,6 +390,11 @@ def quantize_onnx_int8(src: str | Path, dst: str | Path, *, per_channel: bool = 
     meta["quantized_ops"] = op_types
     _set_metadata(proto, meta)
     onnx.save(proto, str(dst))
-    logger.info("quantised %s to int8 %s (%.0f -> %.0f KiB)", src, dst,
-                src.stat().st_size / 1024, dst.stat().st_size / 1024)
+    logger.info(
+        "quantised %s to int8 %s (%.0f -> %.0f KiB)",
+        src,
+        dst,
+        src.stat().st_size / 1024,
+        dst.stat().st_size / 1024,
+    )
     return dst

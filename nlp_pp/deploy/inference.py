@@ -13,6 +13,7 @@ Backends share one interface, :class:`LogitsRunner`, and one batcher, :func:`bat
   :func:`nlp_pp.deploy.graphs.quantize_onnx_int8`, run by ONNX Runtime (the optional extra
   ``pip install 'nlp_pp[serve]'``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,7 +31,8 @@ import torch.nn as nn
 from ..errors import ConfigError
 
 METADATA_KEY = "nlp_pp"
-"""ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's metadata."""
+"""ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's
+metadata."""
 DEFAULT_MAX_BATCH = 256
 TS_EXTRA = f"{METADATA_KEY}.json"
 SERVE_HINT = "pip install 'nlp_pp[serve]'"
@@ -78,7 +80,7 @@ def _batches(
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         width = int(sorted_lengths[lo])
         for s in range(lo, hi, max_batch):
-            idx = order[s:min(s + max_batch, hi)]
+            idx = order[s : min(s + max_batch, hi)]
             if width == 0:  # an empty sequence is read as one PAD step, as the eager model does
                 yield idx, np.full((idx.size, 1), pad_idx, dtype=np.int64)
             else:
@@ -196,9 +198,14 @@ class TorchRunner:
     def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
         """Logits ``[N, C]`` float32 in input order."""
         with torch.inference_mode():
-            return _run_grouped(token_ids, self._forward, num_classes=self.num_classes,
-                                max_batch=self.max_batch, pad_idx=self.pad_idx,
-                                vocab_size=self.vocab_size)
+            return _run_grouped(
+                token_ids,
+                self._forward,
+                num_classes=self.num_classes,
+                max_batch=self.max_batch,
+                pad_idx=self.pad_idx,
+                vocab_size=self.vocab_size,
+            )
 
 
 class TorchScriptRunner:
@@ -214,15 +221,17 @@ class TorchScriptRunner:
         Id for empty sequences; default: the file's metadata (0 if it has none).
     """
 
-    def __init__(self, path: str | Path, *, max_batch: int = DEFAULT_MAX_BATCH,
-                 pad_idx: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, max_batch: int = DEFAULT_MAX_BATCH, pad_idx: int | None = None
+    ) -> None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"TorchScript file not found: {path}")
         extra = {TS_EXTRA: ""}
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
-                                    category=DeprecationWarning)
+            warnings.filterwarnings(
+                "ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning
+            )
             self.module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
         self.module.eval()
         self.metadata: dict[str, Any] = json.loads(extra[TS_EXTRA]) if extra[TS_EXTRA] else {}
@@ -241,9 +250,14 @@ class TorchScriptRunner:
     def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
         """Logits ``[N, C]`` float32 in input order."""
         with torch.inference_mode():
-            return _run_grouped(token_ids, self._forward, num_classes=self.num_classes,
-                                max_batch=self.max_batch, pad_idx=self.pad_idx,
-                                vocab_size=self.vocab_size)
+            return _run_grouped(
+                token_ids,
+                self._forward,
+                num_classes=self.num_classes,
+                max_batch=self.max_batch,
+                pad_idx=self.pad_idx,
+                vocab_size=self.vocab_size,
+            )
 
 
 class OnnxRunner:
@@ -267,8 +281,14 @@ class OnnxRunner:
         If onnxruntime is not installed or the file does not exist.
     """
 
-    def __init__(self, path: str | Path, *, threads: int = 1, max_batch: int = DEFAULT_MAX_BATCH,
-                 pad_idx: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        threads: int = 1,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        pad_idx: int | None = None,
+    ) -> None:
         ort = require("onnxruntime", "OnnxRunner")
         path = Path(path)
         if not path.is_file():
@@ -280,8 +300,7 @@ class OnnxRunner:
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), sess_options=opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [self.session.get_outputs()[0].name]
         raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
@@ -301,6 +320,11 @@ class OnnxRunner:
 
     def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
         """Logits ``[N, C]`` float32 in input order."""
-        return _run_grouped(token_ids, self._forward, num_classes=self.num_classes,
-                            max_batch=self.max_batch, pad_idx=self.pad_idx,
-                            vocab_size=self.vocab_size)
+        return _run_grouped(
+            token_ids,
+            self._forward,
+            num_classes=self.num_classes,
+            max_batch=self.max_batch,
+            pad_idx=self.pad_idx,
+            vocab_size=self.vocab_size,
+        )

@@ -1,4 +1,5 @@
 """Load a classifier from a run directory or an export directory: the one entry point of deployment."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,14 @@ from .bundle import read_bundle
 from .classifier import Classifier, RunReader, default_model
 
 
-def load_classifier(path: str | Path, model: str | None = None, device: str = "cpu", *,
-                    threads: int = 1, trust_torchscript: bool = False) -> Classifier:
+def load_classifier(
+    path: str | Path,
+    model: str | None = None,
+    device: str = "cpu",
+    *,
+    threads: int = 1,
+    trust_torchscript: bool = False,
+) -> Classifier:
     """Load a classifier from a run directory or from an export directory (``pipeline.py export``).
 
     Parameters

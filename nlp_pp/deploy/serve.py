@@ -50,6 +50,7 @@ The application alone, e.g. to mount it or run it under another server:
 >>> from nlp_pp.deploy.serve import create_app                  # doctest: +SKIP
 >>> app = create_app(classifier, max_texts=64)           # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import errno
@@ -69,8 +70,15 @@ logger = logging.getLogger(__name__)
 
 MISSING_DEPS = "serving needs FastAPI and uvicorn: pip install 'nlp_pp[serve]'"
 
-__all__ = ["Classifier", "ClassifierError", "MicroBatcher", "ServiceUnavailable", "create_app", "serve",
-           "MISSING_DEPS"]
+__all__ = [
+    "MISSING_DEPS",
+    "Classifier",
+    "ClassifierError",
+    "MicroBatcher",
+    "ServiceUnavailable",
+    "create_app",
+    "serve",
+]
 
 
 # -- application --------------------------------------------------------------------------------
@@ -88,13 +96,25 @@ def _app_module():
         import_module("uvicorn")
         return import_module("nlp_pp.deploy.app")
     except ImportError as e:
-        if e.name and e.name.split(".")[0] in ("fastapi", "starlette", "pydantic", "pydantic_core", "uvicorn"):
+        if e.name and e.name.split(".")[0] in (
+            "fastapi",
+            "starlette",
+            "pydantic",
+            "pydantic_core",
+            "uvicorn",
+        ):
             raise ConfigError(MISSING_DEPS) from None
         raise
 
 
-def create_app(classifier: Classifier, *, max_texts: int = 256, max_chars: int | None = None,
-               max_batch: int = 256, max_wait_ms: float = 2.0) -> FastAPI:
+def create_app(
+    classifier: Classifier,
+    *,
+    max_texts: int = 256,
+    max_chars: int | None = None,
+    max_batch: int = 256,
+    max_wait_ms: float = 2.0,
+) -> FastAPI:
     """Build the FastAPI application that serves ``classifier``.
 
     Parameters
@@ -132,8 +152,12 @@ def create_app(classifier: Classifier, *, max_texts: int = 256, max_chars: int |
     _positive_int("max_chars", max_chars)
     _positive_int("max_texts", max_texts)
     _positive_int("max_batch", max_batch)
-    if (isinstance(max_wait_ms, bool) or not isinstance(max_wait_ms, (int, float)) or not math.isfinite(max_wait_ms)
-            or max_wait_ms < 0):
+    if (
+        isinstance(max_wait_ms, bool)
+        or not isinstance(max_wait_ms, (int, float))
+        or not math.isfinite(max_wait_ms)
+        or max_wait_ms < 0
+    ):
         raise ConfigError(f"max_wait_ms must be a number >= 0 (got {max_wait_ms!r})")
     batcher = MicroBatcher(classifier, max_batch=max_batch, max_wait_ms=float(max_wait_ms))
     return module.build_app(classifier, batcher, max_texts=max_texts, max_chars=max_chars)
@@ -148,14 +172,19 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except socket.gaierror:
         sock.close()
-        raise ConfigError(f"cannot listen on {host!r}: not a known host name or address; pass --host") from None
+        raise ConfigError(
+            f"cannot listen on {host!r}: not a known host name or address; pass --host"
+        ) from None
     except OSError as e:
         sock.close()
         if e.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on {host} is in use; pass --port with a free port "
-                              "(or stop the other server)") from None
+            raise ConfigError(
+                f"port {port} on {host} is in use; pass --port with a free port (or stop the other server)"
+            ) from None
         if e.errno == errno.EACCES:
-            raise ConfigError(f"no permission to listen on port {port} on {host}; pass --port 1024 or higher") from None
+            raise ConfigError(
+                f"no permission to listen on port {port} on {host}; pass --port 1024 or higher"
+            ) from None
         if e.errno == errno.EADDRNOTAVAIL:
             raise ConfigError(f"{host} is not an address of this machine; pass --host 127.0.0.1") from None
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
@@ -163,8 +192,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(classifier: Classifier, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-          **limits: Any) -> None:
+def serve(
+    classifier: Classifier,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    **limits: Any,
+) -> None:
     """Serve ``classifier`` over HTTP with uvicorn until interrupted (Ctrl-C or SIGTERM).
 
     Parameters
@@ -211,7 +246,9 @@ def serve(classifier: Classifier, *, host: str = "127.0.0.1", port: int = 8000, 
         bound_port = sock.getsockname()[1]
         config = uvicorn.Config(app, host=host, port=bound_port, log_level=log_level, lifespan="on")
         server = uvicorn.Server(config)
-        logger.info("serving on http://%s:%d (docs at /docs)", host if ":" not in host else f"[{host}]", bound_port)
+        logger.info(
+            "serving on http://%s:%d (docs at /docs)", host if ":" not in host else f"[{host}]", bound_port
+        )
         server.run(sockets=[sock])
     finally:
         sock.close()

@@ -8,6 +8,7 @@ tables: ``summarize``, ``fasttext_effect``), :mod:`.document` (one document mode
 Markdown and HTML, with one escaping point each), :mod:`.plots`, :mod:`.sections`, and
 ``report.css``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,7 @@ from .analysis import EFFECT_COLUMNS, MIN_EFFECT, SUMMARY_COLUMNS, fasttext_effe
 from .document import Document, Plot
 from .view import Results
 
-__all__ = ["summarize", "fasttext_effect", "write_report", "MIN_EFFECT", "SUMMARY_COLUMNS", "EFFECT_COLUMNS"]
+__all__ = ["EFFECT_COLUMNS", "MIN_EFFECT", "SUMMARY_COLUMNS", "fasttext_effect", "summarize", "write_report"]
 
 log = logging.getLogger(__name__)
 

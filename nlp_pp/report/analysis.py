@@ -4,6 +4,7 @@
 (:mod:`nlp_pp.decisions.selection`), with test scores reported beside. ``fasttext_effect``: FastText minus
 random per model, with a verdict.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,15 +21,37 @@ from .view import Results, RunRecord, num
 MIN_EFFECT = 0.002
 
 SUMMARY_COLUMNS = [
-    "model", "init", "n_seeds", "val_macro_f1_mean", "val_macro_f1_std", "val_accuracy_mean",
-    "accuracy_mean", "accuracy_std", "macro_f1_mean", "macro_f1_std",
-    "roc_auc_mean", "pr_auc_mean", "best_epoch_mean", "train_seconds_mean",
+    "model",
+    "init",
+    "n_seeds",
+    "val_macro_f1_mean",
+    "val_macro_f1_std",
+    "val_accuracy_mean",
+    "accuracy_mean",
+    "accuracy_std",
+    "macro_f1_mean",
+    "macro_f1_std",
+    "roc_auc_mean",
+    "pr_auc_mean",
+    "best_epoch_mean",
+    "train_seconds_mean",
 ]
 EFFECT_COLUMNS = [
-    "model", "n_seeds", "paired",
-    "accuracy_random", "accuracy_fasttext", "accuracy_diff", "accuracy_spread",
-    "macro_f1_random", "macro_f1_fasttext", "macro_f1_diff", "macro_f1_spread",
-    "ci_low", "ci_high", "p_value", "verdict",
+    "model",
+    "n_seeds",
+    "paired",
+    "accuracy_random",
+    "accuracy_fasttext",
+    "accuracy_diff",
+    "accuracy_spread",
+    "macro_f1_random",
+    "macro_f1_fasttext",
+    "macro_f1_diff",
+    "macro_f1_spread",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "verdict",
 ]
 INIT_ORDER = ("random", "fasttext")
 
@@ -72,6 +95,7 @@ def first_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
 
 def best_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
     """The run with the best *validation* macro-F1 (then accuracy); never chosen on the test set."""
+
     def key(r: RunRecord) -> tuple[float, float]:
         return tuple(-math.inf if math.isnan(v) else v for v in (r.val.macro_f1, r.val.accuracy))
 
@@ -87,7 +111,8 @@ def summarize(results: Any) -> pd.DataFrame:
 
     Columns: ``model, init, n_seeds, val_macro_f1_mean, val_macro_f1_std, val_accuracy_mean,
     accuracy_mean, accuracy_std, macro_f1_mean, macro_f1_std, roc_auc_mean, pr_auc_mean,
-    best_epoch_mean, train_seconds_mean``. ``val_*`` are validation scores averaged over the seeds: the rows are
+    best_epoch_mean, train_seconds_mean``. ``val_*`` are validation scores averaged over the seeds: the rows
+    are
     ranked by them (:func:`nlp_pp.decisions.selection.rank_configurations`). The other scores are *test*-set
     metrics averaged over the seeds; ``*_std`` is the sample standard deviation across seeds (n-1)
     and ``0.0`` -- not NaN -- for a single seed. The baseline row has ``init == "baseline"``.
@@ -97,8 +122,12 @@ def summarize(results: Any) -> pd.DataFrame:
     for single in (res.baseline, res.ensemble):
         if single is not None:
             rows[single.config] = _summary_row(*single.config, [single])
-    order = [(s.model, s.init) for s in rank_configurations(res.raw.get("runs") or [], res.raw.get("baseline"),
-                                                            res.raw.get("ensemble"))]
+    order = [
+        (s.model, s.init)
+        for s in rank_configurations(
+            res.raw.get("runs") or [], res.raw.get("baseline"), res.raw.get("ensemble")
+        )
+    ]
     order = [k for k in order if k in rows] + [k for k in rows if k not in order]
     df = pd.DataFrame([rows[k] for k in order], columns=SUMMARY_COLUMNS)
     df[SUMMARY_COLUMNS[3:]] = df[SUMMARY_COLUMNS[3:]].astype(float)
@@ -110,19 +139,27 @@ def _summary_row(model: str, init: str, runs: Sequence[RunRecord]) -> dict:
     acc = [r.test.accuracy for r in runs]
     f1 = [r.test.macro_f1 for r in runs]
     return {
-        "model": model, "init": init, "n_seeds": len(runs),
+        "model": model,
+        "init": init,
+        "n_seeds": len(runs),
         "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs),
         "val_macro_f1_std": std([r.val.macro_f1 for r in runs]),
         "val_accuracy_mean": mean(r.val.accuracy for r in runs),
-        "accuracy_mean": mean(acc), "accuracy_std": std(acc), "macro_f1_mean": mean(f1), "macro_f1_std": std(f1),
-        "roc_auc_mean": mean(r.test.roc_auc for r in runs), "pr_auc_mean": mean(r.test.pr_auc for r in runs),
-        "best_epoch_mean": mean(r.best_epoch for r in runs) if init not in (BASELINE_INIT, ENSEMBLE_INIT) else math.nan,
+        "accuracy_mean": mean(acc),
+        "accuracy_std": std(acc),
+        "macro_f1_mean": mean(f1),
+        "macro_f1_std": std(f1),
+        "roc_auc_mean": mean(r.test.roc_auc for r in runs),
+        "pr_auc_mean": mean(r.test.pr_auc for r in runs),
+        "best_epoch_mean": mean(r.best_epoch for r in runs)
+        if init not in (BASELINE_INIT, ENSEMBLE_INIT)
+        else math.nan,
         "train_seconds_mean": mean(r.train_seconds for r in runs),
     }
 
 
 def verdict(diff: float, spread: float) -> str:
-    """"helps" / "hurts" when ``|diff|`` exceeds ``max(spread, MIN_EFFECT)``, else "no clear difference"."""
+    """ "helps" / "hurts" when ``|diff|`` exceeds ``max(spread, MIN_EFFECT)``, else "no clear difference"."""
     if math.isnan(diff):
         return "no clear difference"
     threshold = max(0.0 if math.isnan(spread) else spread, MIN_EFFECT)
@@ -132,7 +169,8 @@ def verdict(diff: float, spread: float) -> str:
 
 
 def fasttext_effect(results: Any) -> pd.DataFrame:
-    """Effect of FastText-initialised embeddings, per model trained with both ``random`` and ``fasttext`` init.
+    """Effect of FastText-initialised embeddings, per model trained with both ``random`` and ``fasttext``
+    init.
 
     Columns: ``model, n_seeds, paired, accuracy_random, accuracy_fasttext, accuracy_diff,
     accuracy_spread, macro_f1_random, macro_f1_fasttext, macro_f1_diff, macro_f1_spread, verdict``.
@@ -157,10 +195,17 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
         if not rand or not ft:
             continue
         seeds_r, seeds_f = [r.seed for r in rand], [r.seed for r in ft]
-        paired = (None not in seeds_r + seeds_f and len(set(seeds_r)) == len(seeds_r)
-                  and len(set(seeds_f)) == len(seeds_f) and set(seeds_r) == set(seeds_f))
-        row: dict[str, Any] = {"model": model, "n_seeds": len(seeds_r) if paired else min(len(rand), len(ft)),
-                               "paired": bool(paired)}
+        paired = (
+            None not in seeds_r + seeds_f
+            and len(set(seeds_r)) == len(seeds_r)
+            and len(set(seeds_f)) == len(seeds_f)
+            and set(seeds_r) == set(seeds_f)
+        )
+        row: dict[str, Any] = {
+            "model": model,
+            "n_seeds": len(seeds_r) if paired else min(len(rand), len(ft)),
+            "paired": bool(paired),
+        }
         for metric in ("accuracy", "macro_f1"):
             vr, vf = [r.test.get(metric) for r in rand], [r.test.get(metric) for r in ft]
             row[f"{metric}_random"], row[f"{metric}_fasttext"] = mean(vr), mean(vf)
@@ -175,7 +220,9 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
         metric = "macro_f1" if not math.isnan(row["macro_f1_diff"]) else "accuracy"
         row["verdict"] = verdict(row[f"{metric}_diff"], row[f"{metric}_spread"])
         test = tests.get((f"{model} + fasttext", f"{model} + random"), {})
-        row["ci_low"], row["ci_high"], row["p_value"] = (num(test.get(k)) for k in ("ci_low", "ci_high", "p_value"))
+        row["ci_low"], row["ci_high"], row["p_value"] = (
+            num(test.get(k)) for k in ("ci_low", "ci_high", "p_value")
+        )
         if not math.isnan(row["ci_low"]) and row["ci_low"] <= 0 <= row["ci_high"]:
             row["verdict"] = "no clear difference"
         rows.append(row)

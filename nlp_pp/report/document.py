@@ -6,6 +6,7 @@ Plain text can hold anything the user's data holds -- a label, a file name, a me
 escaped where it is rendered: :func:`md_text` for Markdown (every character that could start
 markup, a link, an image, raw HTML or an autolink is backslash-escaped), ``html.escape`` for HTML.
 """
+
 from __future__ import annotations
 
 import base64
@@ -76,8 +77,9 @@ def md_block(text: str) -> str:
     >>> print(md_block("1. # not a list"))
     1\\. # not a list
     """
-    return _MD_LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else
-                                                      m.group(3) + "\\" + m.group(4)), text)
+    return _MD_LINE_START.sub(
+        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)), text
+    )
 
 
 def md_code(text: str, in_table: bool = False) -> str:
@@ -111,7 +113,7 @@ def _md_inline(parts: Inline, in_table: bool = False) -> str:
             out.append(md_text(p) + (f"⟨{p.weight:+.2f}⟩" if abs(p.weight) >= 0.01 else ""))
         elif isinstance(p, (Bold, Badge)):
             core = str(p).strip()  # CommonMark: "**" must not touch inner whitespace
-            lead, trail = str(p)[: len(p) - len(str(p).lstrip())], str(p)[len(str(p).rstrip()):]
+            lead, trail = str(p)[: len(p) - len(str(p).lstrip())], str(p)[len(str(p).rstrip()) :]
             out.append(f"{lead}**{md_text(core)}**{trail}" if core else str(p))
         else:
             out.append(md_text(str(p)))
@@ -133,7 +135,9 @@ def _html_inline(parts: Inline) -> str:
         elif isinstance(p, Weighted):
             alpha = min(1.0, abs(p.weight) / 0.3)
             rgb = "213,94,0" if p.weight > 0 else "0,114,178"
-            out.append(f'<mark style="background:rgba({rgb},{alpha:.2f})" title="{p.weight:+.3f}">{esc}</mark>')
+            out.append(
+                f'<mark style="background:rgba({rgb},{alpha:.2f})" title="{p.weight:+.3f}">{esc}</mark>'
+            )
         elif isinstance(p, Badge):
             cls = {"helps": "helps", "hurts": "hurts"}.get(str(p), "neutral")
             out.append(f'<span class="badge {cls}">{esc}</span>')
@@ -171,8 +175,9 @@ class Document:
     def ul(self, items: list[Inline], cls: str | None = None) -> None:
         self.blocks.append(("ul", items, cls))
 
-    def table(self, header: list[str], rows: list[list[Inline]], align: str,
-              row_cls: list[str | None] | None = None) -> None:
+    def table(
+        self, header: list[str], rows: list[list[Inline]], align: str, row_cls: list[str | None] | None = None
+    ) -> None:
         """``align``: one letter per column, ``l`` left, ``r`` right (numbers), ``m`` a message."""
         self.blocks.append(("table", header, rows, align, row_cls or [None] * len(rows)))
 
@@ -225,8 +230,10 @@ class Document:
     @staticmethod
     def _md_table(header: list[str], rows: list[list[Inline]], align: str) -> list[str]:
         spec = {"l": ":---", "r": "---:", "m": ":---"}
-        lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-                 "|" + "|".join(spec.get(a, ":---") for a in align) + "|"]
+        lines = [
+            "| " + " | ".join(_md_cell(h) for h in header) + " |",
+            "|" + "|".join(spec.get(a, ":---") for a in align) + "|",
+        ]
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
         return lines
 
@@ -248,7 +255,9 @@ class Document:
                 if kind == "p":
                     body.append(f"<p{cls}>{_html_inline(b[1])}</p>")
                 else:
-                    body.append(f"<ul{cls}>" + "".join(f"<li>{_html_inline(it)}</li>" for it in b[1]) + "</ul>")
+                    body.append(
+                        f"<ul{cls}>" + "".join(f"<li>{_html_inline(it)}</li>" for it in b[1]) + "</ul>"
+                    )
             elif kind == "table":
                 body.append(self._html_table(b[1], b[2], b[3], b[4]))
             elif kind == "figure":
@@ -266,10 +275,13 @@ class Document:
                 body.append('<div class="cards">' + "".join(cards) + "</div>")
             elif kind == "pre":
                 body.append(f"<pre>{html.escape(b[1])}</pre>")
-        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                f"<title>{html.escape(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
-                + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
+            + "\n".join(body)
+            + "\n</main>\n</body>\n</html>\n"
+        )
 
     @staticmethod
     def _html_img(plot: Plot) -> str:
@@ -285,5 +297,7 @@ class Document:
             rc = row_cls[i] if row_cls else None
             cells = "".join(f"<td{cls_of.get(a, '')}>{_html_inline(c)}</td>" for c, a in zip(row, align))
             body.append((f'<tr class="{rc}">' if rc else "<tr>") + cells + "</tr>")
-        return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table></div>")
+        return (
+            f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>"
+        )

@@ -1,4 +1,5 @@
 """How numbers, times and texts appear in the report (an em dash for anything missing)."""
+
 from __future__ import annotations
 
 import datetime as dt

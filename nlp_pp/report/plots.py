@@ -4,6 +4,7 @@ Korean text is rendered with the NanumGothic font bundled with ``koreanize_matpl
 caller's matplotlib backend is left alone. Each ``plot_*`` function returns a Figure; :func:`png`
 renders it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,11 +49,20 @@ def korean_font() -> str | None:
             warnings.simplefilter("ignore", DeprecationWarning)  # koreanize_matplotlib imports distutils
             import koreanize_matplotlib  # noqa: F401  (registers NanumGothic)
     except Exception as exc:  # pragma: no cover - depends on the environment
-        warnings.warn(f"koreanize_matplotlib could not be imported ({exc}); Korean text in plots may not render",
-                      stacklevel=3)
+        warnings.warn(
+            f"koreanize_matplotlib could not be imported ({exc}); Korean text in plots may not render",
+            stacklevel=3,
+        )
     names = {f.name for f in font_manager.fontManager.ttflist}
-    for cand in ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic",
-                 "Apple SD Gothic Neo", "UnDotum"):
+    for cand in (
+        "NanumGothic",
+        "Noto Sans CJK KR",
+        "Noto Sans KR",
+        "Malgun Gothic",
+        "AppleGothic",
+        "Apple SD Gothic Neo",
+        "UnDotum",
+    ):
         if cand in names:
             _FONT = cand
             break
@@ -66,11 +76,19 @@ def plot_style():
     rc = {
         "font.family": ([font] if font else []) + ["DejaVu Sans"],
         "axes.unicode_minus": False,
-        "axes.spines.top": False, "axes.spines.right": False,
-        "axes.titlesize": 10, "axes.titleweight": "bold", "axes.labelsize": 9,
-        "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8,
-        "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6,
-        "axes.edgecolor": "#888888", "figure.facecolor": "white",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 10,
+        "axes.titleweight": "bold",
+        "axes.labelsize": 9,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "legend.fontsize": 8,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "grid.linewidth": 0.6,
+        "axes.edgecolor": "#888888",
+        "figure.facecolor": "white",
     }
     with matplotlib.rc_context(rc):
         yield
@@ -100,8 +118,9 @@ def plot_overview(summary: pd.DataFrame) -> Figure:
     neural = summary[summary["init"] != BASELINE_INIT]
     base = summary[summary["init"] == BASELINE_INIT]
     models = list(dict.fromkeys(neural["model"]))
-    inits = [i for i in INIT_ORDER if i in set(neural["init"])] + \
-        [i for i in dict.fromkeys(neural["init"]) if i not in INIT_ORDER]
+    inits = [i for i in INIT_ORDER if i in set(neural["init"])] + [
+        i for i in dict.fromkeys(neural["init"]) if i not in INIT_ORDER
+    ]
     fig = new_fig(max(8.0, 2.0 + 1.5 * len(models) * 2), 3.8, layout="constrained")
     axes = fig.subplots(1, 2, squeeze=False)[0]
     width = 0.8 / max(1, len(inits))
@@ -122,14 +141,30 @@ def plot_overview(summary: pd.DataFrame) -> Figure:
                 es.append(e if int(row["n_seeds"].iloc[0]) > 1 and not math.isnan(e) else 0.0)
             ys_a, es_a = np.array(ys, float), np.array(es, float)
             pos = x - 0.4 + width * (j + 0.5)
-            bars = ax.bar(pos, np.nan_to_num(ys_a, nan=0.0), width * 0.92, color=init_colour(init, inits),
-                          yerr=es_a if es_a.any() else None, capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333"},
-                          label=init, zorder=2)
+            bars = ax.bar(
+                pos,
+                np.nan_to_num(ys_a, nan=0.0),
+                width * 0.92,
+                color=init_colour(init, inits),
+                yerr=es_a if es_a.any() else None,
+                capsize=3,
+                error_kw={"elinewidth": 1, "ecolor": "#333"},
+                label=init,
+                zorder=2,
+            )
             handles[init] = bars
             for px, y, e in zip(pos, ys_a, es_a):
                 if not math.isnan(y):
-                    ax.annotate(f"{y:.3f}", (px, y + e), xytext=(0, 2), textcoords="offset points",
-                                ha="center", va="bottom", fontsize=7, color="#333")
+                    ax.annotate(
+                        f"{y:.3f}",
+                        (px, y + e),
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        color="#333",
+                    )
                     lows.append(y - e)
                     highs.append(y + e)
         if not base.empty and not math.isnan(base[f"{metric}_mean"].iloc[0]):
@@ -145,8 +180,16 @@ def plot_overview(summary: pd.DataFrame) -> Figure:
         ax.set_xticks(x, models)
         ax.set_title(title)
         ax.grid(axis="x", visible=False)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", bbox_to_anchor=(0.5, 1.0),
-               ncol=len(handles), frameon=False, title="embedding init", title_fontsize=8)
+    fig.legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(handles),
+        frameon=False,
+        title="embedding init",
+        title_fontsize=8,
+    )
     return fig
 
 
@@ -167,8 +210,15 @@ def plot_curves(runs: list[RunRecord]) -> Figure:
         label = f"{model} · {init}" + (f" (seed {seed})" if seed is not None else "")
         if not hist:
             for ax in (ax_loss, ax_acc):
-                ax.text(0.5, 0.5, "no history recorded", ha="center", va="center", transform=ax.transAxes,
-                        color="#777")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no history recorded",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    color="#777",
+                )
                 ax.set_xticks([])
                 ax.set_yticks([])
         epochs = np.array([h.epoch for h in hist], float)
@@ -179,8 +229,8 @@ def plot_curves(runs: list[RunRecord]) -> Figure:
                 continue
             tr = np.array([getattr(h, f"train_{key}") for h in hist], float)
             va = np.array([getattr(h, f"val_{key}") for h in hist], float)
-            l1, = ax.plot(epochs, tr, "-o", color=TRAIN_COLOUR, ms=3, lw=1.5, label="train")
-            l2, = ax.plot(epochs, va, "--o", color=VAL_COLOUR, ms=3, lw=1.5, label="validation")
+            (l1,) = ax.plot(epochs, tr, "-o", color=TRAIN_COLOUR, ms=3, lw=1.5, label="train")
+            (l2,) = ax.plot(epochs, va, "--o", color=VAL_COLOUR, ms=3, lw=1.5, label="validation")
             handles = [l1, l2]
             if not math.isnan(best):
                 vl = ax.axvline(best, color="#555", ls=":", lw=1.2, label="best epoch")
@@ -198,8 +248,14 @@ def plot_curves(runs: list[RunRecord]) -> Figure:
         axes[r][2 * c].set_visible(False)
         axes[r][2 * c + 1].set_visible(False)
     if legend_handles:
-        fig.legend(legend_handles, [h.get_label() for h in legend_handles], loc="lower center",
-                   bbox_to_anchor=(0.5, 1.0), ncol=len(legend_handles), frameon=False)
+        fig.legend(
+            legend_handles,
+            [h.get_label() for h in legend_handles],
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=len(legend_handles),
+            frameon=False,
+        )
     return fig
 
 
@@ -221,8 +277,15 @@ def plot_confusion(cm: Any, labels: Sequence[str], title: str) -> Figure:
         for j in range(k):
             v = mat[i, j]
             count = f"{int(v):,}" if float(v).is_integer() else f"{v:.1f}"
-            ax.text(j, i, f"{count}\n{norm[i, j]:.0%}", ha="center", va="center", fontsize=fs,
-                    color="white" if norm[i, j] > 0.6 else "#1a1a1a")
+            ax.text(
+                j,
+                i,
+                f"{count}\n{norm[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize=fs,
+                color="white" if norm[i, j] > 0.6 else "#1a1a1a",
+            )
     rot = 30 if k > 3 or max(len(s) for s in names) > 6 else 0
     ax.set_xticks(range(k), names, rotation=rot, ha="right" if rot else "center")
     ax.set_yticks(range(k), names)
@@ -262,8 +325,16 @@ def plot_lengths(lengths: dict) -> Figure:
         raise ValueError("length histogram needs len(edges) == len(counts) + 1")
     fig = new_fig(7.2, 3.0, layout="constrained")
     ax = fig.add_subplot()
-    ax.bar(edges[:-1], np.nan_to_num(counts), width=np.diff(edges), align="edge", color="#56B4E9",
-           edgecolor="white", linewidth=0.5, zorder=2)
+    ax.bar(
+        edges[:-1],
+        np.nan_to_num(counts),
+        width=np.diff(edges),
+        align="edge",
+        color="#56B4E9",
+        edgecolor="white",
+        linewidth=0.5,
+        zorder=2,
+    )
     ctx, med = num(lengths.get("context_length")), num(lengths.get("median"))
     if not math.isnan(med):
         ax.axvline(med, color="#555", ls=":", lw=1.2, label=f"median = {med:g}", zorder=3)
@@ -274,8 +345,6 @@ def plot_lengths(lengths: dict) -> Figure:
     ax.legend(frameon=False)
     ax.grid(axis="x", visible=False)
     return fig
-
-
 
 
 def plot_pr_roc(entries: list[tuple[str, Any]]) -> Figure:
@@ -320,12 +389,22 @@ def plot_reliability(bins: dict, title: str) -> Figure:
     fig = new_fig(5.2, 4.4, layout="constrained")
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], ls=":", color="#999", lw=1, label="perfect calibration")
-    for key, colour, name in (("before", "#D55E00", "before"), ("after", "#0072B2", "after temperature scaling")):
+    for key, colour, name in (
+        ("before", "#D55E00", "before"),
+        ("after", "#0072B2", "after temperature scaling"),
+    ):
         rows = [b for b in (bins.get(key) or {}).get("bins", []) if isinstance(b, dict) and b.get("count")]
         if rows:
             ece = num((bins.get(key) or {}).get("ece"))
-            ax.plot([num(b.get("confidence")) for b in rows], [num(b.get("accuracy")) for b in rows], "-o",
-                    color=colour, ms=4, lw=1.4, label=f"{name} (ECE {ece:.3f})")
+            ax.plot(
+                [num(b.get("confidence")) for b in rows],
+                [num(b.get("accuracy")) for b in rows],
+                "-o",
+                color=colour,
+                ms=4,
+                lw=1.4,
+                label=f"{name} (ECE {ece:.3f})",
+            )
     ax.set_xlabel("confidence (probability of the predicted label)")
     ax.set_ylabel("accuracy")
     ax.set_title(title, fontsize=9)

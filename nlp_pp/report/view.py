@@ -4,6 +4,7 @@ Every number is a ``float`` (``nan`` when missing or not a finite number), every
 every list a list, whatever the file holds: a damaged or hand-edited ``metrics.json`` gives a report
 with dashes where values are missing, never a crash.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,11 +59,18 @@ class Scores:
                 cm = arr
         except (TypeError, ValueError):
             pass
-        per_class = {str(k): {m: num(_dict(v).get(m)) for m in ("precision", "recall", "f1", "support")}
-                     for k, v in _dict(d.get("per_class")).items()}
-        return cls(*(num(d.get(k)) for k in ("accuracy", "macro_f1", "precision", "recall", "roc_auc", "loss",
-                                             "pr_auc")),
-                   confusion=cm, per_class=per_class)
+        per_class = {
+            str(k): {m: num(_dict(v).get(m)) for m in ("precision", "recall", "f1", "support")}
+            for k, v in _dict(d.get("per_class")).items()
+        }
+        return cls(
+            *(
+                num(d.get(k))
+                for k in ("accuracy", "macro_f1", "precision", "recall", "roc_auc", "loss", "pr_auc")
+            ),
+            confusion=cm,
+            per_class=per_class,
+        )
 
     def get(self, metric: str) -> float:
         return getattr(self, metric, math.nan)
@@ -102,14 +110,26 @@ class Decision:
 
     @classmethod
     def parse(cls, d: dict) -> Decision:
-        cal, thr, at = _dict(d.get("calibration")), _dict(d.get("threshold")), _dict(d.get("test_at_threshold"))
+        cal, thr, at = (
+            _dict(d.get("calibration")),
+            _dict(d.get("threshold")),
+            _dict(d.get("test_at_threshold")),
+        )
         curves = _dict(d.get("curves"))
         pr, roc = _dict(curves.get("pr")), _dict(curves.get("roc"))
-        nums = (lambda xs: [num(x) for x in _list(xs)])
-        return cls(num(cal.get("temperature")), num(cal.get("ece_before")), num(cal.get("ece_after")),
-                   str(thr.get("policy") or ""), num(thr.get("value")), bool(thr.get("met", True)),
-                   str(thr.get("note") or ""), {k: num(v) for k, v in at.items()},
-                   (nums(pr.get("recall")), nums(pr.get("precision"))), (nums(roc.get("fpr")), nums(roc.get("tpr"))))
+        nums = lambda xs: [num(x) for x in _list(xs)]
+        return cls(
+            num(cal.get("temperature")),
+            num(cal.get("ece_before")),
+            num(cal.get("ece_after")),
+            str(thr.get("policy") or ""),
+            num(thr.get("value")),
+            bool(thr.get("met", True)),
+            str(thr.get("note") or ""),
+            {k: num(v) for k, v in at.items()},
+            (nums(pr.get("recall")), nums(pr.get("precision"))),
+            (nums(roc.get("fpr")), nums(roc.get("tpr"))),
+        )
 
     @property
     def has_threshold(self) -> bool:
@@ -118,7 +138,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One trained model, or the baseline (``init == "baseline"``) or the ensemble (``init == "ensemble"``)."""
+    """One trained model, or the baseline (``init == "baseline"``) or the ensemble (``init ==
+    "ensemble"``)."""
 
     model: str
     init: str
@@ -145,17 +166,34 @@ class RunRecord:
         history = []
         for i, h in enumerate(x for x in _list(d.get("history")) if isinstance(x, dict)):
             ep = num(h.get("epoch", i + 1))
-            history.append(Epoch(ep, *(num(h.get(k)) for k in ("train_loss", "train_acc", "val_loss", "val_acc"))))
-        mistakes = [Mistake(str(m.get("text") if m.get("text") is not None else ""), str(m.get("true", "—")),
-                            str(m.get("pred", "—")), num(m.get("prob")))
-                    for m in _list(d.get("misclassified")) if isinstance(m, dict)]
+            history.append(
+                Epoch(ep, *(num(h.get(k)) for k in ("train_loss", "train_acc", "val_loss", "val_acc")))
+            )
+        mistakes = [
+            Mistake(
+                str(m.get("text") if m.get("text") is not None else ""),
+                str(m.get("true", "—")),
+                str(m.get("pred", "—")),
+                num(m.get("prob")),
+            )
+            for m in _list(d.get("misclassified"))
+            if isinstance(m, dict)
+        ]
         model = str(d.get("name") or kind) if kind else str(d.get("model", "?"))
-        return cls(model=model, init=kind or str(d.get("init", "?")),
-                   seed=int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None,
-                   best_epoch=num(d.get("best_epoch")), epochs_run=num(d.get("epochs_run")),
-                   params=num(d.get("params")), train_seconds=num(d.get("train_seconds")),
-                   val=Scores.parse(d.get("val")), test=Scores.parse(d.get("test")),
-                   history=history, misclassified=mistakes, decision=Decision.parse(d))
+        return cls(
+            model=model,
+            init=kind or str(d.get("init", "?")),
+            seed=int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            best_epoch=num(d.get("best_epoch")),
+            epochs_run=num(d.get("epochs_run")),
+            params=num(d.get("params")),
+            train_seconds=num(d.get("train_seconds")),
+            val=Scores.parse(d.get("val")),
+            test=Scores.parse(d.get("test")),
+            history=history,
+            misclassified=mistakes,
+            decision=Decision.parse(d),
+        )
 
 
 @dataclass(frozen=True)
@@ -187,16 +225,24 @@ class Results:
         ds = _dict(r.get("dataset"))
         base, ens = r.get("baseline"), r.get("ensemble")
         ft, ex = r.get("fasttext"), r.get("explanations")
-        return cls(raw=r, name=str(r.get("name") or "run"), created=str(r.get("created") or ""), dataset=ds,
-                   labels=[str(x) for x in _list(ds.get("labels"))], fasttext=ft if isinstance(ft, dict) else None,
-                   runs=[RunRecord.parse(x) for x in _list(r.get("runs")) if isinstance(x, dict)],
-                   baseline=RunRecord.parse(base, kind=BASELINE_INIT) if isinstance(base, dict) else None,
-                   ensemble=RunRecord.parse(ens, kind=ENSEMBLE_INIT) if isinstance(ens, dict) else None,
-                   ensemble_info=_dict(ens), comparisons=[c for c in _list(r.get("comparisons")) if isinstance(c, dict)],
-                   explanations=ex if isinstance(ex, dict) else None,
-                   config=r.get("config") if isinstance(r.get("config"), dict) else None,
-                   versions=_dict(r.get("versions")), device=str(r.get("device") or ""),
-                   timings=_dict(r.get("timings")))
+        return cls(
+            raw=r,
+            name=str(r.get("name") or "run"),
+            created=str(r.get("created") or ""),
+            dataset=ds,
+            labels=[str(x) for x in _list(ds.get("labels"))],
+            fasttext=ft if isinstance(ft, dict) else None,
+            runs=[RunRecord.parse(x) for x in _list(r.get("runs")) if isinstance(x, dict)],
+            baseline=RunRecord.parse(base, kind=BASELINE_INIT) if isinstance(base, dict) else None,
+            ensemble=RunRecord.parse(ens, kind=ENSEMBLE_INIT) if isinstance(ens, dict) else None,
+            ensemble_info=_dict(ens),
+            comparisons=[c for c in _list(r.get("comparisons")) if isinstance(c, dict)],
+            explanations=ex if isinstance(ex, dict) else None,
+            config=r.get("config") if isinstance(r.get("config"), dict) else None,
+            versions=_dict(r.get("versions")),
+            device=str(r.get("device") or ""),
+            timings=_dict(r.get("timings")),
+        )
 
     @property
     def binary(self) -> bool:

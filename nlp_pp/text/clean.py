@@ -21,6 +21,7 @@ Order of operations in :func:`clean_text`:
    carried by punctuation: on NSMC it lifted BiGRU + FastText from 0.873 to 0.877, see BENCHMARKS.md);
 7. collapse whitespace.
 """
+
 from __future__ import annotations
 
 import re
@@ -84,15 +85,29 @@ class CleanConfig:
     punctuation are kept as tokens because tone lives in them (``ㅋㅋ``, ``ㅠㅠ``, ``!!``, ``...``).
     """
 
-    placeholders: bool = option(True, Boolean(), "replace URLs, phone numbers and money amounts by "
-                                "URL/PHONE/MONEY (strong spam signals the character filter would destroy)")
-    keep_jamo: bool = option(True, Boolean(), "keep runs of bare jamo such as ㅋㅋ and ㅠㅠ (they carry tone; "
-                             "+0.3 to +0.5 points on NSMC)")
+    placeholders: bool = option(
+        True,
+        Boolean(),
+        "replace URLs, phone numbers and money amounts by "
+        "URL/PHONE/MONEY (strong spam signals the character filter would destroy)",
+    )
+    keep_jamo: bool = option(
+        True,
+        Boolean(),
+        "keep runs of bare jamo such as ㅋㅋ and ㅠㅠ (they carry tone; +0.3 to +0.5 points on NSMC)",
+    )
     lowercase: bool = option(True, Boolean(), "lower-case Latin letters")
-    max_chars: int = option(5000, Interval(int, 1), "cut each text to this many characters first, so one "
-                            "1 MB message cannot exhaust memory")
-    keep_punct: bool = option(True, Boolean(), "keep expressive punctuation as tokens: ... ? ! ~ ^^ ;; "
-                              "(tone; BiGRU + FastText 0.873 -> 0.877 on NSMC)")
+    max_chars: int = option(
+        5000,
+        Interval(int, 1),
+        "cut each text to this many characters first, so one 1 MB message cannot exhaust memory",
+    )
+    keep_punct: bool = option(
+        True,
+        Boolean(),
+        "keep expressive punctuation as tokens: ... ? ! ~ ^^ ;; "
+        "(tone; BiGRU + FastText 0.873 -> 0.877 on NSMC)",
+    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -148,7 +163,9 @@ def _clean(text: str, cfg: CleanConfig) -> str:
 
 
 def _join_obfuscated(match: re.Match) -> str:
-    """``대.출.상담`` -> ``대출상담``, ``영화..최고`` -> ``영화 .. 최고``: join across a symbol when a side is one letter.
+    """Join across a symbol when a side is one letter.
+
+    ``대.출.상담`` -> ``대출상담``, ``영화..최고`` -> ``영화 .. 최고``.
 
     A symbol that is not joined over stays, spaced, for step 6 to drop or keep as punctuation.
     """

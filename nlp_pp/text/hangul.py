@@ -8,6 +8,7 @@ are not Hangul syllables are left as they are. To make :func:`compose` the exact
 output (conjoining jamo, the filler, the escape) are prefixed with :data:`ESCAPE`; ordinary text
 never contains them after :func:`nlp_pp.text.clean.clean_text`.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -69,8 +70,12 @@ def compose(token: str) -> str:
             out.append(token[i + 1])
             i += 2
             continue
-        if (i + 2 < n and ch in _LEADS and token[i + 1] in _VOWELS
-                and (token[i + 2] in _TAILS or token[i + 2] == EMPTY_FINAL)):
+        if (
+            i + 2 < n
+            and ch in _LEADS
+            and token[i + 1] in _VOWELS
+            and (token[i + 2] in _TAILS or token[i + 2] == EMPTY_FINAL)
+        ):
             tail = token[i + 2]
             out.append(jamo.j2h(ch, token[i + 1], 0 if tail == EMPTY_FINAL else tail))
             i += 3

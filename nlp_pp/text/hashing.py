@@ -1,4 +1,5 @@
 """Stable 64-bit text hashes: which texts of one file occur in another."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,8 +8,6 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..errors import ConfigError
-
-
 
 HASH_DTYPE = np.dtype("<u8")
 
@@ -42,9 +41,14 @@ def hash_array(exclude: Iterable[int] | np.ndarray) -> np.ndarray:
     if isinstance(exclude, (str, bytes)):
         raise TypeError("exclude must be a set of text hashes (ints), not a string")
     values = list(exclude)
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < 2**64 for v in values):
-        bad = next(v for v in values if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                             and 0 <= v < 2**64))
+    if not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < 2**64 for v in values
+    ):
+        bad = next(
+            v
+            for v in values
+            if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < 2**64)
+        )
         raise ConfigError(f"exclude must hold text hashes, ints in [0, 2**64) (got {bad!r}); see text_hash")
     return np.unique(np.array(values, dtype=np.uint64))
 

@@ -3,6 +3,7 @@
 Every problem with the input is a :class:`~nlp_pp.errors.DataError` whose message is one line that
 says what is wrong and what to do.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -93,7 +94,9 @@ def check_file(source: str | Path, kind: str = "CSV") -> Path:
     if p.is_dir():
         raise DataError(f"{s} is a directory, not a {kind} file; pass the path of the {kind} file inside it")
     if not p.is_file():
-        raise DataError(f"{s} is not a regular file (a device, pipe or socket); save the data to a file first")
+        raise DataError(
+            f"{s} is not a regular file (a device, pipe or socket); save the data to a file first"
+        )
     return p
 
 
@@ -101,11 +104,13 @@ def _download(url: str, timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
     chunks, size = [], 0
     try:
-        with urllib.request.urlopen(url, timeout=min(30.0, timeout)) as resp:  # noqa: S310 (http(s) only)
+        with urllib.request.urlopen(url, timeout=min(30.0, timeout)) as resp:
             while True:
                 if time.monotonic() > deadline:
-                    raise DataError(f"downloading {url} took longer than {timeout:g} s; download the file and "
-                                    "pass its path, or allow more time with --download-timeout")
+                    raise DataError(
+                        f"downloading {url} took longer than {timeout:g} s; download the file and "
+                        "pass its path, or allow more time with --download-timeout"
+                    )
                 chunk = resp.read1(1 << 16)  # whatever has arrived: read() would wait for all of it
                 if not chunk:
                     break
@@ -117,17 +122,21 @@ def _download(url: str, timeout: float) -> bytes:
         raise
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
-        raise DataError(f"cannot download {url}: {reason}; check the URL and your network, "
-                        "or download the file and pass its path") from None
+        raise DataError(
+            f"cannot download {url}: {reason}; check the URL and your network, "
+            "or download the file and pass its path"
+        ) from None
     return b"".join(chunks)
 
 
 SAMPLE_BYTES = 65536  # the encoding and binary checks look at this many leading bytes
 
 
-def detect_encoding(data: bytes, source: str = "input", encoding: str | None = None, *,
-                    final: bool = True, kind: str = "CSV") -> tuple[str, str]:
-    """Check the first 64 KiB of ``data`` and decode it with ``encoding`` or the first of :data:`ENCODINGS` that fits.
+def detect_encoding(
+    data: bytes, source: str = "input", encoding: str | None = None, *, final: bool = True, kind: str = "CSV"
+) -> tuple[str, str]:
+    """Check the first 64 KiB of ``data`` and decode it with ``encoding`` or the first of :data:`ENCODINGS`
+    that fits.
 
     The one place that decides how input bytes are read, shared by :func:`decode_text` (a whole
     file in memory) and :func:`nlp_pp.text.stream.iter_unlabeled_texts` (the first 64 KiB of a file
@@ -159,20 +168,30 @@ def detect_encoding(data: bytes, source: str = "input", encoding: str | None = N
     """
     sample = data[:SAMPLE_BYTES]
     even, odd = sorted((sample[0::2].count(0), sample[1::2].count(0)))  # UTF-16: NULs on one side only
-    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(sample) >= 8 and odd > 0.3 * len(sample) / 2
-                                                    and even < 0.05 * len(sample) / 2):
-        raise DataError(f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as "
-                        f"{'plain text' if kind == 'text' else kind} in UTF-8 or CP949")
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+        len(sample) >= 8 and odd > 0.3 * len(sample) / 2 and even < 0.05 * len(sample) / 2
+    ):
+        raise DataError(
+            f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as "
+            f"{'plain text' if kind == 'text' else kind} in UTF-8 or CP949"
+        )
     controls = sum(sample.count(b) for b in _CONTROL_BYTES)
     if controls > 0.05 * len(sample):
-        noun, export = ("text file", "save it as plain text") if kind == "text" else (f"{kind} text file",
-                                                                                      f"export it as {kind}")
-        raise DataError(f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a {noun}; "
-                        f"{export} (UTF-8 or CP949)")
+        noun, export = (
+            ("text file", "save it as plain text")
+            if kind == "text"
+            else (f"{kind} text file", f"export it as {kind}")
+        )
+        raise DataError(
+            f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a {noun}; "
+            f"{export} (UTF-8 or CP949)"
+        )
     candidates = (encoding,) if encoding else ENCODINGS
     for enc in candidates:
         try:
-            text = data.decode(enc) if final else codecs.getincrementaldecoder(enc)().decode(data, final=False)
+            text = (
+                data.decode(enc) if final else codecs.getincrementaldecoder(enc)().decode(data, final=False)
+            )
         except LookupError:
             raise ConfigError(f"unknown encoding {enc!r}; use e.g. utf-8 or cp949") from None
         except UnicodeDecodeError:
@@ -183,7 +202,8 @@ def detect_encoding(data: bytes, source: str = "input", encoding: str | None = N
 
 
 def decode_text(data: bytes, source: str = "input", encoding: str | None = None) -> tuple[str, str]:
-    """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text, encoding)."""
+    """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text,
+    encoding)."""
     if not data.strip():
         raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
     text, enc = detect_encoding(data, source, encoding)
@@ -191,29 +211,40 @@ def decode_text(data: bytes, source: str = "input", encoding: str | None = None)
     return text.replace("\x00", ""), enc  # a stray NUL inside a message would cut the CSV parser short
 
 
-def read_csv(source: str | Path, encoding: str | None = None,
-             timeout: float = DOWNLOAD_TIMEOUT) -> tuple[pd.DataFrame, str, str]:
+def read_csv(
+    source: str | Path, encoding: str | None = None, timeout: float = DOWNLOAD_TIMEOUT
+) -> tuple[pd.DataFrame, str, str]:
     """Read a CSV into strings; returns (frame, encoding used, sha256 of the raw bytes)."""
     data = read_bytes(source, timeout)
     text, enc = decode_text(data, str(source), encoding)
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                         skipinitialspace=False, on_bad_lines="error")
+        df = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=False,
+            on_bad_lines="error",
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{source} has no header row; the first line must name the columns") from None
     except (pd.errors.ParserError, ValueError) as e:
-        raise DataError(f"{source} is not a valid CSV ({first_line(e)}); check quoting and delimiters") from None
+        raise DataError(
+            f"{source} is not a valid CSV ({first_line(e)}); check quoting and delimiters"
+        ) from None
     return df, enc, hashlib.sha256(data).hexdigest()
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | Path, options: str) -> None:
-    """Raise :class:`DataError` naming the missing columns, the ones there are and the ``options`` to pick others."""
+    """Raise :class:`DataError` naming the missing columns, the ones there are and the ``options`` to pick
+    others."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         cols = ", ".join(map(str, df.columns)) or "(none)"
         which = " and ".join(f"'{c}'" for c in missing)
-        raise DataError(f"column {which} not found in {source}; its columns are: {cols} "
-                        f"(choose them with {options})")
+        raise DataError(
+            f"column {which} not found in {source}; its columns are: {cols} (choose them with {options})"
+        )
 
 
 def load_dataset(
@@ -238,8 +269,10 @@ def load_dataset(
     (4000, ['스팸문자', '일상대화'])
     """
     if text_col == label_col:
-        raise ConfigError(f"text_col and label_col are the same column ({text_col!r}); "
-                          "the labels must be in a column of their own")
+        raise ConfigError(
+            f"text_col and label_col are the same column ({text_col!r}); "
+            "the labels must be in a column of their own"
+        )
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1):
         raise ConfigError(f"max_rows must be a positive integer (got {max_rows!r})")
     df, enc, digest = read_csv(source, encoding, timeout)
@@ -258,8 +291,18 @@ def load_dataset(
         sampled_from = {k: int(v) for k, v in df["label"].value_counts().sort_index().items()}
         df = _stratified_sample(df, max_rows, seed)
     df = df.reset_index(drop=True)
-    report = LoadReport(str(source), digest, enc, text_col, label_col, rows_read, dropped_missing,
-                        dropped_dup, len(df), sampled_from)
+    report = LoadReport(
+        str(source),
+        digest,
+        enc,
+        text_col,
+        label_col,
+        rows_read,
+        dropped_missing,
+        dropped_dup,
+        len(df),
+        sampled_from,
+    )
     return df, report
 
 
@@ -308,8 +351,10 @@ def check_labels(df: pd.DataFrame, source: str = "data", *, min_per_class: int =
     small = counts[counts < min_per_class]
     if len(small):
         parts = ", ".join(f"'{k}' has {v} row{'s' if v != 1 else ''}" for k, v in small.items())
-        raise DataError(f"class too small for a stratified train/validation/test split in {source}: {parts}; "
-                        f"each class needs at least {min_per_class} rows (add data or drop that label)")
+        raise DataError(
+            f"class too small for a stratified train/validation/test split in {source}: {parts}; "
+            f"each class needs at least {min_per_class} rows (add data or drop that label)"
+        )
     return sorted(counts.index.tolist())
 
 
@@ -334,8 +379,9 @@ def split_dataset(
             rest, test = train_test_split(df, test_size=test_size, stratify=df["label"], random_state=seed)
         else:
             rest, test = df, df.iloc[0:0]
-        train, val = train_test_split(rest, test_size=val_size / (1 - test_size), stratify=rest["label"],
-                                      random_state=seed)
+        train, val = train_test_split(
+            rest, test_size=val_size / (1 - test_size), stratify=rest["label"], random_state=seed
+        )
     except ValueError as e:
         raise DataError(f"cannot split the data stratified ({e}); add rows or use a smaller split") from None
     return train.reset_index(drop=True), val.reset_index(drop=True), test.reset_index(drop=True)

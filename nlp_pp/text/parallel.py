@@ -4,6 +4,7 @@
 most ``max_pending`` of them in flight, so a corpus streamed from disk is never held in memory
 whole. :func:`map_chunks` is the in-memory form (a list in, a list out) built on it.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -84,15 +85,23 @@ def imap_chunks(
     exception propagates; closing the generator early does the same.
     """
     jobs = resolve_n_jobs(n_jobs)
-    if max_pending is not None and (isinstance(max_pending, bool) or not isinstance(max_pending, int)
-                                    or max_pending < 1):
+    if max_pending is not None and (
+        isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1
+    ):
         raise ConfigError(f"max_pending must be a positive integer (got {max_pending!r})")
     workers = min(jobs, len(chunks)) if isinstance(chunks, Sized) else jobs
     return _imap(func, chunks, workers, max_pending or 2 * workers, progress, desc, total)
 
 
-def _imap(func: Callable[[list[T]], list[R]], chunks: Iterable[list[T]], workers: int, limit: int,
-          progress: bool, desc: str, total: int | None) -> Iterator[list[R]]:
+def _imap(
+    func: Callable[[list[T]], list[R]],
+    chunks: Iterable[list[T]],
+    workers: int,
+    limit: int,
+    progress: bool,
+    desc: str,
+    total: int | None,
+) -> Iterator[list[R]]:
     it = iter(chunks)
     head = list(islice(it, 2))  # a single chunk is not worth a pool
     with tqdm(total=total, desc=desc, disable=None if progress else True, unit="text") as bar:
@@ -147,7 +156,7 @@ def map_chunks(
     """
     items = list(items)
     n = len(items)
-    chunks = [items[i:i + chunk_size] for i in range(0, n, chunk_size)]
+    chunks = [items[i : i + chunk_size] for i in range(0, n, chunk_size)]
     out: list[R] = []
     for result in imap_chunks(func, chunks, n_jobs=n_jobs, progress=progress, desc=desc, total=n):
         out.extend(result)

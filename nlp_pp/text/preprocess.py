@@ -1,4 +1,5 @@
 """The whole preprocessing chain: clean -> MeCab -> stopwords -> jamo, in one call."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,18 +9,30 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from .clean import CleanConfig
 from ..errors import ConfigError
 from ..inputs import check_texts
 from ..options import (
-    AnyOf, Boolean, ListOf, OneOf, Optional, Text, borrow, option, parse_values, sub_config, validate,
+    AnyOf,
+    Boolean,
+    ListOf,
+    OneOf,
+    Optional,
+    Text,
+    borrow,
+    option,
+    parse_values,
+    sub_config,
+    validate,
 )
+from .clean import CleanConfig
 from .hangul import decompose
 from .parallel import map_chunks
 from .stopwords import resolve_stopwords
 from .tokenize import _tokenizer_for
 
-PREPROCESS_VERSION = 2  # bump when the chain's output changes, to invalidate caches (2: symbol joining in clean.py)
+PREPROCESS_VERSION = (
+    2  # bump when the chain's output changes, to invalidate caches (2: symbol joining in clean.py)
+)
 
 _STOPWORDS = Optional(AnyOf(OneOf("default"), Text("a stopword file path")))
 
@@ -39,18 +52,32 @@ class PreprocessConfig:
     lowercase: bool = borrow(CleanConfig, "lowercase")
     max_chars: int = borrow(CleanConfig, "max_chars")
     keep_punct: bool = borrow(CleanConfig, "keep_punct")
-    keep_pos: tuple[str, ...] | None = option(None, Optional(ListOf(Text("a MeCab tag prefix"))),
-                                              "keep only morphs whose MeCab tag starts with one of these, "
-                                              "e.g. NN,VV,VA")
-    drop_pos: tuple[str, ...] | None = option(None, Optional(ListOf(Text("a MeCab tag prefix"))),
-                                              "drop morphs whose MeCab tag starts with one of these, e.g. J,E")
-    stopwords: str | None = option(None, _STOPWORDS, "stopword list: 'default' is the project's list "
-                                   "(stopwords/korean.txt), or a file; none keeps them (scored higher on NSMC)",
-                                   metavar="default|none|PATH")
-    jamo: bool = option(True, Boolean(), "decompose tokens into jamo before the vocabulary and FastText "
-                        "(FastText's character n-grams then see sub-syllable structure)")
-    extra_stopwords: tuple[str, ...] = option((), ListOf(Text("a token"), min_len=0),
-                                              "more tokens to remove, on top of the list", cli=False)
+    keep_pos: tuple[str, ...] | None = option(
+        None,
+        Optional(ListOf(Text("a MeCab tag prefix"))),
+        "keep only morphs whose MeCab tag starts with one of these, e.g. NN,VV,VA",
+    )
+    drop_pos: tuple[str, ...] | None = option(
+        None,
+        Optional(ListOf(Text("a MeCab tag prefix"))),
+        "drop morphs whose MeCab tag starts with one of these, e.g. J,E",
+    )
+    stopwords: str | None = option(
+        None,
+        _STOPWORDS,
+        "stopword list: 'default' is the project's list "
+        "(stopwords/korean.txt), or a file; none keeps them (scored higher on NSMC)",
+        metavar="default|none|PATH",
+    )
+    jamo: bool = option(
+        True,
+        Boolean(),
+        "decompose tokens into jamo before the vocabulary and FastText "
+        "(FastText's character n-grams then see sub-syllable structure)",
+    )
+    extra_stopwords: tuple[str, ...] = option(
+        (), ListOf(Text("a token"), min_len=0), "more tokens to remove, on top of the list", cli=False
+    )
 
     # Options added after runs were first saved, with the value older runs used without saying so.
     LEGACY = {"keep_punct": False, "keep_jamo": False, "stopwords": "default"}
@@ -68,7 +95,8 @@ class PreprocessConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> PreprocessConfig:
-        """Build from a dict of options (strings are parsed as on the command line); unknown keys are errors."""
+        """Build from a dict of options (strings are parsed as on the command line); unknown keys are
+        errors."""
         return cls(**parse_values(cls, d))
 
     @classmethod
@@ -88,7 +116,9 @@ class PreprocessConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _preprocess_chunk(texts: list[str], config: PreprocessConfig, stopwords: frozenset[str]) -> list[list[str]]:
+def _preprocess_chunk(
+    texts: list[str], config: PreprocessConfig, stopwords: frozenset[str]
+) -> list[list[str]]:
     tok = _tokenizer_for(config.keep_pos, config.drop_pos)
     clean = config.cleaning
     out = []

@@ -3,6 +3,7 @@
 The project's list is ``stopwords/korean.txt`` (one token per line, ``#`` comments). In an
 installed wheel the same file ships as ``nlp_pp/_stopwords/korean.txt``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -33,7 +34,9 @@ def load_stopwords(path: str | Path | None = None) -> frozenset[str]:
     except FileNotFoundError:
         raise DataError(f"stopword file not found: {p}") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise DataError(f"cannot read stopword file {p}: {e.__class__.__name__}; give a UTF-8 text file") from None
+        raise DataError(
+            f"cannot read stopword file {p}: {e.__class__.__name__}; give a UTF-8 text file"
+        ) from None
     return parse_stopwords(text)
 
 
@@ -48,7 +51,8 @@ def parse_stopwords(text: str) -> frozenset[str]:
 
 
 def resolve_stopwords(stopwords: str | Path | Iterable[str] | None) -> frozenset[str]:
-    """Turn the ``stopwords`` option into a set: ``"default"``, a file path, an iterable, or ``None`` (none)."""
+    """Turn the ``stopwords`` option into a set: ``"default"``, a file path, an iterable, or ``None``
+    (none)."""
     if stopwords is None:
         return frozenset()
     if isinstance(stopwords, str) and stopwords == "default":

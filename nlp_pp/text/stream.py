@@ -1,4 +1,5 @@
 """Unlabelled text files read in chunks: a CSV column or one message per line, encoding detected."""
+
 from __future__ import annotations
 
 import codecs
@@ -12,14 +13,19 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from .load import SAMPLE_BYTES, check_file, detect_encoding, require_columns
 from ..errors import ConfigError, DataError, first_line
+from .load import SAMPLE_BYTES, check_file, detect_encoding, require_columns
 
 log = logging.getLogger(__name__)
 
 
-CSV_SEPARATORS = {".csv": ",", ".tsv": "\t"}  # by file suffix (case-insensitive); other files: one text a line
-MAX_LINE_CHARS = 1 << 20  # a plain-text line longer than this is cut (preprocessing keeps max_chars of it anyway)
+CSV_SEPARATORS = {
+    ".csv": ",",
+    ".tsv": "\t",
+}  # by file suffix (case-insensitive); other files: one text a line
+MAX_LINE_CHARS = (
+    1 << 20
+)  # a plain-text line longer than this is cut (preprocessing keeps max_chars of it anyway)
 
 
 def file_kind(path: str | os.PathLike) -> str:
@@ -75,8 +81,12 @@ def inspect_source(path: str | os.PathLike, text_col: str, encoding: str | None)
     else:
         first = (sample.decode(src.codec, "ignore").lstrip("\ufeff").splitlines() or [""])[0].strip()
         if first == text_col:
-            log.warning("%s is read as plain text (one message per line), but its first line is '%s' like a "
-                        "CSV header; give the file a .csv suffix to read it as a CSV", name, text_col)
+            log.warning(
+                "%s is read as plain text (one message per line), but its first line is '%s' like a "
+                "CSV header; give the file a .csv suffix to read it as a CSV",
+                name,
+                text_col,
+            )
     return src
 
 
@@ -101,7 +111,8 @@ def _csv_error(e: Exception, stream: _TextStream, src: Source) -> Exception:
 
 
 class _TextStream(io.TextIOBase):
-    """Decoded text of a source; decoding and read errors become a :class:`DataError` (also kept in ``error``).
+    """Decoded text of a source; decoding and read errors become a :class:`DataError` (also kept in
+    ``error``).
 
     :meth:`read` removes NUL characters (a stray NUL inside a message would cut pandas' CSV parser
     short, as in :func:`nlp_pp.text.load.decode_text`). Plain-text sources translate ``\\r\\n`` and
@@ -124,7 +135,9 @@ class _TextStream(io.TextIOBase):
 
     def read(self, size: int | None = -1) -> str:
         """Up to ``size`` characters, without NULs."""
-        return self._guard(lambda: self.text.read(size if size is not None and size >= 0 else -1)).replace("\x00", "")
+        return self._guard(lambda: self.text.read(size if size is not None and size >= 0 else -1)).replace(
+            "\x00", ""
+        )
 
     def readline(self, size: int | None = -1) -> str:
         """One line (or its first ``size`` characters), NULs included."""
@@ -140,7 +153,8 @@ class _TextStream(io.TextIOBase):
                 where = 0
             self.error = DataError(
                 f"cannot decode {self.src.name} as {self.src.encoding} near byte {where} (the encoding was "
-                "detected from its first 64 KiB); save it as UTF-8 or CP949, or pass --encoding")
+                "detected from its first 64 KiB); save it as UTF-8 or CP949, or pass --encoding"
+            )
             raise self.error from None
         except OSError as e:
             self.error = DataError(f"cannot read {self.src.name}: {e.strerror or e}")
@@ -188,8 +202,9 @@ class _Utf8Stream(io.RawIOBase):
         return n
 
 
-def iter_unlabeled_texts(path: str | os.PathLike, text_col: str = "content", *, encoding: str | None = None,
-                         chunk_size: int = 2000) -> Iterator[list[str]]:
+def iter_unlabeled_texts(
+    path: str | os.PathLike, text_col: str = "content", *, encoding: str | None = None, chunk_size: int = 2000
+) -> Iterator[list[str]]:
     """Stream the texts of an unlabelled file in chunks, in file order, with memory independent of its size.
 
     Parameters
@@ -239,7 +254,9 @@ def read_texts(src: Source, text_col: str, chunk_size: int) -> Iterator[list[str
     buffer: list[str] = []
     total = 0
     with _TextStream(src) as stream:
-        for text in (_csv_cells(stream, src, text_col, chunk_size) if src.kind != "text" else _lines(stream, src)):
+        for text in (
+            _csv_cells(stream, src, text_col, chunk_size) if src.kind != "text" else _lines(stream, src)
+        ):
             buffer.append(text)
             if len(buffer) == chunk_size:
                 total += len(buffer)
@@ -256,8 +273,17 @@ def read_texts(src: Source, text_col: str, chunk_size: int) -> Iterator[list[str
 
 def _csv_cells(stream: _TextStream, src: Source, text_col: str, chunk_size: int) -> Iterator[str]:
     try:
-        reader = pd.read_csv(_Utf8Stream(stream), sep=src.sep, usecols=[text_col], dtype=str, encoding="utf-8",
-                             keep_default_na=False, na_values=[""], chunksize=chunk_size, on_bad_lines="error")
+        reader = pd.read_csv(
+            _Utf8Stream(stream),
+            sep=src.sep,
+            usecols=[text_col],
+            dtype=str,
+            encoding="utf-8",
+            keep_default_na=False,
+            na_values=[""],
+            chunksize=chunk_size,
+            on_bad_lines="error",
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{src.name} has no header row; the first line must name the columns") from None
     except Exception as e:
@@ -294,4 +320,3 @@ def _lines(stream: _TextStream, src: Source) -> Iterator[str]:
             yield text
     if cut:
         log.warning("%s: %d line(s) longer than %d characters were cut there", src.name, cut, MAX_LINE_CHARS)
-

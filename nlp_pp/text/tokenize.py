@@ -4,6 +4,7 @@
 object per morph as ``MeCab.morphs`` does; the tokens are the same (tested against the public API)
 and the call is about twice as fast (200k NSMC texts, BENCHMARKS.md).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -76,7 +77,8 @@ class MecabTokenizer:
                 return self._mecab.morphs(text)
             return [line.partition("\t")[0] for line in lines]
         return [
-            m for m, tag in self.pos(text)
+            m
+            for m, tag in self.pos(text)
             if (self.keep_pos is None or tag.startswith(self.keep_pos))
             and not (self.drop_pos and tag.startswith(self.drop_pos))
         ]
@@ -111,6 +113,9 @@ def tokenize(
     >>> tokenize(["영화 재밌어요", "대출 상담"])
     [['영화', '재밌', '어요'], ['대출', '상담']]
     """
-    func = partial(_tokenize_chunk, keep_pos=tuple(keep_pos) if keep_pos else None,
-                   drop_pos=tuple(drop_pos) if drop_pos else None)
+    func = partial(
+        _tokenize_chunk,
+        keep_pos=tuple(keep_pos) if keep_pos else None,
+        drop_pos=tuple(drop_pos) if drop_pos else None,
+    )
     return map_chunks(func, check_texts(texts), n_jobs=n_jobs, progress=progress, desc="MeCab")

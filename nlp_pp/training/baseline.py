@@ -3,6 +3,7 @@
 :class:`TfidfBaseline` is saved as arrays (vocabularies, idf weights, coefficients) in NumPy's
 ``.npz`` format and read back with ``allow_pickle=False``: a saved baseline cannot execute code.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,10 +41,19 @@ class TfidfBaseline:
         self.vectorizers, self.classifier, self.num_classes = vectorizers, classifier, num_classes
 
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: Sequence[int], *, num_classes: int | None = None, C: float = 4.0,
-            max_features: int | None = 500_000, seed: int = 0,
-            class_weight: dict[int, float] | str | None = None) -> TfidfBaseline:
-        """Fit on the training texts and integer labels ``0..num_classes-1`` (``class_weight`` as scikit-learn's)."""
+    def fit(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        *,
+        num_classes: int | None = None,
+        C: float = 4.0,
+        max_features: int | None = 500_000,
+        seed: int = 0,
+        class_weight: dict[int, float] | str | None = None,
+    ) -> TfidfBaseline:
+        """Fit on the training texts and integer labels ``0..num_classes-1`` (``class_weight`` as
+        scikit-learn's)."""
         from ..errors import DataError
 
         labels = np.asarray(labels)
@@ -53,9 +63,11 @@ class TfidfBaseline:
             try:
                 blocks.append(vec.fit_transform(texts))
             except ValueError:  # "After pruning, no terms remain": no n-gram occurs twice
-                raise DataError(f"the TF-IDF baseline found no {name} n-gram that occurs in two training texts "
-                                "(are the texts numbers or single words?); check --text-col, or run with "
-                                "--no-baseline") from None
+                raise DataError(
+                    f"the TF-IDF baseline found no {name} n-gram that occurs in two training texts "
+                    "(are the texts numbers or single words?); check --text-col, or run with "
+                    "--no-baseline"
+                ) from None
         clf = LogisticRegression(C=C, max_iter=2000, random_state=seed, class_weight=class_weight)
         clf.fit(sparse.hstack(blocks).tocsr(), labels)
         return cls(vectorizers, clf, int(num_classes or labels.max() + 1))
@@ -100,8 +112,9 @@ class TfidfBaseline:
                 clf.coef_, clf.intercept_, clf.classes_ = z["coef"], z["intercept"], z["classes"]
             num_classes = int(meta["num_classes"])
         except (OSError, ValueError, KeyError, TypeError, EOFError, json.JSONDecodeError) as e:
-            raise RunError(f"cannot read the baseline model {path} ({e.__class__.__name__}): corrupt or "
-                           "incompatible") from None
+            raise RunError(
+                f"cannot read the baseline model {path} ({e.__class__.__name__}): corrupt or incompatible"
+            ) from None
         n_features = sum(len(v.vocabulary) for v in vectorizers)
         if clf.coef_.shape[1] != n_features or clf.classes_.max(initial=0) >= num_classes:
             raise RunError(f"the baseline model {path} is inconsistent (coefficients vs vocabulary)")

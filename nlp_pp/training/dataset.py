@@ -1,4 +1,6 @@
-"""An experiment's data: load, split (or read the test file), preprocess (cached), describe it; its word vectors."""
+"""An experiment's data: load, split (or read the test file), preprocess (cached), describe it; its word
+vectors."""
+
 from __future__ import annotations
 
 import logging
@@ -11,21 +13,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..vectors.batching import choose_context_length
 from ..cache import Cache, cache_key
-from ..text.clean import PLACEHOLDERS
 from ..config import ExperimentConfig
-from ..text.load import LoadReport, check_labels, load_dataset, split_dataset
-from ..vectors.fasttext import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
 from ..errors import ConfigError, DataError
+from ..text.clean import PLACEHOLDERS
 from ..text.hangul import compose
-from ..text.preprocess import PreprocessConfig, preprocess
-from .rundir import RunDir
-from ..vectors.corpus import build_corpus
-from ..vectors.pretrain import check_pretrained
 from ..text.hashing import hash_texts, overlap
+from ..text.load import LoadReport, check_labels, load_dataset, split_dataset
+from ..text.preprocess import PreprocessConfig, preprocess
+from ..vectors.batching import choose_context_length
+from ..vectors.corpus import build_corpus
+from ..vectors.fasttext import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
+from ..vectors.pretrain import check_pretrained
 from ..vectors.storage import load_vectors, save_vectors
 from ..vectors.vocab import Vocab
+from .rundir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,9 @@ class Prepared:
         return int(self.dataset["lengths"]["context_length"])
 
 
-def cached_tokens(texts: list[str], config: PreprocessConfig, cache: Cache, key_parts: list,
-                  n_jobs: int = -1) -> list[list[str]]:
+def cached_tokens(
+    texts: list[str], config: PreprocessConfig, cache: Cache, key_parts: list, n_jobs: int = -1
+) -> list[list[str]]:
     """``preprocess(texts, config)``, read from ``cache`` when the same texts were preprocessed before."""
     key = cache_key("tokens", key_parts, config.fingerprint())
     tokens = cache.get("tokens", key)
@@ -66,43 +69,58 @@ def cached_tokens(texts: list[str], config: PreprocessConfig, cache: Cache, key_
 
 
 def positive_index(labels: list[str], positive_label: str | None) -> int | None:
-    """Index of the positive label: ``positive_label``, else 스팸문자, else the second label; None with > 2 labels."""
+    """Index of the positive label: ``positive_label``, else 스팸문자, else the second label; None with > 2
+    labels."""
     if positive_label is not None:
         if positive_label not in labels:
             raise DataError(f"positive label '{positive_label}' is not among the labels: {', '.join(labels)}")
         if len(labels) != 2:
-            raise DataError(f"--positive-label '{positive_label}' needs exactly two labels, but the data has "
-                            f"{len(labels)}: {', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}")
+            raise DataError(
+                f"--positive-label '{positive_label}' needs exactly two labels, but the data has "
+                f"{len(labels)}: {', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}"
+            )
         return labels.index(positive_label)
     if len(labels) != 2:
         return None
     return labels.index(SPAM_LABEL) if SPAM_LABEL in labels else 1
 
 
-def _split(cfg: ExperimentConfig, df: pd.DataFrame, report: LoadReport) -> tuple[
-        list[str], dict[str, pd.DataFrame], LoadReport | None]:
+def _split(
+    cfg: ExperimentConfig, df: pd.DataFrame, report: LoadReport
+) -> tuple[list[str], dict[str, pd.DataFrame], LoadReport | None]:
     """Labels and the train/val/test frames (the test frame from --test-data when given)."""
     if cfg.test_data:
-        test_df, test_report = load_dataset(cfg.test_data, cfg.text_col, cfg.label_col, encoding=cfg.encoding,
-                                            timeout=cfg.download_timeout)
+        test_df, test_report = load_dataset(
+            cfg.test_data, cfg.text_col, cfg.label_col, encoding=cfg.encoding, timeout=cfg.download_timeout
+        )
         labels = check_labels(df, report.describe(), min_per_class=2)
         unknown = sorted(set(test_df["label"]) - set(labels))
         if unknown:
-            raise DataError(f"--test-data has label(s) not in the training data: {', '.join(unknown[:10])}; "
-                            f"training labels are: {', '.join(labels)}")
+            raise DataError(
+                f"--test-data has label(s) not in the training data: {', '.join(unknown[:10])}; "
+                f"training labels are: {', '.join(labels)}"
+            )
         train_df, val_df, _ = split_dataset(df, val_size=cfg.val_size, test_size=0.0, seed=cfg.split_seed)
         return labels, {"train": train_df, "val": val_df, "test": test_df}, test_report
     labels = check_labels(df, report.describe())
-    train_df, val_df, test_df = split_dataset(df, val_size=cfg.val_size, test_size=cfg.test_size,
-                                              seed=cfg.split_seed)
+    train_df, val_df, test_df = split_dataset(
+        df, val_size=cfg.val_size, test_size=cfg.test_size, seed=cfg.split_seed
+    )
     return labels, {"train": train_df, "val": val_df, "test": test_df}, None
 
 
 def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     """Load, split (or read the test file), preprocess and describe the data of ``cfg``."""
     t0 = time.perf_counter()
-    df, report = load_dataset(cfg.data, cfg.text_col, cfg.label_col, encoding=cfg.encoding,
-                              max_rows=cfg.max_rows, seed=cfg.split_seed, timeout=cfg.download_timeout)
+    df, report = load_dataset(
+        cfg.data,
+        cfg.text_col,
+        cfg.label_col,
+        encoding=cfg.encoding,
+        max_rows=cfg.max_rows,
+        seed=cfg.split_seed,
+        timeout=cfg.download_timeout,
+    )
     labels, frames, test_report = _split(cfg, df, report)
     if len(frames["test"]) == 0:
         raise DataError("the test split is empty; give --test-data or a --test-size above 0")
@@ -115,15 +133,21 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     by_text = dict(zip(df["text"], all_tokens))
     tokens = {s: [by_text[t] for t in frames[s]["text"]] for s in ("train", "val")}
     if test_report is not None:
-        tokens["test"] = cached_tokens(frames["test"]["text"].tolist(), cfg.preprocess, cache,
-                                       [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
-                                       cfg.n_jobs)
+        tokens["test"] = cached_tokens(
+            frames["test"]["text"].tolist(),
+            cfg.preprocess,
+            cache,
+            [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
+            cfg.n_jobs,
+        )
     else:
         tokens["test"] = [by_text[t] for t in frames["test"]["text"]]
     timings["preprocess"] = time.perf_counter() - t0
     if not any(tokens["train"]):
-        raise DataError("every training text is empty after cleaning and stopword removal; "
-                        "check --text-col, or keep more with --keep-jamo / --stopwords none")
+        raise DataError(
+            "every training text is empty after cleaning and stopword removal; "
+            "check --text-col, or keep more with --keep-jamo / --stopwords none"
+        )
 
     index = {lab: i for i, lab in enumerate(labels)}
     y = {s: frames[s]["label"].map(index).to_numpy(dtype=np.int64) for s in SPLITS}
@@ -133,17 +157,31 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
         "labels": labels,
         "positive_label": labels[positive] if positive is not None else None,
         "class_counts": {k: int(v) for k, v in df["label"].value_counts().sort_index().items()},
-        "split": {"train": len(frames["train"]), "val": len(frames["val"]), "test": len(frames["test"]),
-                  "test_source": f"file:{cfg.test_data}" if cfg.test_data else "split",
-                  "val_size": cfg.val_size, "test_size": 0.0 if cfg.test_data else cfg.test_size,
-                  "seed": cfg.split_seed},
+        "split": {
+            "train": len(frames["train"]),
+            "val": len(frames["val"]),
+            "test": len(frames["test"]),
+            "test_source": f"file:{cfg.test_data}" if cfg.test_data else "split",
+            "val_size": cfg.val_size,
+            "test_size": 0.0 if cfg.test_data else cfg.test_size,
+            "seed": cfg.split_seed,
+        },
         "lengths": describe_lengths([len(t) for t in tokens["train"]], cfg.length_percentile),
     }
     if test_report is not None:
         dataset["test_file"] = test_report.to_dict()
     texts = {s: frames[s]["text"].tolist() for s in SPLITS}
-    return Prepared(labels, positive, texts, tokens, y, dataset, report.sha256,
-                    test_report.sha256 if test_report else None, timings)
+    return Prepared(
+        labels,
+        positive,
+        texts,
+        tokens,
+        y,
+        dataset,
+        report.sha256,
+        test_report.sha256 if test_report else None,
+        timings,
+    )
 
 
 def describe_lengths(lengths: list[int], percentile: float) -> dict:
@@ -152,10 +190,16 @@ def describe_lengths(lengths: list[int], percentile: float) -> dict:
     context = choose_context_length(arr, percentile)
     edges = np.unique(np.linspace(0, max(1, int(arr.max())), 31).round().astype(int))
     counts, edges = np.histogram(arr, bins=edges)
-    return {"mean": float(arr.mean()), "median": float(np.median(arr)), "p95": float(np.percentile(arr, 95)),
-            "max": int(arr.max()), "percentile": percentile, "context_length": context,
-            "truncated_train": int((arr > context).sum()),
-            "histogram": {"edges": edges.tolist(), "counts": counts.tolist()}}
+    return {
+        "mean": float(arr.mean()),
+        "median": float(np.median(arr)),
+        "p95": float(np.percentile(arr, 95)),
+        "max": int(arr.max()),
+        "percentile": percentile,
+        "context_length": context,
+        "truncated_train": int((arr > context).sum()),
+        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+    }
 
 
 # --------------------------------------------------------------------------- word vectors
@@ -169,11 +213,25 @@ def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, run: RunDir, cache: 
     path = run.path("fasttext", "vectors.npz")
     if not path.exists():
         path.parent.mkdir(exist_ok=True)
-        corpus = build_corpus(cfg.unlabeled, cfg.text_col, cfg.preprocess, cache=cache,
-                              n_jobs=cfg.n_jobs) if cfg.unlabeled else None
-        key = cache_key("fasttext", prep.sha256, prep.test_sha256, cfg.preprocess.fingerprint(), cfg.max_rows,
-                        cfg.val_size, cfg.test_size, cfg.split_seed, cfg.text_col, cfg.label_col, ftc.to_dict(),
-                        corpus.files if corpus is not None else None)
+        corpus = (
+            build_corpus(cfg.unlabeled, cfg.text_col, cfg.preprocess, cache=cache, n_jobs=cfg.n_jobs)
+            if cfg.unlabeled
+            else None
+        )
+        key = cache_key(
+            "fasttext",
+            prep.sha256,
+            prep.test_sha256,
+            cfg.preprocess.fingerprint(),
+            cfg.max_rows,
+            cfg.val_size,
+            cfg.test_size,
+            cfg.split_seed,
+            cfg.text_col,
+            cfg.label_col,
+            ftc.to_dict(),
+            corpus.files if corpus is not None else None,
+        )
         cached = cache.get_file("fasttext", key, ".npz")
         if cached is not None:
             log.info("FastText: trained vectors from cache")
@@ -182,33 +240,55 @@ def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, run: RunDir, cache: 
             corpus_info, texts = {}, prep.tokens["train"]
             if corpus is not None:
                 texts, corpus_info = unlabeled_view(corpus, prep)
-            log.info("FastText: training on %d labelled texts%s", len(prep.tokens["train"]),
-                     f" and {corpus_info['unlabeled_texts']} unlabelled texts" if corpus_info else "")
+            log.info(
+                "FastText: training on %d labelled texts%s",
+                len(prep.tokens["train"]),
+                f" and {corpus_info['unlabeled_texts']} unlabelled texts" if corpus_info else "",
+            )
             model = train_fasttext(texts, ftc)
             save_vectors(model.wv, path, {"words_trained": model.nlp_pp_words_trained, **corpus_info})
             cache.put_file("fasttext", key, path)
     vectors, saved = load_vectors(path)
-    return vectors, {"source": "trained", **ftc.to_dict(),
-                     **{k: v for k, v in saved.items() if k in ("words_trained", "unlabeled_texts", "unlabeled_files",
-                                                                "dropped_val_test", "dropped_train")}}
+    return vectors, {
+        "source": "trained",
+        **ftc.to_dict(),
+        **{
+            k: v
+            for k, v in saved.items()
+            if k
+            in ("words_trained", "unlabeled_texts", "unlabeled_files", "dropped_val_test", "dropped_train")
+        },
+    }
 
 
-def vectors_matrix(cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, vectors, info: dict) -> tuple[np.ndarray, dict]:
+def vectors_matrix(
+    cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, vectors, info: dict
+) -> tuple[np.ndarray, dict]:
     """The embedding matrix of ``vocab`` from ``vectors``, and the report's facts about them."""
     if vectors.vector_size != cfg.emb_dim:
-        raise DataError(f"the pretrained vectors have dimension {vectors.vector_size}, not --emb-dim {cfg.emb_dim}; "
-                        f"pass --emb-dim {vectors.vector_size}")
+        raise DataError(
+            f"the pretrained vectors have dimension {vectors.vector_size}, not --emb-dim {cfg.emb_dim}; "
+            f"pass --emb-dim {vectors.vector_size}"
+        )
     matrix, stats = embedding_matrix(vocab, vectors, seed=cfg.split_seed)
     frequent = [w for w in vocab.itos[2:] if w not in PLACEHOLDERS and len(compose(w)) >= 2][:8]
-    neighbours = {compose(w): [[compose(n), s] for n, s in ns]
-                  for w, ns in nearest_neighbours(vectors, frequent, topn=5).items()}
+    neighbours = {
+        compose(w): [[compose(n), s] for n, s in ns]
+        for w, ns in nearest_neighbours(vectors, frequent, topn=5).items()
+    }
     train_tokens = [t for doc in prep.tokens["train"] for t in doc]
     known = sum(1 for t in train_tokens if t in vectors.key_to_index)
-    info = {**info, "dim": vectors.vector_size, "vectors_trained": len(vectors.key_to_index),
-            "labelled_texts": len(prep.tokens["train"]),
-            "coverage_train_tokens": known / len(train_tokens) if train_tokens else 0.0,
-            "coverage": stats["coverage"], "in_vectors": stats["in_vectors"],
-            "from_ngrams": stats["from_ngrams"], "neighbours": neighbours}
+    info = {
+        **info,
+        "dim": vectors.vector_size,
+        "vectors_trained": len(vectors.key_to_index),
+        "labelled_texts": len(prep.tokens["train"]),
+        "coverage_train_tokens": known / len(train_tokens) if train_tokens else 0.0,
+        "coverage": stats["coverage"],
+        "in_vectors": stats["in_vectors"],
+        "from_ngrams": stats["from_ngrams"],
+        "neighbours": neighbours,
+    }
     return matrix, info
 
 
@@ -222,18 +302,28 @@ def unlabeled_view(corpus, prep: Prepared):
     train = hash_texts(prep.texts["train"])
     hashes = np.asarray(corpus.hashes())
     dropped_val_test = int(np.isin(hashes, val_test).sum())
-    dropped_train = int(np.isin(hashes, train).sum()) - int(np.isin(hashes, np.intersect1d(train, val_test)).sum())
+    dropped_train = int(np.isin(hashes, train).sum()) - int(
+        np.isin(hashes, np.intersect1d(train, val_test)).sum()
+    )
     view = corpus.iterate(exclude=np.concatenate([val_test, train]), extra=prep.tokens["train"])
     if dropped_val_test:
-        log.warning("%d texts of the validation and test splits were found in the unlabelled files and left "
-                    "out of FastText", dropped_val_test)
-    info = {"unlabeled_texts": view.kept, "unlabeled_files": [f["path"] for f in corpus.files],
-            "dropped_val_test": dropped_val_test, "dropped_train": dropped_train}
+        log.warning(
+            "%d texts of the validation and test splits were found in the unlabelled files and left "
+            "out of FastText",
+            dropped_val_test,
+        )
+    info = {
+        "unlabeled_texts": view.kept,
+        "unlabeled_files": [f["path"] for f in corpus.files],
+        "dropped_val_test": dropped_val_test,
+        "dropped_train": dropped_train,
+    }
     return view, info
 
 
 def pretrained_vectors(cfg: ExperimentConfig, prep: Prepared):
-    """``--pretrained-vectors``: a file from ``pipeline.py pretrain`` (checked against this run), or .vec/.bin."""
+    """``--pretrained-vectors``: a file from ``pipeline.py pretrain`` (checked against this run), or
+    .vec/.bin."""
     path = Path(cfg.pretrained_vectors)
     if path.suffix in (".vec", ".bin", ".txt"):
         return load_pretrained_vectors(path), {"source": str(path)}
@@ -242,15 +332,25 @@ def pretrained_vectors(cfg: ExperimentConfig, prep: Prepared):
         check_pretrained(meta, cfg.preprocess, cfg.emb_dim)
     except ConfigError as e:
         if not cfg.allow_preprocessing_mismatch or "preprocessing" not in str(e):
-            raise ConfigError(f"--pretrained-vectors {path}: {e}"
-                              + ("" if "preprocessing" not in str(e) else
-                                 " (or pass --allow-preprocessing-mismatch)")) from None
+            raise ConfigError(
+                f"--pretrained-vectors {path}: {e}"
+                + ("" if "preprocessing" not in str(e) else " (or pass --allow-preprocessing-mismatch)")
+            ) from None
         log.warning("--pretrained-vectors %s: %s; used anyway (--allow-preprocessing-mismatch)", path, e)
     seen = arrays.get("text_hashes", np.zeros(0, dtype=np.uint64))
     val, test = (overlap(seen, set(hash_texts(prep.texts[s]).tolist())) for s in ("val", "test"))
     if val or test:
-        log.warning("the pretrained vectors were trained on %d validation and %d test texts of this run: the "
-                    "test scores of the FastText rows may be optimistic", val, test)
+        log.warning(
+            "the pretrained vectors were trained on %d validation and %d test texts of this run: the "
+            "test scores of the FastText rows may be optimistic",
+            val,
+            test,
+        )
     corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-    return vectors, {"source": str(path), "pretrained_texts": corpus.get("texts_trained"),
-                     "pretrained_tokens": corpus.get("tokens"), "seen_val_texts": val, "seen_test_texts": test}
+    return vectors, {
+        "source": str(path),
+        "pretrained_texts": corpus.get("texts_trained"),
+        "pretrained_tokens": corpus.get("tokens"),
+        "seen_val_texts": val,
+        "seen_test_texts": test,
+    }

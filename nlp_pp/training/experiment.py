@@ -5,6 +5,7 @@ from :mod:`nlp_pp.training.rundir`, each option's meaning from :mod:`nlp_pp.conf
 is saved at once, so an interrupted run keeps its work and can be resumed; only a complete run is
 renamed into place. Progress is logged through :mod:`logging` (``nlp_pp.training.experiment``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,22 +19,29 @@ import numpy as np
 import torch
 
 from .. import models
-from ..vectors.batching import encode_corpus, make_dataloader
 from ..cache import Cache, default_cache_dir
-from ..deploy.load import load_classifier
 from ..config import ExperimentConfig
-from ..errors import DataError, RunError
-from ..decisions.scoring import (
-    ENSEMBLE, Scores, Task, evaluate, fit_ensemble_scores, paired_comparisons, reliability, softmax,
-)
 from ..decisions.explain import explain_test_set
 from ..decisions.metrics import misclassified
-from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
-from ..resources import package_versions
-from .rundir import BASELINE, BASELINE_FILE, RunDir, read_json, result_key, run_key, write_history, write_json
+from ..decisions.scoring import (
+    ENSEMBLE,
+    Scores,
+    Task,
+    evaluate,
+    fit_ensemble_scores,
+    paired_comparisons,
+    reliability,
+    softmax,
+)
 from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
-from .trainer import Trainer, predict_logits, resolve_device, set_seed
+from ..deploy.load import load_classifier
+from ..errors import DataError, RunError
+from ..resources import package_versions
+from ..vectors.batching import encode_corpus, make_dataloader
 from ..vectors.vocab import Vocab
+from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
+from .rundir import BASELINE, BASELINE_FILE, RunDir, read_json, result_key, run_key, write_history, write_json
+from .trainer import Trainer, predict_logits, resolve_device, set_seed
 
 log = logging.getLogger(__name__)
 
@@ -63,43 +71,70 @@ class Comparison:
 
 
 def fit_baseline(c: Comparison) -> dict:
-    """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, scored and decided like a run."""
+    """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, scored and decided like a
+    run."""
     from .baseline import TfidfBaseline
 
     cfg, prep = c.cfg, c.prep
     clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
     weights = None if c.class_weight is None else dict(enumerate(c.class_weight))
-    model = TfidfBaseline.fit([clean(t) for t in prep.texts["train"]], prep.y["train"],
-                              num_classes=len(prep.labels), seed=cfg.split_seed, class_weight=weights)
+    model = TfidfBaseline.fit(
+        [clean(t) for t in prep.texts["train"]],
+        prep.y["train"],
+        num_classes=len(prep.labels),
+        seed=cfg.split_seed,
+        class_weight=weights,
+    )
     model.save(c.run.path("models", BASELINE_FILE))
     probs = {s: model.predict_proba([clean(t) for t in prep.texts[s]]) for s in ("val", "test")}
     scores = Scores.from_probs(BASELINE, probs["val"], probs["test"])
     c.run.save_predictions(BASELINE, scores.val, scores.test)
-    return {"name": BASELINE, "train_seconds": time.perf_counter() - t0, **evaluate(scores, c.task),
-            "misclassified": misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels)}
+    return {
+        "name": BASELINE,
+        "train_seconds": time.perf_counter() - t0,
+        **evaluate(scores, c.task),
+        "misclassified": misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
+    }
 
 
 def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
     """Train one model run, save its checkpoint and predictions, and return its result."""
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
-    net = models.build_model(cfg.model_config(model, len(c.vocab), len(prep.labels), init),
-                             c.matrix if init == "fasttext" else None)
+    net = models.build_model(
+        cfg.model_config(model, len(c.vocab), len(prep.labels), init),
+        c.matrix if init == "fasttext" else None,
+    )
     train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init, seed)
-    fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(train_loader, val_loader, desc=key)
+    fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
+        train_loader, val_loader, desc=key
+    )
     if init == "random" and c.vocab.training_size < len(c.vocab):
         untrained_as_unknown(net, c.vocab.training_size)
-    scores = Scores(key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test")))
+    scores = Scores(
+        key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
+    )
     c.run.save_predictions(key, scores.val, scores.test)
     result = evaluate(scores, c.task)
-    c.run.save_checkpoint(key, {"model": net.checkpoint(), "labels": prep.labels, "best_epoch": fit.best_epoch,
-                                "temperature": result["calibration"]["temperature"],
-                                "threshold": result.get("threshold")})
+    c.run.save_checkpoint(
+        key,
+        {
+            "model": net.checkpoint(),
+            "labels": prep.labels,
+            "best_epoch": fit.best_epoch,
+            "temperature": result["calibration"]["temperature"],
+            "threshold": result.get("threshold"),
+        },
+    )
     return {
-        "model": model, "init": init, "seed": seed, "best_epoch": fit.best_epoch, "epochs_run": len(fit.history),
+        "model": model,
+        "init": init,
+        "seed": seed,
+        "best_epoch": fit.best_epoch,
+        "epochs_run": len(fit.history),
         "params": int(sum(p.numel() for p in net.parameters())),
         "train_seconds": fit.seconds,
         **result,
@@ -129,14 +164,22 @@ def fit_ensemble_run(c: Comparison, results: list[dict]) -> dict | None:
     description, scores = fit_ensemble_scores(members, temperatures, c.task, seed=c.cfg.split_seed)
     c.run.save_predictions(ENSEMBLE, scores.val, scores.test)
     probs = softmax(scores.test)
-    result = {"name": ENSEMBLE, **description, **evaluate(scores, c.task),
-              "misclassified": misclassified(c.prep.texts["test"], c.prep.y["test"], probs, c.prep.labels)}
+    result = {
+        "name": ENSEMBLE,
+        **description,
+        **evaluate(scores, c.task),
+        "misclassified": misclassified(c.prep.texts["test"], c.prep.y["test"], probs, c.prep.labels),
+    }
     # the ensemble's validation score is cross-fitted: the in-sample one would flatter it
     result["val"]["macro_f1_in_sample"] = result["val"]["macro_f1"]
     result["val"]["macro_f1"] = description["cross_fitted"]["ensemble"]
     if not description["beats_best_single"]:
-        log.info("ensemble: does not beat the best single model on validation (cross-fitted macro-F1 %.4f vs "
-                 "%.4f)", description["cross_fitted"]["ensemble"], description["cross_fitted"]["best_single"])
+        log.info(
+            "ensemble: does not beat the best single model on validation (cross-fitted macro-F1 %.4f vs "
+            "%.4f)",
+            description["cross_fitted"]["ensemble"],
+            description["cross_fitted"]["best_single"],
+        )
     return result
 
 
@@ -147,9 +190,12 @@ def check_input_files(cfg: ExperimentConfig) -> None:
     """Every local file the options name exists and is a regular file: checked before any work starts."""
     from ..text.load import check_file, is_url
 
-    named = [("--data", cfg.data, "CSV"), ("--test-data", cfg.test_data, "CSV"),
-             ("--pretrained-vectors", cfg.pretrained_vectors, "vectors"),
-             *(("--unlabeled", u, "text") for u in cfg.unlabeled)]
+    named = [
+        ("--data", cfg.data, "CSV"),
+        ("--test-data", cfg.test_data, "CSV"),
+        ("--pretrained-vectors", cfg.pretrained_vectors, "vectors"),
+        *(("--unlabeled", u, "text") for u in cfg.unlabeled),
+    ]
     for flag, source, kind in named:
         if source is not None and not is_url(str(source)):
             try:
@@ -180,8 +226,10 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         if run.discard_if_empty():
             raise RunInterrupted("interrupted before any model run finished; nothing was kept") from None
         done = len([k for k in run.result_keys() if k not in (BASELINE, ENSEMBLE)])
-        raise RunInterrupted(f"interrupted: {done} finished model run(s) kept in {run.work}; continue with "
-                             f"python pipeline.py --resume {run.work}") from None
+        raise RunInterrupted(
+            f"interrupted: {done} finished model run(s) kept in {run.work}; continue with "
+            f"python pipeline.py --resume {run.work}"
+        ) from None
     except BaseException:
         run.discard_if_empty()
         raise
@@ -195,13 +243,22 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
     if info_path.exists():
         info = read_json(info_path)
         if info.get("sha256") != prep.sha256:
-            raise RunError(f"the data file changed since {run.work} was started (hash differs); "
-                           "start a new run instead")
+            raise RunError(
+                f"the data file changed since {run.work} was started (hash differs); start a new run instead"
+            )
     else:
-        write_json(info_path, {"sha256": prep.sha256, "test_sha256": prep.test_sha256, "labels": prep.labels,
-                               "positive_label": prep.dataset["positive_label"],
-                               "context_length": prep.context_length, "truncating": cfg.truncating,
-                               "preprocess": cfg.preprocess.to_dict()})
+        write_json(
+            info_path,
+            {
+                "sha256": prep.sha256,
+                "test_sha256": prep.test_sha256,
+                "labels": prep.labels,
+                "positive_label": prep.dataset["positive_label"],
+                "context_length": prep.context_length,
+                "truncating": cfg.truncating,
+                "preprocess": cfg.preprocess.to_dict(),
+            },
+        )
 
     vectors, ft_info = None, None
     if "fasttext" in cfg.inits:
@@ -216,12 +273,22 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
     vocab.save(run.path("vocab.json"))
     vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
     prep.dataset["vocab"] = vocab.stats
-    seqs = {s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
-            for s in ("train", "val", "test")}
+    seqs = {
+        s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
+        for s in ("train", "val", "test")
+    }
     timings["vocab"] = time.perf_counter() - t0
     split = prep.dataset["split"]
-    log.info("data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d", prep.dataset["rows"],
-             prep.labels, split["train"], split["val"], split["test"], len(vocab), prep.context_length)
+    log.info(
+        "data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d",
+        prep.dataset["rows"],
+        prep.labels,
+        split["train"],
+        split["val"],
+        split["test"],
+        len(vocab),
+        prep.context_length,
+    )
     matrix = None
     if vectors is not None:
         matrix, ft_info = vectors_matrix(cfg, prep, vocab, vectors, ft_info)
@@ -235,8 +302,12 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         if baseline is None:
             baseline = fit_baseline(comparison)
             run.save_result(BASELINE, baseline)
-        log.info("baseline %s: validation macro-F1 %.4f, test accuracy %.4f", BASELINE,
-                 baseline["val"]["macro_f1"], baseline["test"]["accuracy"])
+        log.info(
+            "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",
+            BASELINE,
+            baseline["val"]["macro_f1"],
+            baseline["test"]["accuracy"],
+        )
         timings["baseline"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -251,9 +322,14 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
                 else:
                     result = train_one(comparison, model, init, seed)
                     run.save_result(key, result)
-                    log.info("%s: validation macro-F1 %.4f, test accuracy %.4f (best epoch %d, %.1fs)", key,
-                             result["val"]["macro_f1"], result["test"]["accuracy"], result["best_epoch"],
-                             result["train_seconds"])
+                    log.info(
+                        "%s: validation macro-F1 %.4f, test accuracy %.4f (best epoch %d, %.1fs)",
+                        key,
+                        result["val"]["macro_f1"],
+                        result["test"]["accuracy"],
+                        result["best_epoch"],
+                        result["train_seconds"],
+                    )
                 runs.append(result)
     timings["train"] = time.perf_counter() - t0
 
@@ -263,12 +339,18 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
         if ensemble is not None:
             run.save_result(ENSEMBLE, ensemble)
-            log.info("ensemble of %s: cross-fitted validation macro-F1 %.4f, test accuracy %.4f",
-                     ", ".join(ensemble["members"]), ensemble["val"]["macro_f1"], ensemble["test"]["accuracy"])
+            log.info(
+                "ensemble of %s: cross-fitted validation macro-F1 %.4f, test accuracy %.4f",
+                ", ".join(ensemble["members"]),
+                ensemble["val"]["macro_f1"],
+                ensemble["test"]["accuracy"],
+            )
         timings["ensemble"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    comparisons = paired_comparisons(task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed)
+    comparisons = paired_comparisons(
+        task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
+    )
     timings["comparisons"] = time.perf_counter() - t0
     explanations = None
     if runs:
@@ -282,15 +364,28 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
     if runs or baseline or ensemble:
         key = best_model({"runs": runs, "baseline": baseline, "ensemble": ensemble})
         res = baseline if key == BASELINE else ensemble if key == ENSEMBLE else run.load_result(key)
-        reliability_of = {"model": key, **reliability(Scores(key, *run.load_predictions(key)), task,
-                                                      res["calibration"]["temperature"])}
+        reliability_of = {
+            "model": key,
+            **reliability(Scores(key, *run.load_predictions(key)), task, res["calibration"]["temperature"]),
+        }
 
     metrics = {
-        "schema_version": 1, "name": run.final.name, "created": datetime.now().isoformat(timespec="seconds"),
-        "dataset": prep.dataset, "fasttext": ft_info, "runs": runs, "baseline": baseline, "ensemble": ensemble,
-        "comparisons": comparisons, "explanations": explanations, "reliability": reliability_of,
-        "config": cfg.to_dict(), "versions": package_versions(), "device": str(device),
-        "threads": torch.get_num_threads(), "timings": timings,
+        "schema_version": 1,
+        "name": run.final.name,
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "dataset": prep.dataset,
+        "fasttext": ft_info,
+        "runs": runs,
+        "baseline": baseline,
+        "ensemble": ensemble,
+        "comparisons": comparisons,
+        "explanations": explanations,
+        "reliability": reliability_of,
+        "config": cfg.to_dict(),
+        "versions": package_versions(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "timings": timings,
     }
     if ft_info is None:
         del metrics["fasttext"]
@@ -302,10 +397,12 @@ def _top_neural(runs: list[dict]) -> tuple[str, str]:
     return top.model, top.init
 
 
-def comparison_pairs(run: RunDir, runs: list[dict], baseline: dict | None,
-                     ensemble: dict | None) -> list[tuple[str, str, str, np.ndarray, np.ndarray]]:
+def comparison_pairs(
+    run: RunDir, runs: list[dict], baseline: dict | None, ensemble: dict | None
+) -> list[tuple[str, str, str, np.ndarray, np.ndarray]]:
     """What the report tests: FastText vs random per model, and the best configuration (on validation)
     vs the runner-up and vs the baseline -- each as test decisions, one row per seed."""
+
     def decisions(keys: list[str]) -> np.ndarray:
         return np.stack([run.load_predictions(k)[1].argmax(1) for k in keys])
 
@@ -322,17 +419,30 @@ def comparison_pairs(run: RunDir, runs: list[dict], baseline: dict | None,
         if i == "fasttext" and (m, "random") in seeds:
             common = sorted(set(by_seed) & set(seeds[(m, "random")]))
             if common:
-                pairs.append(("fasttext vs random", f"{m} + fasttext", f"{m} + random",
-                              decisions([by_seed[s] for s in common]),
-                              decisions([seeds[(m, "random")][s] for s in common])))
+                pairs.append(
+                    (
+                        "fasttext vs random",
+                        f"{m} + fasttext",
+                        f"{m} + random",
+                        decisions([by_seed[s] for s in common]),
+                        decisions([seeds[(m, "random")][s] for s in common]),
+                    )
+                )
     ranked = rank_configurations(runs, baseline, ensemble)
     names = [s.model if s.init in (BASELINE_INIT, ENSEMBLE_INIT) else f"{s.model} + {s.init}" for s in ranked]
     others = [("best vs runner-up", names[1])] if len(names) > 1 else []
     if baseline is not None and names and names[0] != BASELINE and (not others or others[0][1] != BASELINE):
         others.append(("best vs baseline", BASELINE))
     for kind, other in others:
-        pairs.append((kind, names[0], other, decisions([k for _, k in named[names[0]]]),
-                      decisions([k for _, k in named[other]])))
+        pairs.append(
+            (
+                kind,
+                names[0],
+                other,
+                decisions([k for _, k in named[names[0]]]),
+                decisions([k for _, k in named[other]]),
+            )
+        )
     return pairs
 
 
@@ -370,13 +480,22 @@ def summary_lines(metrics: dict) -> list[str]:
     from ..report import summarize
 
     table = summarize(metrics)
-    lines = [f"{'configuration':<26}{'seeds':>6}{'val macro-F1':>14}{'test accuracy':>18}{'test macro-F1':>18}"]
+    lines = [
+        f"{'configuration':<26}{'seeds':>6}{'val macro-F1':>14}{'test accuracy':>18}{'test macro-F1':>18}"
+    ]
     for _, r in table.iterrows():
-        label = (f"{r['model']} (baseline)" if r["init"] == BASELINE_INIT else r["model"] if r["init"] == ENSEMBLE_INIT
-                 else f"{r['model']} + {r['init']}")
+        label = (
+            f"{r['model']} (baseline)"
+            if r["init"] == BASELINE_INIT
+            else r["model"]
+            if r["init"] == ENSEMBLE_INIT
+            else f"{r['model']} + {r['init']}"
+        )
         n = int(r["n_seeds"])
-        acc, f1 = (f"{r[f'{m}_mean']:.4f}" + (f" ± {r[f'{m}_std']:.4f}" if n > 1 else "")
-                   for m in ("accuracy", "macro_f1"))
+        acc, f1 = (
+            f"{r[f'{m}_mean']:.4f}" + (f" ± {r[f'{m}_std']:.4f}" if n > 1 else "")
+            for m in ("accuracy", "macro_f1")
+        )
         lines.append(f"{label:<26}{n:>6}{r['val_macro_f1_mean']:>14.4f}{acc:>18}{f1:>18}")
     lines.append("ranked by validation macro-F1; test scores are reported, never used to choose")
     return lines

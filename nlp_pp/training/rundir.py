@@ -15,6 +15,7 @@ read it cannot disagree::
 Everything a run directory holds is read without executing code: JSON, ``torch.load(weights_only=True)``
 and ``numpy.load(allow_pickle=False)``.
 """
+
 from __future__ import annotations
 
 import errno
@@ -51,7 +52,9 @@ def run_key(model: str, init: str, seed: int) -> str:
 
 def result_key(result: dict) -> str:
     """The name a result is saved under: its run key, or ``tfidf_logreg`` / ``ensemble``."""
-    return str(result["name"]) if "name" in result else run_key(result["model"], result["init"], result["seed"])
+    return (
+        str(result["name"]) if "name" in result else run_key(result["model"], result["init"], result["seed"])
+    )
 
 
 # --------------------------------------------------------------------------- safe files
@@ -101,7 +104,9 @@ def read_json(path: Path, what: str = "") -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunError(f"{path.name} is missing in {path.parent}: not a complete nlp_pp run directory") from None
+        raise RunError(
+            f"{path.name} is missing in {path.parent}: not a complete nlp_pp run directory"
+        ) from None
     except (IsADirectoryError, PermissionError) as e:
         raise RunError(f"cannot read {path} ({e.__class__.__name__})") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -185,8 +190,11 @@ class RunDir:
         if (work / "metrics.json").exists():
             raise RunError(f"{work} is a finished run; nothing to resume")
         saved = read_json(work / "config.json")
-        if not isinstance(saved, dict) or saved.get("format") != RUN_FORMAT or not isinstance(
-                saved.get("experiment"), dict):
+        if (
+            not isinstance(saved, dict)
+            or saved.get("format") != RUN_FORMAT
+            or not isinstance(saved.get("experiment"), dict)
+        ):
             found = saved.get("format") if isinstance(saved, dict) else None
             raise RunError(f"{work} was written by an incompatible nlp_pp version ({found!r})")
         stem = work.name.removesuffix(PARTIAL)
@@ -285,13 +293,22 @@ class RunInfo:
         data = read_json(run / "run.json")
         try:
             labels = [str(x) for x in data["labels"]]
-            info = cls(labels, data.get("positive_label"), int(data["context_length"]),
-                       str(data.get("truncating", "post")), dict(data["preprocess"]))
+            info = cls(
+                labels,
+                data.get("positive_label"),
+                int(data["context_length"]),
+                str(data.get("truncating", "post")),
+                dict(data["preprocess"]),
+            )
         except (KeyError, TypeError, ValueError):
             raise RunError(f"{run}/run.json is corrupt or from an incompatible version") from None
-        if len(labels) < 2 or len(set(labels)) != len(labels) or info.context_length < 1 \
-                or info.truncating not in ("pre", "post") \
-                or (info.positive_label is not None and info.positive_label not in labels):
+        if (
+            len(labels) < 2
+            or len(set(labels)) != len(labels)
+            or info.context_length < 1
+            or info.truncating not in ("pre", "post")
+            or (info.positive_label is not None and info.positive_label not in labels)
+        ):
             raise RunError(f"{run}/run.json is corrupt (labels, context length or truncation out of range)")
         return info
 
@@ -331,7 +348,9 @@ def read_predictions(run: Path, key: str):
         with np.load(path, allow_pickle=False) as z:
             val, test = z["val"], z["test"]
     except FileNotFoundError:
-        raise RunError(f"the predictions of {key} are missing in {run}: not a complete run directory") from None
+        raise RunError(
+            f"the predictions of {key} are missing in {run}: not a complete run directory"
+        ) from None
     except Exception as e:  # zip, format or key errors of a damaged file
         raise RunError(f"cannot read {path} ({e.__class__.__name__}): corrupt") from None
     if val.ndim != 2 or test.ndim != 2 or val.shape[1] != test.shape[1]:
@@ -346,11 +365,15 @@ def read_checkpoint(path: Path, check: Callable[[dict], None] | None = None) -> 
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle / zip errors of a damaged or crafted file
-        raise RunError(f"cannot read model file {path} ({e.__class__.__name__}): corrupt or incompatible") from None
+        raise RunError(
+            f"cannot read model file {path} ({e.__class__.__name__}): corrupt or incompatible"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise RunError(f"model file {path} has format {found!r}, this nlp_pp reads {CHECKPOINT_FORMAT!r}; "
-                       "retrain with this version")
+        raise RunError(
+            f"model file {path} has format {found!r}, this nlp_pp reads {CHECKPOINT_FORMAT!r}; "
+            "retrain with this version"
+        )
     if check is not None:
         check(ckpt)
     return ckpt

@@ -1,4 +1,5 @@
 """Training loop: Adam, cross-entropy, gradient clipping, early stopping, best checkpoint restored."""
+
 from __future__ import annotations
 
 import copy
@@ -14,8 +15,11 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError
 from ..options import Interval, ListOf, OneOf, Optional, option, validate
 
-
-MONITORS = ("val_loss", "val_acc", "val_f1")  # validation scores early stopping, lr decay and the restored epoch follow
+MONITORS = (
+    "val_loss",
+    "val_acc",
+    "val_f1",
+)  # validation scores early stopping, lr decay and the restored epoch follow
 
 
 @dataclass(frozen=True)
@@ -33,16 +37,31 @@ class TrainConfig:
     patience: int = option(2, Interval(int, 1), "epochs without a better validation score before stopping")
     clip: float = option(1.0, Interval(float, 0), "gradient-norm clipping; 0 turns it off")
     weight_decay: float = option(0.0, Interval(float, 0), "Adam weight decay (L2)")
-    lr_decay: float = option(0.5, Interval(float, 0, 1, closed="right"), "multiply the learning rate by this "
-                             "after an epoch without a better validation score; 1 keeps it constant (0.5 gave "
-                             "the best epochs on NSMC)")
-    monitor: str = option("val_loss", OneOf(*MONITORS), "the validation score for early stopping, --lr-decay "
-                          "and the restored epoch: loss, accuracy or macro-F1 (val_acc was not better on NSMC)")
-    freeze_epochs: int = option(0, Interval(int, 0), "keep the embedding layer fixed for this many epochs "
-                                "first, then train it (lets a pretrained embedding settle the layers above)")
-    class_weight: tuple[float, ...] | None = option(None, Optional(ListOf(Interval(float, 0, closed="neither"))),
-                                                    "cross-entropy weight of each class (in label order)",
-                                                    cli=False)
+    lr_decay: float = option(
+        0.5,
+        Interval(float, 0, 1, closed="right"),
+        "multiply the learning rate by this "
+        "after an epoch without a better validation score; 1 keeps it constant (0.5 gave "
+        "the best epochs on NSMC)",
+    )
+    monitor: str = option(
+        "val_loss",
+        OneOf(*MONITORS),
+        "the validation score for early stopping, --lr-decay "
+        "and the restored epoch: loss, accuracy or macro-F1 (val_acc was not better on NSMC)",
+    )
+    freeze_epochs: int = option(
+        0,
+        Interval(int, 0),
+        "keep the embedding layer fixed for this many epochs "
+        "first, then train it (lets a pretrained embedding settle the layers above)",
+    )
+    class_weight: tuple[float, ...] | None = option(
+        None,
+        Optional(ListOf(Interval(float, 0, closed="neither"))),
+        "cross-entropy weight of each class (in label order)",
+        cli=False,
+    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -94,7 +113,9 @@ def resolve_device(device: str | None = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for but CUDA is not available here; use --device cpu")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError(f"device {device!r} asked for but Apple MPS is not available here; use --device cpu")
+        raise ConfigError(
+            f"device {device!r} asked for but Apple MPS is not available here; use --device cpu"
+        )
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"unsupported device {device!r}; use auto, cpu or cuda")
     return dev
@@ -109,8 +130,15 @@ class EpochScores:
     f1: float
 
 
-def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, clip: float = 0.0,
-              progress=None, class_weight: torch.Tensor | None = None) -> EpochScores:
+def run_epoch(
+    model: nn.Module,
+    loader,
+    device: torch.device,
+    optimizer=None,
+    clip: float = 0.0,
+    progress=None,
+    class_weight: torch.Tensor | None = None,
+) -> EpochScores:
     """One pass over ``loader``; trains when ``optimizer`` is given."""
     train = optimizer is not None
     model.train(train)
@@ -145,8 +173,9 @@ def run_epoch(model: nn.Module, loader, device: torch.device, optimizer=None, cl
     return EpochScores(total_loss / max(total_weight, 1e-12), float(tp.sum() / cm.sum()), float(f1))
 
 
-def predict_logits(model: nn.Module, sequences, device: str | torch.device = "cpu",
-                   batch_size: int = 256) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, sequences, device: str | torch.device = "cpu", batch_size: int = 256
+) -> np.ndarray:
     """Logits ``[N, C]`` for index sequences, in input order (:class:`nlp_pp.deploy.inference.TorchRunner`).
 
     Sequences are grouped by exact length, so no batch is padded; ``device`` is where the model is.
@@ -157,8 +186,9 @@ def predict_logits(model: nn.Module, sequences, device: str | torch.device = "cp
     return TorchRunner(model.to(device), max_batch=batch_size).logits([list(s) for s in sequences])
 
 
-def predict_proba(model: nn.Module, sequences, device: str | torch.device = "cpu",
-                  batch_size: int = 256) -> np.ndarray:
+def predict_proba(
+    model: nn.Module, sequences, device: str | torch.device = "cpu", batch_size: int = 256
+) -> np.ndarray:
     """Class probabilities ``[N, C]`` (softmax of :func:`predict_logits`), in input order."""
     from scipy.special import softmax
 
@@ -175,7 +205,9 @@ class Trainer:
     >>> result.best_epoch, result.history[-1]["val_acc"]          # doctest: +SKIP
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig | None = None, device: str | torch.device = "auto"):
+    def __init__(
+        self, model: nn.Module, config: TrainConfig | None = None, device: str | torch.device = "auto"
+    ):
         self.config = config or TrainConfig()
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.model = model.to(self.device)
@@ -184,12 +216,16 @@ class Trainer:
         self.scheduler = None
         if self.config.lr_decay < 1:
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0)
+                self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0
+            )
         weight = self.config.class_weight
-        self.class_weight = None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
+        self.class_weight = (
+            None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
+        )
         # embedding tables that train, to hold still during the first freeze_epochs epochs
-        self._embeddings = [m.weight for m in self.model.modules()
-                            if isinstance(m, nn.Embedding) and m.weight.requires_grad]
+        self._embeddings = [
+            m.weight for m in self.model.modules() if isinstance(m, nn.Embedding) and m.weight.requires_grad
+        ]
 
     def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
         """Train up to ``epochs``; stop after ``patience`` epochs without a better ``monitor`` score.
@@ -202,18 +238,29 @@ class Trainer:
         best_state, best_score = None, float("inf")
         start = time.perf_counter()
         steps = cfg.epochs * len(train_loader)
-        with tqdm(total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False) as bar:
+        with tqdm(
+            total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False
+        ) as bar:
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
                 for w in self._embeddings:  # frozen first, then trained
                     w.requires_grad_(epoch > cfg.freeze_epochs)
-                tr = run_epoch(self.model, train_loader, self.device, self.optimizer, cfg.clip, bar,
-                               self.class_weight)
+                tr = run_epoch(
+                    self.model, train_loader, self.device, self.optimizer, cfg.clip, bar, self.class_weight
+                )
                 va = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
-                result.history.append({"epoch": epoch, "train_loss": tr.loss, "train_acc": tr.acc,
-                                       "val_loss": va.loss, "val_acc": va.acc, "val_f1": va.f1,
-                                       "lr": self.optimizer.param_groups[0]["lr"],
-                                       "seconds": time.perf_counter() - t0})
+                result.history.append(
+                    {
+                        "epoch": epoch,
+                        "train_loss": tr.loss,
+                        "train_acc": tr.acc,
+                        "val_loss": va.loss,
+                        "val_acc": va.acc,
+                        "val_f1": va.f1,
+                        "lr": self.optimizer.param_groups[0]["lr"],
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
                 bar.set_postfix(epoch=epoch, val_loss=f"{va.loss:.4f}", val_acc=f"{va.acc:.4f}")
                 # lower is better
                 score = {"val_loss": va.loss, "val_acc": -va.acc, "val_f1": -va.f1}[cfg.monitor]

@@ -1,4 +1,5 @@
 """Integer encoding, context length, padding, and length-bucketed DataLoaders for packed RNNs."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -32,7 +33,7 @@ def truncate(seq: Sequence[int], maxlen: int, side: str = "post") -> list[int]:
     seq = list(seq)
     if len(seq) <= maxlen:
         return seq
-    return seq[:maxlen] if side == "post" else seq[len(seq) - maxlen:]
+    return seq[:maxlen] if side == "post" else seq[len(seq) - maxlen :]
 
 
 def pad_sequences(
@@ -59,7 +60,7 @@ def pad_sequences(
             if padding == "post":
                 out[i, : len(s)] = s
             else:
-                out[i, maxlen - len(s):] = s
+                out[i, maxlen - len(s) :] = s
     return out
 
 
@@ -139,9 +140,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         batches, rest = [], []
         for group in np.split(order, np.flatnonzero(np.diff(self.lengths[order])) + 1):
             full = len(group) // bs * bs
-            batches.extend(group[i:i + bs].tolist() for i in range(0, full, bs))
+            batches.extend(group[i : i + bs].tolist() for i in range(0, full, bs))
             rest.extend(group[full:].tolist())
-        batches.extend(rest[i:i + bs] for i in range(0, len(rest), bs))
+        batches.extend(rest[i : i + bs] for i in range(0, len(rest), bs))
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         else:

@@ -10,16 +10,19 @@ learn from the latter. Nothing here holds the unlabelled corpus in memory:
 2. :func:`build_corpus` sends the chunks through the preprocessing chain of
    :func:`nlp_pp.preprocess.preprocess` in a process pool with a bounded number of chunks in
    flight (:func:`nlp_pp.parallel.imap_chunks`), and appends each text's tokens as one line of a
-   text file and its :func:`~nlp_pp.text.hashing.text_hash` to a binary file as results arrive, in file order. The
+   text file and its :func:`~nlp_pp.text.hashing.text_hash` to a binary file as results arrive, in file order.
+   The
    result is a verified cache entry (a directory: ``tokens.txt`` and ``hashes.npy``), so a second
    build of the same files runs no MeCab;
 3. :meth:`TokenCorpus.iterate` gives a re-iterable over the lines (and the labelled training split
    first, from memory), skipping texts whose hash is excluded -- the validation and test texts
    of a run, which pretrained vectors must not have seen;
 4. :func:`nlp_pp.embeddings.train_fasttext` scans it once for the vocabulary and once per epoch;
-5. :func:`nlp_pp.vectors.pretrain.pretrain` saves the vectors with the preprocessing settings, corpus statistics and the
+5. :func:`nlp_pp.vectors.pretrain.pretrain` saves the vectors with the preprocessing settings, corpus
+statistics and the
    hashes of the texts trained on (:func:`nlp_pp.vectors.save_vectors`, no pickle), which
-   :func:`~nlp_pp.vectors.pretrain.check_pretrained` and :func:`~nlp_pp.text.hashing.overlap` check against a later run.
+   :func:`~nlp_pp.vectors.pretrain.check_pretrained` and :func:`~nlp_pp.text.hashing.overlap` check against a
+   later run.
 
 Memory is bounded by the chunks in flight (``2 x workers`` chunks of ``chunk_size`` texts), the
 vocabulary (FastText's word counts, vectors and n-gram buckets) and the final array of trained
@@ -33,8 +36,10 @@ Corpus directory format (``CORPUS_VERSION`` 1):
     empty line. Tokens never contain whitespace (a token that would is split at it, see
     :func:`build_corpus`), so ``line.split()`` gives the tokens back exactly.
 ``hashes.npy``
-    ``<u8`` (little-endian uint64), one :func:`~nlp_pp.text.hashing.text_hash` per line of ``tokens.txt``, same order.
+    ``<u8`` (little-endian uint64), one :func:`~nlp_pp.text.hashing.text_hash` per line of ``tokens.txt``,
+    same order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +48,8 @@ import shutil
 import tempfile
 import weakref
 from collections import deque
-from contextlib import closing
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +57,11 @@ import numpy.lib.format as npy_format
 
 from ..cache import Cache, cache_key, file_digest
 from ..errors import ConfigError, DataError, RunError, first_line
-from ..text.hashing import HASH_DTYPE, hash_array, hash_texts
-from ..text.stream import Source, check_chunk_size, inspect_source, read_texts
 from ..inputs import check_token_lists
+from ..text.hashing import HASH_DTYPE, hash_array, hash_texts
 from ..text.parallel import imap_chunks
 from ..text.preprocess import PreprocessConfig, chunk_worker
+from ..text.stream import Source, check_chunk_size, inspect_source, read_texts
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +91,9 @@ class TokenCorpus:
         Each input file: ``path``, ``sha256``, ``kind``, ``encoding``, ``texts``.
     """
 
-    def __init__(self, directory: Path, texts: int, tokens: int, empty: int, files: list[dict],
-                 *, owned: bool = False):
+    def __init__(
+        self, directory: Path, texts: int, tokens: int, empty: int, files: list[dict], *, owned: bool = False
+    ):
         self.directory = Path(directory)
         self.texts, self.tokens, self.empty, self.files = texts, tokens, empty, files
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.directory), True) if owned else None
@@ -107,15 +113,20 @@ class TokenCorpus:
         try:
             a = np.load(self.hashes_path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as e:
-            raise RunError(f"the token corpus in {self.directory} is damaged ({first_line(e)}); "
-                           "delete it (or the cache) and build it again") from None
+            raise RunError(
+                f"the token corpus in {self.directory} is damaged ({first_line(e)}); "
+                "delete it (or the cache) and build it again"
+            ) from None
         if a.dtype != HASH_DTYPE or a.shape != (self.texts,):
-            raise RunError(f"the token corpus in {self.directory} is damaged (hashes.npy has {a.dtype} "
-                           f"{a.shape}, expected {self.texts} uint64); delete it and build it again")
+            raise RunError(
+                f"the token corpus in {self.directory} is damaged (hashes.npy has {a.dtype} "
+                f"{a.shape}, expected {self.texts} uint64); delete it and build it again"
+            )
         return a
 
-    def iterate(self, exclude: Iterable[int] | np.ndarray = frozenset(),
-                extra: Sequence[Sequence[str]] = ()) -> CorpusView:
+    def iterate(
+        self, exclude: Iterable[int] | np.ndarray = frozenset(), extra: Sequence[Sequence[str]] = ()
+    ) -> CorpusView:
         """A re-iterable over ``extra`` and then the corpus lines whose text hash is not in ``exclude``.
 
         Parameters
@@ -163,8 +174,12 @@ class CorpusView:
         Complete iterations so far.
     """
 
-    def __init__(self, corpus: TokenCorpus, exclude: Iterable[int] | np.ndarray = frozenset(),
-                 extra: Sequence[Sequence[str]] = ()):
+    def __init__(
+        self,
+        corpus: TokenCorpus,
+        exclude: Iterable[int] | np.ndarray = frozenset(),
+        extra: Sequence[Sequence[str]] = (),
+    ):
         self.corpus = corpus
         self._exclude = hash_array(exclude)
         self._extra = check_token_lists(extra, "extra")
@@ -173,15 +188,17 @@ class CorpusView:
         if self._exclude.size:
             hashes = corpus.hashes()
             for start in range(0, len(hashes), _BLOCK):
-                self.dropped += int(np.isin(hashes[start:start + _BLOCK], self._exclude).sum())
+                self.dropped += int(np.isin(hashes[start : start + _BLOCK], self._exclude).sum())
         self.kept = corpus.texts - self.dropped
         self.passes = 0
 
     def kept_hashes(self) -> np.ndarray:
         """Sorted distinct hashes of the corpus texts this view keeps."""
         hashes = self.corpus.hashes()
-        parts = [np.unique(h[~np.isin(h, self._exclude)] if self._exclude.size else h)
-                 for h in (np.asarray(hashes[s:s + _BLOCK]) for s in range(0, len(hashes), _BLOCK))]
+        parts = [
+            np.unique(h[~np.isin(h, self._exclude)] if self._exclude.size else h)
+            for h in (np.asarray(hashes[s : s + _BLOCK]) for s in range(0, len(hashes), _BLOCK))
+        ]
         return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
 
     def __iter__(self) -> Iterator[list[str]]:
@@ -197,29 +214,41 @@ class CorpusView:
             raise RunError(f"{damaged} ({e.strerror or e}); delete it and build it again") from None
         with f:
             for start in range(0, corpus.texts, _BLOCK):
-                block = hashes[start:start + _BLOCK]
+                block = hashes[start : start + _BLOCK]
                 keep = ~np.isin(block, self._exclude) if self._exclude.size else None
                 for j in range(len(block)):
                     line = f.readline()
                     if not line.endswith("\n"):
-                        raise RunError(f"{damaged} (tokens.txt has fewer lines than hashes); delete it and "
-                                       "build it again")
+                        raise RunError(
+                            f"{damaged} (tokens.txt has fewer lines than hashes); delete it and "
+                            "build it again"
+                        )
                     if keep is not None and not keep[j]:
                         continue
                     tokens = line.split()
                     if tokens:
                         yield tokens
             if f.readline():
-                raise RunError(f"{damaged} (tokens.txt has more lines than hashes); delete it and build it again")
+                raise RunError(
+                    f"{damaged} (tokens.txt has more lines than hashes); delete it and build it again"
+                )
         self.passes += 1
 
     def __repr__(self) -> str:
         return f"CorpusView({self.corpus!r}, extra={self.extra}, kept={self.kept}, dropped={self.dropped})"
 
 
-def build_corpus(paths: Sequence[str | os.PathLike] | str | os.PathLike, text_col: str = "content",
-                 config: PreprocessConfig | None = None, *, cache: Cache, n_jobs: int | None = -1,
-                 progress: bool = True, encoding: str | None = None, chunk_size: int = 2000) -> TokenCorpus:
+def build_corpus(
+    paths: Sequence[str | os.PathLike] | str | os.PathLike,
+    text_col: str = "content",
+    config: PreprocessConfig | None = None,
+    *,
+    cache: Cache,
+    n_jobs: int | None = -1,
+    progress: bool = True,
+    encoding: str | None = None,
+    chunk_size: int = 2000,
+) -> TokenCorpus:
     """Preprocess unlabelled files into a :class:`TokenCorpus` on disk, streaming, in parallel, cached.
 
     Parameters
@@ -283,9 +312,18 @@ def build_corpus(paths: Sequence[str | os.PathLike] | str | os.PathLike, text_co
             digests.append(file_digest(src.path))
         except OSError as e:
             raise DataError(f"cannot read {src.name}: {e.strerror or e}") from None
-    key = cache_key("corpus", CORPUS_VERSION, [[d, s.kind] for d, s in zip(digests, sources)], text_col, encoding,
-                    cfg.fingerprint())
-    files = [{"path": s.name, "sha256": d, "kind": s.kind, "encoding": s.encoding} for s, d in zip(sources, digests)]
+    key = cache_key(
+        "corpus",
+        CORPUS_VERSION,
+        [[d, s.kind] for d, s in zip(digests, sources)],
+        text_col,
+        encoding,
+        cfg.fingerprint(),
+    )
+    files = [
+        {"path": s.name, "sha256": d, "kind": s.kind, "encoding": s.encoding}
+        for s, d in zip(sources, digests)
+    ]
 
     hit = cache.get_dir("corpus", key)
     if hit is not None:
@@ -313,10 +351,14 @@ def build_corpus(paths: Sequence[str | os.PathLike] | str | os.PathLike, text_co
 
 
 def _from_cache(directory: Path, value: object, files: list[dict]) -> TokenCorpus | None:
-    ok = (isinstance(value, dict) and value.get("version") == CORPUS_VERSION
-          and all(isinstance(value.get(k), int) and value[k] >= 0 for k in ("texts", "tokens", "empty"))
-          and isinstance(value.get("files"), list) and len(value["files"]) == len(files)
-          and all(isinstance(f, dict) and isinstance(f.get("texts"), int) for f in value["files"]))
+    ok = (
+        isinstance(value, dict)
+        and value.get("version") == CORPUS_VERSION
+        and all(isinstance(value.get(k), int) and value[k] >= 0 for k in ("texts", "tokens", "empty"))
+        and isinstance(value.get("files"), list)
+        and len(value["files"]) == len(files)
+        and all(isinstance(f, dict) and isinstance(f.get("texts"), int) for f in value["files"])
+    )
     if not ok:
         log.warning("cached corpus %s has an unexpected description; building it again", directory)
         return None
@@ -330,8 +372,15 @@ def _from_cache(directory: Path, value: object, files: list[dict]) -> TokenCorpu
     return corpus
 
 
-def _write_corpus(workdir: Path, sources: list[Source], text_col: str, cfg: PreprocessConfig,
-                  n_jobs: int | None, progress: bool, chunk_size: int) -> dict:
+def _write_corpus(
+    workdir: Path,
+    sources: list[Source],
+    text_col: str,
+    cfg: PreprocessConfig,
+    n_jobs: int | None,
+    progress: bool,
+    chunk_size: int,
+) -> dict:
     """Stream every source through the chain into ``workdir``; returns the counts."""
     func = chunk_worker(cfg)  # what preprocess() runs on each chunk
     pending: deque[np.ndarray] = deque()  # hashes of the chunks in flight, in order
@@ -347,14 +396,18 @@ def _write_corpus(workdir: Path, sources: list[Source], text_col: str, cfg: Prep
 
     texts = tokens = empty = split = 0
     try:
-        with open(workdir / TOKENS_FILE, "w", encoding="utf-8", newline="\n") as out, \
-                open(workdir / _HASHES_RAW, "wb") as raw:
+        with (
+            open(workdir / TOKENS_FILE, "w", encoding="utf-8", newline="\n") as out,
+            open(workdir / _HASHES_RAW, "wb") as raw,
+        ):
             results = imap_chunks(func, chunks(), n_jobs=n_jobs, progress=progress, desc="unlabelled corpus")
             with closing(results):  # on an error the pool stops at once, not when the generator is collected
                 for result in results:
                     hashes = pending.popleft()
                     if len(result) != len(hashes):
-                        raise RuntimeError(f"preprocessing returned {len(result)} token lists for {len(hashes)} texts")
+                        raise RuntimeError(
+                            f"preprocessing returned {len(result)} token lists for {len(hashes)} texts"
+                        )
                     lines = []
                     for toks in result:
                         parts = " ".join(toks).split()
@@ -371,13 +424,16 @@ def _write_corpus(workdir: Path, sources: list[Source], text_col: str, cfg: Prep
     except OSError as e:
         raise _write_error(e, workdir) from None
     if split:
-        log.warning("unlabelled corpus: %d text(s) had tokens with whitespace in them; they were split there", split)
+        log.warning(
+            "unlabelled corpus: %d text(s) had tokens with whitespace in them; they were split there", split
+        )
     log.info("unlabelled corpus: %d texts, %d tokens (%d texts without tokens)", texts, tokens, empty)
     return {"texts": texts, "tokens": tokens, "empty": empty, "per_file": per_file}
 
 
 def _raw_to_npy(raw: Path, npy: Path, n: int) -> None:
-    """Prefix raw little-endian uint64 values with a ``.npy`` header (copied in blocks), then drop the raw file."""
+    """Prefix raw little-endian uint64 values with a ``.npy`` header (copied in blocks), then drop the raw
+    file."""
     if raw.stat().st_size != n * HASH_DTYPE.itemsize:
         raise RuntimeError(f"{raw} has {raw.stat().st_size} bytes for {n} hashes")
     header = {"descr": npy_format.dtype_to_descr(HASH_DTYPE), "fortran_order": False, "shape": (n,)}
@@ -391,6 +447,8 @@ def _write_error(e: OSError, directory: Path) -> RunError:
     import errno
 
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return RunError(f"no space left on the device while writing the token corpus in {directory}; "
-                        "free some space and run again")
+        return RunError(
+            f"no space left on the device while writing the token corpus in {directory}; "
+            "free some space and run again"
+        )
     return RunError(f"cannot write the token corpus in {directory}: {e.strerror or e}")

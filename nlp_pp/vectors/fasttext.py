@@ -6,6 +6,7 @@ On ``workers``: the blog this design comes from passed ``workers=-1``. gensim st
 random initialisation. Here ``workers=0`` means every available core, anything below 0 is
 refused, and :func:`train_fasttext` raises if gensim reports that no word was trained.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,11 +35,19 @@ class FastTextConfig:
     max_n: int = option(6, Interval(int, 1), "longest character n-gram")
     epochs: int = option(10, Interval(int, 1), "FastText training epochs")
     sg: int = option(1, Interval(int, 0, 1), "1: skip-gram, 0: CBOW", cli=False)
-    workers: int = option(1, Interval(int, 0), "FastText threads; 1 is reproducible, 0 = every core "
-                          "(faster, not bit-for-bit reproducible; gensim trains nothing with -1)")
+    workers: int = option(
+        1,
+        Interval(int, 0),
+        "FastText threads; 1 is reproducible, 0 = every core "
+        "(faster, not bit-for-bit reproducible; gensim trains nothing with -1)",
+    )
     seed: int = option(0, Interval(int, 0), "FastText seed", cli=False)
-    bucket: int | None = option(None, Optional(Interval(int, 1)), "n-gram hash buckets; none: 16 per "
-                                "vocabulary word, within [20k, 2M]", cli=False)
+    bucket: int | None = option(
+        None,
+        Optional(Interval(int, 1)),
+        "n-gram hash buckets; none: 16 per vocabulary word, within [20k, 2M]",
+        cli=False,
+    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -49,8 +58,13 @@ class FastTextConfig:
         return asdict(self)
 
 
-def train_fasttext(token_lists: Iterable[Sequence[str]], config: FastTextConfig | None = None, *,
-                   max_vocab_size: int | None = None, **options):
+def train_fasttext(
+    token_lists: Iterable[Sequence[str]],
+    config: FastTextConfig | None = None,
+    *,
+    max_vocab_size: int | None = None,
+    **options,
+):
     """Train gensim FastText on ``token_lists`` and return the model.
 
     Parameters
@@ -96,26 +110,40 @@ def train_fasttext(token_lists: Iterable[Sequence[str]], config: FastTextConfig 
     from gensim.models import FastText
 
     cfg = config or FastTextConfig(**options)
-    if max_vocab_size is not None and (isinstance(max_vocab_size, bool) or not isinstance(max_vocab_size, int)
-                                       or max_vocab_size < 1):
+    if max_vocab_size is not None and (
+        isinstance(max_vocab_size, bool) or not isinstance(max_vocab_size, int) or max_vocab_size < 1
+    ):
         raise ConfigError(f"max_vocab_size must be a positive integer or None (got {max_vocab_size!r})")
     sentences = NonEmpty(token_lists)
     workers = cfg.workers or available_cores()
-    model = FastText(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, min_n=cfg.min_n,
-                     max_n=cfg.max_n, sg=cfg.sg, workers=workers, seed=cfg.seed, bucket=cfg.bucket or _MIN_BUCKET,
-                     max_vocab_size=max_vocab_size)
+    model = FastText(
+        vector_size=cfg.dim,
+        window=cfg.window,
+        min_count=cfg.min_count,
+        min_n=cfg.min_n,
+        max_n=cfg.max_n,
+        sg=cfg.sg,
+        workers=workers,
+        seed=cfg.seed,
+        bucket=cfg.bucket or _MIN_BUCKET,
+        max_vocab_size=max_vocab_size,
+    )
     gensim_log = logging.getLogger("gensim")
     level = gensim_log.level
     gensim_log.setLevel(logging.WARNING)
     try:
         total_words, corpus_count = model.scan_vocab(corpus_iterable=sentences)
         if corpus_count == 0:
-            raise DataError("no tokens to train FastText on: every training text is empty after preprocessing")
+            raise DataError(
+                "no tokens to train FastText on: every training text is empty after preprocessing"
+            )
         model.corpus_count, model.corpus_total_words = corpus_count, total_words
         model.prepare_vocab()
         if len(model.wv) == 0:
-            raise DataError(f"no token occurs {cfg.min_count} times in the training texts; "
-                            "lower the rare-word threshold (--min-count) or add data")
+            raise DataError(
+                f"no token occurs {cfg.min_count} times in the training texts; "
+                "lower the rare-word threshold (--min-count) or add data"
+            )
         model.wv.bucket = cfg.bucket or bucket_count(len(model.wv))
         model.prepare_weights()
         trained, _ = model.train(corpus_iterable=sentences, total_examples=corpus_count, epochs=cfg.epochs)
@@ -135,7 +163,9 @@ class NonEmpty:
 
     def __init__(self, token_lists: Iterable[Sequence[str]]):
         if isinstance(token_lists, (str, bytes)):
-            raise TypeError(f"token_lists must be a list of token lists, not one {type(token_lists).__name__}")
+            raise TypeError(
+                f"token_lists must be a list of token lists, not one {type(token_lists).__name__}"
+            )
         if iter(token_lists) is token_lists:
             log.debug("train_fasttext: a one-shot iterator was given; reading it into memory")
             token_lists = list(token_lists)
@@ -182,8 +212,10 @@ def load_pretrained_vectors(path: str | Path):
             return load_facebook_vectors(str(p))
         return KeyedVectors.load_word2vec_format(str(p), binary=False)
     except Exception as e:
-        raise DataError(f"cannot read pretrained vectors {p} ({e.__class__.__name__}); "
-                        "give a fastText .bin or a word2vec-format .vec text file") from None
+        raise DataError(
+            f"cannot read pretrained vectors {p} ({e.__class__.__name__}); "
+            "give a fastText .bin or a word2vec-format .vec text file"
+        ) from None
 
 
 def embedding_matrix(vocab: Vocab, vectors, dim: int | None = None, seed: int = 0) -> tuple[np.ndarray, dict]:

@@ -1,4 +1,5 @@
 """FastText pretrained on unlabelled files, and the check that pretrained vectors fit a run."""
+
 from __future__ import annotations
 
 import logging
@@ -8,10 +9,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..cache import Cache
-from .fasttext import FastTextConfig, train_fasttext
 from ..errors import ConfigError, DataError
-from .corpus import build_corpus
 from ..text.preprocess import PreprocessConfig
+from .corpus import build_corpus
+from .fasttext import FastTextConfig, train_fasttext
 from .storage import save_vectors
 
 log = logging.getLogger(__name__)
@@ -21,11 +22,20 @@ PRETRAINED_FORMAT = "nlp_pp.pretrained/1"
 DEFAULT_MAX_VOCAB_SIZE = 10_000_000  # distinct words held while scanning a corpus (gensim: ~1 GB per 10M)
 
 
-def pretrain(paths: Sequence[str | os.PathLike] | str | os.PathLike, out: str | os.PathLike, *,
-             text_col: str = "content", preprocess: PreprocessConfig, fasttext: FastTextConfig, cache: Cache,
-             n_jobs: int | None = -1, exclude: Iterable[int] | np.ndarray = frozenset(),
-             encoding: str | None = None, max_vocab_size: int | None = DEFAULT_MAX_VOCAB_SIZE,
-             progress: bool = True) -> dict:
+def pretrain(
+    paths: Sequence[str | os.PathLike] | str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    text_col: str = "content",
+    preprocess: PreprocessConfig,
+    fasttext: FastTextConfig,
+    cache: Cache,
+    n_jobs: int | None = -1,
+    exclude: Iterable[int] | np.ndarray = frozenset(),
+    encoding: str | None = None,
+    max_vocab_size: int | None = DEFAULT_MAX_VOCAB_SIZE,
+    progress: bool = True,
+) -> dict:
     """Train FastText on unlabelled files and save the vectors, with what they were trained on, to ``out``.
 
     Parameters
@@ -74,34 +84,50 @@ def pretrain(paths: Sequence[str | os.PathLike] | str | os.PathLike, out: str | 
         raise TypeError(f"preprocess must be a PreprocessConfig, not {type(preprocess).__name__}")
     if not isinstance(fasttext, FastTextConfig):
         raise TypeError(f"fasttext must be a FastTextConfig, not {type(fasttext).__name__}")
-    corpus = build_corpus(paths, text_col, preprocess, cache=cache, n_jobs=n_jobs, progress=progress,
-                          encoding=encoding)
+    corpus = build_corpus(
+        paths, text_col, preprocess, cache=cache, n_jobs=n_jobs, progress=progress, encoding=encoding
+    )
     view = corpus.iterate(exclude=exclude)
     if view.dropped:
-        log.info("pretraining: %d texts of the excluded set found in the unlabelled files were left out",
-                 view.dropped)
+        log.info(
+            "pretraining: %d texts of the excluded set found in the unlabelled files were left out",
+            view.dropped,
+        )
     if view.kept == 0:
         raise DataError(f"no unlabelled text is left to pretrain on: all {corpus.texts} texts were excluded")
     log.info("pretraining FastText on %d texts", view.kept)
     model = train_fasttext(view, fasttext, max_vocab_size=max_vocab_size)
     trained_hashes = view.kept_hashes()
     stats = {
-        "files": corpus.files, "text_col": text_col, "texts": corpus.texts, "tokens": corpus.tokens,
-        "empty": corpus.empty, "excluded": view.dropped, "texts_trained": view.kept,
-        "sentences": int(model.corpus_count), "total_words": int(model.corpus_total_words),
-        "vocabulary": len(model.wv), "bucket": int(model.wv.bucket), "words_trained": model.nlp_pp_words_trained,
+        "files": corpus.files,
+        "text_col": text_col,
+        "texts": corpus.texts,
+        "tokens": corpus.tokens,
+        "empty": corpus.empty,
+        "excluded": view.dropped,
+        "texts_trained": view.kept,
+        "sentences": int(model.corpus_count),
+        "total_words": int(model.corpus_total_words),
+        "vocabulary": len(model.wv),
+        "bucket": int(model.wv.bucket),
+        "words_trained": model.nlp_pp_words_trained,
         "text_hashes": int(trained_hashes.size),
     }
-    meta = {"format": PRETRAINED_FORMAT, "preprocess": preprocess.to_dict(),
-            "preprocess_fingerprint": preprocess.fingerprint(),
-            "fasttext": {**fasttext.to_dict(), "max_vocab_size": max_vocab_size}, "corpus": stats}
+    meta = {
+        "format": PRETRAINED_FORMAT,
+        "preprocess": preprocess.to_dict(),
+        "preprocess_fingerprint": preprocess.fingerprint(),
+        "fasttext": {**fasttext.to_dict(), "max_vocab_size": max_vocab_size},
+        "corpus": stats,
+    }
     save_vectors(model.wv, out, meta, arrays={"text_hashes": trained_hashes})
     log.info("pretrained vectors saved to %s (%d words, dim %d)", out, len(model.wv), model.wv.vector_size)
     return stats
 
 
 def check_pretrained(meta: dict, preprocess: PreprocessConfig, dim: int) -> None:
-    """Raise :class:`ConfigError` unless vectors saved by :func:`pretrain` fit a run's preprocessing and dimension.
+    """Raise :class:`ConfigError` unless vectors saved by :func:`pretrain` fit a run's preprocessing and
+    dimension.
 
     Parameters
     ----------
@@ -120,20 +146,32 @@ def check_pretrained(meta: dict, preprocess: PreprocessConfig, dim: int) -> None
     """
     if not isinstance(meta, dict) or meta.get("format") != PRETRAINED_FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
-        raise ConfigError(f"these vectors were not written by nlp_pp's pretrain (format {found!r}, expected "
-                          f"{PRETRAINED_FORMAT!r}); pretrain them again")
+        raise ConfigError(
+            f"these vectors were not written by nlp_pp's pretrain (format {found!r}, expected "
+            f"{PRETRAINED_FORMAT!r}); pretrain them again"
+        )
     saved_fp = meta.get("preprocess_fingerprint")
     if saved_fp != preprocess.fingerprint():
         saved = meta.get("preprocess") if isinstance(meta.get("preprocess"), dict) else {}
         current = preprocess.to_dict()
-        diffs = [f"{k} {saved.get(k, '(unset)')!r} -> {current.get(k, '(unset)')!r}"
-                 for k in sorted(set(saved) | set(current)) if saved.get(k) != current.get(k)]
-        what = ("; ".join(diffs) if diffs else
-                "same options, but the stopword list's contents or the preprocessing version differ")
-        raise ConfigError(f"the pretrained vectors were trained with other preprocessing (pretrained -> this run: "
-                          f"{what}); use the same options or pretrain again")
+        diffs = [
+            f"{k} {saved.get(k, '(unset)')!r} -> {current.get(k, '(unset)')!r}"
+            for k in sorted(set(saved) | set(current))
+            if saved.get(k) != current.get(k)
+        ]
+        what = (
+            "; ".join(diffs)
+            if diffs
+            else "same options, but the stopword list's contents or the preprocessing version differ"
+        )
+        raise ConfigError(
+            f"the pretrained vectors were trained with other preprocessing (pretrained -> this run: "
+            f"{what}); use the same options or pretrain again"
+        )
     fasttext = meta.get("fasttext") if isinstance(meta.get("fasttext"), dict) else {}
     saved_dim = fasttext.get("dim")
     if saved_dim != dim:
-        raise ConfigError(f"the pretrained vectors have dimension {saved_dim}, this run uses {dim}; "
-                          f"pass --emb-dim {saved_dim} or pretrain again with dim {dim}")
+        raise ConfigError(
+            f"the pretrained vectors have dimension {saved_dim}, this run uses {dim}; "
+            f"pass --emb-dim {saved_dim} or pretrain again with dim {dim}"
+        )

@@ -57,6 +57,7 @@ training need). ``get_vector`` of an unknown word reads only ``vectors_ngrams``,
 ``adjust_vectors()``, which loops in Python over the vocabulary, so that
 the rebuilt object answers exactly like the saved one.
 """
+
 from __future__ import annotations
 
 import errno
@@ -91,9 +92,23 @@ _NPY_MAGIC = b"\x93NUMPY"
 _ATTR_PREFIX = "attr_"
 _ARRAY_PREFIX = "array_"
 # dtypes an extra array may have (native byte order): no objects, strings, structures or dates
-_ARRAY_DTYPES = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
-                                                 np.uint16, np.uint32, np.uint64, np.float16, np.float32,
-                                                 np.float64))
+_ARRAY_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (
+        np.bool_,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.float16,
+        np.float32,
+        np.float64,
+    )
+)
 _ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 _MAX_NGRAM_LEN = 1 << 16  # min_n/max_n beyond this are not a real model
 _MAX_BUCKET = 1 << 40
@@ -105,8 +120,14 @@ class _Invalid(Exception):
 
 # --------------------------------------------------------------------------------------------- save
 
-def save_vectors(wv: KeyedVectors, path: str | os.PathLike, meta: dict | None = None, *,
-                 arrays: Mapping[str, np.ndarray] | None = None) -> None:
+
+def save_vectors(
+    wv: KeyedVectors,
+    path: str | os.PathLike,
+    meta: dict | None = None,
+    *,
+    arrays: Mapping[str, np.ndarray] | None = None,
+) -> None:
     """Write word vectors to ``path`` as one ``.npz`` file (no pickle), atomically.
 
     Parameters
@@ -144,8 +165,14 @@ def save_vectors(wv: KeyedVectors, path: str | os.PathLike, meta: dict | None = 
     members.update(extra)
     path = Path(path)
     _atomic_write(path, members)
-    logger.debug("saved %d %s vectors (dim %d) and %d extra arrays to %s", len(wv.index_to_key),
-                 members["kind"].item(), members["vectors"].shape[1], len(extra), path)
+    logger.debug(
+        "saved %d %s vectors (dim %d) and %d extra arrays to %s",
+        len(wv.index_to_key),
+        members["kind"].item(),
+        members["vectors"].shape[1],
+        len(extra),
+        path,
+    )
 
 
 def _extra_arrays(arrays: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
@@ -157,13 +184,17 @@ def _extra_arrays(arrays: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarr
     out = {}
     for name, a in arrays.items():
         if not isinstance(name, str) or not _ATTR_NAME.match(name):
-            raise ValueError(f"array name {name!r} is not allowed; use letters, digits and _ (at most 64, "
-                             "not starting with a digit)")
+            raise ValueError(
+                f"array name {name!r} is not allowed; use letters, digits and _ (at most 64, "
+                "not starting with a digit)"
+            )
         if not isinstance(a, np.ndarray):
             raise TypeError(f"array {name!r} must be a numpy array, not {type(a).__name__}")
         if a.dtype not in _ARRAY_DTYPES or not a.dtype.isnative:
-            raise TypeError(f"array {name!r} has dtype {a.dtype}; allowed are bool, (u)int8-64 and float16-64 "
-                            "in native byte order")
+            raise TypeError(
+                f"array {name!r} has dtype {a.dtype}; allowed are bool, (u)int8-64 and float16-64 "
+                "in native byte order"
+            )
         if a.ndim != 1:
             raise ValueError(f"array {name!r} must be one-dimensional (got shape {a.shape})")
         out[_ARRAY_PREFIX + name] = np.ascontiguousarray(a)
@@ -217,10 +248,20 @@ def _arrays_of(wv: Any, meta: dict | None) -> dict[str, np.ndarray]:
     }
     for name, values in sorted(getattr(wv, "expandos", {}).items()):
         values = np.asarray(values)
-        if (not isinstance(name, str) or not _ATTR_NAME.match(name) or values.ndim != 1
-                or values.shape[0] < n or values.dtype.kind not in "biuf"):
-            logger.warning("not saving per-word attribute %r (%s %s): only numeric attributes with "
-                           "simple names are stored", name, values.dtype, values.shape)
+        if (
+            not isinstance(name, str)
+            or not _ATTR_NAME.match(name)
+            or values.ndim != 1
+            or values.shape[0] < n
+            or values.dtype.kind not in "biuf"
+        ):
+            logger.warning(
+                "not saving per-word attribute %r (%s %s): only numeric attributes with "
+                "simple names are stored",
+                name,
+                values.dtype,
+                values.shape,
+            )
             continue
         arrays[_ATTR_PREFIX + name] = values[:n]  # a view; gensim may over-allocate
     if fasttext:
@@ -231,7 +272,9 @@ def _arrays_of(wv: Any, meta: dict | None) -> dict[str, np.ndarray]:
             ngram_vectors = np.zeros((0, dim), dtype=vectors.dtype)
         for name, a, rows in (("vectors_vocab", vocab_vectors, n), ("vectors_ngrams", ngram_vectors, bucket)):
             if not isinstance(a, np.ndarray) or a.shape != (rows, dim):
-                raise ValueError(f"FastText {name} has shape {getattr(a, 'shape', None)}, expected {(rows, dim)}")
+                raise ValueError(
+                    f"FastText {name} has shape {getattr(a, 'shape', None)}, expected {(rows, dim)}"
+                )
             if a.dtype != vectors.dtype:
                 raise ValueError(f"FastText {name} is {a.dtype} but vectors are {vectors.dtype}")
         arrays["vectors_vocab"] = vocab_vectors
@@ -256,7 +299,9 @@ def _atomic_write(path: Path, arrays: dict[str, np.ndarray]) -> None:
         while tmp is None:
             candidate = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
             try:
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                fd = os.open(
+                    candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+                )
             except FileExistsError:
                 continue
             tmp = candidate
@@ -317,8 +362,10 @@ def _fsync_dir(directory: Path) -> None:
 
 # --------------------------------------------------------------------------------------------- load
 
-def load_vectors(path: str | os.PathLike, arrays: bool = False) -> (tuple[KeyedVectors, dict]
-                                                                    | tuple[KeyedVectors, dict, dict[str, np.ndarray]]):
+
+def load_vectors(
+    path: str | os.PathLike, arrays: bool = False
+) -> tuple[KeyedVectors, dict] | tuple[KeyedVectors, dict, dict[str, np.ndarray]]:
     """Read a file written by :func:`save_vectors`; nothing in it is ever executed.
 
     Parameters
@@ -369,20 +416,31 @@ def load_vectors(path: str | os.PathLike, arrays: bool = False) -> (tuple[KeyedV
     except zipfile.BadZipFile as e:
         text = str(e)
         if "CRC" in text:
-            raise RunError(f"word vectors file {path} is damaged (checksum mismatch: {first_line(text)}); "
-                           "re-create it") from None
+            raise RunError(
+                f"word vectors file {path} is damaged (checksum mismatch: {first_line(text)}); re-create it"
+            ) from None
         if "not a zip file" in text:
             text = "the archive directory at its end is missing"
-        raise RunError(f"word vectors file {path} is damaged or truncated ({first_line(text)}); re-create it") from None
+        raise RunError(
+            f"word vectors file {path} is damaged or truncated ({first_line(text)}); re-create it"
+        ) from None
     except OSError as e:
         raise RunError(f"cannot read word vectors {path}: {first_line(e.strerror or str(e))}") from None
     except MemoryError:
         raise RunError(f"not enough memory to load word vectors {path}") from None
     except Exception as e:  # numpy/zipfile/json raise many types for a damaged or crafted file
-        raise RunError(f"word vectors file {path} is damaged or not an nlp_pp vectors file "
-                       f"({e.__class__.__name__}: {first_line(e)}); re-create it") from None
-    logger.debug("loaded %d %s vectors (dim %d) and %d extra arrays from %s", len(wv.index_to_key),
-                 type(wv).__name__, wv.vector_size, len(extra), path)
+        raise RunError(
+            f"word vectors file {path} is damaged or not an nlp_pp vectors file "
+            f"({e.__class__.__name__}: {first_line(e)}); re-create it"
+        ) from None
+    logger.debug(
+        "loaded %d %s vectors (dim %d) and %d extra arrays from %s",
+        len(wv.index_to_key),
+        type(wv).__name__,
+        wv.vector_size,
+        len(extra),
+        path,
+    )
     return (wv, meta, extra) if arrays else (wv, meta)
 
 
@@ -393,8 +451,10 @@ def _read(f, path: Path):
         raise _Invalid("the file is empty (0 bytes); it was not written completely, re-create it")
     if not head.startswith(_ZIP_MAGIC):
         if head[:1] == b"\x80":
-            raise _Invalid("it is a pickle file (e.g. a gensim .save()), not an nlp_pp vectors file; refusing "
-                           "to unpickle it since that can run code -- re-create the vectors with save_vectors")
+            raise _Invalid(
+                "it is a pickle file (e.g. a gensim .save()), not an nlp_pp vectors file; refusing "
+                "to unpickle it since that can run code -- re-create the vectors with save_vectors"
+            )
         if head.startswith(_NPY_MAGIC):
             raise _Invalid("it is a single .npy array, not an nlp_pp vectors archive")
         raise _Invalid("not an nlp_pp vectors file (no .npz archive signature)")
@@ -411,8 +471,10 @@ def _read(f, path: Path):
         tag = reader.text("format")
         if tag != FORMAT:
             if tag.startswith(FORMAT_PREFIX):
-                raise _Invalid(f"format {tag!r} is not supported by this version (it reads {FORMAT!r}); "
-                               "re-create the vectors or upgrade nlp_pp")
+                raise _Invalid(
+                    f"format {tag!r} is not supported by this version (it reads {FORMAT!r}); "
+                    "re-create the vectors or upgrade nlp_pp"
+                )
             raise _Invalid(f"unknown format tag {tag[:60]!r} (expected {FORMAT!r})")
         kind = reader.text("kind")
         logger.debug("%s: %s vectors written by %s", path, kind, reader.text("writer")[:200])
@@ -437,20 +499,24 @@ def _read(f, path: Path):
         attrs = {}
         for key in sorted(members):
             if key.startswith(_ATTR_PREFIX):
-                if not _ATTR_NAME.match(key[len(_ATTR_PREFIX):]):
+                if not _ATTR_NAME.match(key[len(_ATTR_PREFIX) :]):
                     raise _Invalid(f"unexpected member {key[:80]!r}.npy")
-                attrs[key[len(_ATTR_PREFIX):]] = reader.array(key, kinds="biuf", ndim=1, rows=n)
+                attrs[key[len(_ATTR_PREFIX) :]] = reader.array(key, kinds="biuf", ndim=1, rows=n)
         extra = {}
         for key in sorted(members):
             if key.startswith(_ARRAY_PREFIX):
-                if not _ATTR_NAME.match(key[len(_ARRAY_PREFIX):]):
+                if not _ATTR_NAME.match(key[len(_ARRAY_PREFIX) :]):
                     raise _Invalid(f"unexpected member {key[:80]!r}.npy")
-                extra[key[len(_ARRAY_PREFIX):]] = reader.array(key, kinds="biuf", ndim=1, dtypes=_ARRAY_DTYPES)
+                extra[key[len(_ARRAY_PREFIX) :]] = reader.array(
+                    key, kinds="biuf", ndim=1, dtypes=_ARRAY_DTYPES
+                )
 
         if kind == KIND_FASTTEXT:
             params = reader.array("ngram_params", kinds="i", ndim=1, rows=3)
             min_n, max_n, bucket = (int(x) for x in params)
-            if not (0 <= min_n <= _MAX_NGRAM_LEN and 0 <= max_n <= _MAX_NGRAM_LEN and 0 <= bucket <= _MAX_BUCKET):
+            if not (
+                0 <= min_n <= _MAX_NGRAM_LEN and 0 <= max_n <= _MAX_NGRAM_LEN and 0 <= bucket <= _MAX_BUCKET
+            ):
                 raise _Invalid(f"implausible n-gram settings min_n={min_n}, max_n={max_n}, bucket={bucket}")
             vocab_vectors = reader.array("vectors_vocab", kinds="f", ndim=2, rows=n, like=vectors)
             ngram_vectors = reader.array("vectors_ngrams", kinds="f", ndim=2, rows=bucket, like=vectors)
@@ -484,8 +550,16 @@ class _MemberReader:
             raise _Invalid(f"array {name!r} claims {info.file_size} bytes, more than the file holds")
         return info, self.zf.open(info)
 
-    def array(self, name: str, kinds: str, ndim: int, rows: int | None = None, itemsize: int | None = None,
-              like: np.ndarray | None = None, dtypes: frozenset | None = None) -> np.ndarray:
+    def array(
+        self,
+        name: str,
+        kinds: str,
+        ndim: int,
+        rows: int | None = None,
+        itemsize: int | None = None,
+        like: np.ndarray | None = None,
+        dtypes: frozenset | None = None,
+    ) -> np.ndarray:
         """The array ``name``, whose dtype kind is in ``kinds`` and whose shape is as given."""
         info, member = self._open(name)
         with member:
@@ -497,9 +571,15 @@ class _MemberReader:
             else:
                 raise _Invalid(f"array {name!r} has unsupported .npy version {version}")
             header_len = member.tell()
-            if dtype.hasobject or dtype.kind not in kinds or not dtype.isnative or dtype.fields is not None \
-                    or dtype.subdtype is not None or (itemsize is not None and dtype.itemsize != itemsize) \
-                    or (dtypes is not None and dtype not in dtypes):
+            if (
+                dtype.hasobject
+                or dtype.kind not in kinds
+                or not dtype.isnative
+                or dtype.fields is not None
+                or dtype.subdtype is not None
+                or (itemsize is not None and dtype.itemsize != itemsize)
+                or (dtypes is not None and dtype not in dtypes)
+            ):
                 raise _Invalid(f"array {name!r} has unexpected dtype {dtype}")
             if like is not None and dtype != like.dtype:
                 raise _Invalid(f"array {name!r} is {dtype} but vectors are {like.dtype}")
@@ -547,12 +627,20 @@ def _keyed_vectors(words: list[str], vectors: np.ndarray):
     return wv
 
 
-def _fasttext_vectors(words: list[str], vectors: np.ndarray, vocab_vectors: np.ndarray, ngram_vectors: np.ndarray,
-                      min_n: int, max_n: int, bucket: int):
+def _fasttext_vectors(
+    words: list[str],
+    vectors: np.ndarray,
+    vocab_vectors: np.ndarray,
+    ngram_vectors: np.ndarray,
+    min_n: int,
+    max_n: int,
+    bucket: int,
+):
     from gensim.models.fasttext import FastTextKeyedVectors
 
-    wv = FastTextKeyedVectors(vector_size=vectors.shape[1], min_n=min_n, max_n=max_n, bucket=bucket,
-                              count=0, dtype=vectors.dtype)
+    wv = FastTextKeyedVectors(
+        vector_size=vectors.shape[1], min_n=min_n, max_n=max_n, bucket=bucket, count=0, dtype=vectors.dtype
+    )
     _fill(wv, words, vectors)
     wv.vectors_vocab = vocab_vectors
     wv.vectors_ngrams = ngram_vectors
@@ -571,4 +659,3 @@ def _fill(wv, words: list[str], vectors: np.ndarray) -> None:
     wv.vectors = vectors
     wv.norms = None
     wv.expandos = {}
-

@@ -1,4 +1,5 @@
 """Vocabulary: token <-> index with a rare-word threshold, ``<PAD>`` = 0 and ``<UNK>`` = 1."""
+
 from __future__ import annotations
 
 import json
@@ -36,22 +37,27 @@ class Vocab:
         self.stats: dict = dict(stats or {})
 
     @classmethod
-    def build(cls, token_lists: Iterable[Sequence[str]], min_count: int = 3, max_size: int | None = None) -> Vocab:
+    def build(
+        cls, token_lists: Iterable[Sequence[str]], min_count: int = 3, max_size: int | None = None
+    ) -> Vocab:
         """Tokens seen at least ``min_count`` times (most frequent first, ties alphabetical).
 
         ``stats`` records the size, the number of distinct tokens dropped as rare and the share of
         token occurrences the vocabulary covers (``coverage_train``).
         """
         _check_min_count(min_count)
-        return cls.from_counts(Counter(t for tokens in check_token_lists(token_lists) for t in tokens),
-                               min_count, max_size)
+        return cls.from_counts(
+            Counter(t for tokens in check_token_lists(token_lists) for t in tokens), min_count, max_size
+        )
 
     @classmethod
     def from_counts(cls, counts: Mapping[str, int], min_count: int = 3, max_size: int | None = None) -> Vocab:
         """:meth:`build` from token counts already made (a ``Counter`` or dict of token -> count)."""
         _check_min_count(min_count)
-        kept = sorted((t for t, c in counts.items() if c >= min_count and t not in (PAD, UNK)),
-                      key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_count and t not in (PAD, UNK)),
+            key=lambda t: (-counts[t], t),
+        )
         if max_size is not None:
             kept = kept[: max(0, max_size - 2)]
         total = sum(counts.values())
@@ -66,10 +72,15 @@ class Vocab:
         return cls([PAD, UNK, *kept], min_count=min_count, stats=stats)
 
     def extended(self, words: Iterable[str]) -> Vocab:
-        """This vocabulary plus ``words`` it lacks (e.g. the words of pretrained vectors), appended in order."""
+        """This vocabulary plus ``words`` it lacks (e.g. the words of pretrained vectors), appended in
+        order."""
         extra = [w for w in dict.fromkeys(words) if w not in self.stoi and w not in (PAD, UNK)]
-        stats = {**self.stats, "size": len(self) + len(extra), "from_vectors": len(extra),
-                 "from_training": self.stats.get("from_training", len(self))}
+        stats = {
+            **self.stats,
+            "size": len(self) + len(extra),
+            "from_vectors": len(extra),
+            "from_training": self.stats.get("from_training", len(self)),
+        }
         return Vocab([*self.itos, *extra], min_count=self.min_count, stats=stats)
 
     @property
@@ -102,7 +113,12 @@ class Vocab:
 
     def save(self, path: str | Path) -> None:
         """Write the vocabulary as JSON (tokens in index order, min_count, stats)."""
-        data = {"format": "nlp_pp.vocab/1", "min_count": self.min_count, "stats": self.stats, "itos": self.itos}
+        data = {
+            "format": "nlp_pp.vocab/1",
+            "min_count": self.min_count,
+            "stats": self.stats,
+            "itos": self.itos,
+        }
         Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -118,7 +134,14 @@ class Vocab:
             raise RunError(f"vocabulary file not found: {path}") from None
         except (IsADirectoryError, PermissionError) as e:
             raise RunError(f"cannot read vocabulary file {path} ({e.__class__.__name__})") from None
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, UnicodeDecodeError, ConfigError) as e:
+        except (
+            json.JSONDecodeError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            UnicodeDecodeError,
+            ConfigError,
+        ) as e:
             raise RunError(f"vocabulary file {path} is corrupt ({e.__class__.__name__})") from None
 
 
