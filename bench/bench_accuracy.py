@@ -19,7 +19,6 @@ command a second time with the same cache directory, to show what the cache save
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from bench.common import (
     today,
     write_section,
 )
+from nlp_pp.training.experiment import load_metrics
 
 
 def run_pipeline(args: list[str]) -> tuple[float, float, Path]:
@@ -100,18 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     args += [x for x in a.extra if x != "--"]
     load0 = load_average()
     wall, peak, run_dir = run_pipeline(args)
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    metrics = load_metrics(run_dir)
     second = None
     if a.twice:
         wall2, _, run2 = run_pipeline(args)
-        second = (wall2, json.loads((run2 / "metrics.json").read_text(encoding="utf-8")))
+        second = (wall2, load_metrics(run2))
 
     from nlp_pp.report import fasttext_effect, summarize
 
     table = summarize(metrics)
     per_epoch = {}
-    for r in metrics["runs"]:
-        per_epoch.setdefault((r["model"], r["init"]), []).append(r["train_seconds"] / max(1, r["epochs_run"]))
+    for r in metrics.runs:
+        per_epoch.setdefault(r.configuration, []).append(r.train_seconds / max(1, r.epochs_run))
     rows = []
     for _, r in table.iterrows():
         key = (r["model"], r["init"])
@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for _, e in effect.iterrows()
     ]
-    ds, cfg = metrics["dataset"], metrics["config"]
+    ds, cfg = metrics.dataset, metrics.config
     best = table[table["init"] != "baseline"].iloc[0]
-    timing = ", ".join(f"{k} {v:.1f} s" for k, v in metrics["timings"].items())
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in metrics.timings.items())
     lines = [
         f"## NSMC comparison: {a.section}",
         "",
@@ -155,15 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         md_facts(
             {
                 **machine_facts(("torch", "gensim", "python-mecab-ko")),
-                "torch threads": str(metrics.get("threads")),
+                "torch threads": str(metrics.threads),
                 "load average at start": format_load(load0),
             }
         ),
         "",
-        f"Data: `{ds['source']}` → {ds['split']['train']:,} train / {ds['split']['val']:,} validation texts"
+        f"Data: `{ds.source}` → {ds.split.train:,} train / {ds.split.val:,} validation texts"
         f"{' (stratified subset of ' + str(a.max_rows) + ' rows)' if a.max_rows else ''}; test: the "
-        f"{ds['split']['test']:,} texts of `test.csv`. Vocabulary {ds['vocab']['size']:,} tokens "
-        f"(min_count {ds['vocab']['min_count']}), context length {ds['lengths']['context_length']}. "
+        f"{ds.split.test:,} texts of `test.csv`. Vocabulary {ds.vocab.size:,} tokens "
+        f"(min_count {ds.vocab.min_count}), context length {ds.lengths.context_length}. "
         f"Settings: the pipeline's defaults — emb_dim {cfg['emb_dim']}, hidden {cfg['hidden']}, "
         f"bidirectional {cfg['bidirectional']}, pooling {cfg.get('pooling', 'last')}, dropout "
         f"{cfg['dropout']}, "
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if second is not None:
         wall2, m2 = second
-        t1, t2 = metrics["timings"], m2["timings"]
+        t1, t2 = metrics.timings, m2.timings
         saved = (t1.get("preprocess", 0) + t1.get("fasttext", 0)) - (
             t2.get("preprocess", 0) + t2.get("fasttext", 0)
         )

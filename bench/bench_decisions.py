@@ -16,7 +16,6 @@ before and after temperature scaling. Writes the section ``decisions`` of BENCHM
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +36,7 @@ from bench.common import (
     today,
     write_section,
 )
+from nlp_pp.training.experiment import load_metrics
 
 OUT = PROJECT_ROOT / "bench" / "out" / "decisions"
 
@@ -97,30 +97,28 @@ def main(argv: list[str] | None = None) -> int:
             ],
             check=True,
         )
-    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    m = load_metrics(run)
     rows = []
-    entries = [(f"{r['model']} + {r['init']}", r) for r in m["runs"]]
-    entries += [("TF-IDF baseline", m["baseline"])] + (
-        [("ensemble", m["ensemble"])] if m.get("ensemble") else []
-    )
+    entries = [(f"{r.model} + {r.init}", r) for r in m.runs]
+    entries += [("TF-IDF baseline", m.baseline)] + ([("ensemble", m.ensemble)] if m.ensemble else [])
     for label, r in entries:
-        t, at, cal = r["threshold"], r["test_at_threshold"], r["calibration"]
+        t, at, cal = r.threshold, r.test_at_threshold, r.calibration
         rows.append(
             [
                 label,
-                f"{r['test']['pr_auc']:.4f}",
-                f"{r['test']['roc_auc']:.4f}",
-                f"{t['value']:.3f}" + ("" if t["met"] else " (not met)"),
-                f"{at['precision']:.3f}" if at["precision"] is not None else "—",
-                f"{at['recall']:.3f}",
-                f"{at['false_positives_per_10k']:,.0f}",
-                f"{at['missed_per_1k']:,.0f}",
-                f"{cal['ece_before']:.4f}",
-                f"{cal['ece_after']:.4f}",
-                f"{cal['temperature']:.2f}",
+                f"{r.test.pr_auc:.4f}",
+                f"{r.test.roc_auc:.4f}",
+                f"{t.value:.3f}" + ("" if t.met else " (not met)"),
+                f"{at.precision:.3f}" if at.precision is not None else "—",
+                f"{at.recall:.3f}",
+                f"{at.false_positives_per_10k:,.0f}",
+                f"{at.missed_per_1k:,.0f}",
+                f"{cal.ece_before:.4f}",
+                f"{cal.ece_after:.4f}",
+                f"{cal.temperature:.2f}",
             ]
         )
-    split = m["dataset"]["split"]
+    split = m.dataset.split
     body = "\n".join(
         [
             "## Decisions on imbalanced real text: precision 0.99, PR-AUC, calibration",

@@ -400,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
             print(serve_rows[-1], flush=True)
-    m = json.loads((run256 / "metrics.json").read_text(encoding="utf-8"))
-    acc = next(r for r in m["runs"] if r["init"] == "fasttext")["test"]["accuracy"]
-    m128 = json.loads((run128 / "metrics.json").read_text(encoding="utf-8"))
-    acc128 = m128["runs"][0]["test"]["accuracy"]
+    from nlp_pp.training.experiment import load_metrics
+
+    acc = next(r for r in load_metrics(run256).runs if r.init == "fasttext").test.accuracy
+    acc128 = load_metrics(run128).runs[0].test.accuracy
     body = "\n".join(
         [
             "## Inference: export, throughput and the HTTP service",

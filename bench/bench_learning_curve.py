@@ -90,7 +90,9 @@ def run(name: str, size: int, seed: int, options: list[str]) -> dict:
             stdout=subprocess.DEVNULL,
         )
         print(f"{name} {size} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-    return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    from nlp_pp.training.experiment import load_metrics
+
+    return load_metrics(out)
 
 
 def curve_point(size: int, seed: int, model: str, options: list[str]) -> dict[str, dict]:
@@ -104,26 +106,22 @@ def curve_point(size: int, seed: int, model: str, options: list[str]) -> dict[st
         seed,
         ["--models", model, "--inits", "fasttext", "--no-baseline", "--no-ensemble", *options],
     )
-    by_init = {r["init"]: r for r in a["runs"]}
+    by_init = {r.init: r for r in a.runs}
     rows = {
-        "TF-IDF": a["baseline"],
+        "TF-IDF": a.baseline,
         "random": by_init["random"],
-        "FastText, labelled only": b["runs"][0],
+        "FastText, labelled only": b.runs[0],
         "FastText + unlabelled": by_init["fasttext"],
-        "ensemble": a["ensemble"],
+        "ensemble": a.ensemble,
     }
     return {
-        k: {
-            "accuracy": v["test"]["accuracy"],
-            "macro_f1": v["test"]["macro_f1"],
-            "val_macro_f1": v["val"]["macro_f1"],
-        }
+        k: {"accuracy": v.test.accuracy, "macro_f1": v.test.macro_f1, "val_macro_f1": v.val.macro_f1}
         for k, v in rows.items()
     } | {
         "_members": {
-            "members": a["ensemble"]["members"],
-            "weights": a["ensemble"]["weights"],
-            "beats_best_single": a["ensemble"]["beats_best_single"],
+            "members": a.ensemble.members,
+            "weights": a.ensemble.weights,
+            "beats_best_single": a.ensemble.beats_best_single,
         }
     }
 

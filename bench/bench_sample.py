@@ -9,7 +9,6 @@ time, peak memory and time per stage into the ``sample`` section of BENCHMARKS.m
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -35,24 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(tempfile.mkdtemp(prefix="nlp_pp-bench-sample-"))
     load0 = load_average()
     wall, peak, run_dir = run_pipeline(["--out", str(out / "runs"), "--cache-dir", str(out / "cache")])
-    m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    stages = [[k, f"{v:.1f}"] for k, v in m["timings"].items()]
+    from nlp_pp.training.experiment import load_metrics
+
+    m = load_metrics(run_dir)
+    stages = [[k, f"{v:.1f}"] for k, v in m.timings.items()]
     runs = [
-        [
-            f"{r['model']} + {r['init']}",
-            r["epochs_run"],
-            f"{r['train_seconds']:.1f}",
-            f"{r['test']['accuracy']:.4f}",
-        ]
-        for r in m["runs"]
+        [f"{r.model} + {r.init}", r.epochs_run, f"{r.train_seconds:.1f}", f"{r.test.accuracy:.4f}"]
+        for r in m.runs
     ]
-    if m.get("baseline"):
+    if m.baseline:
         runs.append(
             [
                 "tfidf_logreg (baseline)",
                 "—",
-                f"{m['baseline']['train_seconds']:.1f}",
-                f"{m['baseline']['test']['accuracy']:.4f}",
+                f"{m.baseline.train_seconds:.1f}",
+                f"{m.baseline.test.accuracy:.4f}",
             ]
         )
     body = "\n".join(

@@ -96,13 +96,14 @@ def run_variant(name: str, size: int, seed: int, extra: list[str]) -> dict:
         if proc.returncode != 0:
             raise SystemExit(f"{name} {size} seed {seed} failed:\n{proc.stderr[-2000:]}")
         print(f"{name} {size} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-    m = json.loads(metrics_path.read_text(encoding="utf-8"))
-    r = m["runs"][0]
+    from nlp_pp.training.experiment import load_metrics
+
+    r = load_metrics(out).runs[0]
     return {
-        "val_macro_f1": r["val"]["macro_f1"],
-        "val_accuracy": r["val"]["accuracy"],
-        "best_epoch": r["best_epoch"],
-        "seconds": r["train_seconds"],
+        "val_macro_f1": r.val.macro_f1,
+        "val_accuracy": r.val.accuracy,
+        "best_epoch": r.best_epoch,
+        "seconds": r.train_seconds,
     }
 
 

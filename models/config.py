@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nlp_pp.errors import ConfigError
 from nlp_pp.options import REQUIRED, Boolean, Interval, ListOf, OneOf, invalid, option, validate
 
 if TYPE_CHECKING:
@@ -33,10 +34,10 @@ class ModelConfig:
     num_classes: int = option(REQUIRED, Interval(int, 2), "number of labels", cli=False)
     emb_dim: int = option(100, Interval(int, 1), "embedding width (and the FastText dimension)")
     hidden: int = option(
-        256, Interval(int, 1), "hidden size of recurrent and dense layers (256 beat 128 on NSMC)"
+        256, Interval(int, 1), "hidden size of recurrent and dense layers (BENCHMARKS.md, accuracy)"
     )
     layers: int = option(
-        1, Interval(int, 1), "stacked recurrent layers (2 was not better on NSMC and 2.3x slower)"
+        1, Interval(int, 1), "stacked recurrent layers (BENCHMARKS.md, summary: tried and not adopted)"
     )
     bidirectional: bool = option(
         True, Boolean(), "bidirectional recurrent layers (the hybrid's LSTM branch always is)"
@@ -55,7 +56,7 @@ class ModelConfig:
         "last",
         OneOf(*POOLINGS),
         "recurrent models: the final hidden state (last) or "
-        "max/mean over the outputs at the true positions (max was not better on NSMC)",
+        "max/mean over the outputs at the true positions (BENCHMARKS.md, summary: tried and not adopted)",
     )
 
     def __post_init__(self) -> None:
@@ -99,10 +100,10 @@ def as_embedding_matrix(matrix: np.ndarray | torch.Tensor, config: ModelConfig) 
             if m.dim() == 2
             else "pass a 2-D (vocab_size, emb_dim) matrix"
         )
-        raise ValueError(
+        raise ConfigError(
             f"embedding_matrix has shape {tuple(m.shape)} but the config expects "
             f"(vocab_size, emb_dim) = {expected}; {hint}, or build the matrix from the same vocabulary"
         )
     if not torch.isfinite(m).all():
-        raise ValueError("embedding_matrix contains NaN or inf; replace those rows (e.g. with zeros)")
+        raise ConfigError("embedding_matrix contains NaN or inf; replace those rows (e.g. with zeros)")
     return m

@@ -26,10 +26,12 @@ import re
 import secrets
 import shutil
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from .errors import RunError, first_line
+from .files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -338,16 +340,10 @@ class Cache:
                     pass
 
     def _write(self, path: Path, write) -> None:
-        tmp = None
+        """Write a cache entry atomically (:func:`nlp_pp.files.atomic_write`); a failure only warns."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
+            with atomic_write(path, "wb", what="the cache entry") as f:
                 write(f)
-            os.replace(tmp, path)
-        except OSError as e:
-            log.warning(
-                "could not write the cache entry %s (%s); continuing without it", path, e.strerror or e
-            )
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+        except (OSError, RunError) as e:
+            log.warning("could not write the cache entry %s (%s); continuing without it", path, first_line(e))

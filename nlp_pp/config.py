@@ -19,20 +19,23 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .decisions.thresholds import POLICY_FORMS, parse_threshold_policy
 from .errors import ConfigError, first_line
 from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
 from .options import (
+    POLICY_FORMS,
     Boolean,
+    ClassWeights,
     Interval,
     ListOf,
     OneOf,
     Optional,
+    Parsed,
     Text,
+    ThresholdPolicy,
     borrow,
     command_line_names,
     declared,
@@ -48,24 +51,6 @@ from .training.trainer import TrainConfig
 from .vectors.fasttext import FastTextConfig
 
 INITS = ("random", "fasttext")
-
-
-def parse_class_weight(spec: str) -> str | dict[str, float] | None:
-    """``"none"``, ``"balanced"``, or ``{label: weight}`` from ``"a=2,b=0.5"``; ``None`` when malformed."""
-    spec = spec.strip()
-    if spec in ("none", "balanced"):
-        return spec
-    weights: dict[str, float] = {}
-    for part in spec.split(","):
-        label, sep, number = part.rpartition("=")
-        try:
-            w = float(number)
-        except ValueError:
-            return None
-        if not sep or not label.strip() or label.strip() in weights or not (0 < w < float("inf")):
-            return None
-        weights[label.strip()] = w
-    return weights
 
 
 @dataclass(frozen=True)
@@ -159,27 +144,24 @@ class ExperimentConfig:
     freeze_embedding: bool | None = option(
         None,
         Optional(Boolean()),
-        "keep a FastText-initialised embedding "
-        "fixed during training; default: fixed when the vectors learned from "
-        "more than the labelled split (--unlabeled or --pretrained-vectors: "
-        "+2.5 / +2.0 points of validation macro-F1 on 5k / 2k-review NSMC "
-        "subsets), "
-        "trainable otherwise",
+        "keep a FastText-initialised embedding fixed during training; default: fixed when the vectors "
+        "learned from more than the labelled split (--unlabeled or --pretrained-vectors), trainable "
+        "otherwise (measured: BENCHMARKS.md, small-data)",
         group="models",
         default_text="auto",
     )
-    class_weight: str = option(
-        "none",
-        Text("none, balanced or LABEL=W,..."),
+    class_weight: ClassWeights = option(
+        ClassWeights(),
+        Parsed(ClassWeights, ClassWeights.FORMS),
         "cross-entropy weights of the "
         "classes (the baseline gets the same): none, balanced (inverse class frequency in "
         "the training split) or LABEL=W,... (e.g. 스팸문자=3)",
         group="models",
         metavar="none|balanced|LABEL=W,...",
     )
-    threshold_policy: str = option(
-        "f1",
-        Text("f1, precision:X, recall:X or fixed:X"),
+    threshold_policy: ThresholdPolicy = option(
+        ThresholdPolicy("f1"),
+        Parsed(ThresholdPolicy, POLICY_FORMS),
         "how each binary model's "
         "decision threshold is chosen on the validation split: f1 (highest F1), "
         "precision:0.99 (most spam caught at that precision), recall:0.95, fixed:0.5",
@@ -248,12 +230,10 @@ class ExperimentConfig:
     vocab_from_vectors: bool | None = option(
         None,
         Optional(Boolean()),
-        "add the FastText vectors' words to the "
-        "vocabulary, so words that only unlabelled text contains keep their "
-        "vector instead of becoming <UNK> (random-init models still read them "
-        "as <UNK>); default: on when the vectors learned from unlabelled text "
-        "and the embedding is frozen (+0.9 / +0.7 points of validation "
-        "macro-F1 on 5k / 2k-review NSMC subsets)",
+        "add the FastText vectors' words to the vocabulary, so words that only unlabelled text contains "
+        "keep their vector instead of becoming <UNK> (random-init models read them as <UNK>); default: on "
+        "when the vectors learned from unlabelled text and the embedding is frozen (measured: "
+        "BENCHMARKS.md, small-data)",
         group="vocabulary",
         default_text="auto",
     )
@@ -312,17 +292,6 @@ class ExperimentConfig:
                 ) from None
         if self.name is not None and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise invalid(self, "name", "a plain directory name (no path separators)", self.name)
-        if parse_class_weight(self.class_weight) is None:
-            raise invalid(
-                self,
-                "class_weight",
-                "none, balanced or LABEL=W,... with positive numbers W",
-                self.class_weight,
-            )
-        try:
-            parse_threshold_policy(self.threshold_policy)
-        except ConfigError:
-            raise invalid(self, "threshold_policy", POLICY_FORMS, self.threshold_policy) from None
 
     # --- the parts' configs, derived -------------------------------------------------------------
 
@@ -342,14 +311,14 @@ class ExperimentConfig:
     def class_weights(self, labels: list[str], y_train) -> tuple[float, ...] | None:
         """``--class-weight`` for these labels: ``None``, inverse frequencies, or the given numbers (default
         1)."""
-        given = parse_class_weight(self.class_weight)
-        if given == "none":
+        if self.class_weight.mode == "none":
             return None
-        if given == "balanced":
+        if self.class_weight.mode == "balanced":
             import numpy as np
 
             counts = np.bincount(np.asarray(y_train), minlength=len(labels))
             return tuple(float(len(y_train) / (len(labels) * max(c, 1))) for c in counts)
+        given = self.class_weight.weights
         unknown = sorted(set(given) - set(labels))
         if unknown:
             from .errors import DataError
@@ -375,31 +344,39 @@ class ExperimentConfig:
             freeze_embedding=self.frozen_embedding(init),
         )
 
+    def resolved(self) -> ExperimentConfig:
+        """This config with every "auto" default decided, in one step (a run calls it once).
+
+        * ``freeze_embedding`` (auto): a FastText-initialised embedding stays fixed when its vectors
+          learned from more than the labelled split (``--unlabeled`` or ``--pretrained-vectors``);
+        * ``vocab_from_vectors`` (auto): the vectors' words join the vocabulary when such vectors
+          initialise a frozen embedding.
+
+        Why these defaults: BENCHMARKS.md, "small-data".
+        """
+        learned_more = bool(self.unlabeled or self.pretrained_vectors)
+        freeze = learned_more if self.freeze_embedding is None else self.freeze_embedding
+        extend = self.vocab_from_vectors
+        if extend is None:
+            extend = "fasttext" in self.inits and freeze and learned_more
+        return dataclasses.replace(self, freeze_embedding=freeze, vocab_from_vectors=extend)
+
     def extend_vocabulary(self) -> bool:
-        """Whether the vectors' words join the vocabulary: as asked, or (auto) with a frozen unlabelled-text
-        embedding."""
-        if self.vocab_from_vectors is not None:
-            return self.vocab_from_vectors
-        return (
-            "fasttext" in self.inits
-            and self.frozen_embedding("fasttext")
-            and bool(self.unlabeled or self.pretrained_vectors)
-        )
+        """Whether the vectors' words join the vocabulary (``vocab_from_vectors``, auto resolved)."""
+        return bool(self.resolved().vocab_from_vectors)
 
     def frozen_embedding(self, init: str) -> bool:
-        """Whether a FastText-initialised embedding stays fixed: as asked, or (auto) when its vectors learned
-        from unlabelled text. A random-init embedding always trains."""
-        if init != "fasttext":
-            return False
-        if self.freeze_embedding is not None:
-            return self.freeze_embedding
-        return bool(self.unlabeled or self.pretrained_vectors)
+        """Whether an embedding with init ``init`` stays fixed: a FastText-initialised one as
+        ``freeze_embedding`` says (auto resolved); a random-init embedding always trains."""
+        return init == "fasttext" and bool(self.resolved().freeze_embedding)
 
     # --- reading and writing ---------------------------------------------------------------------
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (tuples become lists); :meth:`from_dict` reads it back."""
-        d = asdict(self)
+        """JSON-ready dict (tuples become lists, typed values their text form); :meth:`from_dict` reads it
+        back."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d = {k: str(v) if isinstance(v, (ThresholdPolicy, ClassWeights)) else v for k, v in d.items()}
         d["preprocess"] = self.preprocess.to_dict()
         return json.loads(json.dumps(d))
 

@@ -26,6 +26,10 @@ class RunError(NlpPpError):
     """A saved run directory is missing, incomplete, corrupt or from an incompatible version."""
 
 
+class PreprocessingMismatch(ConfigError):
+    """Pretrained vectors were trained on tokens of other preprocessing options than a run's."""
+
+
 def first_line(e: BaseException | str, *, limit: int = 200, with_type: bool = False) -> str:
     """The first non-empty line of an exception's message (or of a text), shortened to ``limit`` characters.
 

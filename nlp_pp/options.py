@@ -29,9 +29,10 @@ import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ConfigError
+from .schemas import Record, problem
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -254,6 +255,30 @@ class ListOf(Constraint):
 
 
 @dataclass(frozen=True)
+class Parsed(Constraint):
+    """A typed value with a text form: ``kind.parse(text)`` reads it (a ConfigError means invalid), ``str()``
+    writes it back. The value stays typed after validation (a ``ThresholdPolicy``, not ``"f1"``)."""
+
+    kind: type
+    forms: str  # what the text form may be, for messages
+
+    def normalize(self, value: Any) -> Any:
+        return self.parse(value) if isinstance(value, str) else value
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, self.kind)
+
+    def describe(self) -> str:
+        return self.forms
+
+    def parse(self, text: str) -> Any:
+        try:
+            return self.kind.parse(text)
+        except ConfigError:
+            return text
+
+
+@dataclass(frozen=True)
 class AnyOf(Constraint):
     """A value that satisfies one of several constraints (tried in order when parsing)."""
 
@@ -427,3 +452,125 @@ def parse_values(cls: type, raw: Mapping[str, Any]) -> dict[str, Any]:
             value = c.parse(value)
         out[name] = value
     return out
+
+
+# --------------------------------------------------------------------------- typed option values
+
+POLICY_KINDS = ("f1", "precision", "recall", "fixed")
+POLICY_FORMS = "f1, precision:X, recall:X (0 < X <= 1) or fixed:X (0 <= X <= 1)"
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy(Record):
+    """How a binary model's decision threshold is chosen on validation: ``kind`` and its ``target``.
+
+    ``str(policy)`` is the canonical text form (``"precision:0.99"``, ``"f1"``), which
+    :meth:`parse` reads back.
+    """
+
+    kind: str
+    target: float | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.target is None else f"{self.kind}:{self.target:g}"
+
+    def __json__(self) -> str:
+        return str(self)
+
+    @classmethod
+    def __from_json__(cls, value: Any, where: str) -> ThresholdPolicy:
+        try:
+            return cls.parse(value)
+        except ConfigError:
+            raise problem(where, "a threshold policy", value) from None
+
+    @classmethod
+    def parse(cls, text: Any) -> ThresholdPolicy:
+        """A policy from its text form (case and surrounding spaces ignored); a policy is returned as is.
+
+        Raises
+        ------
+        ConfigError
+            For anything but ``f1``, ``precision:X``, ``recall:X`` (``0 < X <= 1``) or ``fixed:X``
+            (``0 <= X <= 1``); the message lists the valid forms.
+
+        Examples
+        --------
+        >>> ThresholdPolicy.parse("precision:0.99")
+        ThresholdPolicy(kind='precision', target=0.99)
+        >>> str(ThresholdPolicy.parse(" F1 "))
+        'f1'
+        """
+        if isinstance(text, ThresholdPolicy):
+            return text
+        bad = ConfigError(f"invalid threshold policy {text!r}: use {POLICY_FORMS}")
+        if not isinstance(text, str):
+            raise bad
+        kind, sep, number = text.strip().lower().partition(":")
+        kind, number = kind.strip(), number.strip()
+        if kind == "f1" and not sep:
+            return cls("f1")
+        if kind not in POLICY_KINDS or kind == "f1" or not number:
+            raise bad
+        try:
+            target = float(number)
+        except ValueError:
+            raise bad from None
+        low_ok = target >= 0 if kind == "fixed" else target > 0
+        if not (math.isfinite(target) and low_ok and target <= 1):
+            raise bad
+        return cls(kind, target)
+
+
+@dataclass(frozen=True)
+class ClassWeights(Record):
+    """``--class-weight``: ``"none"``, ``"balanced"`` (inverse class frequency) or given weights per label."""
+
+    mode: str = "none"  # none, balanced or given
+    weights: dict[str, float] = field(default_factory=dict)
+
+    FORMS: ClassVar[str] = "none, balanced or LABEL=W,... with positive numbers W"
+
+    def __str__(self) -> str:
+        if self.mode != "given":
+            return self.mode
+        return ",".join(f"{label}={w:g}" for label, w in self.weights.items())
+
+    def __json__(self) -> str:
+        return str(self)
+
+    @classmethod
+    def __from_json__(cls, value: Any, where: str) -> ClassWeights:
+        try:
+            return cls.parse(value)
+        except ConfigError:
+            raise problem(where, "class weights", value) from None
+
+    @classmethod
+    def parse(cls, spec: Any) -> ClassWeights:
+        """``"none"``, ``"balanced"`` or ``"a=2,b=0.5"`` (a mapping works too); ConfigError otherwise.
+
+        >>> ClassWeights.parse("스팸문자=3").weights
+        {'스팸문자': 3.0}
+        """
+        if isinstance(spec, ClassWeights):
+            return spec
+        if isinstance(spec, dict):
+            spec = ",".join(f"{k}={v}" for k, v in spec.items())
+        bad = ConfigError(f"invalid class weights {spec!r}: use {cls.FORMS}")
+        if not isinstance(spec, str):
+            raise bad
+        spec = spec.strip()
+        if spec in ("none", "balanced"):
+            return cls(spec)
+        weights: dict[str, float] = {}
+        for part in spec.split(","):
+            label, sep, number = part.rpartition("=")
+            try:
+                w = float(number)
+            except ValueError:
+                raise bad from None
+            if not sep or not label.strip() or label.strip() in weights or not (0 < w < math.inf):
+                raise bad
+            weights[label.strip()] = w
+        return cls("given", weights)

@@ -20,16 +20,21 @@ from nlp_pp.decisions.calibration import (
 from nlp_pp.decisions.curves import curve_points, pr_auc
 from nlp_pp.decisions.ensemble import Ensemble, cross_fit_ensemble_score, fit_ensemble, score_probs
 from nlp_pp.decisions.thresholds import (
-    ThresholdChoice,
     ThresholdPolicy,
     choose_threshold,
     metrics_at_threshold,
     parse_threshold_policy,
 )
 from nlp_pp.errors import ConfigError, DataError
+from nlp_pp.results import Threshold
 
 
 def strict_json(obj) -> str:
+    """The JSON a run would write: records through their to_dict, never NaN."""
+    if isinstance(obj, list):
+        obj = [o.to_dict() if hasattr(o, "to_dict") else o for o in obj]
+    elif hasattr(obj, "to_dict"):
+        obj = obj.to_dict()
     return json.dumps(obj, allow_nan=False)
 
 
@@ -108,12 +113,20 @@ P = np.array([0.9, 0.8, 0.35, 0.7, 0.6, 0.2, 0.1, 0.3, 0.55, 0.05])
 )
 def test_choose_threshold_by_hand(policy, value):
     choice = choose_threshold(Y, P, policy)
-    assert isinstance(choice, ThresholdChoice)
+    assert isinstance(choice, Threshold)
     assert choice.value == pytest.approx(value)
     assert choice.met is True
-    assert choice.policy == str(parse_threshold_policy(policy))
-    assert strict_json(choice.to_dict())
-    assert set(choice.to_dict()) == {"policy", "value", "met", "note"}
+    assert choice.policy == parse_threshold_policy(policy)
+    assert strict_json(choice)
+    assert set(choice.to_dict()) >= {
+        "policy",
+        "value",
+        "met",
+        "note",
+        "flagged",
+        "true_positives",
+        "positives",
+    }
 
 
 def test_choose_threshold_accepts_policy_object():
@@ -127,7 +140,7 @@ def test_perfectly_separable():
         choice = choose_threshold(y, p, policy)
         assert choice.met and choice.value == pytest.approx(0.5)
         m = metrics_at_threshold(y, p, choice.value)
-        assert (m["precision"], m["recall"], m["fp"], m["fn"]) == (1.0, 1.0, 0, 0)
+        assert (m.precision, m.recall, m.fp, m.fn) == (1.0, 1.0, 0, 0)
 
 
 def test_precision_unmet_falls_back_to_highest_precision():
@@ -140,20 +153,20 @@ def test_precision_unmet_falls_back_to_highest_precision():
     # the best precision 2/3 is reached at .7 and at .4: the lower threshold catches more spam
     assert choice.value == pytest.approx(0.35)
     m = metrics_at_threshold(y, p, choice.value)
-    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(1.0)
+    assert m.precision == pytest.approx(2 / 3) and m.recall == pytest.approx(1.0)
 
 
 def test_threshold_rule_is_p_greater_or_equal():
     y = [0, 1, 1, 0]
     p = [0.5, 0.5, 0.8, 0.2]
     m = metrics_at_threshold(y, p, 0.5)  # both 0.5 are flagged
-    assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (2, 1, 1, 0)
+    assert (m.tp, m.fp, m.tn, m.fn) == (2, 1, 1, 0)
     m = metrics_at_threshold(y, p, 0.5000001)
-    assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (1, 0, 2, 1)
+    assert (m.tp, m.fp, m.tn, m.fn) == (1, 0, 2, 1)
     # ties are on the same side: recall 1 needs both 0.5 flagged; the threshold sits below them
     choice = choose_threshold(y, p, "recall:1.0")
     assert choice.value == pytest.approx(0.35)
-    assert metrics_at_threshold(y, p, choice.value)["fp"] == 1
+    assert metrics_at_threshold(y, p, choice.value).fp == 1
 
 
 def test_adjacent_floats_keep_the_operating_point():
@@ -162,7 +175,7 @@ def test_adjacent_floats_keep_the_operating_point():
     y, p = [0, 1], [a, b]
     choice = choose_threshold(y, p, "precision:1.0")
     m = metrics_at_threshold(y, p, choice.value)
-    assert (m["tp"], m["fp"]) == (1, 0)
+    assert (m.tp, m.fp) == (1, 0)
 
 
 def _brute_force_points(y, p):
@@ -219,8 +232,12 @@ def test_one_class_or_empty_falls_back(y):
         choice = choose_threshold(y, p, policy)
         assert choice.value == 0.5 and choice.met is False
         assert "fell back" in choice.note
-    assert choose_threshold(y, p, "fixed:0.3") == ThresholdChoice(
-        "fixed:0.3", 0.3, True, "fixed threshold 0.3"
+    fixed = choose_threshold(y, p, "fixed:0.3")
+    assert (str(fixed.policy), fixed.value, fixed.met, fixed.note) == (
+        "fixed:0.3",
+        0.3,
+        True,
+        "fixed threshold 0.3",
     )
 
 
@@ -247,27 +264,27 @@ def test_bad_inputs():
 def test_metrics_at_threshold_known_confusion():
     # at 0.5: TP = 3 (.9 .8 .7), FN = 1 (.35), FP = 2 (.6 .55), TN = 4
     m = metrics_at_threshold(Y, P, 0.5)
-    assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (3, 2, 4, 1)
-    assert m["accuracy"] == pytest.approx(0.7)
-    assert m["precision"] == pytest.approx(3 / 5)
-    assert m["recall"] == pytest.approx(3 / 4)
-    assert m["false_positives_per_10k"] == pytest.approx(2 / 6 * 10_000)
-    assert m["missed_per_1k"] == pytest.approx(1 / 4 * 1_000)
-    assert m["macro_f1"] == pytest.approx(f1_score(Y, (P >= 0.5).astype(int), average="macro"))
-    assert m["threshold"] == 0.5
-    assert all(isinstance(m[k], int) for k in ("tp", "fp", "tn", "fn"))
+    assert (m.tp, m.fp, m.tn, m.fn) == (3, 2, 4, 1)
+    assert m.accuracy == pytest.approx(0.7)
+    assert m.precision == pytest.approx(3 / 5)
+    assert m.recall == pytest.approx(3 / 4)
+    assert m.false_positives_per_10k == pytest.approx(2 / 6 * 10_000)
+    assert m.missed_per_1k == pytest.approx(1 / 4 * 1_000)
+    assert m.macro_f1 == pytest.approx(f1_score(Y, (P >= 0.5).astype(int), average="macro"))
+    assert m.threshold == 0.5
+    assert all(isinstance(getattr(m, k), int) for k in ("tp", "fp", "tn", "fn"))
     strict_json(m)
 
 
 def test_metrics_at_threshold_absent_classes_are_none():
     m = metrics_at_threshold([0, 0, 0], [0.1, 0.2, 0.3], 0.5)  # no positive, nothing flagged
-    assert m["precision"] is None and m["recall"] is None and m["missed_per_1k"] is None
-    assert m["false_positives_per_10k"] == 0.0 and m["accuracy"] == 1.0
-    assert m["macro_f1"] == 1.0  # only the negative class has a defined F1
+    assert m.precision is None and m.recall is None and m.missed_per_1k is None
+    assert m.false_positives_per_10k == 0.0 and m.accuracy == 1.0
+    assert m.macro_f1 == 1.0  # only the negative class has a defined F1
     m = metrics_at_threshold([1, 1], [0.1, 0.9], 0.5)  # no negative
-    assert m["false_positives_per_10k"] is None and m["missed_per_1k"] == 500.0
+    assert m.false_positives_per_10k is None and m.missed_per_1k == 500.0
     m = metrics_at_threshold([], [], 0.5)
-    assert m["accuracy"] is None and m["macro_f1"] is None
+    assert m.accuracy is None and m.macro_f1 is None
     strict_json(m)
     with pytest.raises(ConfigError):
         metrics_at_threshold([0], [0.1], float("nan"))
@@ -282,15 +299,15 @@ def test_pr_auc_and_curves():
     p = rng.random(2000) * 0.6 + 0.4 * y
     c = curve_points(y, p, max_points=50)
     strict_json(c)
-    assert 2 <= len(c["pr"]["recall"]) <= 50 and len(c["pr"]["recall"]) == len(c["pr"]["precision"])
-    assert 2 <= len(c["roc"]["fpr"]) <= 50 and len(c["roc"]["fpr"]) == len(c["roc"]["tpr"])
-    assert c["roc"]["fpr"][0] == 0.0 and c["roc"]["tpr"][-1] == 1.0  # end points kept
-    assert c["pr"]["recall"][0] == 1.0 and c["pr"]["recall"][-1] == 0.0
-    assert c["pr_auc"] == pytest.approx(average_precision_score(y, p))
+    assert 2 <= len(c.pr["recall"]) <= 50 and len(c.pr["recall"]) == len(c.pr["precision"])
+    assert 2 <= len(c.roc["fpr"]) <= 50 and len(c.roc["fpr"]) == len(c.roc["tpr"])
+    assert c.roc["fpr"][0] == 0.0 and c.roc["tpr"][-1] == 1.0  # end points kept
+    assert c.pr["recall"][0] == 1.0 and c.pr["recall"][-1] == 0.0
+    assert c.pr_auc == pytest.approx(average_precision_score(y, p))
     one = curve_points([1, 1, 1], [0.2, 0.5, 0.9])
-    assert one["roc"] == {"fpr": [], "tpr": []} and one["roc_auc"] is None and one["pr_auc"] == 1.0
+    assert one.roc == {"fpr": [], "tpr": []} and one.roc_auc is None and one.pr_auc == 1.0
     none = curve_points([0, 0], [0.2, 0.5])
-    assert none["pr"] == {"recall": [], "precision": []} and none["pr_auc"] is None
+    assert none.pr == {"recall": [], "precision": []} and none.pr_auc is None
     strict_json([one, none])
     with pytest.raises(ConfigError):
         curve_points(Y, P, max_points=1)
@@ -350,16 +367,16 @@ def test_ece_and_bins_by_hand():
     assert expected_calibration_error(p1, y) == pytest.approx(0.5 * 0 + 0.5 * 0.3)
     rb = reliability_bins(p1, y)
     strict_json(rb)
-    used = [b for b in rb["bins"] if b["count"]]
-    assert [(b["confidence"], b["accuracy"], b["count"]) for b in used] == [
+    used = [b for b in rb.bins if b.count]
+    assert [(b.confidence, b.accuracy, b.count) for b in used] == [
         (pytest.approx(0.6), pytest.approx(0.3), 10),
         (pytest.approx(0.9), pytest.approx(0.9), 10),
     ]
-    assert used[0]["lower"] == pytest.approx(8 / 15) and used[1]["upper"] == pytest.approx(14 / 15)
-    assert sum(b["count"] for b in rb["bins"]) == 20 and rb["bins"][0]["confidence"] is None
+    assert used[0].lower == pytest.approx(8 / 15) and used[1].upper == pytest.approx(14 / 15)
+    assert sum(b.count for b in rb.bins) == 20 and rb.bins[0].confidence is None
     # bins are (lo, hi]: confidence 0.5 falls in the first of two bins, 1.0 in the last
     rb2 = reliability_bins(np.array([[0.5, 0.5], [0.0, 1.0]]), [0, 1], n_bins=2)
-    assert [b["count"] for b in rb2["bins"]] == [1, 1]
+    assert [b.count for b in rb2.bins] == [1, 1]
     assert expected_calibration_error(np.zeros((0, 2)), []) is None
 
 

@@ -21,6 +21,7 @@ import pipeline
 from nlp_pp.cache import Cache
 from nlp_pp.deploy.load import load_classifier
 from nlp_pp.errors import ConfigError, DataError, RunError
+from nlp_pp.results import RunResult
 from nlp_pp.text.load import load_dataset, read_bytes
 from nlp_pp.text.preprocess import preprocess
 from nlp_pp.text.tokenize import tokenize
@@ -367,7 +368,7 @@ def test_racing_runs_get_their_own_directories_and_clean_only_their_own(tmp_path
         t.join()
     assert len({r.work for r in made}) == 8
     loser, winner = made[0], made[1]
-    winner.save_result("rnn-random-seed0", {"ok": True})
+    winner.save_result(RunResult(model="rnn", init="random", seed=0))
     assert loser.discard_if_empty() and not loser.work.exists()
     assert winner.work.exists() and not winner.discard_if_empty()
     resumed, _ = rundir.RunDir.resume(winner.work)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nlp_pp.decisions.metrics import classification_metrics, misclassified
+from nlp_pp.results import Mistake
 
 # Binary case, worked by hand. Class 1 ("spam") is the positive class.
 #   idx     0    1    2     3    4    5    6    7    8     9
@@ -19,6 +20,13 @@ from nlp_pp.decisions.metrics import classification_metrics, misclassified
 Y = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
 P1 = np.array([0.9, 0.8, 0.35, 0.7, 0.6, 0.2, 0.1, 0.3, 0.55, 0.05])
 PROBS = np.stack([1 - P1, P1], axis=1)
+
+
+def as_json(*args, **kwargs) -> dict:
+    """classification_metrics as a run writes it (metrics.json)."""
+    return classification_metrics(*args, **kwargs).to_dict()
+
+
 LABELS = ["ham", "spam"]
 TEXTS = [f"text {i}" for i in range(10)]
 
@@ -28,7 +36,7 @@ def f1(p, r):
 
 
 def test_binary_metrics_by_hand():
-    m = classification_metrics(Y, PROBS, LABELS)
+    m = as_json(Y, PROBS, LABELS)
     assert m["accuracy"] == pytest.approx(7 / 10)
     assert m["precision"] == pytest.approx(3 / 5)  # TP / (TP + FP), positive class
     assert m["recall"] == pytest.approx(3 / 4)  # TP / (TP + FN)
@@ -60,7 +68,7 @@ def test_binary_metrics_by_hand():
 
 
 def test_binary_positive_class_zero():
-    m = classification_metrics(Y, PROBS, LABELS, positive=0)
+    m = as_json(Y, PROBS, LABELS, positive=0)
     assert m["precision"] == pytest.approx(4 / 5)
     assert m["recall"] == pytest.approx(4 / 6)
     assert m["roc_auc"] == pytest.approx(22 / 24)
@@ -71,7 +79,7 @@ def test_binary_positive_class_zero():
 def test_binary_perfect_and_inverted():
     y = [0, 0, 1, 1]
     p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
-    m = classification_metrics(y, p, LABELS)
+    m = as_json(y, p, LABELS)
     assert (m["accuracy"], m["macro_f1"], m["precision"], m["recall"], m["roc_auc"]) == (
         1.0,
         1.0,
@@ -79,7 +87,7 @@ def test_binary_perfect_and_inverted():
         1.0,
         1.0,
     )
-    m = classification_metrics(y, p[:, ::-1], LABELS)
+    m = as_json(y, p[:, ::-1], LABELS)
     assert m["accuracy"] == 0.0 and m["roc_auc"] == 0.0 and m["precision"] == 0.0
 
 
@@ -89,8 +97,8 @@ def test_multiclass_by_hand():
         [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]]
     )
     # predictions: 0, 1, 2, 0, 2, 0
-    m = classification_metrics(y, probs, ["a", "b", "c"])
-    assert m["roc_auc"] is None
+    m = as_json(y, probs, ["a", "b", "c"])
+    assert m.get("roc_auc") is None
     assert m["accuracy"] == pytest.approx(4 / 6)
     # per class precision: a 2/3, b 1/1, c 1/2; recall: a 2/2, b 1/2, c 1/2
     assert m["precision"] == pytest.approx((2 / 3 + 1 + 1 / 2) / 3)
@@ -104,7 +112,7 @@ def test_multiclass_by_hand():
 def test_multiclass_class_never_predicted_or_present():
     y = [0, 0, 1]
     probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]])
-    m = classification_metrics(y, probs, ["a", "b", "c"])
+    m = as_json(y, probs, ["a", "b", "c"])
     assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 0]]
     assert m["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
 
@@ -112,22 +120,22 @@ def test_multiclass_class_never_predicted_or_present():
 def test_binary_single_class_roc_auc_is_none():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = classification_metrics([1, 1, 1], np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]), LABELS)
-    assert m["roc_auc"] is None
+        m = as_json([1, 1, 1], np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]), LABELS)
+    assert m.get("roc_auc") is None
 
 
 def test_misclassified_sorted_by_confidence():
     wrong = misclassified(TEXTS, Y, PROBS, LABELS)
     # wrong rows: 2 (pred ham, .65), 4 (pred spam, .6), 8 (pred spam, .55)
     assert wrong == [
-        {"text": "text 2", "true": "spam", "pred": "ham", "prob": 0.65},
-        {"text": "text 4", "true": "ham", "pred": "spam", "prob": 0.6},
-        {"text": "text 8", "true": "ham", "pred": "spam", "prob": 0.55},
+        Mistake("text 2", "spam", "ham", 0.65),
+        Mistake("text 4", "ham", "spam", 0.6),
+        Mistake("text 8", "ham", "spam", 0.55),
     ]
 
 
 def test_misclassified_limit_and_none_wrong():
-    assert [w["text"] for w in misclassified(TEXTS, Y, PROBS, LABELS, limit=2)] == ["text 2", "text 4"]
+    assert [w.text for w in misclassified(TEXTS, Y, PROBS, LABELS, limit=2)] == ["text 2", "text 4"]
     assert misclassified(TEXTS, Y, PROBS, LABELS, limit=0) == []
     perfect = np.eye(2)[Y]
     assert misclassified(TEXTS, Y, perfect, LABELS) == []
@@ -136,4 +144,4 @@ def test_misclassified_limit_and_none_wrong():
 def test_misclassified_ties_keep_input_order():
     probs = np.array([[0.3, 0.7], [0.3, 0.7], [0.7, 0.3]])
     wrong = misclassified(["a", "b", "c"], [0, 0, 1], probs, LABELS)
-    assert [w["text"] for w in wrong] == ["a", "b", "c"]
+    assert [w.text for w in wrong] == ["a", "b", "c"]

@@ -124,6 +124,19 @@ def test_metrics_json_schema(finished_run: Path):
     assert m["fasttext"]["source"] == "trained" and m["fasttext"]["words_trained"] > 0
 
 
+def test_metrics_json_validates_against_the_shipped_schema_and_reads_back_typed(finished_run: Path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from nlp_pp.results import Metrics
+    from nlp_pp.schemas import metrics_schema
+
+    raw = json.loads((finished_run / "metrics.json").read_text(encoding="utf-8"))
+    jsonschema.validate(raw, metrics_schema())
+    metrics = experiment.load_metrics(finished_run)
+    assert isinstance(metrics, Metrics) and metrics.schema_version == 2
+    assert metrics.to_dict() == raw  # nothing is lost or changed by reading it
+    assert metrics.runs[0].threshold.flagged >= metrics.runs[0].threshold.true_positives > 0
+
+
 def test_history_csv(finished_run: Path):
     h = pd.read_csv(finished_run / "history.csv")
     assert list(h.columns) == [
@@ -456,7 +469,8 @@ def test_config_file_and_cli_override(tmp_path, capsys):
 def test_fixed_test_file(tmp_path, capsys):
     df = pd.read_csv(SAMPLE)
     df.iloc[:300].to_csv(tmp_path / "train.csv", index=False)
-    df.iloc[300:400].to_csv(tmp_path / "test.csv", index=False, encoding="cp949", errors="replace")
+    # 20 of the 100 test texts are also in the training file: warned about and counted
+    df.iloc[280:380].to_csv(tmp_path / "test.csv", index=False, encoding="cp949", errors="replace")
     code, _, err = run_cli(
         [
             "--data",
@@ -481,6 +495,10 @@ def test_fixed_test_file(tmp_path, capsys):
     m = json.loads((tmp_path / "runs" / "t" / "metrics.json").read_text(encoding="utf-8"))
     assert m["dataset"]["split"]["test"] == 100 and m["dataset"]["split"]["test_source"].startswith("file:")
     assert m["dataset"]["test_file"]["encoding"] == "cp949"
+    assert m["dataset"]["test_overlap"] == {"texts": 100, "in_training_file": 20}
+    assert "warning: 20 of the 100 --test-data texts also occur in --data" in err
+    report = (tmp_path / "runs" / "t" / "report.md").read_text(encoding="utf-8")
+    assert "20 of the 100 test texts also occur in the training file" in report
 
 
 def test_help_explains_every_option(capsys):

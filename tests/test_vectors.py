@@ -472,7 +472,8 @@ def test_full_disk_mid_write_leaves_old_file_and_no_temporary(saved, model, monk
     with pytest.raises(RunError) as info:
         save_vectors(model.wv, saved, {"new": 1})
     msg = str(info.value)
-    assert msg.startswith("no space left on device while writing") and str(saved) in msg and "\n" not in msg
+    assert msg.startswith("no space left on the device while writing") and str(saved) in msg
+    assert "\n" not in msg
     assert len(calls) > 5
     assert saved.read_bytes() == before  # the previous file is intact
     assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]  # no temporary left behind

@@ -11,6 +11,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp, softmax
 
 from ..errors import ConfigError, DataError
+from ..results import ReliabilityBin, ReliabilityBins
 from .arrays import class_indices, prob_matrix
 
 logger = logging.getLogger(__name__)
@@ -118,17 +119,17 @@ def reliability_bins(probs: np.ndarray, y: Sequence[int], n_bins: int = 15) -> d
     for b in range(n_bins):
         c = int(count[b])
         bins.append(
-            {
-                "lower": b / n_bins,
-                "upper": (b + 1) / n_bins,
-                "confidence": float(conf_sum[b] / c) if c else None,
-                "accuracy": float(acc_sum[b] / c) if c else None,
-                "count": c,
-            }
+            ReliabilityBin(
+                lower=b / n_bins,
+                upper=(b + 1) / n_bins,
+                confidence=float(conf_sum[b] / c) if c else None,
+                accuracy=float(acc_sum[b] / c) if c else None,
+                count=c,
+            )
         )
     n = len(y)
     ece = float(np.abs(acc_sum - conf_sum).sum() / n) if n else None
-    return {"n_bins": n_bins, "n": n, "ece": ece, "bins": bins}
+    return ReliabilityBins(n_bins=n_bins, n=n, ece=ece, bins=bins)
 
 
 def expected_calibration_error(probs: np.ndarray, y: Sequence[int], n_bins: int = 15) -> float | None:
@@ -137,4 +138,4 @@ def expected_calibration_error(probs: np.ndarray, y: Sequence[int], n_bins: int 
     ``ECE = sum_b |B_b| / n * |accuracy(B_b) - confidence(B_b)|``; ``None`` on empty input.
     See :func:`reliability_bins` for the binning.
     """
-    return reliability_bins(probs, y, n_bins)["ece"]
+    return reliability_bins(probs, y, n_bins).ece

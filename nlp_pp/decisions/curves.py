@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from ..errors import ConfigError
+from ..results import Curves
 from .arrays import binary_inputs
 
 
@@ -27,14 +28,14 @@ def _downsample(n: int, max_points: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
 
 
-def curve_points(y: Sequence[int], p: Sequence[float], max_points: int = 200) -> dict:
+def curve_points(y: Sequence[int], p: Sequence[float], max_points: int = 200) -> Curves:
     """Precision–recall and ROC curves down-sampled for plotting.
 
     Returns
     -------
-    dict
-        ``{"pr": {"recall": [...], "precision": [...]}, "roc": {"fpr": [...], "tpr": [...]},
-        "pr_auc": float | None, "roc_auc": float | None}``; at most ``max_points`` points per curve
+    Curves
+        ``pr`` (``{"recall": [...], "precision": [...]}``), ``roc`` (``{"fpr": [...], "tpr": [...]}``),
+        ``pr_auc`` and ``roc_auc``; at most ``max_points`` points per curve
         (evenly spaced along the curve, end points kept). A curve that is undefined because a class
         is absent has empty lists and a ``None`` area.
     """
@@ -58,4 +59,4 @@ def curve_points(y: Sequence[int], p: Sequence[float], max_points: int = 200) ->
         keep = _downsample(len(fpr), max_points)
         out["roc"] = {"fpr": fpr[keep].tolist(), "tpr": tpr[keep].tolist()}
         out["roc_auc"] = float(roc_auc_score(y, p))
-    return out
+    return Curves(**out)

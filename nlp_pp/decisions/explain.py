@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..results import ExplainedMistake, Explanations
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def explain_test_set(
     mistakes: int = 15,
     min_count: int = 5,
     seed: int = 0,
-) -> dict:
+) -> Explanations:
     """What the report shows about a neural classifier's reasons on the test split.
 
     ``per_class``: the tokens that most often push messages to each class (over a seeded sample of
@@ -171,19 +172,19 @@ def explain_test_set(
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:mistakes]
     contributions = classifier.token_contributions([texts[i] for i in wrong], pred[wrong])
     labels = classifier.labels
-    return {
-        "model": classifier.name,
-        "sample": int(len(sample)),
-        "min_count": min_count,
-        "per_class": {labels[k]: [[t, m, n] for t, m, n in rows] for k, rows in per_class.items()},
-        "misclassified": [
-            {
-                "text": texts[i],
-                "true": labels[y_true[i]],
-                "pred": labels[pred[i]],
-                "prob": float(probs[i, pred[i]]),
-                "tokens": [[compose(t), float(v)] for t, v in zip(toks, contrib)],
-            }
+    return Explanations(
+        model=classifier.name,
+        sample=int(len(sample)),
+        min_count=min_count,
+        per_class={labels[k]: [(t, float(m), int(n)) for t, m, n in rows] for k, rows in per_class.items()},
+        misclassified=[
+            ExplainedMistake(
+                text=texts[i],
+                true=labels[y_true[i]],
+                pred=labels[pred[i]],
+                prob=float(probs[i, pred[i]]),
+                tokens=[(compose(t), float(v)) for t, v in zip(toks, contrib)],
+            )
             for i, (toks, contrib) in zip(wrong, contributions)
         ],
-    }
+    )

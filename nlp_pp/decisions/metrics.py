@@ -14,10 +14,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from ..results import ClassScores, Mistake, SplitScores
+
 
 def classification_metrics(
     y_true: Sequence[int], probs: np.ndarray, labels: Sequence[str], positive: int | None = None
-) -> dict:
+) -> SplitScores:
     """Accuracy, macro-F1, precision/recall, ROC-AUC, log loss, confusion matrix and per-class scores.
 
     For two classes ``precision``/``recall`` are those of class ``positive`` (default: index 1) and
@@ -46,27 +48,19 @@ def classification_metrics(
     except ValueError:
         out["loss"] = None
     out["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=idx).tolist()
-    out["per_class"] = {
-        labels[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-        for i in idx
-    }
-    return out
+    out["per_class"] = {labels[i]: ClassScores(float(p[i]), float(r[i]), float(f[i]), int(s[i])) for i in idx}
+    return SplitScores(**out)
 
 
 def misclassified(
     texts: Sequence[str], y_true: Sequence[int], probs: np.ndarray, labels: Sequence[str], limit: int = 20
-) -> list[dict]:
+) -> list[Mistake]:
     """Up to ``limit`` wrong predictions, the most confident first: text, true, pred, prob (of pred)."""
     y_true = np.asarray(y_true)
     pred = probs.argmax(1)
     wrong = np.flatnonzero(pred != y_true)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:limit]
     return [
-        {
-            "text": texts[i],
-            "true": labels[y_true[i]],
-            "pred": labels[pred[i]],
-            "prob": round(float(probs[i, pred[i]]), 4),
-        }
+        Mistake(texts[i], labels[y_true[i]], labels[pred[i]], round(float(probs[i, pred[i]]), 4))
         for i in wrong
     ]

@@ -13,10 +13,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..options import ThresholdPolicy
+from ..results import (
+    ENSEMBLE,
+    Calibration,
+    Comparison,
+    CrossFit,
+    Evaluation,
+    Reliability,
+    SplitScores,
+)
+from .arrays import as_logits
 from .calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
 from .curves import curve_points, pr_auc
 from .ensemble import cross_fit_ensemble_score, fit_ensemble
@@ -24,8 +35,6 @@ from .metrics import classification_metrics
 from .thresholds import choose_threshold, metrics_at_threshold
 
 log = logging.getLogger(__name__)
-
-ENSEMBLE = "ensemble"  # the ensemble's name in results, metrics.json and --model
 
 
 @dataclass
@@ -39,7 +48,7 @@ class Scores:
     @classmethod
     def from_probs(cls, name: str, val: np.ndarray, test: np.ndarray) -> Scores:
         """Probabilities as logits (their log): softmax gives them back."""
-        return cls(name, np.log(np.clip(val, 1e-12, 1.0)), np.log(np.clip(test, 1e-12, 1.0)))
+        return cls(name, as_logits(val), as_logits(test))
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class Task:
     y_test: np.ndarray
     labels: list[str]
     positive: int | None  # binary tasks only
-    policy: str  # threshold policy, e.g. "f1" or "precision:0.99"
+    policy: ThresholdPolicy
 
     @property
     def binary(self) -> bool:
@@ -61,51 +70,54 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return apply_temperature(logits, 1.0)
 
 
-def evaluate(scores: Scores, task: Task) -> dict:
+def evaluate(scores: Scores, task: Task) -> Evaluation:
     """Validation and test metrics, the temperature and, for a binary task, the operating point.
 
-    Returns the keys a run keeps in ``metrics.json``: ``val``, ``test`` (argmax decisions of the
-    uncalibrated probabilities, ``test.pr_auc`` added for binary tasks), ``calibration``
-    (temperature fitted on validation; expected calibration error on the *test* split before and
-    after), and for binary tasks ``threshold`` (chosen by the policy on the calibrated validation
-    probabilities), ``test_at_threshold`` and ``curves`` (test precision-recall and ROC points).
+    ``val`` and ``test`` score the argmax decisions of the uncalibrated probabilities (PR-AUC added
+    for binary tasks); ``calibration`` holds the temperature fitted on validation and the expected
+    calibration error on the *test* split before and after; binary tasks also get ``threshold``
+    (chosen by the policy on the calibrated validation probabilities), ``test_at_threshold`` and
+    ``curves`` (test precision-recall and ROC points).
     """
     p_val, p_test = softmax(scores.val), softmax(scores.test)
     val = classification_metrics(task.y_val, p_val, task.labels, task.positive)
     test = classification_metrics(task.y_test, p_test, task.labels, task.positive)
     temperature = fit_temperature(scores.val, task.y_val)
     c_val, c_test = apply_temperature(scores.val, temperature), apply_temperature(scores.test, temperature)
-    out = {
-        "val": {k: val[k] for k in ("accuracy", "loss", "macro_f1")},
-        "test": test,
-        "calibration": {
-            "temperature": float(temperature),
-            "ece_before": expected_calibration_error(p_test, task.y_test),
-            "ece_after": expected_calibration_error(c_test, task.y_test),
-        },
-    }
-    if task.binary:
-        pos = task.positive
-        yv, yt = (task.y_val == pos).astype(int), (task.y_test == pos).astype(int)
-        out["val"]["pr_auc"] = pr_auc(yv, p_val[:, pos])
-        test["pr_auc"] = pr_auc(yt, p_test[:, pos])
-        choice = choose_threshold(yv, c_val[:, pos], task.policy)
-        if not choice.met:
-            log.warning(
-                "%s: threshold policy %s not met on validation: %s", scores.name, task.policy, choice.note
-            )
-        out["threshold"] = choice.to_dict()
-        out["test_at_threshold"] = metrics_at_threshold(yt, c_test[:, pos], choice.value)
-        out["curves"] = curve_points(yt, p_test[:, pos])
-    return out
+    calibration = Calibration(
+        float(temperature),
+        expected_calibration_error(p_test, task.y_test),
+        expected_calibration_error(c_test, task.y_test),
+    )
+    val = SplitScores(accuracy=val.accuracy, macro_f1=val.macro_f1, loss=val.loss)
+    if not task.binary:
+        return Evaluation(val=val, test=test, calibration=calibration)
+    pos = task.positive
+    yv, yt = (task.y_val == pos).astype(int), (task.y_test == pos).astype(int)
+    val = replace(val, pr_auc=pr_auc(yv, p_val[:, pos]))
+    test = replace(test, pr_auc=pr_auc(yt, p_test[:, pos]))
+    threshold = choose_threshold(yv, c_val[:, pos], task.policy)
+    if not threshold.met:
+        log.warning(
+            "%s: threshold policy %s not met on validation: %s", scores.name, task.policy, threshold.note
+        )
+    return Evaluation(
+        val=val,
+        test=test,
+        calibration=calibration,
+        threshold=threshold,
+        test_at_threshold=metrics_at_threshold(yt, c_test[:, pos], threshold.value),
+        curves=curve_points(yt, p_test[:, pos]),
+    )
 
 
-def reliability(scores: Scores, task: Task, temperature: float) -> dict:
+def reliability(scores: Scores, task: Task, temperature: float) -> Reliability:
     """Reliability-diagram bins on the test split, before and after temperature scaling."""
-    return {
-        "before": reliability_bins(softmax(scores.test), task.y_test),
-        "after": reliability_bins(apply_temperature(scores.test, temperature), task.y_test),
-    }
+    return Reliability(
+        model=scores.name,
+        before=reliability_bins(softmax(scores.test), task.y_test),
+        after=reliability_bins(apply_temperature(scores.test, temperature), task.y_test),
+    )
 
 
 def calibrated(scores: Scores, temperature: float) -> tuple[np.ndarray, np.ndarray]:
@@ -113,20 +125,29 @@ def calibrated(scores: Scores, temperature: float) -> tuple[np.ndarray, np.ndarr
     return apply_temperature(scores.val, temperature), apply_temperature(scores.test, temperature)
 
 
+@dataclass(frozen=True)
+class EnsembleFit:
+    """How the ensemble was built: its members, weights and honest validation score."""
+
+    members: list[str]
+    weights: list[float]
+    candidates: int
+    cross_fitted: CrossFit
+    beats_best_single: bool
+
+
 def fit_ensemble_scores(
     members: Sequence[Scores], temperatures: Sequence[float], task: Task, seed: int = 0
-) -> tuple[dict, Scores]:
+) -> tuple[EnsembleFit, Scores]:
     """A soft vote of the members' calibrated probabilities, members and weights chosen on validation.
 
-    Caruana's greedy selection (:func:`nlp_pp.decisions.ensemble.fit_ensemble`) picks the members and weights
-    on
-    the validation split. Those weights are fitted on the data that also scores them, so the
-    validation score of the ensemble reported and used for ranking is *cross-fitted*
-    (:func:`nlp_pp.decisions.ensemble.cross_fit_ensemble_score`: fitted on one half of the validation split,
-    scored on the other, both ways), and so is the best single member it is compared with.
+    Caruana's greedy selection (:func:`.ensemble.fit_ensemble`) picks the members and weights on the
+    validation split. Those weights are fitted on the data that also scores them, so the validation
+    score of the ensemble reported and used for ranking is *cross-fitted*
+    (:func:`.ensemble.cross_fit_ensemble_score`: fitted on one half of the validation split, scored
+    on the other, both ways), and so is the best single member it is compared with.
 
-    Returns ``(description, scores)``: the description holds ``members``, ``weights``,
-    ``cross_fitted`` and ``beats_best_single``; the scores are the ensemble's log-probabilities.
+    Returns the :class:`EnsembleFit` and the ensemble's log-probabilities.
     """
     val_probs, test_probs = zip(*(calibrated(m, t) for m, t in zip(members, temperatures)))
     ens = fit_ensemble(list(val_probs), task.y_val, score="log_loss")
@@ -134,29 +155,26 @@ def fit_ensemble_scores(
     scores = Scores.from_probs(
         ENSEMBLE, ens.predict_proba(list(val_probs)), ens.predict_proba(list(test_probs))
     )
-    description = {
-        "members": [members[i].name for i in ens.members],
-        "weights": [float(w) for w in ens.weights],
-        "candidates": len(members),
-        "cross_fitted": {
-            k: honest[k]
-            for k in (
-                "metric",
-                "folds",
-                "ensemble",
-                "best_single",
-                "ensemble_minus_best_single",
-                "in_sample_ensemble",
-            )
-        },
-        "beats_best_single": bool(honest["ensemble_better"]),
-    }
-    return description, scores
+    fit = EnsembleFit(
+        members=[members[i].name for i in ens.members],
+        weights=[float(w) for w in ens.weights],
+        candidates=len(members),
+        cross_fitted=CrossFit(
+            metric=honest["metric"],
+            folds=honest["folds"],
+            ensemble=honest["ensemble"],
+            best_single=honest["best_single"],
+            ensemble_minus_best_single=honest["ensemble_minus_best_single"],
+            in_sample_ensemble=honest["in_sample_ensemble"],
+        ),
+        beats_best_single=bool(honest["ensemble_better"]),
+    )
+    return fit, scores
 
 
 def paired_comparisons(
     task: Task, pairs: Sequence[tuple[str, str, str, np.ndarray, np.ndarray]], seed: int = 0
-) -> list[dict]:
+) -> list[Comparison]:
     """Paired bootstrap of the test macro-F1 difference for each ``(kind, a, b, pred_a, pred_b)``.
 
     ``pred_a``/``pred_b`` are test decisions (argmax), one row per seed; rows of two configurations
@@ -179,5 +197,5 @@ def paired_comparisons(
             seed=seed,
             n_classes=len(task.labels),
         )
-        out.append({"kind": kind, **c, "verdict": verdict(c)})
+        out.append(Comparison(kind=kind, **c, verdict=verdict(c)))
     return out

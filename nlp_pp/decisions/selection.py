@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..training.rundir import run_key
+from ..results import BaselineResult, EnsembleResult, Metrics, RunResult
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,14 @@ class ConfigurationScore:
         """Sort key, higher is better; a missing score ranks last."""
         return (_or_low(self.val_macro_f1), _or_low(self.val_accuracy))
 
+    @property
+    def label(self) -> str:
+        """How tables and comparisons name it: ``gru + fasttext``, or the baseline's / ensemble's name."""
+        return self.model if self.init in (BASELINE_INIT, ENSEMBLE_INIT) else f"{self.model} + {self.init}"
+
 
 def _or_low(x: float) -> float:
-    return -math.inf if x is None or (isinstance(x, float) and math.isnan(x)) else x
-
-
-def _val(run: dict, metric: str) -> float:
-    v = (run.get("val") or {}).get(metric)
-    return (
-        float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else math.nan
-    )
+    return -math.inf if math.isnan(x) else x
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -56,56 +54,57 @@ ENSEMBLE_INIT = "ensemble"  # the ``init`` of the ensemble's row
 
 
 def rank_configurations(
-    runs: Sequence[dict], baseline: dict | None = None, ensemble: dict | None = None
+    runs: Sequence[RunResult],
+    baseline: BaselineResult | None = None,
+    ensemble: EnsembleResult | None = None,
 ) -> list[ConfigurationScore]:
-    """Configurations of ``runs`` (metrics.json ``runs``), the baseline and the ensemble, best validation
-    first.
+    """Configurations of ``runs``, the baseline and the ensemble, best validation first.
 
     The ensemble's validation macro-F1 is its cross-fitted one (:mod:`nlp_pp.decisions.scoring`). Ties keep
     the order given (neural configurations in run order, then the baseline, then the ensemble).
     """
-    groups: dict[tuple[str, str], list[dict]] = {}
+    groups: dict[tuple[str, str], list[RunResult]] = {}
     for r in runs:
-        groups.setdefault((str(r.get("model")), str(r.get("init"))), []).append(r)
+        groups.setdefault(r.configuration, []).append(r)
     scores = [
         ConfigurationScore(
-            m, i, len(rs), _mean([_val(r, "macro_f1") for r in rs]), _mean([_val(r, "accuracy") for r in rs])
+            m,
+            i,
+            len(rs),
+            _mean([r.val.get("macro_f1") for r in rs]),
+            _mean([r.val.get("accuracy") for r in rs]),
         )
         for (m, i), rs in groups.items()
     ]
     for row, init in ((baseline, BASELINE_INIT), (ensemble, ENSEMBLE_INIT)):
-        if isinstance(row, dict):
+        if row is not None:
             scores.append(
-                ConfigurationScore(
-                    str(row.get("name") or init), init, 1, _val(row, "macro_f1"), _val(row, "accuracy")
-                )
+                ConfigurationScore(row.name, init, 1, row.val.get("macro_f1"), row.val.get("accuracy"))
             )
     return sorted(scores, key=lambda s: s.key, reverse=True)
 
 
-def best_model(metrics: dict) -> str:
+def best_model(metrics: Metrics) -> str:
     """The model ``predict`` uses by default: the best seed of the best configuration, the baseline or the
     ensemble."""
-    runs = list(metrics.get("runs") or [])
-    ranked = rank_configurations(runs, metrics.get("baseline"), metrics.get("ensemble"))
+    ranked = rank_configurations(metrics.runs, metrics.baseline, metrics.ensemble)
     if not ranked:
         raise ValueError("no trained model")
     top = ranked[0]
     if top.init in (BASELINE_INIT, ENSEMBLE_INIT):
         return top.model
-    r = best_run([r for r in runs if str(r.get("model")) == top.model and str(r.get("init")) == top.init])
-    return run_key(r["model"], r["init"], r["seed"])
+    return best_run([r for r in metrics.runs if r.configuration == (top.model, top.init)]).key
 
 
-def best_run(runs: Sequence[dict]) -> dict:
+def best_run(runs: Sequence[RunResult]) -> RunResult:
     """The run with the best validation macro-F1 (then accuracy) among ``runs``; the first on ties."""
     if not runs:
         raise ValueError("no runs to choose from")
     best = runs[0]
     for r in runs[1:]:
-        if (_or_low(_val(r, "macro_f1")), _or_low(_val(r, "accuracy"))) > (
-            _or_low(_val(best, "macro_f1")),
-            _or_low(_val(best, "accuracy")),
+        if (_or_low(r.val.get("macro_f1")), _or_low(r.val.get("accuracy"))) > (
+            _or_low(best.val.get("macro_f1")),
+            _or_low(best.val.get("accuracy")),
         ):
             best = r
     return best

@@ -189,7 +189,13 @@ def paired_bootstrap(
     return _result(metric, diff, low, high, p, method)
 
 
-def _wilson(successes: int, n: int, ci: float) -> tuple[float, float]:
+def wilson_interval(successes: int, n: int, ci: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n`` (``n >= 1``).
+
+    >>> low, high = wilson_interval(20, 20)
+    >>> round(low, 3), high
+    (0.839, 1.0)
+    """
     interval = binomtest(successes, n).proportion_ci(confidence_level=ci, method="wilson")
     return float(interval.low), float(interval.high)
 
@@ -209,8 +215,8 @@ def newcombe_paired_interval(
     if n == 0:
         raise DataError("cannot compute an interval from zero examples")
     p1, p2 = (both + only_a) / n, (both + only_b) / n
-    l1, u1 = _wilson(both + only_a, n, ci)
-    l2, u2 = _wilson(both + only_b, n, ci)
+    l1, u1 = wilson_interval(both + only_a, n, ci)
+    l2, u2 = wilson_interval(both + only_b, n, ci)
     margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
     phi = 0.0
     if margins > 0:

@@ -9,94 +9,21 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..options import ThresholdPolicy
+from ..results import AtThreshold, Threshold
 from .arrays import TOL, binary_inputs
+from .significance import wilson_interval
 
 logger = logging.getLogger(__name__)
 
 
-POLICY_KINDS = ("f1", "precision", "recall", "fixed")
-POLICY_FORMS = "f1, precision:X, recall:X (0 < X <= 1) or fixed:X (0 <= X <= 1)"
 DEGENERATE_THRESHOLD = 0.5  # used when the validation labels cannot place a threshold (one class only)
-
-
-@dataclass(frozen=True)
-class ThresholdPolicy:
-    """How to choose the decision threshold: ``kind`` in :data:`POLICY_KINDS`, ``target`` its number.
-
-    ``str(policy)`` is the canonical text form (``"precision:0.99"``, ``"f1"``).
-    """
-
-    kind: str
-    target: float | None = None
-
-    def __str__(self) -> str:
-        return self.kind if self.target is None else f"{self.kind}:{self.target:g}"
-
-
-@dataclass(frozen=True)
-class ThresholdChoice:
-    """The chosen threshold.
-
-    Parameters
-    ----------
-    policy : canonical text of the policy (``"precision:0.99"``).
-    value : the threshold; predict positive when ``p >= value``.
-    met : whether the policy's target was reached on the data (``False`` means a fallback was used).
-    note : one human-readable line: what was chosen and the precision/recall there, or why it fell back.
-    """
-
-    policy: str
-    value: float
-    met: bool
-    note: str
-
-    def to_dict(self) -> dict:
-        """``{"policy", "value", "met", "note"}`` (strict-JSON-safe)."""
-        return {"policy": self.policy, "value": float(self.value), "met": bool(self.met), "note": self.note}
-
-
-def parse_threshold_policy(text: str) -> ThresholdPolicy:
-    """Read a policy from its text form.
-
-    Parameters
-    ----------
-    text : ``"f1"``, ``"precision:X"``, ``"recall:X"`` (``0 < X <= 1``) or ``"fixed:X"`` (``0 <= X <= 1``);
-        case and surrounding spaces are ignored.
-
-    Raises
-    ------
-    ConfigError
-        For anything else (the message lists the valid forms).
-
-    Examples
-    --------
-    >>> parse_threshold_policy("precision:0.99")
-    ThresholdPolicy(kind='precision', target=0.99)
-    >>> str(parse_threshold_policy(" F1 "))
-    'f1'
-    """
-    bad = ConfigError(f"invalid threshold policy {text!r}: use {POLICY_FORMS}")
-    if not isinstance(text, str):
-        raise bad
-    kind, sep, number = text.strip().lower().partition(":")
-    kind, number = kind.strip(), number.strip()
-    if kind == "f1" and not sep:
-        return ThresholdPolicy("f1")
-    if kind not in POLICY_KINDS or kind == "f1" or not number:
-        raise bad
-    try:
-        target = float(number)
-    except ValueError:
-        raise bad from None
-    low_ok = target >= 0 if kind == "fixed" else target > 0
-    if not (math.isfinite(target) and low_ok and target <= 1):
-        raise bad
-    return ThresholdPolicy(kind, target)
+MIN_FLAGGED = 100  # a precision target met on fewer flagged validation messages is warned about
+parse_threshold_policy = ThresholdPolicy.parse
 
 
 def _operating_points(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
@@ -127,6 +54,24 @@ def _operating_points(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def _threshold(
+    policy: ThresholdPolicy, value: float, met: bool, note: str, tp: int, flagged: int, positives: int
+) -> Threshold:
+    """A :class:`~nlp_pp.results.Threshold` with its counts and the lower bound of its precision; warns
+    when a precision target rests on fewer than :data:`MIN_FLAGGED` flagged messages."""
+    low = wilson_interval(tp, flagged)[0] if flagged else None
+    if policy.kind == "precision" and met and flagged < MIN_FLAGGED:
+        logger.warning(
+            "threshold policy %s rests on %d flagged validation message(s), fewer than %d: the validation "
+            "precision's 95%% lower bound is %.3f; expect a lower precision on new messages, or label more",
+            policy,
+            flagged,
+            MIN_FLAGGED,
+            low,
+        )
+    return Threshold(policy, float(value), met, note, flagged, tp, positives, low)
+
+
 def _describe(points: dict[str, np.ndarray], i: int) -> str:
     """The operating point with its counts: a precision measured on 20 flagged examples is not one on
     2,000."""
@@ -138,19 +83,21 @@ def _describe(points: dict[str, np.ndarray], i: int) -> str:
     )
 
 
-def choose_threshold(y: Sequence[int], p: Sequence[float], policy: ThresholdPolicy | str) -> ThresholdChoice:
+def choose_threshold(y: Sequence[int], p: Sequence[float], policy: ThresholdPolicy | str) -> Threshold:
     """Choose the decision threshold of a binary classifier on validation data.
 
     Parameters
     ----------
     y : true labels, 0 (negative, e.g. everyday talk) or 1 (positive, e.g. spam).
     p : score of the positive class (a probability; any finite score works).
-    policy : a :class:`ThresholdPolicy` or its text form (see :func:`parse_threshold_policy`).
+    policy : a :class:`ThresholdPolicy` or its text form (see :meth:`ThresholdPolicy.parse`).
 
     Returns
     -------
-    ThresholdChoice
-        Predict positive when ``p >= value``.
+    Threshold
+        Predict positive when ``p >= value``; with the validation counts at that point
+        (``flagged``, ``true_positives``, ``positives``) and the 95 % Wilson lower bound of the
+        precision there.
 
     Notes
     -----
@@ -173,65 +120,71 @@ def choose_threshold(y: Sequence[int], p: Sequence[float], policy: ThresholdPoli
     When ``y`` holds fewer than two classes (or is empty), no threshold can be chosen from the data:
     ``f1``/``precision``/``recall`` return 0.5 with ``met=False`` and a note.
     """
-    if isinstance(policy, str):
-        policy = parse_threshold_policy(policy)
-    name = str(policy)
+    policy = ThresholdPolicy.parse(policy)
     y, p = binary_inputs(y, p)
-    if policy.kind == "fixed":
-        return ThresholdChoice(name, float(policy.target), True, f"fixed threshold {policy.target:g}")
     n_pos = int(y.sum())
+    if policy.kind == "fixed":
+        flagged = p >= policy.target
+        return _threshold(
+            policy,
+            float(policy.target),
+            True,
+            f"fixed threshold {policy.target:g}",
+            int((flagged & (y == 1)).sum()),
+            int(flagged.sum()),
+            n_pos,
+        )
     if n_pos == 0 or n_pos == len(y):
         what = "no example" if len(y) == 0 else f"only class {int(y[0])}"
         note = f"cannot choose a threshold: the labels hold {what}; fell back to {DEGENERATE_THRESHOLD}"
-        logger.warning("threshold policy %s: %s", name, note)
-        return ThresholdChoice(name, DEGENERATE_THRESHOLD, False, note)
+        logger.warning("threshold policy %s: %s", policy, note)
+        flagged = p >= DEGENERATE_THRESHOLD
+        return _threshold(
+            policy,
+            DEGENERATE_THRESHOLD,
+            False,
+            note,
+            int((flagged & (y == 1)).sum()),
+            int(flagged.sum()),
+            n_pos,
+        )
     points = _operating_points(y, p)
+
+    def chosen(i: int, met: bool, note: str) -> Threshold:
+        tp, fp = int(points["tp"][i]), int(points["fp"][i])
+        return _threshold(policy, float(points["threshold"][i]), met, note, tp, tp + fp, n_pos)
+
     if policy.kind == "f1":
         i = int(np.argmax(points["f1"]))
-        return ThresholdChoice(
-            name,
-            float(points["threshold"][i]),
-            True,
-            f"highest F1 of the positive class: {_describe(points, i)}",
-        )
+        return chosen(i, True, f"highest F1 of the positive class: {_describe(points, i)}")
     target = float(policy.target)
     if policy.kind == "precision":
         ok = np.flatnonzero(points["precision"] >= target - TOL)
         if len(ok):
             i = int(ok[-1])
-            return ThresholdChoice(
-                name,
-                float(points["threshold"][i]),
-                True,
-                f"lowest threshold with precision >= {target:g}: {_describe(points, i)}",
-            )
+            return chosen(i, True, f"lowest threshold with precision >= {target:g}: {_describe(points, i)}")
         best = points["precision"].max()
         i = int(np.flatnonzero(points["precision"] >= best - TOL)[-1])
         note = (
             f"precision {target:g} not reachable; fell back to the highest reachable precision "
             f"(lowest threshold reaching it): {_describe(points, i)}"
         )
-        logger.warning("threshold policy %s: %s", name, note)
-        return ThresholdChoice(name, float(points["threshold"][i]), False, note)
+        logger.warning("threshold policy %s: %s", policy, note)
+        return chosen(i, False, note)
     i = int(np.flatnonzero(points["recall"] >= target - TOL)[0])  # recall policy: always reachable
-    return ThresholdChoice(
-        name,
-        float(points["threshold"][i]),
-        True,
-        f"highest threshold with recall >= {target:g}: {_describe(points, i)}",
-    )
+    return chosen(i, True, f"highest threshold with recall >= {target:g}: {_describe(points, i)}")
 
 
 def _rate(num: float, den: float, scale: float = 1.0) -> float | None:
     return float(num / den * scale) if den else None
 
 
-def metrics_at_threshold(y: Sequence[int], p: Sequence[float], threshold: float) -> dict:
+def metrics_at_threshold(y: Sequence[int], p: Sequence[float], threshold: float) -> AtThreshold:
     """Binary metrics when predicting positive for ``p >= threshold``.
 
     Returns
     -------
-    dict
+    AtThreshold
         ``threshold``, ``accuracy``, ``macro_f1`` (mean F1 of the two classes), ``precision`` and
         ``recall`` (of the positive class), ``false_positives_per_10k`` (false positives per 10,000
         negatives), ``missed_per_1k`` (false negatives per 1,000 positives) and the counts ``tp``,
@@ -248,16 +201,16 @@ def metrics_at_threshold(y: Sequence[int], p: Sequence[float], threshold: float)
     tp, fp = int((pred & y).sum()), int((pred & (1 - y)).sum())
     fn, tn = int(y.sum()) - tp, int(len(y) - y.sum()) - fp
     f1s = [2 * c / d for c, d in ((tp, 2 * tp + fp + fn), (tn, 2 * tn + fn + fp)) if d]
-    return {
-        "threshold": threshold,
-        "accuracy": _rate(tp + tn, len(y)),
-        "macro_f1": float(np.mean(f1s)) if f1s else None,
-        "precision": _rate(tp, tp + fp),
-        "recall": _rate(tp, tp + fn),
-        "false_positives_per_10k": _rate(fp, fp + tn, 10_000),
-        "missed_per_1k": _rate(fn, fn + tp, 1_000),
-        "tp": tp,
-        "fp": fp,
-        "tn": tn,
-        "fn": fn,
-    }
+    return AtThreshold(
+        threshold=threshold,
+        accuracy=_rate(tp + tn, len(y)),
+        macro_f1=float(np.mean(f1s)) if f1s else None,
+        precision=_rate(tp, tp + fp),
+        recall=_rate(tp, tp + fn),
+        false_positives_per_10k=_rate(fp, fp + tn, 10_000),
+        missed_per_1k=_rate(fn, fn + tp, 1_000),
+        tp=tp,
+        fp=fp,
+        tn=tn,
+        fn=fn,
+    )

@@ -26,10 +26,12 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from ..decisions.scoring import ENSEMBLE
 from ..errors import ConfigError, RunError
+from ..files import atomic_write, read_json
+from ..options import ThresholdPolicy
+from ..results import ENSEMBLE, Calibration, Metrics, Threshold
 from ..text.preprocess import PreprocessConfig
-from ..training.rundir import BASELINE_FILE, atomic_write, open_run, read_json, result_key
+from ..training.rundir import BASELINE_FILE, open_run
 from ..vectors.vocab import Vocab
 from .classifier import (
     BaselineScorer,
@@ -37,7 +39,6 @@ from .classifier import (
     EnsembleScorer,
     NeuralScorer,
     RunReader,
-    checked_decisions,
     default_model,
 )
 
@@ -92,7 +93,8 @@ def export_bundle(
         (tmp / "models").mkdir()
         entries = []
         for member in members:
-            _scorer, temperature, _threshold, neural = reader.part(member)
+            part = reader.part(member)
+            temperature, neural = part.calibration.temperature, part.neural
             if neural is None:
                 shutil.copyfile(run / "models" / BASELINE_FILE, tmp / "models" / BASELINE_FILE)
                 entries.append(
@@ -119,7 +121,11 @@ def export_bundle(
             entries.append({"name": member, "kind": "neural", "file": file, "temperature": temperature})
         if any(e["kind"] == "neural" for e in entries):
             shutil.copyfile(run / "vocab.json", tmp / "vocab.json")
-        metrics = read_json(run / "metrics.json") if (run / "metrics.json").is_file() else {}
+        metrics = (
+            Metrics.from_dict(read_json(run / "metrics.json"), where=str(run / "metrics.json"))
+            if (run / "metrics.json").is_file()
+            else Metrics()
+        )
         manifest = {
             "format": FORMAT,
             "created": datetime.now().isoformat(timespec="seconds"),
@@ -157,26 +163,39 @@ def _cpu():
 
 def _members(reader: RunReader, name: str) -> list[str]:
     if name == ENSEMBLE:
-        return list(reader.result(ENSEMBLE)["members"])
+        return list(reader.result(ENSEMBLE).members)
     return [name]
 
 
 def _weights(reader: RunReader, name: str) -> list[float] | None:
-    return [float(w) for w in reader.result(ENSEMBLE)["weights"]] if name == ENSEMBLE else None
+    return list(reader.result(ENSEMBLE).weights) if name == ENSEMBLE else None
 
 
-def _model_metrics(metrics: dict, name: str) -> dict:
+def _model_metrics(metrics: Metrics, name: str) -> dict:
     """The validation and test scores of ``name`` in the run's metrics.json (empty if unfinished)."""
-    rows = list(metrics.get("runs") or [])
-    for key in ("baseline", "ensemble"):
-        if isinstance(metrics.get(key), dict):
-            rows.append(metrics[key])
-    for r in rows:
-        if result_key(r) == name:
-            return {
-                k: r[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in r
-            }
-    return {}
+    result = metrics.result(name)
+    if result is None:
+        return {}
+    d = result.to_dict()
+    return {k: d[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in d}
+
+
+def _decisions(manifest: dict, root: Path) -> tuple[Calibration, Threshold | None]:
+    """The manifest's temperature (finite, > 0) and threshold (in [0, 1] or none), typed."""
+    temperature, threshold = manifest["temperature"], manifest.get("threshold")
+    try:
+        if isinstance(temperature, bool) or isinstance(threshold, bool):
+            raise ConfigError("booleans are not numbers")
+        calibration = Calibration(temperature=float(temperature))
+        decision = None
+        if threshold is not None:
+            value = float(threshold)
+            decision = Threshold(
+                ThresholdPolicy("fixed", value), value, True, "the threshold saved in the export"
+            )
+    except (ConfigError, TypeError, ValueError):
+        raise RunError(f"the saved temperature or threshold in {root} is out of range: corrupt") from None
+    return calibration, decision
 
 
 # --------------------------------------------------------------------------- reading
@@ -210,7 +229,7 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
         weights = [float(w) for w in manifest["weights"]] if name == ENSEMBLE else [1.0]
         if not members or len(weights) != len(members):
             raise ValueError("members and weights disagree")
-        temperature, threshold = checked_decisions(manifest["temperature"], manifest.get("threshold"), root)
+        calibration, decision = _decisions(manifest, root)
         scorers = [
             (
                 _member_scorer(root, m, manifest, pre, labels, threads, files, trust_torchscript),
@@ -240,8 +259,8 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
         labels,
         pre,
         scorer,
-        temperature=temperature,
-        threshold=threshold,
+        calibration=calibration,
+        decision=decision,
         positive_label=manifest.get("positive_label"),
         neural=neural,
         source=source,

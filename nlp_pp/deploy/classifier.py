@@ -14,21 +14,22 @@ size, label count), so a damaged or mismatched run is a clear :class:`RunError`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from ..decisions.arrays import as_logits
 from ..decisions.calibration import apply_temperature
-from ..decisions.scoring import ENSEMBLE
 from ..decisions.selection import best_model
 from ..errors import ConfigError, RunError, first_line
+from ..files import read_json
 from ..inputs import check_texts
+from ..results import BASELINE, ENSEMBLE, Calibration, Metrics, ModelResult, Threshold
 from ..text.hangul import compose
 from ..text.preprocess import PreprocessConfig, preprocess
-from ..training.rundir import BASELINE, BASELINE_FILE, RunInfo, model_file, read_checkpoint, read_json
+from ..training.rundir import BASELINE_FILE, RunInfo, model_file, read_checkpoint, read_result
 from ..vectors.batching import encode_corpus
 from ..vectors.vocab import Vocab
 
@@ -45,8 +46,8 @@ class Classifier:
         preprocess_config: PreprocessConfig,
         scorer: Scorer,
         *,
-        temperature: float = 1.0,
-        threshold: float | None = None,
+        calibration: Calibration | None = None,
+        decision: Threshold | None = None,
         positive_label: str | None = None,
         neural: NeuralScorer | None = None,
         source: dict | None = None,
@@ -54,12 +55,22 @@ class Classifier:
         self.name = name
         self.labels = labels
         self.preprocess_config = preprocess_config
-        self.temperature = float(temperature)
-        self.threshold = threshold
+        self.calibration = calibration or Calibration()  # fitted on validation, like scikit-learn's `coef_`
+        self.decision = decision  # the threshold chosen on validation (binary tasks)
         self.positive_label = positive_label if len(labels) == 2 else None
         self._scorer = scorer
         self._neural = neural  # token-level access for explanations (neural models only)
         self.source = source or {}  # where it was loaded from: the run, or the export's manifest facts
+
+    @property
+    def temperature(self) -> float:
+        """The temperature its probabilities are calibrated with."""
+        return self.calibration.temperature
+
+    @property
+    def threshold(self) -> float | None:
+        """The decision threshold of the positive class (``None``: argmax)."""
+        return None if self.decision is None else self.decision.value
 
     @property
     def max_chars(self) -> int:
@@ -213,7 +224,7 @@ class BaselineScorer:
         self.model, self.clean = model, preprocess_config.cleaning
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        return np.log(np.clip(self.model.predict_proba([self.clean(t) for t in texts]), 1e-12, 1.0))
+        return as_logits(self.model.predict_proba([self.clean(t) for t in texts]))
 
 
 class EnsembleScorer:
@@ -226,7 +237,7 @@ class EnsembleScorer:
         total = sum(
             w * apply_temperature(scorer(texts), t) for (scorer, t), w in zip(self.members, self.weights)
         )
-        return np.log(np.clip(total, 1e-12, 1.0))
+        return as_logits(total)
 
 
 def default_model(run: Path) -> str:
@@ -235,25 +246,19 @@ def default_model(run: Path) -> str:
     if not metrics_path.exists():
         raise RunError(f"{run} is not finished (no metrics.json); name a model with --model")
     try:
-        return best_model(read_json(metrics_path))
-    except (AttributeError, KeyError, TypeError, ValueError):
-        raise RunError(f"{metrics_path} is corrupt or lists no trained model") from None
+        return best_model(Metrics.from_dict(read_json(metrics_path), where=str(metrics_path)))
+    except ValueError:
+        raise RunError(f"{metrics_path} lists no trained model") from None
 
 
-def checked_decisions(temperature: Any, threshold: Any, where: str | Path) -> tuple[float, float | None]:
-    """A saved temperature (finite, > 0) and threshold (in [0, 1] or None) as floats; RunError otherwise."""
-    ok = (
-        isinstance(temperature, (int, float))
-        and not isinstance(temperature, bool)
-        and math.isfinite(temperature)
-        and temperature > 0
-    )
-    ok_thr = threshold is None or (
-        isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold <= 1
-    )
-    if not (ok and ok_thr):
-        raise RunError(f"the saved temperature or threshold in {where} is out of range: corrupt")
-    return float(temperature), None if threshold is None else float(threshold)
+@dataclass(frozen=True)
+class Part:
+    """One model of a run, ready to score: its scorer, calibration and decision."""
+
+    scorer: Scorer
+    calibration: Calibration
+    decision: Threshold | None
+    neural: NeuralScorer | None = None
 
 
 class RunReader:
@@ -274,23 +279,15 @@ class RunReader:
             self._vocab = Vocab.load(self.run / "vocab.json")
         return self._vocab
 
-    def result(self, key: str) -> dict:
-        path = self.run / "results" / f"{key}.json"
-        if not path.is_file():
+    def result(self, key: str) -> ModelResult:
+        """The typed result saved under ``key`` (a missing one says which option left it out)."""
+        if not (self.run / "results" / f"{key}.json").is_file():
             flag = {BASELINE: " (trained with --no-baseline?)", ENSEMBLE: " (trained with --no-ensemble?)"}
             raise RunError(f"{self.run} has no saved {key}{flag.get(key, '')}")
-        return read_json(path)
+        return read_result(self.run, key)
 
-    def _decisions(self, result: dict) -> tuple[float, float | None]:
-        """Temperature and threshold saved with a result (1 and none when absent)."""
-        return checked_decisions(
-            (result.get("calibration") or {}).get("temperature", 1.0),
-            (result.get("threshold") or {}).get("value"),
-            self.run,
-        )
-
-    def part(self, name: str) -> tuple[Scorer, float, float | None, NeuralScorer | None]:
-        """Scorer, temperature and threshold of one model of the run."""
+    def part(self, name: str) -> Part:
+        """One model of the run: its scorer with the temperature and threshold saved beside it."""
         if name == BASELINE:
             from ..training.baseline import TfidfBaseline
 
@@ -303,7 +300,8 @@ class RunReader:
                     f"the baseline model has {base.num_classes} classes but run.json lists "
                     f"{len(self.info.labels)} labels: the run directory is inconsistent"
                 )
-            return (BaselineScorer(base, self.pre), *self._decisions(self.result(BASELINE)), None)
+            saved = self.result(BASELINE)
+            return Part(BaselineScorer(base, self.pre), saved.calibration, saved.threshold)
         from .inference import TorchRunner
 
         path = model_file(self.run, name)
@@ -316,45 +314,39 @@ class RunReader:
             self.info.truncating,
             self.pre,
         )
-        saved = {
-            "calibration": {"temperature": ckpt.get("temperature", 1.0)},
-            "threshold": ckpt.get("threshold"),
-        }
-        return (scorer, *self._decisions(saved), scorer)
+        calibration = Calibration.from_dict({"temperature": ckpt.get("temperature", 1.0)}, where=str(path))
+        raw = ckpt.get("threshold")
+        decision = None if raw is None else Threshold.from_dict(raw, where=f"{path} threshold")
+        return Part(scorer, calibration, decision, scorer)
 
     def classifier(self, name: str) -> Classifier:
         labels, positive = self.info.labels, self.info.positive_label
         if name == ENSEMBLE:
-            desc = self.result(ENSEMBLE)
-            try:
-                members, weights = list(desc["members"]), [float(w) for w in desc["weights"]]
-            except (KeyError, TypeError, ValueError):
-                raise RunError(f"{self.run}/results/ensemble.json is corrupt") from None
-            if len(members) != len(weights) or not members or not all(w > 0 for w in weights):
-                raise RunError(f"{self.run}/results/ensemble.json is corrupt (members and weights)")
-            parts = [self.part(m) for m in members]
-            scorer = EnsembleScorer([(p[0], p[1]) for p in parts], weights)
-            temperature, threshold = self._decisions(desc)
+            ens = self.result(ENSEMBLE)
+            if not ens.members:
+                raise RunError(f"{self.run}/results/ensemble.json is corrupt (no members)")
+            parts = [self.part(m) for m in ens.members]
+            scorer = EnsembleScorer([(p.scorer, p.calibration.temperature) for p in parts], ens.weights)
             return Classifier(
                 ENSEMBLE,
                 labels,
                 self.pre,
                 scorer,
-                temperature=temperature,
-                threshold=threshold,
+                calibration=ens.calibration,
+                decision=ens.threshold,
                 positive_label=positive,
-                source={"run": str(self.run), "members": members, "weights": weights},
+                source={"run": str(self.run), "members": ens.members, "weights": ens.weights},
             )
-        scorer, temperature, threshold, neural = self.part(name)
+        part = self.part(name)
         return Classifier(
             name,
             labels,
             self.pre,
-            scorer,
-            temperature=temperature,
-            threshold=threshold,
+            part.scorer,
+            calibration=part.calibration,
+            decision=part.decision,
             positive_label=positive,
-            neural=neural,
+            neural=part.neural,
             source={"run": str(self.run)},
         )
 

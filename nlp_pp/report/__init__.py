@@ -3,10 +3,11 @@
 The report answers two questions first -- *which configuration is best (on the validation split)?*
 and *does FastText initialisation help?* -- and then shows the evidence.
 
-Modules: :mod:`.view` (``metrics.json`` parsed once into typed records), :mod:`.analysis` (pure
+Modules: :mod:`.view` (the input as typed :class:`~nlp_pp.results.Metrics`), :mod:`.analysis` (pure
 tables: ``summarize``, ``fasttext_effect``), :mod:`.document` (one document model rendered to
-Markdown and HTML, with one escaping point each), :mod:`.plots`, :mod:`.sections`, and
-``report.css``.
+Markdown and HTML, with one escaping point each), :mod:`.plots`, :mod:`.context` (what every section
+reads), the sections (:mod:`.answers`, :mod:`.decisions`, :mod:`.evidence`, in the order of
+:mod:`.sections`), and ``report.css``.
 """
 
 from __future__ import annotations
@@ -16,22 +17,24 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..results import Metrics
 from .analysis import EFFECT_COLUMNS, MIN_EFFECT, SUMMARY_COLUMNS, fasttext_effect, summarize
 from .document import Document, Plot
-from .view import Results
+from .view import as_metrics
 
 __all__ = ["EFFECT_COLUMNS", "MIN_EFFECT", "SUMMARY_COLUMNS", "fasttext_effect", "summarize", "write_report"]
 
 log = logging.getLogger(__name__)
 
 
-def write_report(results: dict, out_dir: str | Path) -> dict[str, Any]:
+def write_report(results: Metrics | dict, out_dir: str | Path) -> dict[str, Any]:
     """Write ``out_dir/report.md``, ``out_dir/report.html`` and ``out_dir/plots/*.png``.
 
     ``report.html`` is one self-contained file (inline CSS, plots embedded as base64 PNG, no
     scripts, no external URLs or fonts); ``report.md`` links the PNGs in ``plots/``. ``results``
-    (the ``metrics.json`` dict) is not modified. A plot that cannot be drawn is replaced by a note
-    and a :class:`UserWarning`, so the rest of the report is still written.
+    (:class:`~nlp_pp.results.Metrics`, or a ``metrics.json`` dict) is not modified. A plot that cannot
+    be drawn is replaced by a note and a :class:`UserWarning`, so the rest of the report is still
+    written.
 
     Returns ``{"html": Path, "md": Path, "plots": [Path, ...]}``.
     """
@@ -54,7 +57,7 @@ def write_report(results: dict, out_dir: str | Path) -> dict[str, Any]:
         written.append(path)
         return Plot(path=path, rel=f"plots/{name}", data=data, alt=alt)
 
-    ctx = sections.Context(Results.parse(results), plot)
+    ctx = sections.Context(as_metrics(results), plot)
     doc = Document()
     for section in sections.ALL:
         section(doc, ctx)

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, rank_configurations
-from .view import Results, RunRecord, num
+from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_run, rank_configurations
+from ..results import Metrics, ModelResult, RunResult
+from .view import as_metrics, num
 
 #: Smallest difference (in accuracy / macro-F1) that can count as a real effect, whatever the spread.
 MIN_EFFECT = 0.002
@@ -73,11 +74,11 @@ def std(values: Iterable[float]) -> float:
     return 0.0 if len(vals) == 1 else float(np.std(vals, ddof=1))
 
 
-def group_runs(results: Results) -> dict[tuple[str, str], list[RunRecord]]:
+def group_runs(results: Metrics) -> dict[tuple[str, str], list[RunResult]]:
     """{(model, init): [runs]} in display order: models by first appearance, then random, fasttext, others."""
-    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    groups: dict[tuple[str, str], list[RunResult]] = {}
     for run in results.runs:
-        groups.setdefault(run.config, []).append(run)
+        groups.setdefault(run.configuration, []).append(run)
     models = list(dict.fromkeys(m for m, _ in groups))
     inits = list(dict.fromkeys(i for _, i in groups))
 
@@ -87,23 +88,12 @@ def group_runs(results: Results) -> dict[tuple[str, str], list[RunRecord]]:
     return {k: groups[k] for k in sorted(groups, key=lambda k: (models.index(k[0]), init_rank(k[1])))}
 
 
-def first_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
-    """The run with the lowest seed (seed 0 normally); the first run when seeds are unknown."""
-    seeded = [r for r in runs if r.seed is not None]
-    return min(seeded, key=lambda r: r.seed) if seeded else runs[0]
+def first_seed_run(runs: Sequence[RunResult]) -> RunResult:
+    """The run with the lowest seed (seed 0 normally)."""
+    return min(runs, key=lambda r: r.seed)
 
 
-def best_seed_run(runs: Sequence[RunRecord]) -> RunRecord:
-    """The run with the best *validation* macro-F1 (then accuracy); never chosen on the test set."""
-
-    def key(r: RunRecord) -> tuple[float, float]:
-        return tuple(-math.inf if math.isnan(v) else v for v in (r.val.macro_f1, r.val.accuracy))
-
-    best = runs[0]
-    for r in runs[1:]:
-        if key(r) > key(best):
-            best = r
-    return best
+best_seed_run = best_run  # the seed with the best validation macro-F1: one rule (nlp_pp.decisions.selection)
 
 
 def summarize(results: Any) -> pd.DataFrame:
@@ -117,17 +107,12 @@ def summarize(results: Any) -> pd.DataFrame:
     metrics averaged over the seeds; ``*_std`` is the sample standard deviation across seeds (n-1)
     and ``0.0`` -- not NaN -- for a single seed. The baseline row has ``init == "baseline"``.
     """
-    res = Results.parse(results)
+    res = as_metrics(results)
     rows = {config: _summary_row(*config, runs) for config, runs in group_runs(res).items()}
     for single in (res.baseline, res.ensemble):
         if single is not None:
-            rows[single.config] = _summary_row(*single.config, [single])
-    order = [
-        (s.model, s.init)
-        for s in rank_configurations(
-            res.raw.get("runs") or [], res.raw.get("baseline"), res.raw.get("ensemble")
-        )
-    ]
+            rows[single.configuration] = _summary_row(*single.configuration, [single])
+    order = [(s.model, s.init) for s in rank_configurations(res.runs, res.baseline, res.ensemble)]
     order = [k for k in order if k in rows] + [k for k in rows if k not in order]
     df = pd.DataFrame([rows[k] for k in order], columns=SUMMARY_COLUMNS)
     df[SUMMARY_COLUMNS[3:]] = df[SUMMARY_COLUMNS[3:]].astype(float)
@@ -135,26 +120,26 @@ def summarize(results: Any) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def _summary_row(model: str, init: str, runs: Sequence[RunRecord]) -> dict:
-    acc = [r.test.accuracy for r in runs]
-    f1 = [r.test.macro_f1 for r in runs]
+def _summary_row(model: str, init: str, runs: Sequence[ModelResult]) -> dict:
+    acc = [r.test.get("accuracy") for r in runs]
+    f1 = [r.test.get("macro_f1") for r in runs]
     return {
         "model": model,
         "init": init,
         "n_seeds": len(runs),
-        "val_macro_f1_mean": mean(r.val.macro_f1 for r in runs),
-        "val_macro_f1_std": std([r.val.macro_f1 for r in runs]),
-        "val_accuracy_mean": mean(r.val.accuracy for r in runs),
+        "val_macro_f1_mean": mean(r.val.get("macro_f1") for r in runs),
+        "val_macro_f1_std": std([r.val.get("macro_f1") for r in runs]),
+        "val_accuracy_mean": mean(r.val.get("accuracy") for r in runs),
         "accuracy_mean": mean(acc),
         "accuracy_std": std(acc),
         "macro_f1_mean": mean(f1),
         "macro_f1_std": std(f1),
-        "roc_auc_mean": mean(r.test.roc_auc for r in runs),
-        "pr_auc_mean": mean(r.test.pr_auc for r in runs),
-        "best_epoch_mean": mean(r.best_epoch for r in runs)
+        "roc_auc_mean": mean(r.test.get("roc_auc") for r in runs),
+        "pr_auc_mean": mean(r.test.get("pr_auc") for r in runs),
+        "best_epoch_mean": mean(num(r.best_epoch) for r in runs)
         if init not in (BASELINE_INIT, ENSEMBLE_INIT)
         else math.nan,
-        "train_seconds_mean": mean(r.train_seconds for r in runs),
+        "train_seconds_mean": mean(num(getattr(r, "train_seconds", None)) for r in runs),
     }
 
 
@@ -186,9 +171,9 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
       ``MIN_EFFECT``), and the bootstrap interval -- when there is one -- must exclude zero;
       otherwise it is "no clear difference".
     """
-    res = Results.parse(results)
+    res = as_metrics(results)
     groups = group_runs(res)
-    tests = {(c.get("a"), c.get("b")): c for c in res.comparisons if c.get("kind") == "fasttext vs random"}
+    tests = {(c.a, c.b): c for c in res.comparisons if c.kind == "fasttext vs random"}
     rows = []
     for model in dict.fromkeys(m for m, _ in groups):
         rand, ft = groups.get((model, "random")), groups.get((model, "fasttext"))
@@ -196,8 +181,7 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
             continue
         seeds_r, seeds_f = [r.seed for r in rand], [r.seed for r in ft]
         paired = (
-            None not in seeds_r + seeds_f
-            and len(set(seeds_r)) == len(seeds_r)
+            len(set(seeds_r)) == len(seeds_r)
             and len(set(seeds_f)) == len(seeds_f)
             and set(seeds_r) == set(seeds_f)
         )
@@ -219,9 +203,9 @@ def fasttext_effect(results: Any) -> pd.DataFrame:
             row[f"{metric}_spread"] = spread
         metric = "macro_f1" if not math.isnan(row["macro_f1_diff"]) else "accuracy"
         row["verdict"] = verdict(row[f"{metric}_diff"], row[f"{metric}_spread"])
-        test = tests.get((f"{model} + fasttext", f"{model} + random"), {})
+        test = tests.get((f"{model} + fasttext", f"{model} + random"))
         row["ci_low"], row["ci_high"], row["p_value"] = (
-            num(test.get(k)) for k in ("ci_low", "ci_high", "p_value")
+            num(getattr(test, k, None)) for k in ("ci_low", "ci_high", "p_value")
         )
         if not math.isnan(row["ci_low"]) and row["ci_low"] <= 0 <= row["ci_high"]:
             row["verdict"] = "no clear difference"

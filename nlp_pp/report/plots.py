@@ -22,8 +22,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..decisions.selection import BASELINE_INIT
+from ..results import Lengths, ModelResult, Reliability, RunResult
 from .analysis import INIT_ORDER
-from .view import RunRecord, num
+from .view import num
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def plot_overview(summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_curves(runs: list[RunRecord]) -> Figure:
+def plot_curves(runs: list[RunResult]) -> Figure:
     """Loss and accuracy per epoch, train vs validation, one pair of panels per run."""
     configs = [(r.model, r.init, r) for r in runs]
     n = len(configs)
@@ -222,13 +223,13 @@ def plot_curves(runs: list[RunRecord]) -> Figure:
                 ax.set_xticks([])
                 ax.set_yticks([])
         epochs = np.array([h.epoch for h in hist], float)
-        best = run.best_epoch
+        best = num(run.best_epoch)
         for ax, key, name in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
             if not hist:
                 ax.set_title(f"{label} — {name}", fontsize=9)
                 continue
-            tr = np.array([getattr(h, f"train_{key}") for h in hist], float)
-            va = np.array([getattr(h, f"val_{key}") for h in hist], float)
+            tr = np.array([num(getattr(h, f"train_{key}")) for h in hist], float)
+            va = np.array([num(getattr(h, f"val_{key}")) for h in hist], float)
             (l1,) = ax.plot(epochs, tr, "-o", color=TRAIN_COLOUR, ms=3, lw=1.5, label="train")
             (l2,) = ax.plot(epochs, va, "--o", color=VAL_COLOUR, ms=3, lw=1.5, label="validation")
             handles = [l1, l2]
@@ -317,8 +318,8 @@ def plot_class_balance(counts: dict, labels: Sequence[str]) -> Figure:
     return fig
 
 
-def plot_lengths(lengths: dict) -> Figure:
-    hist = lengths.get("histogram") or {}
+def plot_lengths(lengths: Lengths) -> Figure:
+    hist = lengths.histogram or {}
     edges = np.array([num(e) for e in hist.get("edges") or []], float)
     counts = np.array([num(c) for c in hist.get("counts") or []], float)
     if len(edges) != len(counts) + 1 or len(counts) == 0:
@@ -335,7 +336,7 @@ def plot_lengths(lengths: dict) -> Figure:
         linewidth=0.5,
         zorder=2,
     )
-    ctx, med = num(lengths.get("context_length")), num(lengths.get("median"))
+    ctx, med = num(lengths.context_length), num(lengths.median)
     if not math.isnan(med):
         ax.axvline(med, color="#555", ls=":", lw=1.2, label=f"median = {med:g}", zorder=3)
     if not math.isnan(ctx):
@@ -347,28 +348,33 @@ def plot_lengths(lengths: dict) -> Figure:
     return fig
 
 
-def plot_pr_roc(entries: list[tuple[str, Any]]) -> Figure:
+def plot_pr_roc(entries: list[tuple[str, ModelResult]]) -> Figure:
     """Precision-recall (left) and ROC (right) on the test split, one line per model; ● = the operating point.
 
-    ``entries``: ``(label, Decision)`` pairs (:class:`nlp_pp.report.view.Decision`).
+    ``entries``: ``(label, result)`` pairs of binary results (with ``curves`` and ``test_at_threshold``).
     """
     fig = new_fig(11.0, 4.4, layout="constrained")
     ax_pr, ax_roc = fig.subplots(1, 2)
     colours = EXTRA_COLOURS + list(INIT_COLOURS.values())
-    for idx, (label, d) in enumerate(entries):
+    for idx, (label, result) in enumerate(entries):
         colour = colours[idx % len(colours)]
-        recall, precision = d.pr_curve
+        curves = result.curves
+        recall, precision = (
+            (curves.pr.get("recall", []), curves.pr.get("precision", [])) if curves else ([], [])
+        )
         if len(recall):
             ax_pr.plot(recall, precision, color=colour, lw=1.4, label=label)
-        fpr, tpr = d.roc_curve
+        fpr, tpr = (curves.roc.get("fpr", []), curves.roc.get("tpr", [])) if curves else ([], [])
         if len(fpr):
             ax_roc.plot(fpr, tpr, color=colour, lw=1.4, label=label)
-        at = d.at_threshold
-        r, p = at.get("recall", math.nan), at.get("precision", math.nan)
+        at = result.test_at_threshold
+        if at is None:
+            continue
+        r, p = num(at.recall), num(at.precision)
         if not (math.isnan(r) or math.isnan(p)):
             ax_pr.plot([r], [p], "o", color=colour, ms=6, mec="white", zorder=4)
-        fp, tn = at.get("fp", math.nan), at.get("tn", math.nan)
-        if not (math.isnan(r) or math.isnan(fp) or math.isnan(tn)) and fp + tn > 0:
+        fp, tn = at.fp, at.tn
+        if not math.isnan(r) and fp + tn > 0:
             ax_roc.plot([fp / (fp + tn)], [r], "o", color=colour, ms=6, mec="white", zorder=4)
     ax_pr.set_xlabel("recall (share of positives caught)")
     ax_pr.set_ylabel("precision")
@@ -384,7 +390,7 @@ def plot_pr_roc(entries: list[tuple[str, Any]]) -> Figure:
     return fig
 
 
-def plot_reliability(bins: dict, title: str) -> Figure:
+def plot_reliability(bins: Reliability, title: str) -> Figure:
     """Reliability diagram: accuracy vs confidence per bin, before and after temperature scaling."""
     fig = new_fig(5.2, 4.4, layout="constrained")
     ax = fig.add_subplot()
@@ -393,12 +399,13 @@ def plot_reliability(bins: dict, title: str) -> Figure:
         ("before", "#D55E00", "before"),
         ("after", "#0072B2", "after temperature scaling"),
     ):
-        rows = [b for b in (bins.get(key) or {}).get("bins", []) if isinstance(b, dict) and b.get("count")]
+        part = getattr(bins, key)
+        rows = [b for b in part.bins if b.count]
         if rows:
-            ece = num((bins.get(key) or {}).get("ece"))
+            ece = num(part.ece)
             ax.plot(
-                [num(b.get("confidence")) for b in rows],
-                [num(b.get("accuracy")) for b in rows],
+                [num(b.confidence) for b in rows],
+                [num(b.accuracy) for b in rows],
                 "-o",
                 color=colour,
                 ms=4,

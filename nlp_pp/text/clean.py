@@ -18,7 +18,7 @@ Order of operations in :func:`clean_text`:
    ``ㅠㅠ`` too when ``keep_jamo=True``); everything else becomes a space, except that with
    ``keep_punct=True`` runs of expressive punctuation become one token each: ``...`` -> ``…``,
    ``???`` -> ``?``, ``!!`` -> ``!``, ``~~`` -> ``~``, ``^^`` -> ``^^``, ``;;;`` -> ``;;`` (tone
-   carried by punctuation: on NSMC it lifted BiGRU + FastText from 0.873 to 0.877, see BENCHMARKS.md);
+   carried by punctuation; measured in BENCHMARKS.md, accuracy);
 7. collapse whitespace.
 """
 
@@ -94,7 +94,7 @@ class CleanConfig:
     keep_jamo: bool = option(
         True,
         Boolean(),
-        "keep runs of bare jamo such as ㅋㅋ and ㅠㅠ (they carry tone; +0.3 to +0.5 points on NSMC)",
+        "keep runs of bare jamo such as ㅋㅋ and ㅠㅠ (they carry tone; BENCHMARKS.md, accuracy)",
     )
     lowercase: bool = option(True, Boolean(), "lower-case Latin letters")
     max_chars: int = option(
@@ -105,8 +105,7 @@ class CleanConfig:
     keep_punct: bool = option(
         True,
         Boolean(),
-        "keep expressive punctuation as tokens: ... ? ! ~ ^^ ;; "
-        "(tone; BiGRU + FastText 0.873 -> 0.877 on NSMC)",
+        "keep expressive punctuation as tokens: ... ? ! ~ ^^ ;; (they carry tone; BENCHMARKS.md, accuracy)",
     )
 
     def __post_init__(self) -> None:

@@ -13,12 +13,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import ConfigError, DataError, first_line
+from ..results import LoadFacts
 
 # What is detected: UTF-8 (a byte-order mark is stripped), else CP949 -- Excel's Korean default and a
 # superset of EUC-KR, so EUC-KR files decode too.
@@ -28,23 +29,9 @@ DOWNLOAD_TIMEOUT = 300.0  # seconds for a whole download (each read also times o
 _CONTROL_BYTES = [bytes([b]) for b in range(32) if b not in (9, 10, 13)]
 
 
-@dataclass
-class LoadReport:
-    """What :func:`load_dataset` read and dropped (JSON-ready via :meth:`to_dict`)."""
-
-    source: str
-    sha256: str
-    encoding: str
-    text_col: str
-    label_col: str
-    rows_read: int
-    dropped_missing: int
-    dropped_duplicates: int
-    rows: int
-    sampled_from: dict[str, int] | None = None  # class sizes in the file when --max-rows sampled it
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+@dataclass(frozen=True, kw_only=True)
+class LoadReport(LoadFacts):
+    """What :func:`load_dataset` read and dropped (JSON-ready via ``to_dict``)."""
 
     def describe(self) -> str:
         """How messages name this data: the file, or the sample of it that --max-rows took."""
@@ -292,16 +279,16 @@ def load_dataset(
         df = _stratified_sample(df, max_rows, seed)
     df = df.reset_index(drop=True)
     report = LoadReport(
-        str(source),
-        digest,
-        enc,
-        text_col,
-        label_col,
-        rows_read,
-        dropped_missing,
-        dropped_dup,
-        len(df),
-        sampled_from,
+        source=str(source),
+        sha256=digest,
+        encoding=enc,
+        text_col=text_col,
+        label_col=label_col,
+        rows_read=rows_read,
+        dropped_missing=dropped_missing,
+        dropped_duplicates=dropped_dup,
+        rows=len(df),
+        sampled_from=sampled_from,
     )
     return df, report
 

@@ -66,7 +66,7 @@ class PreprocessConfig:
         None,
         _STOPWORDS,
         "stopword list: 'default' is the project's list "
-        "(stopwords/korean.txt), or a file; none keeps them (scored higher on NSMC)",
+        "(stopwords/korean.txt), or a file; none keeps them (BENCHMARKS.md, accuracy)",
         metavar="default|none|PATH",
     )
     jamo: bool = option(

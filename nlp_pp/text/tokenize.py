@@ -2,7 +2,7 @@
 
 :class:`MecabTokenizer` reads MeCab's lattice as one string instead of building a ``Morpheme``
 object per morph as ``MeCab.morphs`` does; the tokens are the same (tested against the public API)
-and the call is about twice as fast (200k NSMC texts, BENCHMARKS.md).
+and the call is faster (BENCHMARKS.md, "Preprocessing").
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class MecabTokenizer:
     def _lines(self, text: str) -> list[str] | None:
         """MeCab's output, one ``surface\tfeatures`` line per morph (``None``: use the public API).
 
-        Reading the lattice as one string is faster than building a node object per morph (about
-        15 % of the tokenizer's time on NSMC); a morph's surface never holds whitespace.
+        Reading the lattice as one string is faster than building a node object per morph
+        (BENCHMARKS.md, "Preprocessing"); a morph's surface never holds whitespace.
         """
         if self._tagger is None:
             return None

@@ -6,16 +6,16 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..cache import Cache, cache_key
 from ..config import ExperimentConfig
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, PreprocessingMismatch
+from ..results import Dataset, FastTextFacts, Lengths, LoadFacts, Split, SplitOverlap
 from ..text.clean import PLACEHOLDERS
 from ..text.hangul import compose
 from ..text.hashing import hash_texts, overlap
@@ -24,7 +24,7 @@ from ..text.preprocess import PreprocessConfig, preprocess
 from ..vectors.batching import choose_context_length
 from ..vectors.corpus import build_corpus
 from ..vectors.fasttext import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
-from ..vectors.pretrain import check_pretrained
+from ..vectors.pretrain import check_dimension, check_pretrained
 from ..vectors.storage import load_vectors, save_vectors
 from ..vectors.vocab import Vocab
 from .rundir import RunDir
@@ -44,14 +44,14 @@ class Prepared:
     texts: dict[str, list[str]]  # per split
     tokens: dict[str, list[list[str]]]
     y: dict[str, np.ndarray]
-    dataset: dict[str, Any]  # the facts metrics.json records
+    dataset: Dataset  # the facts metrics.json records
     sha256: str
     test_sha256: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def context_length(self) -> int:
-        return int(self.dataset["lengths"]["context_length"])
+        return self.dataset.lengths.context_length
 
 
 def cached_tokens(
@@ -151,26 +151,28 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
 
     index = {lab: i for i, lab in enumerate(labels)}
     y = {s: frames[s]["label"].map(index).to_numpy(dtype=np.int64) for s in SPLITS}
-    dataset = {
-        **report.to_dict(),
-        "dropped_empty": int(sum(1 for t in all_tokens if not t)),
-        "labels": labels,
-        "positive_label": labels[positive] if positive is not None else None,
-        "class_counts": {k: int(v) for k, v in df["label"].value_counts().sort_index().items()},
-        "split": {
-            "train": len(frames["train"]),
-            "val": len(frames["val"]),
-            "test": len(frames["test"]),
-            "test_source": f"file:{cfg.test_data}" if cfg.test_data else "split",
-            "val_size": cfg.val_size,
-            "test_size": 0.0 if cfg.test_data else cfg.test_size,
-            "seed": cfg.split_seed,
-        },
-        "lengths": describe_lengths([len(t) for t in tokens["train"]], cfg.length_percentile),
-    }
-    if test_report is not None:
-        dataset["test_file"] = test_report.to_dict()
     texts = {s: frames[s]["text"].tolist() for s in SPLITS}
+    dataset = Dataset(
+        **{f.name: getattr(report, f.name) for f in fields(LoadFacts)},
+        dropped_empty=int(sum(1 for t in all_tokens if not t)),
+        labels=labels,
+        positive_label=labels[positive] if positive is not None else None,
+        class_counts={k: int(v) for k, v in df["label"].value_counts().sort_index().items()},
+        split=Split(
+            train=len(frames["train"]),
+            val=len(frames["val"]),
+            test=len(frames["test"]),
+            test_source=f"file:{cfg.test_data}" if cfg.test_data else "split",
+            val_size=cfg.val_size,
+            test_size=0.0 if cfg.test_data else cfg.test_size,
+            seed=cfg.split_seed,
+        ),
+        lengths=describe_lengths([len(t) for t in tokens["train"]], cfg.length_percentile),
+        test_file=None
+        if test_report is None
+        else LoadFacts(**{f.name: getattr(test_report, f.name) for f in fields(LoadFacts)}),
+        test_overlap=None if test_report is None else test_overlap(texts["test"], df["text"].tolist(), cfg),
+    )
     return Prepared(
         labels,
         positive,
@@ -184,22 +186,40 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     )
 
 
-def describe_lengths(lengths: list[int], percentile: float) -> dict:
+def test_overlap(test_texts: list[str], data_texts: list[str], cfg: ExperimentConfig) -> SplitOverlap:
+    """How many ``--test-data`` texts also occur in the ``--data`` file (compared by text hash).
+
+    Such texts are in the training or validation split too, so the test scores overstate how the
+    models do on new messages: warned about, and recorded in ``metrics.json`` and the report.
+    """
+    found = overlap(np.unique(hash_texts(data_texts)), set(hash_texts(test_texts).tolist()))
+    if found:
+        log.warning(
+            "%d of the %d --test-data texts also occur in --data %s: the test scores are optimistic; "
+            "remove them from one of the files",
+            found,
+            len(test_texts),
+            cfg.data,
+        )
+    return SplitOverlap(texts=len(test_texts), in_training_file=found)
+
+
+def describe_lengths(lengths: list[int], percentile: float) -> Lengths:
     """Token-count statistics of the training split and the context length chosen from them."""
     arr = np.asarray(lengths)
     context = choose_context_length(arr, percentile)
     edges = np.unique(np.linspace(0, max(1, int(arr.max())), 31).round().astype(int))
     counts, edges = np.histogram(arr, bins=edges)
-    return {
-        "mean": float(arr.mean()),
-        "median": float(np.median(arr)),
-        "p95": float(np.percentile(arr, 95)),
-        "max": int(arr.max()),
-        "percentile": percentile,
-        "context_length": context,
-        "truncated_train": int((arr > context).sum()),
-        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
-    }
+    return Lengths(
+        mean=float(arr.mean()),
+        median=float(np.median(arr)),
+        p95=float(np.percentile(arr, 95)),
+        max=int(arr.max()),
+        percentile=percentile,
+        context_length=context,
+        truncated_train=int((arr > context).sum()),
+        histogram={"edges": edges.tolist(), "counts": counts.tolist()},
+    )
 
 
 # --------------------------------------------------------------------------- word vectors
@@ -263,13 +283,8 @@ def fasttext_vectors(cfg: ExperimentConfig, prep: Prepared, run: RunDir, cache: 
 
 def vectors_matrix(
     cfg: ExperimentConfig, prep: Prepared, vocab: Vocab, vectors, info: dict
-) -> tuple[np.ndarray, dict]:
+) -> tuple[np.ndarray, FastTextFacts]:
     """The embedding matrix of ``vocab`` from ``vectors``, and the report's facts about them."""
-    if vectors.vector_size != cfg.emb_dim:
-        raise DataError(
-            f"the pretrained vectors have dimension {vectors.vector_size}, not --emb-dim {cfg.emb_dim}; "
-            f"pass --emb-dim {vectors.vector_size}"
-        )
     matrix, stats = embedding_matrix(vocab, vectors, seed=cfg.split_seed)
     frequent = [w for w in vocab.itos[2:] if w not in PLACEHOLDERS and len(compose(w)) >= 2][:8]
     neighbours = {
@@ -289,7 +304,7 @@ def vectors_matrix(
         "from_ngrams": stats["from_ngrams"],
         "neighbours": neighbours,
     }
-    return matrix, info
+    return matrix, FastTextFacts(**info)
 
 
 def unlabeled_view(corpus, prep: Prepared):
@@ -326,17 +341,23 @@ def pretrained_vectors(cfg: ExperimentConfig, prep: Prepared):
     .vec/.bin."""
     path = Path(cfg.pretrained_vectors)
     if path.suffix in (".vec", ".bin", ".txt"):
-        return load_pretrained_vectors(path), {"source": str(path)}
+        vectors = load_pretrained_vectors(path)
+        try:
+            check_dimension(vectors.vector_size, cfg.emb_dim)
+        except ConfigError as e:
+            raise ConfigError(f"--pretrained-vectors {path}: {e}") from None
+        return vectors, {"source": str(path)}
     vectors, meta, arrays = load_vectors(path, arrays=True)
     try:
         check_pretrained(meta, cfg.preprocess, cfg.emb_dim)
-    except ConfigError as e:
-        if not cfg.allow_preprocessing_mismatch or "preprocessing" not in str(e):
-            raise ConfigError(
-                f"--pretrained-vectors {path}: {e}"
-                + ("" if "preprocessing" not in str(e) else " (or pass --allow-preprocessing-mismatch)")
+    except PreprocessingMismatch as e:
+        if not cfg.allow_preprocessing_mismatch:
+            raise PreprocessingMismatch(
+                f"--pretrained-vectors {path}: {e} (or pass --allow-preprocessing-mismatch)"
             ) from None
         log.warning("--pretrained-vectors %s: %s; used anyway (--allow-preprocessing-mismatch)", path, e)
+    except ConfigError as e:
+        raise ConfigError(f"--pretrained-vectors {path}: {e}") from None
     seen = arrays.get("text_hashes", np.zeros(0, dtype=np.uint64))
     val, test = (overlap(seen, set(hash_texts(prep.texts[s]).tolist())) for s in ("val", "test"))
     if val or test:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +24,6 @@ from ..config import ExperimentConfig
 from ..decisions.explain import explain_test_set
 from ..decisions.metrics import misclassified
 from ..decisions.scoring import (
-    ENSEMBLE,
     Scores,
     Task,
     evaluate,
@@ -36,11 +35,22 @@ from ..decisions.scoring import (
 from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
 from ..deploy.load import load_classifier
 from ..errors import DataError, RunError
+from ..files import read_json, write_json
 from ..resources import package_versions
+from ..results import (
+    BASELINE,
+    ENSEMBLE,
+    BaselineResult,
+    EnsembleResult,
+    Epoch,
+    Metrics,
+    RunResult,
+    VocabFacts,
+)
 from ..vectors.batching import encode_corpus, make_dataloader
 from ..vectors.vocab import Vocab
 from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
-from .rundir import BASELINE, BASELINE_FILE, RunDir, read_json, result_key, run_key, write_history, write_json
+from .rundir import BASELINE_FILE, RunDir, run_key, write_history
 from .trainer import Trainer, predict_logits, resolve_device, set_seed
 
 log = logging.getLogger(__name__)
@@ -70,7 +80,7 @@ class Comparison:
 # --------------------------------------------------------------------------- parts
 
 
-def fit_baseline(c: Comparison) -> dict:
+def fit_baseline(c: Comparison) -> BaselineResult:
     """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, scored and decided like a
     run."""
     from .baseline import TfidfBaseline
@@ -90,15 +100,15 @@ def fit_baseline(c: Comparison) -> dict:
     probs = {s: model.predict_proba([clean(t) for t in prep.texts[s]]) for s in ("val", "test")}
     scores = Scores.from_probs(BASELINE, probs["val"], probs["test"])
     c.run.save_predictions(BASELINE, scores.val, scores.test)
-    return {
-        "name": BASELINE,
-        "train_seconds": time.perf_counter() - t0,
-        **evaluate(scores, c.task),
-        "misclassified": misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
-    }
+    return BaselineResult(
+        name=BASELINE,
+        train_seconds=time.perf_counter() - t0,
+        **evaluate(scores, c.task).parts(),
+        misclassified=misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
+    )
 
 
-def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
+def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
     """Train one model run, save its checkpoint and predictions, and return its result."""
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
@@ -118,29 +128,29 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> dict:
         key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
     )
     c.run.save_predictions(key, scores.val, scores.test)
-    result = evaluate(scores, c.task)
+    evaluation = evaluate(scores, c.task)
     c.run.save_checkpoint(
         key,
         {
             "model": net.checkpoint(),
             "labels": prep.labels,
             "best_epoch": fit.best_epoch,
-            "temperature": result["calibration"]["temperature"],
-            "threshold": result.get("threshold"),
+            "temperature": evaluation.calibration.temperature,
+            "threshold": None if evaluation.threshold is None else evaluation.threshold.to_dict(),
         },
     )
-    return {
-        "model": model,
-        "init": init,
-        "seed": seed,
-        "best_epoch": fit.best_epoch,
-        "epochs_run": len(fit.history),
-        "params": int(sum(p.numel() for p in net.parameters())),
-        "train_seconds": fit.seconds,
-        **result,
-        "history": fit.history,
-        "misclassified": misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
-    }
+    return RunResult(
+        model=model,
+        init=init,
+        seed=seed,
+        best_epoch=fit.best_epoch,
+        epochs_run=len(fit.history),
+        params=int(sum(p.numel() for p in net.parameters())),
+        train_seconds=fit.seconds,
+        **evaluation.parts(),
+        history=[Epoch(**h) for h in fit.history],
+        misclassified=misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
+    )
 
 
 def untrained_as_unknown(net, first: int) -> None:
@@ -155,32 +165,38 @@ def untrained_as_unknown(net, first: int) -> None:
             table.weight[first:] = table.weight[UNK_IDX]
 
 
-def fit_ensemble_run(c: Comparison, results: list[dict]) -> dict | None:
+def fit_ensemble_run(c: Comparison, results: list[RunResult | BaselineResult]) -> EnsembleResult | None:
     """The soft-vote ensemble of every trained run and the baseline (None with fewer than two)."""
     if len(results) < 2:
         return None
-    members = [Scores(result_key(r), *c.run.load_predictions(result_key(r))) for r in results]
-    temperatures = [r["calibration"]["temperature"] for r in results]
-    description, scores = fit_ensemble_scores(members, temperatures, c.task, seed=c.cfg.split_seed)
+    members = [Scores(r.key, *c.run.load_predictions(r.key)) for r in results]
+    temperatures = [r.calibration.temperature for r in results]
+    fit, scores = fit_ensemble_scores(members, temperatures, c.task, seed=c.cfg.split_seed)
     c.run.save_predictions(ENSEMBLE, scores.val, scores.test)
-    probs = softmax(scores.test)
-    result = {
-        "name": ENSEMBLE,
-        **description,
-        **evaluate(scores, c.task),
-        "misclassified": misclassified(c.prep.texts["test"], c.prep.y["test"], probs, c.prep.labels),
-    }
+    evaluation = evaluate(scores, c.task)
     # the ensemble's validation score is cross-fitted: the in-sample one would flatter it
-    result["val"]["macro_f1_in_sample"] = result["val"]["macro_f1"]
-    result["val"]["macro_f1"] = description["cross_fitted"]["ensemble"]
-    if not description["beats_best_single"]:
+    val = replace(
+        evaluation.val, macro_f1=fit.cross_fitted.ensemble, macro_f1_in_sample=evaluation.val.macro_f1
+    )
+    if not fit.beats_best_single:
         log.info(
             "ensemble: does not beat the best single model on validation (cross-fitted macro-F1 %.4f vs "
             "%.4f)",
-            description["cross_fitted"]["ensemble"],
-            description["cross_fitted"]["best_single"],
+            fit.cross_fitted.ensemble,
+            fit.cross_fitted.best_single,
         )
-    return result
+    return EnsembleResult(
+        name=ENSEMBLE,
+        members=fit.members,
+        weights=fit.weights,
+        candidates=fit.candidates,
+        cross_fitted=fit.cross_fitted,
+        beats_best_single=fit.beats_best_single,
+        **{**evaluation.parts(), "val": val},
+        misclassified=misclassified(
+            c.prep.texts["test"], c.prep.y["test"], softmax(scores.test), c.prep.labels
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- the whole comparison
@@ -253,17 +269,17 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
                 "sha256": prep.sha256,
                 "test_sha256": prep.test_sha256,
                 "labels": prep.labels,
-                "positive_label": prep.dataset["positive_label"],
+                "positive_label": prep.dataset.positive_label,
                 "context_length": prep.context_length,
                 "truncating": cfg.truncating,
                 "preprocess": cfg.preprocess.to_dict(),
             },
         )
 
-    vectors, ft_info = None, None
+    vectors, ft_raw, ft_info = None, None, None
     if "fasttext" in cfg.inits:
         t0 = time.perf_counter()
-        vectors, ft_info = fasttext_vectors(cfg, prep, run, cache)
+        vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -272,26 +288,25 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         vocab = vocab.extended(vectors.index_to_key)
     vocab.save(run.path("vocab.json"))
     vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
-    prep.dataset["vocab"] = vocab.stats
+    dataset = replace(prep.dataset, vocab=VocabFacts(**vocab.stats))
     seqs = {
         s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
         for s in ("train", "val", "test")
     }
     timings["vocab"] = time.perf_counter() - t0
-    split = prep.dataset["split"]
     log.info(
         "data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d",
-        prep.dataset["rows"],
+        dataset.rows,
         prep.labels,
-        split["train"],
-        split["val"],
-        split["test"],
+        dataset.split.train,
+        dataset.split.val,
+        dataset.split.test,
         len(vocab),
         prep.context_length,
     )
     matrix = None
     if vectors is not None:
-        matrix, ft_info = vectors_matrix(cfg, prep, vocab, vectors, ft_info)
+        matrix, ft_info = vectors_matrix(cfg, prep, vocab, vectors, ft_raw)
 
     t0 = time.perf_counter()
     task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
@@ -301,17 +316,17 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         baseline = run.load_result(BASELINE)
         if baseline is None:
             baseline = fit_baseline(comparison)
-            run.save_result(BASELINE, baseline)
+            run.save_result(baseline)
         log.info(
             "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",
             BASELINE,
-            baseline["val"]["macro_f1"],
-            baseline["test"]["accuracy"],
+            baseline.val.macro_f1,
+            baseline.test.accuracy,
         )
         timings["baseline"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    runs = []
+    runs: list[RunResult] = []
     for seed in cfg.seeds:
         for model in cfg.models:
             for init in cfg.inits:
@@ -321,14 +336,14 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
                     log.info("%s: kept from the earlier attempt", key)
                 else:
                     result = train_one(comparison, model, init, seed)
-                    run.save_result(key, result)
+                    run.save_result(result)
                     log.info(
                         "%s: validation macro-F1 %.4f, test accuracy %.4f (best epoch %d, %.1fs)",
                         key,
-                        result["val"]["macro_f1"],
-                        result["test"]["accuracy"],
-                        result["best_epoch"],
-                        result["train_seconds"],
+                        result.val.macro_f1,
+                        result.test.accuracy,
+                        result.best_epoch,
+                        result.train_seconds,
                     )
                 runs.append(result)
     timings["train"] = time.perf_counter() - t0
@@ -338,12 +353,12 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         t0 = time.perf_counter()
         ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
         if ensemble is not None:
-            run.save_result(ENSEMBLE, ensemble)
+            run.save_result(ensemble)
             log.info(
                 "ensemble of %s: cross-fitted validation macro-F1 %.4f, test accuracy %.4f",
-                ", ".join(ensemble["members"]),
-                ensemble["val"]["macro_f1"],
-                ensemble["test"]["accuracy"],
+                ", ".join(ensemble.members),
+                ensemble.val.macro_f1,
+                ensemble.test.accuracy,
             )
         timings["ensemble"] = time.perf_counter() - t0
 
@@ -355,50 +370,39 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
     explanations = None
     if runs:
         t0 = time.perf_counter()
-        best = best_run([r for r in runs if (r["model"], r["init"]) == _top_neural(runs)])
-        clf = load_classifier(run.work, model=result_key(best), device=str(device))
+        top = rank_configurations(runs)[0]
+        best = best_run([r for r in runs if r.configuration == (top.model, top.init)])
+        clf = load_classifier(run.work, model=best.key, device=str(device))
         explanations = explain_test_set(clf, prep.texts["test"], prep.y["test"], seed=cfg.split_seed)
         timings["explanations"] = time.perf_counter() - t0
 
-    reliability_of = None
+    metrics = Metrics(
+        name=run.final.name,
+        created=datetime.now().isoformat(timespec="seconds"),
+        dataset=dataset,
+        fasttext=ft_info,
+        runs=runs,
+        baseline=baseline,
+        ensemble=ensemble,
+        comparisons=comparisons,
+        explanations=explanations,
+        config=cfg.to_dict(),
+        versions=package_versions(),
+        device=str(device),
+        threads=torch.get_num_threads(),
+        timings=timings,
+    )
     if runs or baseline or ensemble:
-        key = best_model({"runs": runs, "baseline": baseline, "ensemble": ensemble})
-        res = baseline if key == BASELINE else ensemble if key == ENSEMBLE else run.load_result(key)
-        reliability_of = {
-            "model": key,
-            **reliability(Scores(key, *run.load_predictions(key)), task, res["calibration"]["temperature"]),
-        }
-
-    metrics = {
-        "schema_version": 1,
-        "name": run.final.name,
-        "created": datetime.now().isoformat(timespec="seconds"),
-        "dataset": prep.dataset,
-        "fasttext": ft_info,
-        "runs": runs,
-        "baseline": baseline,
-        "ensemble": ensemble,
-        "comparisons": comparisons,
-        "explanations": explanations,
-        "reliability": reliability_of,
-        "config": cfg.to_dict(),
-        "versions": package_versions(),
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "timings": timings,
-    }
-    if ft_info is None:
-        del metrics["fasttext"]
+        key = best_model(metrics)
+        temperature = metrics.result(key).calibration.temperature
+        metrics = replace(
+            metrics, reliability=reliability(Scores(key, *run.load_predictions(key)), task, temperature)
+        )
     return _finish(run, metrics)
 
 
-def _top_neural(runs: list[dict]) -> tuple[str, str]:
-    top = rank_configurations(runs)[0]
-    return top.model, top.init
-
-
 def comparison_pairs(
-    run: RunDir, runs: list[dict], baseline: dict | None, ensemble: dict | None
+    run: RunDir, runs: list[RunResult], baseline: BaselineResult | None, ensemble: EnsembleResult | None
 ) -> list[tuple[str, str, str, np.ndarray, np.ndarray]]:
     """What the report tests: FastText vs random per model, and the best configuration (on validation)
     vs the runner-up and vs the baseline -- each as test decisions, one row per seed."""
@@ -408,7 +412,7 @@ def comparison_pairs(
 
     seeds: dict[tuple[str, str], dict[int, str]] = {}
     for r in runs:
-        seeds.setdefault((r["model"], r["init"]), {})[r["seed"]] = result_key(r)
+        seeds.setdefault(r.configuration, {})[r.seed] = r.key
     named = {f"{m} + {i}": sorted(by_seed.items()) for (m, i), by_seed in seeds.items()}
     if baseline is not None:
         named[BASELINE] = [(0, BASELINE)]
@@ -428,8 +432,7 @@ def comparison_pairs(
                         decisions([seeds[(m, "random")][s] for s in common]),
                     )
                 )
-    ranked = rank_configurations(runs, baseline, ensemble)
-    names = [s.model if s.init in (BASELINE_INIT, ENSEMBLE_INIT) else f"{s.model} + {s.init}" for s in ranked]
+    names = [s.label for s in rank_configurations(runs, baseline, ensemble)]
     others = [("best vs runner-up", names[1])] if len(names) > 1 else []
     if baseline is not None and names and names[0] != BASELINE and (not others or others[0][1] != BASELINE):
         others.append(("best vs baseline", BASELINE))
@@ -446,11 +449,11 @@ def comparison_pairs(
     return pairs
 
 
-def _finish(run: RunDir, metrics: dict) -> Path:
+def _finish(run: RunDir, metrics: Metrics) -> Path:
     """Write history.csv, the report and metrics.json, then move the run into place."""
     from ..report import write_report
 
-    write_history(run.path("history.csv"), metrics["runs"])
+    write_history(run.path("history.csv"), metrics.runs)
     t0 = time.perf_counter()
     staging = run.path("report.tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -463,19 +466,20 @@ def _finish(run: RunDir, metrics: dict) -> Path:
             item.replace(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    metrics["timings"]["report"] = time.perf_counter() - t0
-    write_json(run.path("metrics.json"), metrics)
+    metrics.timings["report"] = time.perf_counter() - t0
+    write_json(run.path("metrics.json"), metrics.to_dict())
     final = run.finish()
     log.info("done: %s", final / "report.html")
     return final
 
 
-def load_metrics(run_dir: str | Path) -> dict:
-    """The ``metrics.json`` of a finished run."""
-    return read_json(Path(run_dir) / "metrics.json")
+def load_metrics(run_dir: str | Path) -> Metrics:
+    """The ``metrics.json`` of a finished run, parsed and checked."""
+    path = Path(run_dir) / "metrics.json"
+    return Metrics.from_dict(read_json(path), where=str(path))
 
 
-def summary_lines(metrics: dict) -> list[str]:
+def summary_lines(metrics: Metrics) -> list[str]:
     """A short plain-text ranking of a finished run (for the terminal), best on validation first."""
     from ..report import summarize
 

@@ -18,29 +18,24 @@ and ``numpy.load(allow_pickle=False)``.
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
-import math
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
 
 from ..errors import RunError
+from ..files import atomic_write, read_json, write_json
+from ..results import BASELINE, ENSEMBLE, BaselineResult, EnsembleResult, ModelResult, RunResult
 
 log = logging.getLogger(__name__)
 
 RUN_FORMAT = "nlp_pp.run/1"
 CHECKPOINT_FORMAT = "nlp_pp.checkpoint/1"
 PARTIAL = ".partial"
-BASELINE = "tfidf_logreg"  # the baseline's name in results, metrics.json and --model
 BASELINE_FILE = "baseline.npz"  # models/baseline.npz
 _KEY_RE = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+-seed\d+$")
 
@@ -50,78 +45,9 @@ def run_key(model: str, init: str, seed: int) -> str:
     return f"{model}-{init}-seed{seed}"
 
 
-def result_key(result: dict) -> str:
-    """The name a result is saved under: its run key, or ``tfidf_logreg`` / ``ensemble``."""
-    return (
-        str(result["name"]) if "name" in result else run_key(result["model"], result["init"], result["seed"])
-    )
-
-
-# --------------------------------------------------------------------------- safe files
-
-
-@contextmanager
-def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
-    """Write ``path`` through a temporary file in the same directory, renamed into place when complete.
-
-    A failure (a full disk included) leaves no half-written file; "no space left" becomes a
-    :class:`RunError` that says so.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        mapped = _disk_error(e, path)
-        if mapped is e:
-            raise
-        raise mapped from None
-
-
-def _disk_error(e: BaseException, path: Path) -> BaseException:
-    """``OSError`` of a full disk or quota -> a one-line :class:`RunError`; anything else unchanged."""
-    err = e if isinstance(e, OSError) else getattr(e, "__cause__", None) or getattr(e, "__context__", None)
-    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return RunError(f"no space left on the device while writing {path}; free some space and run again")
-    if isinstance(e, RuntimeError) and "No space left" in str(e):  # torch's zip writer
-        return RunError(f"no space left on the device while writing {path}; free some space and run again")
-    return e
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write strict JSON atomically (NaN and infinity are refused: other programs must read it)."""
-    with atomic_write(path) as f:
-        f.write(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False))
-
-
-def read_json(path: Path, what: str = "") -> Any:
-    """Read a JSON file of a run; missing or corrupt -> one-line :class:`RunError`."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(
-            f"{path.name} is missing in {path.parent}: not a complete nlp_pp run directory"
-        ) from None
-    except (IsADirectoryError, PermissionError) as e:
-        raise RunError(f"cannot read {path} ({e.__class__.__name__})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RunError(f"{path} is corrupt (not valid JSON){what}") from None
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (for strict JSON output)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    return value
+def result_class(key: str) -> type[RunResult] | type[BaselineResult] | type[EnsembleResult]:
+    """The result type saved under ``key``: the baseline's, the ensemble's or a model run's."""
+    return BaselineResult if key == BASELINE else EnsembleResult if key == ENSEMBLE else RunResult
 
 
 # --------------------------------------------------------------------------- a run at work
@@ -231,12 +157,14 @@ class RunDir:
     def result_keys(self) -> list[str]:
         return sorted(p.stem for p in (self.work / "results").glob("*.json")) if self.work.is_dir() else []
 
-    def load_result(self, key: str) -> dict | None:
+    def load_result(self, key: str) -> ModelResult | None:
+        """The result saved under ``key`` (``None`` when there is none yet)."""
         path = self.work / "results" / f"{key}.json"
-        return read_json(path) if path.exists() else None
+        return read_result(self.work, key) if path.exists() else None
 
-    def save_result(self, key: str, result: dict) -> None:
-        write_json(self.work / "results" / f"{key}.json", result)
+    def save_result(self, result: ModelResult) -> None:
+        """Save a finished model run, the baseline or the ensemble under its key."""
+        write_json(self.work / "results" / f"{result.key}.json", result.to_dict())
 
     def save_predictions(self, key: str, val, test) -> None:
         """A model's validation and test logits (arrays only), for the ensemble and the paired tests."""
@@ -263,7 +191,7 @@ class RunDir:
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_f1", "lr", "seconds"]
 
 
-def write_history(path: Path, runs: list[dict]) -> None:
+def write_history(path: Path, runs: list[RunResult]) -> None:
     """``history.csv``: one row per model run and epoch."""
     import csv
 
@@ -271,8 +199,9 @@ def write_history(path: Path, runs: list[dict]) -> None:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["model", "init", "seed", *HISTORY_COLUMNS])
         for r in runs:
-            for h in r["history"]:
-                w.writerow([r["model"], r["init"], r["seed"], *[h.get(c, "") for c in HISTORY_COLUMNS]])
+            for h in r.history:
+                row = [getattr(h, c) for c in HISTORY_COLUMNS]
+                w.writerow([r.model, r.init, r.seed, *("" if v is None else v for v in row)])
 
 
 # --------------------------------------------------------------------------- reading a finished run
@@ -337,6 +266,12 @@ def model_file(run: Path, key: str) -> Path:
 def saved_models(run: Path) -> list[str]:
     """Keys of the model checkpoints saved in ``run``."""
     return sorted(p.stem for p in (run / "models").glob("*.pt") if _KEY_RE.match(p.stem))
+
+
+def read_result(run: Path, key: str) -> ModelResult:
+    """The typed result ``results/<key>.json`` of a run (checked: a wrong value is a RunError)."""
+    path = run / "results" / f"{key}.json"
+    return result_class(key).from_dict(read_json(path), where=str(path))
 
 
 def read_predictions(run: Path, key: str):

@@ -41,14 +41,13 @@ class TrainConfig:
         0.5,
         Interval(float, 0, 1, closed="right"),
         "multiply the learning rate by this "
-        "after an epoch without a better validation score; 1 keeps it constant (0.5 gave "
-        "the best epochs on NSMC)",
+        "after an epoch without a better validation score; 1 keeps it constant (BENCHMARKS.md, accuracy)",
     )
     monitor: str = option(
         "val_loss",
         OneOf(*MONITORS),
         "the validation score for early stopping, --lr-decay "
-        "and the restored epoch: loss, accuracy or macro-F1 (val_acc was not better on NSMC)",
+        "and the restored epoch: loss, accuracy or macro-F1 (BENCHMARKS.md, summary)",
     )
     freeze_epochs: int = option(
         0,
@@ -84,8 +83,8 @@ class FitResult:
 def make_adam(params, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam, fused into one kernel per step where this torch build supports it for these parameters.
 
-    On the CPU the fused step over a large embedding table is about 7x faster than the default
-    (2.2 vs 16.4 ms for a 40k x 100 table plus a BiLSTM, measured here), and the step was most of
+    On the CPU the fused step over a large embedding table is much faster than the default (measured in
+    BENCHMARKS.md, "Training throughput"), and the step was most of
     each training batch's time. The update rule is the same; torch < 2.4 falls back to the default.
     """
     params = list(params)

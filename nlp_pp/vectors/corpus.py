@@ -57,6 +57,7 @@ import numpy.lib.format as npy_format
 
 from ..cache import Cache, cache_key, file_digest
 from ..errors import ConfigError, DataError, RunError, first_line
+from ..files import write_error
 from ..inputs import check_token_lists
 from ..text.hashing import HASH_DTYPE, hash_array, hash_texts
 from ..text.parallel import imap_chunks
@@ -422,7 +423,7 @@ def _write_corpus(
                     texts += len(result)
         _raw_to_npy(workdir / _HASHES_RAW, workdir / HASHES_FILE, texts)
     except OSError as e:
-        raise _write_error(e, workdir) from None
+        raise write_error(e, workdir, "the token corpus") from None
     if split:
         log.warning(
             "unlabelled corpus: %d text(s) had tokens with whitespace in them; they were split there", split
@@ -441,14 +442,3 @@ def _raw_to_npy(raw: Path, npy: Path, n: int) -> None:
         npy_format.write_array_header_1_0(out, header)
         shutil.copyfileobj(src, out, 1 << 20)
     raw.unlink()
-
-
-def _write_error(e: OSError, directory: Path) -> RunError:
-    import errno
-
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return RunError(
-            f"no space left on the device while writing the token corpus in {directory}; "
-            "free some space and run again"
-        )
-    return RunError(f"cannot write the token corpus in {directory}: {e.strerror or e}")

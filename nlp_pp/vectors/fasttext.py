@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..options import Interval, Optional, invalid, option, validate
+from ..models.config import ModelConfig
+from ..options import Interval, Optional, borrow, invalid, option, validate
 from ..text.parallel import available_cores
 from .vocab import PAD_IDX, Vocab
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class FastTextConfig:
     """gensim FastText options; each field's default, constraint and reason are declared here."""
 
-    dim: int = option(100, Interval(int, 1), "vector dimension (the models' embedding width)")
+    dim: int = borrow(ModelConfig, "emb_dim", help="vector dimension (the models' embedding width)")
     window: int = option(5, Interval(int, 1), "FastText context window")
     min_count: int = option(3, Interval(int, 1), "rare-word threshold for the vocabulary and FastText")
     min_n: int = option(3, Interval(int, 1), "shortest character n-gram (jamo characters)")

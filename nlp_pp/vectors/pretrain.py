@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..cache import Cache
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, PreprocessingMismatch
 from ..text.preprocess import PreprocessConfig
 from .corpus import build_corpus
 from .fasttext import FastTextConfig, train_fasttext
@@ -164,14 +164,18 @@ def check_pretrained(meta: dict, preprocess: PreprocessConfig, dim: int) -> None
             if diffs
             else "same options, but the stopword list's contents or the preprocessing version differ"
         )
-        raise ConfigError(
+        raise PreprocessingMismatch(
             f"the pretrained vectors were trained with other preprocessing (pretrained -> this run: "
             f"{what}); use the same options or pretrain again"
         )
     fasttext = meta.get("fasttext") if isinstance(meta.get("fasttext"), dict) else {}
-    saved_dim = fasttext.get("dim")
-    if saved_dim != dim:
+    check_dimension(fasttext.get("dim"), dim)
+
+
+def check_dimension(found: object, dim: int) -> None:
+    """The one check that pretrained vectors (``found`` wide) fit a run's embedding width ``dim``."""
+    if found != dim:
         raise ConfigError(
-            f"the pretrained vectors have dimension {saved_dim}, this run uses {dim}; "
-            f"pass --emb-dim {saved_dim} or pretrain again with dim {dim}"
+            f"the pretrained vectors have dimension {found}, this run uses {dim}; "
+            f"pass --emb-dim {found} or pretrain again with dim {dim}"
         )

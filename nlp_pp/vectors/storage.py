@@ -52,21 +52,17 @@ on the first ``most_similar``) and ``expandos`` (per-word attribute arrays behin
 dtype)``, its ``vectors_vocab``, ``vectors_ngrams``, ``min_n``, ``max_n``, ``bucket``,
 ``compatible_hash`` (set by the constructor), ``vectors_vocab_lockf``/``vectors_ngrams_lockf``
 and ``recalc_char_ngram_buckets()`` (fills ``buckets_word``, which ``adjust_vectors()`` and
-training need). ``get_vector`` of an unknown word reads only ``vectors_ngrams``, ``min_n``,
-``max_n`` and ``bucket``. The composite ``vectors`` are stored rather than recomputed with
-``adjust_vectors()``, which loops in Python over the vocabulary, so that
-the rebuilt object answers exactly like the saved one.
+training need). The composite ``vectors`` are stored rather than recomputed with
+``adjust_vectors()`` (a Python loop), so the rebuilt object answers exactly like the saved one.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import math
 import os
 import re
-import secrets
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -76,6 +72,7 @@ import numpy as np
 import numpy.lib.format as npy_format
 
 from ..errors import RunError, first_line
+from ..files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -164,7 +161,7 @@ def save_vectors(
     members = _arrays_of(wv, meta)
     members.update(extra)
     path = Path(path)
-    _atomic_write(path, members)
+    _write_npz(path, members)
     logger.debug(
         "saved %d %s vectors (dim %d) and %d extra arrays to %s",
         len(wv.index_to_key),
@@ -288,76 +285,18 @@ def _check_float(a: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be a native float array (got {a.dtype})")
 
 
-def _atomic_write(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write the ``.npz`` to a temporary file beside ``path``, fsync it, then rename it into place."""
-    directory = path.parent
-    tmp = None
-    try:
-        if path.is_dir():
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        # O_EXCL with a random name (not mkstemp) so the file gets the usual umask permissions
-        while tmp is None:
-            candidate = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-            try:
-                fd = os.open(
-                    candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-                )
-            except FileExistsError:
-                continue
-            tmp = candidate
-        with os.fdopen(fd, "wb") as f:
-            # what numpy.savez does, minus its pickle fallback: one STORED .npy member per array
-            with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for name, a in arrays.items():
-                    if a.dtype.hasobject:  # never reached for arrays built above; a guard for the format
-                        raise TypeError(f"refusing to store object array {name}")
-                    with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
-                        npy_format.write_array(member, a, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as e:
-        raise RunError(_write_error(e, path)) from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    _fsync_dir(directory)
-
-
-def _write_error(e: OSError, path: Path) -> str:
-    """One line for an ``OSError`` raised while writing ``path``."""
-    where = f"while writing word vectors to {path}"
-    if e.errno == errno.ENOSPC:
-        return f"no space left on device {where}; free some space and run again"
-    if e.errno == errno.EDQUOT:
-        return f"disk quota exceeded {where}; free some space and run again"
-    if e.errno in (errno.EACCES, errno.EPERM):
-        return f"permission denied {where}; choose a writable directory"
-    if e.errno == errno.EROFS:
-        return f"read-only file system {where}; choose a writable directory"
-    if e.errno == errno.ENOENT:
-        return f"directory {path.parent} does not exist {where}; create it first"
-    if e.errno == errno.EISDIR:
-        return f"{path} is a directory {where}; give a file name"
-    return f"cannot write word vectors to {path}: {first_line(e.strerror or str(e))}"
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename (best effort: not every platform can open a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write the ``.npz`` atomically (:func:`nlp_pp.files.atomic_write`): one STORED ``.npy`` member per
+    array, as ``numpy.savez`` writes it minus its pickle fallback."""
+    with (
+        atomic_write(path, "wb", what="word vectors") as f,
+        zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf,
+    ):
+        for name, a in arrays.items():
+            if a.dtype.hasobject:  # never reached for arrays built above; a guard for the format
+                raise TypeError(f"refusing to store object array {name}")
+            with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
+                npy_format.write_array(member, a, allow_pickle=False)
 
 
 # --------------------------------------------------------------------------------------------- load
