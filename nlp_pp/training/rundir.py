@@ -111,6 +111,8 @@ def read_json(path: Path, what: str = "") -> Any:
         raise RunError(f"cannot read {path} ({e.__class__.__name__})") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RunError(f"{path} is corrupt (not valid JSON){what}") from None
+    except RecursionError:  # a crafted file nested thousands of levels deep
+        raise RunError(f"{path} is corrupt (JSON nested too deeply){what}") from None
 
 
 def strict_json(value: Any) -> Any:

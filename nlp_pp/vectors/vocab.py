@@ -141,6 +141,7 @@ class Vocab:
             AttributeError,
             UnicodeDecodeError,
             ConfigError,
+            RecursionError,  # nested thousands of levels deep
         ) as e:
             raise RunError(f"vocabulary file {path} is corrupt ({e.__class__.__name__})") from None
 
