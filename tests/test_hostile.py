@@ -561,3 +561,10 @@ def test_vocab_from_vectors_adds_the_most_frequent_words_up_to_the_cap(tmp_path,
     assert "5 words of the vectors added, 45 left out (--vocab-from-vectors-max 5)" in capsys.readouterr().err
     vocab = Vocab.load(tmp_path / "runs" / "v" / "vocab.json")
     assert vocab.itos[vocab.training_size :] == words[:5]  # the vectors' first (most frequent) words
+
+
+def test_a_deeply_nested_run_json_is_one_error_line(tmp_path, capsys):
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    fails_with(["predict", "--run", str(run), "안녕"], capsys, "nested too deeply")
