@@ -411,7 +411,9 @@ class OnnxRunner:
         try:
             proto = onnx.load_model_from_string(blob)
         except Exception as e:  # protobuf's DecodeError and friends
-            raise RunError(f"{path} is not an ONNX model ({e.__class__.__name__}): corrupt") from None
+            raise RunError(
+                f"{path} cannot be loaded as a model (not ONNX: {e.__class__.__name__}): corrupt"
+            ) from None
         check_onnx_model(proto, str(path))
         del proto
         opts = ort.SessionOptions()
