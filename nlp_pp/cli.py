@@ -214,8 +214,42 @@ def serve_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
     )
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    p.add_argument("--threads", type=int, default=1, help="inference threads (default: 1)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="inference threads, at most this machine's cores (default: 1)"
+    )
     p.add_argument("--max-texts", type=int, default=256, help="most texts per request (default: 256)")
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help="largest request body, more is HTTP 413 (default: what --max-texts texts of the model's "
+        "max_chars characters can need, 12 bytes per character)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client may take to send a request's headers; then the connection is closed "
+        "(default: 10)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request's body may take to arrive; slower is HTTP 408 (default: 30)",
+    )
+    p.add_argument(
+        "--batch-timeout",
+        type=float,
+        default=30.0,
+        help="seconds the model may take for one batch; then its requests get 503 and /health reports "
+        "the server stuck (default: 30)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        help="most connections and requests at once; more get 503 at once (default: 256)",
+    )
     p.add_argument("--trust-torchscript", action="store_true", help=TRUST_HELP)
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
@@ -350,14 +384,26 @@ def cmd_serve(argv: list[str]) -> int:
     args = serve_parser().parse_args(argv)
     import torch
 
+    from nlp_pp.deploy.inference import check_threads
     from nlp_pp.deploy.load import load_classifier
     from nlp_pp.deploy.serve import serve
     from nlp_pp.errors import ConfigError
 
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be an integer >= 1 (got {args.threads})")
-    if args.model and not args.run:
+    check_threads(args.threads, "--threads")
+    if args.model is not None and not args.run:
         raise ConfigError("--model names a model of a run directory; use it with --run")
+    if args.model_dir is not None:
+        where = Path(args.model_dir)
+        if not where.is_dir():
+            raise ConfigError(
+                f"--model-dir {where}: export directory not found; give a directory made by "
+                "'pipeline.py export' (or a run directory with --run)"
+            )
+        if not (where / "manifest.json").is_file():
+            raise ConfigError(
+                f"--model-dir {where} is not an export directory (manifest.json is missing); "
+                "a run directory goes with --run"
+            )
     torch.set_num_threads(args.threads)
     clf = load_classifier(
         args.model_dir or args.run,
@@ -365,7 +411,18 @@ def cmd_serve(argv: list[str]) -> int:
         threads=args.threads,
         trust_torchscript=args.trust_torchscript,
     )
-    serve(clf, host=args.host, port=args.port, max_texts=args.max_texts)
+    limits = {"max_body_bytes": args.max_body_bytes} if args.max_body_bytes is not None else {}
+    serve(
+        clf,
+        host=args.host,
+        port=args.port,
+        max_texts=args.max_texts,
+        header_timeout=args.header_timeout,
+        max_connections=args.max_connections,
+        body_timeout=args.body_timeout,
+        batch_timeout=args.batch_timeout,
+        **limits,
+    )
     return 0
 
 

@@ -91,8 +91,14 @@ def df_cleaning(dataframe: pd.DataFrame, column: str, reidx: bool = True) -> pd.
     ``nlp_pp.load_dataset(path, text_col, label_col)`` does this while reading the file and
     looks at the text and label columns only.
     """
+    import pandas as pd
+
     from .text.load import drop_missing_and_duplicates, require_columns
 
+    if not isinstance(dataframe, pd.DataFrame):
+        raise ConfigError(
+            f"df_cleaning needs a pandas DataFrame, e.g. pd.read_csv(path) (got {type(dataframe).__name__})"
+        )
     require_columns(dataframe, [column], "the DataFrame", "df_cleaning's column argument")
     kept, missing, duplicates = drop_missing_and_duplicates(dataframe, column)
     log.info(
@@ -111,7 +117,30 @@ def df_cleaning(dataframe: pd.DataFrame, column: str, reidx: bool = True) -> pd.
 
 def _as_texts(x_data: Iterable[Any]) -> list[str]:
     """Texts as strings; a missing one (None, NaN) is the empty text, as in :func:`nlp_pp.preprocess`."""
+    if isinstance(x_data, (str, bytes)) or not isinstance(x_data, Iterable):
+        raise ConfigError(
+            f"x_data must be a list (or pandas Series) of texts, not one {type(x_data).__name__}; "
+            "wrap a single text in a list: [text]"
+        )
     return ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in x_data]
+
+
+def _token_lists(data: Any, name: str) -> list[list[str]]:
+    """A list of token lists (one per text); one string or one flat token list is refused, since
+    iterating it would silently treat each character or each token as a text."""
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise ConfigError(
+            f"{name} must be a list of token lists (one per text), not one {type(data).__name__}"
+        )
+    out = []
+    for tokens in data:
+        if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+            raise ConfigError(
+                f"{name} must be a list of token lists (one per text), e.g. tokenize's output; it holds "
+                f"a {type(tokens).__name__} where a token list belongs (wrap one text's tokens: [tokens])"
+            )
+        out.append(list(tokens))
+    return out
 
 
 def tokenize(x_data: Iterable[str], word_tokenizer: Any = None, *, progress: bool = True) -> list[list[str]]:
@@ -229,7 +258,7 @@ def remove_stopword(tokenized_data: Iterable[Sequence[str]], stopword: Iterable[
             "download_stopword_list(url_or_path)"
         )
     stop = stopword if isinstance(stopword, frozenset) else frozenset(stopword)
-    return [remove_stopwords(list(tokens), stop) for tokens in tokenized_data]
+    return [remove_stopwords(tokens, stop) for tokens in _token_lists(tokenized_data, "tokenized_data")]
 
 
 def decompose_jamo(cl_x: Iterable[Sequence[str]]) -> list[list[str]]:
@@ -253,7 +282,7 @@ def decompose_jamo(cl_x: Iterable[Sequence[str]]) -> list[list[str]]:
     (the notebook left such tokens whole), and :func:`nlp_pp.compose` restores every token
     exactly.
     """
-    return [decompose_tokens(list(tokens)) for tokens in cl_x]
+    return [decompose_tokens(tokens) for tokens in _token_lists(cl_x, "cl_x")]
 
 
 # --- vocabulary and encoding -----------------------------------------------------------------------
@@ -322,6 +351,15 @@ def set_rare_vocab(
         )
     if isinstance(word_counts, Mapping):
         counts = word_counts
+        bad = [
+            (w, c)
+            for w, c in counts.items()
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0
+        ]
+        if bad:
+            raise ConfigError(
+                f"word_counts must map words to counts >= 0 (integers); {bad[0][0]!r} has {bad[0][1]!r}"
+            )
     else:
         items = list(word_counts)
         flat = all(isinstance(t, str) for t in items)
@@ -554,7 +592,14 @@ def pad_seq_x(
 
     if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
         raise ConfigError(f"max_len must be a positive integer (got {max_len!r})")
-    return pad_sequences(list(x_data), int(max_len), padding=padding, truncating=truncating)
+    rows = _token_lists(x_data, "x_data")
+    for row in rows:
+        for i in row:
+            if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < 2**63:
+                raise ConfigError(
+                    f"x_data must hold token ids (integers >= 0 from text_to_sequences); found {i!r}"
+                )
+    return pad_sequences(rows, int(max_len), padding=padding, truncating=truncating)
 
 
 # --- training inputs -------------------------------------------------------------------------------
@@ -678,9 +723,20 @@ def build_my_embed(word_to_idx: Mapping[str, int], wv: Any) -> np.ndarray:
     model (its output weights still all zero) is refused; ``.wv`` alone carries no trace of
     whether training happened.
     """
+    from gensim.models import KeyedVectors
+
     from .vectors.fasttext import embedding_matrix
 
     vectors = getattr(wv, "wv", wv)
+    if not isinstance(vectors, KeyedVectors):
+        raise ConfigError(
+            f"wv must be gensim word vectors (FT_model.wv) or a trained FastText model (got "
+            f"{type(wv).__name__})"
+        )
+    if not isinstance(word_to_idx, Mapping):
+        raise ConfigError(
+            f"word_to_idx must be the dict from set_word_to_idx (got {type(word_to_idx).__name__})"
+        )
     if vectors is not wv:
         outputs = [getattr(wv, name, None) for name in ("syn1neg", "syn1")]
         outputs = [o for o in outputs if isinstance(o, np.ndarray) and o.size]

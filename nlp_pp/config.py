@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,6 +43,7 @@ from .options import (
     invalid,
     option,
     parse_values,
+    shown,
     sub_config,
     validate,
 )
@@ -237,6 +239,14 @@ class ExperimentConfig:
         group="vocabulary",
         default_text="auto",
     )
+    vocab_from_vectors_max: int = option(
+        100_000,
+        Interval(int, 0),
+        "most words --vocab-from-vectors adds, the vectors' most frequent first (a 2M-word .vec gave "
+        "every model a 2M-row embedding); 0 adds none",
+        group="vocabulary",
+        metavar="N",
+    )
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
     # run
@@ -390,7 +400,13 @@ class ExperimentConfig:
         """
         pre_names = {f.name for f in dataclasses.fields(PreprocessConfig)}
         top: dict[str, Any] = {}
-        pre: dict[str, Any] = dict(d.get("preprocess") or {})
+        given = d.get("preprocess")
+        if given is not None and not isinstance(given, Mapping):
+            raise ConfigError(
+                f"preprocess must be a table of preprocessing options such as keep_jamo = true (got "
+                f"{shown(given)})"
+            )
+        pre: dict[str, Any] = dict(given or {})
         for key, value in d.items():
             k = str(key).replace("-", "_")
             if k == "preprocess":
@@ -411,29 +427,64 @@ def cli_options() -> list[tuple[type, dataclasses.Field]]:
     return own + pre
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest config file read (a real one is a few hundred bytes)."""
+MAX_CONFIG_VALUES = 10_000
+"""Most values a parsed config may hold, counted as they would be walked: YAML aliases count each time
+they are used, so a 368-byte "billion laughs" file is refused instead of taking minutes and gigabytes."""
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file of options into a dict."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"--config {p} is a directory; give a .toml or .yaml file")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
+    if p.suffix not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(f"config file {p} must end in .toml, .yaml or .yml")
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {p} is {size} bytes, more than a config file can need (1 MiB)")
+        text = p.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows editors) is skipped
         if p.suffix == ".toml":
             try:
                 import tomllib
             except ModuleNotFoundError:  # Python 3.10
                 import tomli as tomllib
             data = tomllib.loads(text)
-        elif p.suffix in (".yaml", ".yml"):
+        else:
             import yaml
 
             data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"config file {p} must end in .toml, .yaml or .yml")
     except ConfigError:
         raise
-    except Exception as e:  # TOMLDecodeError, YAMLError, UnicodeDecodeError
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot parse config file {p}: it is not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"cannot parse config file {p}: it is nested too deeply") from None
+    except Exception as e:  # TOMLDecodeError, YAMLError
         raise ConfigError(f"cannot parse config file {p}: {first_line(e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold key = value options at its top level")
+    _check_size(data, p)
     return data
+
+
+def _check_size(data: Any, p: Path) -> None:
+    """Walk ``data`` (shared parts once per use) and refuse it past :data:`MAX_CONFIG_VALUES` values."""
+    budget = MAX_CONFIG_VALUES
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > 20:
+            raise ConfigError(
+                f"config file {p} holds more than {MAX_CONFIG_VALUES} values or nests deeper than 20 "
+                "levels once read (YAML aliases repeat what they name); write the options out plainly"
+            )
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for kv in value.items() for v in kv)
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)

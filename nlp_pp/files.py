@@ -48,6 +48,8 @@ def write_error(e: BaseException, path: str | os.PathLike, what: str = "") -> Ba
         return RunError(f"permission denied {where}; choose a writable directory")
     if e.errno == errno.EROFS:
         return RunError(f"read-only file system {where}; choose a writable directory")
+    if e.errno == errno.ENOENT and Path(path).parent.is_dir():  # e.g. /proc: it exists, takes no new files
+        return RunError(f"{Path(path).parent} does not take new files {where}; choose an ordinary directory")
     if e.errno == errno.ENOENT:
         return RunError(f"directory {Path(path).parent} does not exist {where}; create it first")
     if e.errno == errno.EISDIR:

@@ -27,11 +27,12 @@ import contextvars
 import dataclasses
 import math
 import numbers
+import reprlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
 from typing import Any, ClassVar
 
-from .errors import ConfigError
+from .errors import ConfigError, shorten
 from .schemas import Record, problem
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -215,8 +216,8 @@ class ListOf(Constraint):
         return (
             isinstance(value, tuple)
             and len(value) >= self.min_len
+            and all(self.item.check(v) for v in value)  # before set(): a nested list is unhashable
             and len(set(value)) == len(value)
-            and all(self.item.check(v) for v in value)
         )
 
     def describe(self) -> str:
@@ -236,7 +237,7 @@ class ListOf(Constraint):
         bad = [v for v in value if not self.item.check(v)]
         if bad:
             return (
-                f"{bad[0]!r} is not {self.item.describe()}"
+                f"{shown(bad[0], 60)} is not {self.item.describe()}"
                 if not isinstance(self.item, OneOf)
                 else f"unknown value {bad[0]!r}"
             )
@@ -409,10 +410,28 @@ def label(obj_or_cls: Any, name: str) -> str:
     return f"{cls.__name__}.{name}"
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A short ``repr`` of a value for a message: nesting, long strings and long lists are cut, so
+    neither a 400 KB value nor a YAML structure of a billion shared parts is ever rendered whole.
+
+    >>> shown("x" * 500, 20)
+    "'xxxxxxxxxxxxxxxx..."
+    >>> shown([[[[[1]]]]])
+    '[[[[...]]]]'
+    """
+    return shorten(_REPR.repr(value), limit)
+
+
 def invalid(obj_or_cls: Any, name: str, expected: str, value: Any, problem: str = "") -> ConfigError:
-    """The one message template of every invalid option."""
+    """The one message template of every invalid option (the value shown shortened)."""
     return ConfigError(
-        f"{label(obj_or_cls, name)} must be {expected} (got {value!r}{': ' + problem if problem else ''})"
+        f"{label(obj_or_cls, name)} must be {expected} (got {shown(value)}"
+        f"{': ' + shorten(problem, 200) if problem else ''})"
     )
 
 

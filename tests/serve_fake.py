@@ -29,8 +29,11 @@ class FakeClassifier:
 
     labels = LABELS
 
-    def __init__(self, max_chars: int = 50, delay: float = 0.0, fail_on: str | None = None):
+    def __init__(
+        self, max_chars: int = 50, delay: float = 0.0, fail_on: str | None = None, can_explain: bool = True
+    ):
         self.max_chars = max_chars
+        self.can_explain = can_explain
         self.delay = delay
         self.fail_on = fail_on
         self.calls: list[tuple[list[str], bool]] = []
@@ -76,13 +79,13 @@ class FakeClassifier:
         }
 
 
-def main(port: int) -> None:
-    """Serve a :class:`FakeClassifier` on 127.0.0.1:``port`` until terminated."""
+def main(port: int, delay: float = 0.0, **options) -> None:
+    """Serve a :class:`FakeClassifier` on 127.0.0.1:``port`` until terminated (``options``: serve's)."""
     from nlp_pp.deploy.serve import serve
     from nlp_pp.errors import NlpPpError
 
     try:
-        serve(FakeClassifier(), port=port, log_level="warning")
+        serve(FakeClassifier(delay=delay), port=port, log_level="warning", **options)
     except NlpPpError as e:
         sys.stderr.write(f"error: {e}\n")
         raise SystemExit(e.exit_code) from None

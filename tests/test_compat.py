@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -400,3 +401,27 @@ def test_workers_minus_one_trains_nothing_and_is_caught(word_to_idx):
     assert not ft.syn1neg.any() and np.abs(ft.wv.vectors).max() <= 1 / 8  # gensim's random initialisation
     with pytest.raises(ConfigError, match=r"FastTextConfig.workers must be an integer >= 0 \(got -1\)"):
         nlp_pp.train_fasttext(SENTENCES, dim=8, min_count=1, workers=-1)
+
+
+# --- garbage in, one typed error out (issue 21) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, needle",
+    [
+        (lambda: tokenize("대출 상담 무료"), "not one str"),
+        (lambda: remove_stopword("대출 상담", ["상담"]), "not one str"),
+        (lambda: remove_stopword(["대출", "상담"], ["상담"]), "holds a str where a token list belongs"),
+        (lambda: decompose_jamo("대출"), "not one str"),
+        (lambda: decompose_jamo(["대출", "상담"]), "holds a str where a token list belongs"),
+        (lambda: df_cleaning(None, "content"), "needs a pandas DataFrame"),
+        (lambda: build_my_embed({"<PAD>": 0, "<UNK>": 1}, None), "wv must be gensim word vectors"),
+        (lambda: pad_seq_x([[-5, 10**30]], 3), "found -5"),
+        (lambda: pad_seq_x([[1, 10**30]], 3), "found 1000000000000000000000000000000"),
+        (lambda: set_rare_vocab({"a": -1, "b": 3}, 1), "'a' has -1"),
+        (lambda: set_rare_vocab({"a": float("nan")}, 1), "'a' has nan"),
+    ],
+)
+def test_garbage_arguments_are_config_errors(call, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        call()

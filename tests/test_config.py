@@ -146,7 +146,10 @@ def test_the_cli_and_from_dict_reject_the_same_values_with_the_same_message(key,
             r"ModelConfig.hidden must be an integer >= 1 \(got 0\)",
         ),
         (lambda: FastTextConfig(min_n=4, max_n=3), r"FastTextConfig.min_n must be at most max_n=3 \(got 4\)"),
-        (lambda: PreprocessConfig(max_chars=-1), r"PreprocessConfig.max_chars must be an integer >= 1"),
+        (
+            lambda: PreprocessConfig(max_chars=-1),
+            r"PreprocessConfig.max_chars must be an integer in \[1, 100000\]",
+        ),
         (lambda: ExperimentConfig(text_col="x", label_col="x"), "--label-col must be a different column"),
     ],
 )
@@ -203,3 +206,64 @@ def test_the_vocabulary_takes_the_vectors_words_by_default_with_a_frozen_unlabel
     assert ExperimentConfig(unlabeled=("m.txt",), vocab_from_vectors=False).extend_vocabulary() is False
     assert ExperimentConfig(vocab_from_vectors=True).extend_vocabulary() is True  # as asked
     assert ExperimentConfig(pretrained_vectors="v", inits=("random",)).extend_vocabulary() is False
+
+
+# --- hostile config files (issue 21) -------------------------------------------------------------
+
+
+def _config_fails(tmp_path, capsys, name: str, text: str | bytes, *needles: str) -> str:
+    from tests.test_errors import fails_with
+
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return fails_with(["--config", str(path)], capsys, *needles, out=tmp_path / "runs")
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("models: [[gru]]", "--models must be"),
+        ("seeds: [[1]]", "--seeds must be"),
+        ("unlabeled: [[a.txt]]", "--unlabeled must be"),
+        ("keep_pos: [[NN]]", "--keep-pos must be"),
+        ("preprocess: 5", "preprocess must be a table"),
+        ("preprocess: abc", "preprocess must be a table"),
+        ("preprocess: [1, 2]", "preprocess must be a table"),
+    ],
+)
+def test_nested_lists_and_a_preprocess_that_is_not_a_table_are_one_error(tmp_path, capsys, text, needle):
+    _config_fails(tmp_path, capsys, "c.yaml", text, needle)
+
+
+def test_a_billion_laughs_config_is_refused_at_once(tmp_path, capsys):
+    import time
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi"):
+        lines.append(
+            f"{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]"
+        )
+    lines.append("models: *i")
+    t0 = time.monotonic()
+    _config_fails(tmp_path, capsys, "lol.yaml", "\n".join(lines) + "\n", "more than 10000 values")
+    assert time.monotonic() - t0 < 5
+
+
+def test_an_invalid_value_is_shown_shortened(tmp_path, capsys):
+    deep = "x" * 400_000
+    err = _config_fails(tmp_path, capsys, "c.toml", f'models = [[[[["{deep}"]]]]]\n', "--models must be")
+    assert len(err.strip().splitlines()[-1]) < 600
+    err = _config_fails(tmp_path, capsys, "d.toml", f'epochs = "{deep}"\n', "--epochs must be")
+    assert len(err.strip().splitlines()[-1]) < 600
+
+
+def test_a_toml_config_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_bytes("\ufeffepochs = 3\n".encode())
+    assert cli("--config", str(path)).epochs == 3
+
+
+def test_a_config_that_is_a_directory_says_so(tmp_path, capsys):
+    from tests.test_errors import fails_with
+
+    fails_with(["--config", str(tmp_path)], capsys, "is a directory", out=tmp_path / "runs")

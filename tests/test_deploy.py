@@ -284,4 +284,71 @@ def test_serve_needs_a_model_and_a_free_port(run, tmp_path, capsys):
         assert pipeline.main(["serve", "--run", str(run), "--port", str(port)]) == 2
         assert "is in use" in capsys.readouterr().err
     assert pipeline.main(["serve", "--model-dir", str(tmp_path / "none")]) == 2
-    assert "run directory not found" in capsys.readouterr().err
+    assert "export directory not found" in capsys.readouterr().err
+
+
+def test_export_details_int8_baseline_permissions_and_log(run, tmp_path, capsys):
+    import os
+    import stat
+
+    assert (
+        pipeline.main(
+            [
+                "export",
+                "--run",
+                str(run),
+                "--model",
+                "tfidf_logreg",
+                "--quantize",
+                "int8",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 2
+    )
+    assert "has none (export it without --quantize)" in capsys.readouterr().err
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "q"
+        args = ["export", "--run", str(run), "--model", "gru-random-seed0", "--quantize", "int8"]
+        assert pipeline.main([*args, "--out", str(out)]) == 0
+    finally:
+        os.umask(old)
+    err = capsys.readouterr().err
+    assert "quantised" in err and ".tmp" not in err  # the log names no temporary directory
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()} == {0o644}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["quantize"] == "int8" and manifest["source"]["run"] == run.name
+
+
+def test_a_partial_run_exports_with_a_warning(run, tmp_path, capsys):
+    import shutil
+
+    partial = tmp_path / "r.partial"
+    shutil.copytree(run, partial)
+    args = ["export", "--run", str(partial), "--model", "gru-random-seed0", "--out", str(tmp_path / "e")]
+    assert pipeline.main(args) == 0
+    assert "unfinished run (.partial)" in capsys.readouterr().err
+
+
+def test_an_export_carries_its_stopword_list(tmp_path, capsys):
+    stop = tmp_path / "stop.txt"
+    stop.write_text("광고\n무료\n", encoding="utf-8")
+    args = ["--data", str(SAMPLE), "--max-rows", "200", "--epochs", "1", "--fasttext-epochs", "1"]
+    args += ["--emb-dim", "8", "--hidden", "8", "--models", "gru", "--inits", "random", "--n-jobs", "1"]
+    args += ["--stopwords", str(stop), "--no-baseline", "--no-ensemble", "--no-cache"]
+    assert pipeline.main([*args, "--out", str(tmp_path / "runs"), "--name", "s"]) == 0
+    out = tmp_path / "e"
+    assert pipeline.main(["export", "--run", str(tmp_path / "runs" / "s"), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["preprocess"]["stopwords"] == "stopwords.txt" and "stopwords.txt" in manifest["files"]
+    texts = ["무료 광고 쿠폰 받으세요", "오늘 저녁 같이 먹자"]
+    before = load_classifier(out).predict_proba(texts)
+    stop.write_text("쿠폰\n", encoding="utf-8")  # the run's file changes: the export does not
+    np.testing.assert_array_equal(load_classifier(out).predict_proba(texts), before)
+    stop.unlink()
+    np.testing.assert_array_equal(load_classifier(out).predict_proba(texts), before)
+    assert pipeline.main(["serve", "--model-dir", str(tmp_path / "none")]) == 2
+    assert "export directory not found" in capsys.readouterr().err

@@ -293,3 +293,10 @@ def test_resume_errors(small_run: Path, tmp_path, capsys):
 
 def test_resume_with_other_options_is_refused(tmp_path, capsys):
     fails_with(["--resume", str(tmp_path), "--epochs", "3"], capsys, "saved options")
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le", "utf-32-be"])
+def test_utf32_is_called_utf32(tmp_path, capsys, encoding):
+    p = tmp_path / "u.csv"
+    p.write_text("content,class\n안녕하세요 반가워요,일상대화\nhello there,스팸문자\n", encoding=encoding)
+    fails_with(["--data", str(p)], capsys, "is UTF-32 encoded", out=tmp_path / "runs")

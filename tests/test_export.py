@@ -6,6 +6,7 @@ tests are skipped when the ``serve`` extra (onnx, onnxruntime) is not installed.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -16,7 +17,7 @@ from scipy.special import softmax
 from nlp_pp import models
 from nlp_pp.deploy import graphs as ex
 from nlp_pp.deploy import inference as inf
-from nlp_pp.errors import ConfigError
+from nlp_pp.errors import ConfigError, RunError
 from nlp_pp.models import ModelConfig, build_model
 from nlp_pp.training.trainer import predict_proba
 
@@ -289,3 +290,213 @@ def test_missing_onnxruntime_gives_config_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ConfigError, match=r"needs onnx: pip install 'nlp_pp\[serve\]'"):
         ex.export_onnx(model, tmp_path / "m.onnx")
+
+
+# ------------------------------------------------------------------ hostile graphs (issue 21)
+
+
+def tiny_graph(tmp_path, name="m.onnx", *, nodes=(), meta=None, classes=2, vocab=V, external=None, **kw):
+    """A small valid graph of the exported kind: tokens [B, T] int64 -> Gather -> ReduceMean -> logits.
+
+    ``nodes`` are added before the output; ``external`` makes the embedding table's data external
+    (``location``); ``kw`` may replace ``inputs``, ``outputs`` or ``body`` (the node list).
+    """
+    onnx = pytest.importorskip("onnx")
+    h, T = onnx.helper, onnx.TensorProto
+    table = h.make_tensor("emb", T.FLOAT, [vocab, classes], np.linspace(-1, 1, vocab * classes).tolist())
+    if external is not None:
+        table = external_tensor(onnx, "emb", [vocab, classes], external)
+    body = kw.get("body") or [
+        h.make_node("Gather", ["emb", "tokens"], ["e"], axis=0),
+        h.make_node("ReduceMean", ["e"], ["logits"], axes=[1], keepdims=0),
+    ]
+    graph = h.make_graph(
+        [*body, *nodes],
+        "g",
+        kw.get("inputs") or [h.make_tensor_value_info("tokens", T.INT64, ["batch", "time"])],
+        kw.get("outputs") or [h.make_tensor_value_info("logits", T.FLOAT, ["batch", classes])],
+        [table],
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    model.ir_version = 8
+    entry = model.metadata_props.add()
+    entry.key, entry.value = inf.METADATA_KEY, json.dumps({"pad_idx": 0, "vocab_size": vocab, **(meta or {})})
+    path = tmp_path / name
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def external_tensor(onnx, name: str, dims: list[int], location: str):
+    """A float tensor whose data ONNX Runtime would read from the file ``location``."""
+    t = onnx.TensorProto(name=name, data_type=onnx.TensorProto.FLOAT, dims=dims)
+    t.data_location = onnx.TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", str(int(np.prod(dims)) * 4))):
+        entry = t.external_data.add()
+        entry.key, entry.value = k, v
+    return t
+
+
+def test_a_tiny_graph_of_the_exported_kind_loads(tmp_path):
+    pytest.importorskip("onnxruntime")
+    runner = inf.OnnxRunner(tiny_graph(tmp_path))
+    assert runner.num_classes == 2 and runner.logits([[1, 2], []]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("where", ["inside", "absolute", "parent", "symlink"])
+def test_onnx_external_data_is_refused_wherever_it_points(tmp_path, where):
+    """An initializer whose bytes live in another file would make any file's bytes the model's weights."""
+    pytest.importorskip("onnxruntime")
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(V * 2, dtype=np.float32).tobytes())
+    export = tmp_path / "export"
+    export.mkdir()
+    location = {
+        "inside": "weights.bin",
+        "absolute": str(secret),
+        "parent": "../secret.bin",
+        "symlink": "link.bin",
+    }[where]
+    if where == "inside":
+        (export / "weights.bin").write_bytes(secret.read_bytes())
+    if where == "symlink":
+        (export / "link.bin").symlink_to(secret)
+    path = tiny_graph(export, external=location)
+    with pytest.raises(RunError, match="keeps its data in an external file"):
+        inf.OnnxRunner(path)
+
+
+def test_onnx_external_data_in_a_subgraph_or_attribute_is_refused(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    h = onnx.helper
+    value = external_tensor(onnx, "c", [2], "/etc/passwd")
+    const = h.make_node("Constant", [], ["bias"], value=value)
+    add = h.make_node("Add", ["m", "bias"], ["logits"])
+    body = [
+        h.make_node("Gather", ["emb", "tokens"], ["e"], axis=0),
+        h.make_node("ReduceMean", ["e"], ["m"], axes=[1], keepdims=0),
+        const,
+        add,
+    ]
+    with pytest.raises(RunError, match=r"attribute 'value' .* external file"):
+        inf.OnnxRunner(tiny_graph(tmp_path, body=body))
+
+
+def _loop_body(onnx):
+    h, T = onnx.helper, onnx.TensorProto
+    return h.make_graph(
+        [h.make_node("Identity", ["cond_in"], ["cond_out"]), h.make_node("Identity", ["x_in"], ["x_out"])],
+        "body",
+        [
+            h.make_tensor_value_info("i", T.INT64, []),
+            h.make_tensor_value_info("cond_in", T.BOOL, []),
+            h.make_tensor_value_info("x_in", T.FLOAT, None),
+        ],
+        [h.make_tensor_value_info("cond_out", T.BOOL, []), h.make_tensor_value_info("x_out", T.FLOAT, None)],
+    )
+
+
+def test_control_flow_the_exporter_never_writes_is_refused(tmp_path):
+    """A Loop of 10**15 iterations would hang every request; the exporter never writes Loop, If or Scan."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    h, T = onnx.helper, onnx.TensorProto
+    body = [
+        h.make_node("Gather", ["emb", "tokens"], ["e"], axis=0),
+        h.make_node("ReduceMean", ["e"], ["m"], axes=[1], keepdims=0),
+        h.make_node("Constant", [], ["n"], value=h.make_tensor("n", T.INT64, [], [10**15])),
+        h.make_node("Constant", [], ["t"], value=h.make_tensor("t", T.BOOL, [], [True])),
+        h.make_node("Loop", ["n", "t", "m"], ["logits"], body=_loop_body(onnx)),
+    ]
+    with pytest.raises(RunError, match="operator Loop, which the nlp_pp exporter never writes"):
+        inf.OnnxRunner(tiny_graph(tmp_path, body=body))
+
+
+def _exported_ops(path) -> set[str]:
+    onnx = pytest.importorskip("onnx")
+    return {f"{n.domain}.{n.op_type}" if n.domain else n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=config_id)
+def test_every_operator_the_exporter_writes_is_allowed(cfg, tmp_path):
+    """fp32 and int8 (with and without Conv) graphs of every model family pass the operator check."""
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    src = ex.export_onnx(make_model(**cfg), tmp_path / "m.onnx", verify=False)
+    paths = [src, ex.quantize_onnx_int8(src, tmp_path / "q.onnx")]
+    if cfg["name"] in ("cnn", "hybrid"):
+        paths.append(ex.quantize_onnx_int8(src, tmp_path / "qc.onnx", quantize_conv=True))
+    for path in paths:
+        inf.check_onnx_model(onnx.load(str(path)), str(path))
+        assert not {"Loop", "If", "Scan"} & _exported_ops(path)
+
+
+def _info(onnx, name, elem, shape):
+    return onnx.helper.make_tensor_value_info(name, elem, shape)
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ("float input", "one input of int64 token ids"),
+        ("second input", "one input of int64 token ids"),
+        ("int64 output", "float32 logits"),
+        ("pad 1e30", "pad_idx 1e\\+30 is not a token id"),
+        ("pad outside", "pad_idx 50 is not a token id"),
+        ("terabytes", "fails on a \\["),
+        ("one class", "not finite logits"),
+    ],
+)
+def test_a_graph_that_cannot_serve_is_refused_when_loaded(tmp_path, change, needle):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    h, T = onnx.helper, onnx.TensorProto
+    kw: dict = {}
+    if change == "float input":
+        kw["inputs"] = [_info(onnx, "tokens", T.FLOAT, ["batch", "time"])]
+        kw["body"] = [
+            h.make_node("Cast", ["tokens"], ["ids"], to=T.INT64),
+            h.make_node("Gather", ["emb", "ids"], ["e"], axis=0),
+            h.make_node("ReduceMean", ["e"], ["logits"], axes=[1], keepdims=0),
+        ]
+    elif change == "second input":
+        kw["inputs"] = [
+            _info(onnx, "tokens", T.INT64, ["batch", "time"]),
+            _info(onnx, "extra", T.FLOAT, ["batch", 2]),
+        ]
+        kw["body"] = [
+            h.make_node("Gather", ["emb", "tokens"], ["e"], axis=0),
+            h.make_node("ReduceMean", ["e"], ["m"], axes=[1], keepdims=0),
+            h.make_node("Add", ["m", "extra"], ["logits"]),
+        ]
+    elif change == "int64 output":
+        kw["outputs"] = [_info(onnx, "logits", T.INT64, ["batch", 2])]
+        kw["body"] = [
+            h.make_node("Gather", ["emb", "tokens"], ["e"], axis=0),
+            h.make_node("ReduceMean", ["e"], ["m"], axes=[1], keepdims=0),
+            h.make_node("Cast", ["m"], ["logits"], to=T.INT64),
+        ]
+    elif change == "terabytes":  # [1, T] ones of shape [2**40] each: the graph asks for 4 TiB per run
+        kw["body"] = [
+            h.make_node("Gather", ["emb", "tokens"], ["e"], axis=0),
+            h.make_node("ReduceMean", ["e"], ["m"], axes=[1], keepdims=0),
+            h.make_node("Constant", [], ["shape"], value=h.make_tensor("s", T.INT64, [2], [2**20, 2**20])),
+            h.make_node("ConstantOfShape", ["shape"], ["big"], value=h.make_tensor("v", T.FLOAT, [1], [0.0])),
+            h.make_node("ReduceMax", ["big"], ["z"], keepdims=0),
+            h.make_node("Add", ["m", "z"], ["logits"]),
+        ]
+    path = tiny_graph(
+        tmp_path,
+        meta={"pad 1e30": {"pad_idx": 1e30}, "pad outside": {"pad_idx": V}}.get(change),
+        classes=1 if change == "one class" else 2,
+        **kw,
+    )
+    with pytest.raises(RunError, match=needle):
+        inf.OnnxRunner(path)
+
+
+@pytest.mark.parametrize("threads", [0, 10**6, 1000, 2.0, True])
+def test_onnx_threads_are_bounded_by_the_cores(tmp_path, threads):
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(ConfigError, match="threads must be an integer from 1 to"):
+        inf.OnnxRunner(tiny_graph(tmp_path), threads=threads)

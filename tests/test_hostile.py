@@ -488,3 +488,84 @@ def test_class_size_error_names_the_files_counts_under_max_rows(tmp_path, capsys
         "'기타' 3",
         out=tmp_path / "runs",
     )
+
+
+# --- 12. issue 21: vectors files with impossible numbers --------------------------------------------------
+
+
+def _vec(path: Path, rows: list[str], header: str | None = None) -> Path:
+    dim = len(rows[0].split()) - 1
+    path.write_text((header or f"{len(rows)} {dim}") + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_pretrained_vectors_with_nan_or_inf_are_refused_when_read(tmp_path, bad):
+    from nlp_pp.vectors.fasttext import load_pretrained_vectors
+
+    path = _vec(tmp_path / "v.vec", ["대출 0.1 0.2", f"상담 0.3 {bad}"])
+    with pytest.raises(DataError, match="NaN or infinite"):
+        load_pretrained_vectors(path)
+
+
+def test_an_npz_vectors_file_with_nan_is_refused(tmp_path):
+    from gensim.models import KeyedVectors
+
+    from nlp_pp.vectors.storage import load_vectors, save_vectors
+
+    kv = KeyedVectors(2)
+    kv.add_vectors(["대출", "상담"], np.array([[0.1, 0.2], [np.nan, 0.1]], dtype=np.float32))
+    save_vectors(kv, tmp_path / "v.npz")
+    with pytest.raises(RunError, match=r"NaN or infinite values \(first in row 1\)"):
+        load_vectors(tmp_path / "v.npz")
+
+
+def test_a_vec_header_promising_more_than_the_file_holds_is_refused_at_once(tmp_path):
+    import resource
+
+    from nlp_pp.vectors.fasttext import load_pretrained_vectors
+
+    path = _vec(tmp_path / "v.vec", ["대출 0.1 0.2"], header="100000000 100")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataError, match="the header promises 100000000 words of dimension 100"):
+        load_pretrained_vectors(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: nothing allocated
+
+
+def test_nan_pretrained_vectors_are_one_error_line(tmp_path, capsys):
+    path = _vec(tmp_path / "v.vec", ["대출 0.1 nan", "상담 0.3 0.4"])
+    fails_with(
+        ["--data", str(SAMPLE), *TINY, "--pretrained-vectors", str(path), "--emb-dim", "2"],
+        capsys,
+        "NaN or infinite",
+        out=tmp_path / "runs",
+    )
+
+
+def test_vocab_from_vectors_max_must_be_a_count(tmp_path, capsys):
+    fails_with(
+        ["--data", str(SAMPLE), "--vocab-from-vectors-max", "-1"],
+        capsys,
+        "--vocab-from-vectors-max must be an integer >= 0",
+        out=tmp_path / "runs",
+    )
+
+
+@pytest.mark.slow  # a whole (tiny) run
+def test_vocab_from_vectors_adds_the_most_frequent_words_up_to_the_cap(tmp_path, capsys):
+    words = [f"단어{i}" for i in range(50)]
+    rows = [f"{w} " + " ".join(f"{(i * 7 + k) % 10 / 10:.1f}" for k in range(8)) for i, w in enumerate(words)]
+    path = _vec(tmp_path / "v.vec", rows)
+    args = ["--data", str(SAMPLE), *TINY, "--pretrained-vectors", str(path), "--emb-dim", "8"]
+    args += ["--vocab-from-vectors", "--freeze-embedding", "--vocab-from-vectors-max", "5", "--no-cache"]
+    assert pipeline.main([*args, "--out", str(tmp_path / "runs"), "--name", "v"]) == 0
+    assert "5 words of the vectors added, 45 left out (--vocab-from-vectors-max 5)" in capsys.readouterr().err
+    vocab = Vocab.load(tmp_path / "runs" / "v" / "vocab.json")
+    assert vocab.itos[vocab.training_size :] == words[:5]  # the vectors' first (most frequent) words
+
+
+def test_a_deeply_nested_run_json_is_one_error_line(tmp_path, capsys):
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    fails_with(["predict", "--run", str(run), "안녕"], capsys, "nested too deeply")

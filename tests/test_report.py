@@ -487,3 +487,16 @@ def test_markdown_report_escapes_every_payload(binary_results, tmp_path):
     assert "<blockquote>" not in html and "<ol>" not in html
     for p in ("evil.example", "bare.example"):
         assert p in html  # the text is still shown, as text
+
+
+def test_direction_controls_are_shown_not_obeyed_in_both_reports(binary_results, tmp_path):
+    """A right-to-left override in a message would reorder the rest of its table row as displayed."""
+    r = copy.deepcopy(binary_results)
+    rlo = "무료 \u202egnp.exe \u2066x\u2069 \u200f"
+    for run in r["runs"] + [r["baseline"]]:
+        run["misclassified"] = [{"text": rlo, "true": SPAM, "pred": DAILY, "prob": 0.5}]
+    out = write_report(r, tmp_path)
+    for path in (out["md"], out["html"]):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", text), path.name
+        assert "U+202E" in text and "gnp" in text

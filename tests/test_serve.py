@@ -180,7 +180,7 @@ def test_health_metadata_docs(client, fake):
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/metadata").json() == fake.metadata()
     docs = client.get("/docs")
-    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
     spec = client.get("/openapi.json").json()
     post = spec["paths"]["/predict"]["post"]
     assert set(post["responses"]) >= {"200", "413", "422", "500"}
@@ -444,10 +444,10 @@ def test_core_install_does_not_need_fastapi():
 # -- a real server process ----------------------------------------------------------------------
 
 
-def _start(port: int, log: Path) -> subprocess.Popen:
+def _start(port: int, log: Path, options: str = "") -> subprocess.Popen:
     with open(log, "wb") as f:
         return subprocess.Popen(
-            [sys.executable, "-c", f"from tests.serve_fake import main; main({port})"],
+            [sys.executable, "-c", f"from tests.serve_fake import main; main({port}{options})"],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=f,
@@ -561,3 +561,162 @@ def test_real_server_thread_keeps_answering_concurrent_clients(tmp_path):
         server.should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+# -- hostile requests and clients (issue 21) -----------------------------------------------------
+
+
+def test_a_lone_surrogate_is_422_and_the_server_goes_on(client, fake):
+    r = client.post(
+        "/predict", content=b'{"texts": ["ok", "\\ud800"]}', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert "'texts[1]' holds an unpaired surrogate (U+D800)" in one_line(r.json()["detail"])
+    assert fake.calls == []
+    r = client.post("/predict", content=b'{"\\udfff": 1}', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and one_line(r.json()["detail"])  # not a 500
+    assert client.post("/predict", json={"texts": ["a"]}).status_code == 200
+
+
+def test_explain_on_a_model_that_cannot_explain_is_422():
+    fake = FakeClassifier(can_explain=False)
+    with TestClient(create_app(fake)) as c:
+        r = c.post("/predict", json={"texts": ["a"], "explain": True})
+        assert r.status_code == 422 and "cannot explain" in one_line(r.json()["detail"])
+        assert fake.calls == [] and c.post("/predict", json={"texts": ["a"]}).status_code == 200
+
+
+class _HtmlLabels(FakeClassifier):
+    labels = ["<img src=x onerror=alert(1)>", "[x](javascript:alert(1))"]
+
+
+def test_labels_stay_out_of_the_docs_and_nothing_is_fetched_from_the_network():
+    with TestClient(create_app(_HtmlLabels())) as c:
+        spec = c.get("/openapi.json").json()
+        assert "<img" not in json.dumps(spec) and "javascript:" not in json.dumps(spec)
+        docs = c.get("/docs")
+        assert docs.status_code == 200 and "<img" not in docs.text
+        assert "http://" not in docs.text.replace("http://HOST:PORT", "") and "https://" not in docs.text
+        assert "<script" not in docs.text and c.get("/redoc").status_code == 404
+
+
+def test_a_body_larger_than_the_texts_can_need_is_413(fake):
+    app = create_app(fake, max_texts=2, max_chars=10)  # 2 x (12 x 10 + 16) + 4096 bytes
+    with TestClient(app) as c:
+        big = json.dumps({"texts": ["a" * 5000]}).encode()
+        r = c.post("/predict", content=big, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "larger than 4368 bytes" in one_line(r.json()["detail"])
+        r = c.post("/predict", json={"texts": ["a" * 100]})  # long, but within the limit: cut and flagged
+        assert r.status_code == 200 and r.json()["results"][0]["truncated"] is True
+    assert fake.calls == [(["a" * 10], False)]
+
+
+def test_head_health_and_bodies_fastapi_cannot_parse_are_answered(fake):
+    with TestClient(create_app(fake, max_chars=5000)) as client:
+        assert client.head("/health").status_code == 200
+        for body in (b'{"texts": ["\xff"]}', b"[" * 100_000 + b"]" * 100_000):
+            r = client.post("/predict", content=body, headers={"content-type": "application/json"})
+            assert r.status_code == 422, r.text
+            assert "not valid JSON" in one_line(r.json()["detail"])
+
+
+def test_a_batch_that_takes_too_long_is_503_and_health_says_stuck():
+    fake = FakeClassifier(delay=1.5)
+    with TestClient(create_app(fake, batch_timeout=0.2, max_wait_ms=0)) as c:
+        t0 = time.monotonic()
+        r = c.post("/predict", json={"texts": ["a"]})
+        assert r.status_code == 503 and "did not finish this batch within 0.2 s" in r.json()["detail"]
+        assert time.monotonic() - t0 < 1.2
+        health = c.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "stuck"
+        assert c.post("/predict", json={"texts": ["b"]}).status_code == 503  # fails fast while stuck
+        time.sleep(1.5)
+        assert c.get("/health").json() == {"status": "ok"}
+        fake.delay = 0
+        assert c.post("/predict", json={"texts": ["c"]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(body_timeout=0), "body_timeout"),
+        (dict(batch_timeout=-1), "batch_timeout"),
+        (dict(max_body_bytes=0), "max_body_bytes"),
+    ],
+)
+def test_bad_timeouts_are_config_errors(fake, kwargs, needle):
+    with pytest.raises(ConfigError, match=needle):
+        create_app(fake, **kwargs)
+
+
+def test_an_empty_host_is_refused_and_every_interface_is_warned_about(fake, monkeypatch, caplog):
+    import uvicorn
+
+    with pytest.raises(ConfigError, match="--host must be an address"):
+        serve(fake, host="", port=0)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)  # bind, then stop
+    with pytest.raises(ConfigError, match="did not start"):
+        serve(fake, host="0.0.0.0", port=0)
+    assert "no authentication" in caplog.text
+
+
+def _slow_clients(port: int, n: int) -> list[socket.socket]:
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")  # no end
+        socks.append(s)
+    return socks
+
+
+def _closed_by_server(s: socket.socket, timeout: float) -> bool:
+    s.settimeout(timeout)
+    try:
+        return s.recv(1024) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.slow  # a real server process and timeouts of a few seconds
+def test_slow_clients_are_timed_out_and_a_stuck_server_still_stops(tmp_path):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    proc = _start(port, log, ", delay=1000, header_timeout=1, body_timeout=1, batch_timeout=1")
+    try:
+        _wait_ready(proc, url, log)
+        socks = _slow_clients(port, 50)
+        half = socket.create_connection(("127.0.0.1", port), timeout=5)
+        half.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"texts": '
+        )
+        assert all(_closed_by_server(s, 5) for s in socks)
+        half.settimeout(5)
+        assert b"408" in half.recv(4096).split(b"\r\n")[0]
+        for s in [*socks, half]:
+            s.close()
+        with pytest.raises(urllib.error.HTTPError) as e:  # the model hangs: 503 after the batch timeout
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    url + "/predict",
+                    data=b'{"texts": ["a"]}',
+                    method="POST",
+                    headers={"Content-Type": "application/json"},
+                ),
+                timeout=10,
+            )
+        assert e.value.code == 503
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + "/health", timeout=5)
+        assert e.value.code == 503 and json.load(e.value)["status"] == "stuck"
+        t0 = time.monotonic()
+        proc.terminate()
+        code = proc.wait(timeout=20)
+        assert code in (0, -signal.SIGTERM) and time.monotonic() - t0 < 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)

@@ -606,3 +606,11 @@ def test_damaged_extra_array_is_an_error_even_when_not_asked_for(model, tmp_path
     data[len(data) - 200_000] ^= 0x01
     (tmp_path / "flipped").write_bytes(bytes(data))
     run_error(tmp_path / "flipped", "damaged")
+
+
+def test_a_directory_that_takes_no_files_is_not_called_missing(model):
+    if not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    with pytest.raises(RunError, match="/proc does not take new files") as info:
+        save_vectors(model.wv, "/proc/v.npz")
+    assert "does not exist" not in str(info.value)

@@ -150,3 +150,16 @@ def test_load_json_that_is_not_an_object(tmp_path, content):
 def test_load_directory(tmp_path):
     with pytest.raises(RunError):
         Vocab.load(tmp_path)
+
+
+def test_extended_keeps_at_most_limit_words_in_the_order_given():
+    from nlp_pp.errors import ConfigError
+
+    v = Vocab.build([["a", "b"]], min_count=1)
+    big = v.extended(["x", "a", "y", "z"], limit=2)
+    assert big.itos[len(v) :] == ["x", "y"]
+    assert (big.stats["from_vectors"], big.stats["vectors_left_out"]) == (2, 1)
+    assert v.extended(["x"], limit=0).itos == v.itos
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ConfigError, match="limit"):
+            v.extended(["x"], limit=bad)

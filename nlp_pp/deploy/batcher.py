@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -54,7 +55,13 @@ class ClassifierError(RuntimeError):
 
 
 class ServiceUnavailable(RuntimeError):
-    """The batcher was stopped (server shutting down) before a request was answered (HTTP 503)."""
+    """The batcher was stopped (server shutting down) before a request was answered, or the model is
+    stuck on an earlier batch (HTTP 503)."""
+
+
+class BatchTimeout(ServiceUnavailable):
+    """A ``predict`` call ran longer than the batch timeout (HTTP 503); the batcher is stuck until it
+    returns."""
 
 
 @dataclass(eq=False)
@@ -88,6 +95,12 @@ class MicroBatcher:
     max_wait_ms : float
         How long the worker waits for more requests after the first one arrived. 0 takes only what is
         already queued; larger values trade latency for bigger batches.
+    timeout : float
+        Seconds one ``predict`` call may take. A call that takes longer fails its requests with
+        :class:`BatchTimeout`; until it returns (threads cannot be stopped) the batcher is *stuck*:
+        :attr:`stuck_for` says for how long, and new requests fail at once with
+        :class:`ServiceUnavailable`. Each call runs in a daemon thread, so a stuck call never keeps
+        the process from exiting.
 
     Notes
     -----
@@ -96,10 +109,15 @@ class MicroBatcher:
     last 1000 of them, for monitoring and tests.
     """
 
-    def __init__(self, classifier: Classifier, *, max_batch: int = 256, max_wait_ms: float = 2.0):
+    def __init__(
+        self, classifier: Classifier, *, max_batch: int = 256, max_wait_ms: float = 2.0, timeout: float = 30.0
+    ):
         self.classifier = classifier
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
+        self.timeout = float(timeout)
+        self._stuck_since: float | None = None
+        self._stuck_call: asyncio.Future | None = None
         self.calls = 0
         self.batch_sizes: deque[int] = deque(maxlen=1000)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -109,6 +127,13 @@ class MicroBatcher:
         self._pending: deque[_Job] = deque()
         self._inflight: list[_Job] = []
         self._closed = False
+
+    @property
+    def stuck_for(self) -> float | None:
+        """Seconds the current ``predict`` call has run past its start, if it exceeded the timeout."""
+        if self._stuck_since is None:
+            return None
+        return time.monotonic() - self._stuck_since
 
     @property
     def running(self) -> bool:
@@ -150,6 +175,11 @@ class MicroBatcher:
         """
         if self._closed:
             raise ServiceUnavailable("the server is shutting down; retry on another instance")
+        if self._stuck_since is not None:
+            raise ServiceUnavailable(
+                f"the model has been running one batch for {self.stuck_for:.0f} s (batch timeout "
+                f"{self.timeout:g} s); this server cannot answer until it returns: restart it"
+            )
         if not texts:
             return []
         self._ensure_worker()
@@ -257,6 +287,8 @@ class MicroBatcher:
                     if n >= self.max_batch or blocked or remaining <= 0:
                         break
                     await self._next(remaining)
+                if self._stuck_call is not None:  # one call at a time: wait for the stuck one
+                    await asyncio.wait({self._stuck_call})
                 parts = self._take(head.explain)
                 if parts:
                     await self._run(parts, head.explain)
@@ -270,10 +302,28 @@ class MicroBatcher:
         t0 = time.perf_counter()
         self.calls += 1
         self.batch_sizes.append(len(texts))
+        call = self._start_call(texts, explain)
         try:
-            out = await asyncio.to_thread(self.classifier.predict, texts, explain=explain)
+            out = await asyncio.wait_for(asyncio.shield(call), self.timeout)
+        except asyncio.TimeoutError:
+            started = time.monotonic() - self.timeout
+            self._stuck_since, self._stuck_call = started, call
+            call.add_done_callback(self._unstuck)
+            logger.error(
+                "classifier.predict has run %g s on %d texts (the batch timeout): the server is stuck "
+                "until it returns (GET /health answers 503)",
+                self.timeout,
+                len(texts),
+            )
+            raise BatchTimeout(
+                f"the model did not finish this batch within {self.timeout:g} s; the server is stuck: "
+                "restart it"
+            ) from None
         except Exception as e:
-            logger.exception("classifier.predict failed on %d texts", len(texts))
+            logger.error(
+                "classifier.predict failed on %d texts: %s", len(texts), first_line(e, with_type=True)
+            )
+            logger.debug("traceback", exc_info=e)
             raise ClassifierError(f"the classifier failed: {first_line(e, with_type=True)}") from None
         if isinstance(out, (str, bytes)) or not isinstance(out, Sequence):
             try:
@@ -292,12 +342,50 @@ class MicroBatcher:
         )
         return list(out)
 
+    def _start_call(self, texts: list[str], explain: bool) -> asyncio.Future:
+        """Run ``classifier.predict`` in a new daemon thread; a future of its result on this loop."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(result, error) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        def target() -> None:
+            try:
+                result, error = self.classifier.predict(texts, explain=explain), None
+            except BaseException as e:  # handed to the event loop, which re-raises it in _predict
+                result, error = None, e
+            try:
+                loop.call_soon_threadsafe(settle, result, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        threading.Thread(target=target, name="nlp_pp-predict", daemon=True).start()
+        return future
+
+    def _unstuck(self, call: asyncio.Future) -> None:
+        if not call.cancelled():
+            call.exception()  # retrieved: the late result or error of a timed-out call is dropped
+        if self._stuck_call is call:
+            logger.warning("the stuck predict call returned after %.0f s; serving again", self.stuck_for or 0)
+            self._stuck_since, self._stuck_call = None, None
+
     async def _run(self, parts: list[tuple[_Job, int, int]], explain: bool) -> None:
         texts = [t for job, a, b in parts for t in job.texts[a:b]]
         self._inflight = [job for job, _, _ in parts]
         try:
             try:
                 out = await self._predict(texts, explain)
+            except BatchTimeout as e:  # these requests, and every one waiting behind them, fail now
+                for job, _, _ in parts:
+                    job.fail(e)
+                self._fail_all(e)
+                return
             except ClassifierError as e:
                 if len({id(job) for job, _, _ in parts}) == 1:
                     parts[0][0].fail(e)
@@ -308,8 +396,13 @@ class MicroBatcher:
                         continue
                     try:
                         self._fill(job, a, await self._predict(job.texts[a:b], explain))
-                    except ClassifierError as e1:
+                    except (ClassifierError, BatchTimeout) as e1:
                         job.fail(e1)
+                        if isinstance(e1, BatchTimeout):  # the rest would wait behind a stuck call
+                            for other, _, _ in parts:
+                                other.fail(e1)
+                            self._fail_all(e1)
+                            return
                 return
             i = 0
             for job, a, b in parts:

@@ -18,19 +18,23 @@ holds TorchScript programs and is read only when the caller says it trusts it
 
 from __future__ import annotations
 
-import errno
-import json
+import dataclasses
 import logging
+import math
+import re
+import reprlib
 import shutil
-import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Any
 
-from ..errors import ConfigError, RunError
-from ..files import atomic_write, read_json
+from ..errors import ConfigError, RunError, shorten
+from ..files import atomic_directory, read_json, write_json
 from ..options import ThresholdPolicy
 from ..results import ENSEMBLE, Calibration, Metrics, Threshold
 from ..text.preprocess import PreprocessConfig
+from ..text.stopwords import resolve_stopwords
 from ..training.rundir import BASELINE_FILE, open_run
 from ..vectors.vocab import Vocab
 from .classifier import (
@@ -74,22 +78,31 @@ def export_bundle(
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
     if quantize is not None and (quantize not in QUANTIZE or fmt != "onnx"):
         raise ConfigError("--quantize int8 is available for --format onnx only")
+    if model is not None and not (isinstance(model, str) and model.strip()):
+        raise ConfigError(f"--model must name a saved model (got {model!r}); leave it out for the best one")
     out = Path(out)
     if out.exists() or out.is_symlink():
         raise ConfigError(f"--out {out} exists; choose a new directory (an export is never overwritten)")
     run = open_run(run_dir)
+    if run.name.endswith(".partial"):
+        log.warning(
+            "%s is an unfinished run (.partial): the export holds a model of a run that may be resumed "
+            "and change; finish it with --resume first if you can",
+            run,
+        )
     reader = RunReader(run, device=_cpu())
-    name = model or default_model(run)
+    name = model if model is not None else default_model(run)
     clf = reader.classifier(name)  # checks every file of the model before anything is written
     members = _members(reader, name)
+    if quantize and not any(reader.part(m).neural is not None for m in members):
+        raise ConfigError(
+            f"--quantize int8 quantises neural networks; {name} has none (export it without --quantize)"
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
         raise ConfigError(f"--out {out}: cannot create it ({e.strerror or e.__class__.__name__})") from None
-    try:
+    with atomic_directory(out, what="the export") as tmp:
         (tmp / "models").mkdir()
         entries = []
         for member in members:
@@ -121,6 +134,11 @@ def export_bundle(
             entries.append({"name": member, "kind": "neural", "file": file, "temperature": temperature})
         if any(e["kind"] == "neural" for e in entries):
             shutil.copyfile(run / "vocab.json", tmp / "vocab.json")
+        preprocess = clf.preprocess_config.to_dict()
+        if clf.preprocess_config.stopwords is not None:  # the list travels with the export, hashed
+            words = sorted(resolve_stopwords(clf.preprocess_config.stopwords))
+            (tmp / STOPWORDS_FILE).write_text("".join(w + "\n" for w in words), encoding="utf-8")
+            preprocess["stopwords"] = STOPWORDS_FILE
         metrics = (
             Metrics.from_dict(read_json(run / "metrics.json"), where=str(run / "metrics.json"))
             if (run / "metrics.json").is_file()
@@ -135,24 +153,32 @@ def export_bundle(
             "labels": clf.labels,
             "positive_label": clf.positive_label,
             "threshold": clf.threshold,
+            "decision": None if clf.decision is None else clf.decision.to_dict(),
             "temperature": clf.temperature,
-            "preprocess": clf.preprocess_config.to_dict(),
+            "preprocess": preprocess,
             "context_length": reader.info.context_length,
             "truncating": reader.info.truncating,
             "members": entries,
             "weights": _weights(reader, name),
             "versions": package_versions(),
-            "source": {"run": str(run.resolve()), "metrics": _model_metrics(metrics, name)},
-            "files": {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()},
+            "source": {"run": run.resolve().name, "metrics": _model_metrics(metrics, name)},
+            "files": file_digests(tmp),
         }
-        with atomic_write(tmp / "manifest.json") as f:
-            f.write(json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False))
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_json(tmp / "manifest.json", manifest)
     log.info("exported %s (%s%s) to %s", name, fmt, f", {quantize}" if quantize else "", out)
     return out
+
+
+STOPWORDS_FILE = "stopwords.txt"
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """The SHA-256 of every file under ``root`` but ``manifest.json``, by relative POSIX path."""
+    return {
+        p.relative_to(root).as_posix(): _sha256(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).as_posix() != "manifest.json"
+    }
 
 
 def _cpu():
@@ -180,25 +206,247 @@ def _model_metrics(metrics: Metrics, name: str) -> dict:
     return {k: d[k] for k in ("val", "test", "test_at_threshold", "calibration", "threshold") if k in d}
 
 
-def _decisions(manifest: dict, root: Path) -> tuple[Calibration, Threshold | None]:
-    """The manifest's temperature (finite, > 0) and threshold (in [0, 1] or none), typed."""
-    temperature, threshold = manifest["temperature"], manifest.get("threshold")
-    try:
-        if isinstance(temperature, bool) or isinstance(threshold, bool):
-            raise ConfigError("booleans are not numbers")
-        calibration = Calibration(temperature=float(temperature))
-        decision = None
-        if threshold is not None:
-            value = float(threshold)
-            decision = Threshold(
-                ThresholdPolicy("fixed", value), value, True, "the threshold saved in the export"
-            )
-    except (ConfigError, TypeError, ValueError):
-        raise RunError(f"the saved temperature or threshold in {root} is out of range: corrupt") from None
-    return calibration, decision
-
-
 # --------------------------------------------------------------------------- reading
+
+MAX_CONTEXT = 100_000
+"""Longest context length an export may declare (tokens; a text is cut to ``max_chars`` characters first)."""
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+KINDS = ("neural", "baseline")
+
+
+class _Bad(Exception):
+    """Internal: what is wrong with a manifest, completing "manifest.json is corrupt: ..."."""
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad(f"{what} must be a non-empty string (got {_shown(value)})")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Bad(f"{what} must be a finite number (got {_shown(value)})")
+    return float(value)
+
+
+def _shown(value: Any) -> str:
+    return shorten(reprlib.repr(value), 60)
+
+
+def _relative(rel: Any, what: str) -> str:
+    """A plain relative path inside the export (no absolute path, no ``..``, no backslashes)."""
+    rel = _str(rel, what)
+    parts = PurePosixPath(rel).parts
+    if rel.startswith("/") or "\\" in rel or not parts or any(p in ("", ".", "..") for p in parts):
+        raise _Bad(f"{what} {rel!r} is not a path inside the export")
+    return rel
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of an export: ``kind`` neural (an ONNX or TorchScript file) or baseline (arrays)."""
+
+    name: str
+    kind: str
+    file: str
+    temperature: float
+
+
+def _decisions(
+    temperature: Any, threshold: Any, decision: Any, where: str
+) -> tuple[Calibration, Threshold | None]:
+    """A saved temperature (finite, > 0) and threshold (in [0, 1] or none) as typed records; ``decision``
+    is the full :class:`~nlp_pp.results.Threshold` an export of this version writes beside the value."""
+    bad = _Bad(f"the saved temperature or threshold in {where} is out of range: corrupt")
+    if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (temperature,)) or (
+        threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)))
+    ):
+        raise bad
+    try:
+        calibration = Calibration(temperature=float(temperature))
+        if threshold is None:
+            return calibration, None
+        if isinstance(decision, dict):
+            full = Threshold.from_dict(decision, where=where)
+            if full.value != float(threshold):
+                raise bad
+            return calibration, full
+        return calibration, Threshold(
+            ThresholdPolicy("fixed", float(threshold)),
+            float(threshold),
+            True,
+            "the threshold saved in the export",
+        )
+    except (ConfigError, RunError):
+        raise bad from None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """``manifest.json`` of an export, every field checked (:meth:`from_dict`)."""
+
+    model: str
+    backend: str
+    quantize: str | None
+    labels: tuple[str, ...]
+    positive_label: str | None
+    decision: Threshold | None  # the threshold chosen on validation, with what it rests on
+    calibration: Calibration
+    preprocess: dict[str, Any]
+    context_length: int
+    truncating: str
+    members: tuple[Member, ...]
+    weights: tuple[float, ...]
+    files: dict[str, str]
+    created: str | None = None
+    versions: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str | Path) -> Manifest:
+        """The manifest of the export ``where``; :class:`RunError` naming the first bad field."""
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            found = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise RunError(
+                f"{where} is not an export this nlp_pp reads (format {_shown(found)}, expected {FORMAT!r})"
+            )
+        try:
+            return cls._parse(d)
+        except _Bad as e:
+            raise RunError(f"{where}/manifest.json is corrupt: {e}") from None
+        except KeyError as e:
+            raise RunError(f"{where}/manifest.json is corrupt: it lacks {e}") from None
+
+    @classmethod
+    def _parse(cls, d: dict) -> Manifest:
+        files = d["files"]
+        if not isinstance(files, dict):
+            raise _Bad("files must map each file to its SHA-256")
+        for rel, digest in files.items():
+            _relative(rel, "a file")
+            if not isinstance(digest, str) or not _HEX64.match(digest):
+                raise _Bad(f"the SHA-256 of {rel} is not 64 hexadecimal digits")
+        labels = d["labels"]
+        if not isinstance(labels, list) or len(labels) < 2:
+            raise _Bad(f"labels must be a list of at least two strings (got {_shown(labels)})")
+        labels = tuple(_str(x, "every label") for x in labels)
+        if len(set(labels)) != len(labels):
+            raise _Bad("labels lists the same label twice")
+        positive = d.get("positive_label")
+        if positive is not None and (len(labels) != 2 or positive not in labels):
+            raise _Bad(f"positive_label {_shown(positive)} is not one of the two labels")
+        model = _str(d["model"], "model")
+        backend = d.get("backend", "onnx")
+        if backend not in FORMATS:
+            raise _Bad(f"backend must be one of {', '.join(FORMATS)} (got {_shown(backend)})")
+        quantize = d.get("quantize")
+        if quantize is not None and quantize not in QUANTIZE:
+            raise _Bad(f"quantize must be null or int8 (got {_shown(quantize)})")
+        calibration, decision = _decisions(
+            d["temperature"], d.get("threshold"), d.get("decision"), "the manifest"
+        )
+        context = d["context_length"]
+        if isinstance(context, bool) or not isinstance(context, int) or not 1 <= context <= MAX_CONTEXT:
+            raise _Bad(f"context_length must be an integer in [1, {MAX_CONTEXT}] (got {_shown(context)})")
+        truncating = d.get("truncating", "post")
+        if truncating not in ("pre", "post"):
+            raise _Bad(f"truncating must be pre or post (got {_shown(truncating)})")
+        members = cls._members(d["members"], files)
+        if model != ENSEMBLE and (len(members) != 1 or members[0].name != model):
+            raise _Bad(f"a {model} export has one member, {model}")
+        weights = cls._weights(d.get("weights"), model, len(members))
+        if any(m.kind == "neural" for m in members) and "vocab.json" not in files:
+            raise _Bad("it lists vocab.json without its SHA-256")
+        preprocess = cls._preprocess(d["preprocess"], files)
+        optional = {k: d.get(k) for k in ("created", "versions", "source")}
+        for key, kind in (("created", str), ("versions", dict), ("source", dict)):
+            if optional[key] is not None and not isinstance(optional[key], kind):
+                raise _Bad(f"{key} must be a {'string' if kind is str else 'JSON object'}")
+        return cls(
+            model=model,
+            backend=backend,
+            quantize=quantize,
+            labels=labels,
+            positive_label=positive,
+            decision=decision,
+            calibration=calibration,
+            preprocess=preprocess,
+            context_length=context,
+            truncating=truncating,
+            members=members,
+            weights=weights,
+            files=dict(files),
+            created=optional["created"],
+            versions=optional["versions"] or {},
+            source=optional["source"] or {},
+        )
+
+    @staticmethod
+    def _members(raw: Any, files: dict) -> tuple[Member, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise _Bad("members must be a non-empty list")
+        out = []
+        for m in raw:
+            if not isinstance(m, dict):
+                raise _Bad("every member must be a JSON object")
+            name, kind = _str(m["name"], "a member's name"), m["kind"]
+            if kind not in KINDS:
+                raise _Bad(f"member {name} has kind {_shown(kind)}, not one of {', '.join(KINDS)}")
+            rel = _relative(m["file"], f"member {name}'s file")
+            if rel not in files:
+                raise _Bad(f"it lists {rel} without its SHA-256")
+            suffixes = (".onnx", ".pt") if kind == "neural" else (".npz",)
+            if not rel.endswith(suffixes):
+                raise _Bad(f"member {name} ({kind}) has the file {rel}, not {' or '.join(suffixes)}")
+            try:
+                temperature = _decisions(m["temperature"], None, None, f"member {name}")[0].temperature
+            except RunError as e:
+                raise _Bad(str(e)) from None
+            out.append(Member(name, kind, rel, temperature))
+        if len({m.name for m in out}) != len(out):
+            raise _Bad("members lists the same model twice")
+        return tuple(out)
+
+    @staticmethod
+    def _weights(raw: Any, model: str, n: int) -> tuple[float, ...]:
+        if model != ENSEMBLE:
+            return (1.0,)
+        if not isinstance(raw, list) or len(raw) != n:
+            raise _Bad(f"weights must be a list of {n} numbers, one per member")
+        weights = tuple(_number(w, "every ensemble weight") for w in raw)
+        if not all(w > 0 for w in weights) or not math.isfinite(sum(weights)):
+            raise _Bad(f"ensemble weights must be positive and of finite sum (got {_shown(list(raw))})")
+        return weights
+
+    @staticmethod
+    def _preprocess(raw: Any, files: dict) -> dict[str, Any]:
+        """Every preprocessing option, as the export was made with (no default fills a gap: a missing
+        option would silently change the tokens the model sees)."""
+        if not isinstance(raw, dict):
+            raise _Bad("preprocess must be a JSON object of the preprocessing options")
+        names = {f.name for f in dataclasses.fields(PreprocessConfig)}
+        missing, unknown = sorted(names - set(raw)), sorted(set(raw) - names)
+        if missing or unknown:
+            what = "lacks " + ", ".join(missing) if missing else "has unknown " + ", ".join(unknown)
+            raise _Bad(f"preprocess {what} (an export records every option it was made with)")
+        stop = raw["stopwords"]
+        if stop not in (None, "default") and (not isinstance(stop, str) or stop not in files):
+            raise _Bad(
+                f"preprocess.stopwords {_shown(stop)} is not one of the export's files (an export "
+                "carries its stopword list)"
+            )
+        try:
+            PreprocessConfig.from_dict({**raw, "stopwords": None})  # every other value checked
+        except ConfigError as e:
+            raise _Bad(f"preprocess: {e}") from None
+        return dict(raw)
+
+
+def read_manifest(root: str | Path) -> Manifest:
+    """The checked manifest of the export ``root`` (its files are not verified here)."""
+    root = Path(root)
+    return Manifest.from_dict(read_json(root / "manifest.json"), root)
 
 
 def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool = False) -> Classifier:
@@ -207,101 +455,98 @@ def read_bundle(path: str | Path, *, threads: int = 1, trust_torchscript: bool =
     A TorchScript member is a program and runs code when loaded: it is refused unless
     ``trust_torchscript`` (the manifest's own digests cannot vouch for a file's origin).
     """
+    from .inference import check_threads
+
+    threads = check_threads(threads)
     root = Path(path)
-    manifest = read_json(root / "manifest.json")
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise RunError(f"{root} is not an export this nlp_pp reads (format {found!r}, expected {FORMAT!r})")
-    try:
-        files = dict(manifest["files"])
-        for rel, digest in files.items():
-            p = (root / rel).resolve()
-            if root.resolve() not in p.parents:
-                raise RunError(f"{root}/manifest.json names a file outside the export: {rel}")
-            if not p.is_file() or _sha256(p) != digest:
-                raise RunError(
-                    f"{root}/{rel} is missing or changed since the export (SHA-256 differs): corrupt"
-                )
-        labels = [str(x) for x in manifest["labels"]]
-        pre = PreprocessConfig.from_saved(manifest["preprocess"])
-        members = list(manifest["members"])
-        name = str(manifest["model"])
-        weights = [float(w) for w in manifest["weights"]] if name == ENSEMBLE else [1.0]
-        if not members or len(weights) != len(members):
-            raise ValueError("members and weights disagree")
-        calibration, decision = _decisions(manifest, root)
-        scorers = [
-            (
-                _member_scorer(root, m, manifest, pre, labels, threads, files, trust_torchscript),
-                float(m["temperature"]),
-            )
-            for m in members
-        ]
-    except RunError:
-        raise
-    except (KeyError, TypeError, ValueError) as e:
-        raise RunError(f"{root}/manifest.json is corrupt ({e.__class__.__name__}: {e})") from None
-    if name == ENSEMBLE:
-        scorer, neural = EnsembleScorer(scorers, weights), None
+    manifest = read_manifest(root)
+    for rel, digest in manifest.files.items():
+        p = (root / rel).resolve()
+        if root.resolve() not in p.parents:
+            raise RunError(f"{root}/manifest.json names a file outside the export: {rel}")
+        if not p.is_file() or _sha256(p) != digest:
+            raise RunError(f"{root}/{rel} is missing or changed since the export (SHA-256 differs): corrupt")
+    stop = manifest.preprocess["stopwords"]
+    pre = PreprocessConfig.from_dict(
+        {**manifest.preprocess, "stopwords": stop if stop in (None, "default") else str(root / stop)}
+    )
+    labels = list(manifest.labels)
+    vocab = Vocab.load(root / "vocab.json") if any(m.kind == "neural" for m in manifest.members) else None
+    scorers = [
+        (_member_scorer(root, m, manifest, pre, vocab, threads, trust_torchscript), m.temperature)
+        for m in manifest.members
+    ]
+    if manifest.model == ENSEMBLE:
+        scorer, neural = EnsembleScorer(scorers, list(manifest.weights)), None
     else:
         scorer = scorers[0][0]
         neural = scorer if isinstance(scorer, NeuralScorer) else None
     source = {
-        "export": str(root),
-        "backend": manifest.get("backend"),
-        "quantize": manifest.get("quantize"),
-        "created": manifest.get("created"),
-        "exported_from": manifest.get("source"),
-        "exported_with": manifest.get("versions"),
+        "export": root.name,
+        "backend": manifest.backend,
+        "quantize": manifest.quantize,
+        "created": manifest.created,
+        "exported_from": _public_source(manifest.source),
+        "exported_with": manifest.versions,
     }
     return Classifier(
-        name,
+        manifest.model,
         labels,
         pre,
         scorer,
-        calibration=calibration,
-        decision=decision,
-        positive_label=manifest.get("positive_label"),
+        calibration=manifest.calibration,
+        decision=manifest.decision,
+        positive_label=manifest.positive_label,
         neural=neural,
         source=source,
     )
 
 
+def _public_source(source: dict) -> dict:
+    """The export's source facts without file-system paths (a service shows them to any client)."""
+    out = dict(source)
+    if isinstance(out.get("run"), str):
+        out["run"] = PurePath(out["run"]).name
+    return out
+
+
 def _member_scorer(
     root: Path,
-    member: dict,
-    manifest: dict,
+    member: Member,
+    manifest: Manifest,
     pre: PreprocessConfig,
-    labels: list[str],
+    vocab: Vocab | None,
     threads: int,
-    files: dict,
     trust_torchscript: bool,
 ):
     from .inference import OnnxRunner, TorchScriptRunner
 
-    rel = str(member["file"])
-    for needed in (rel, *(() if member["kind"] == "baseline" else ("vocab.json",))):
-        if needed not in files:
-            raise RunError(f"{root}/manifest.json lists {needed} without its SHA-256: corrupt")
-    if member["kind"] == "baseline":
+    rel = member.file
+    if member.kind == "baseline":
         from ..training.baseline import TfidfBaseline
 
-        return BaselineScorer(TfidfBaseline.load(root / rel), pre)
+        base = TfidfBaseline.load(root / rel)
+        if base.num_classes != len(manifest.labels):
+            raise RunError(f"{root}/{rel} does not match the export's labels")
+        return BaselineScorer(base, pre)
     onnx = rel.endswith(".onnx")
     if not onnx and not trust_torchscript:
         raise RunError(
             f"{root}/{rel} is a TorchScript program, which runs code when loaded: load it only if you "
             "trust its source (trust_torchscript=True; CLI: --trust-torchscript)"
         )
-    vocab = Vocab.load(root / "vocab.json")
+    assert vocab is not None
     try:
-        runner = OnnxRunner(root / rel, threads=threads) if onnx else TorchScriptRunner(root / rel)
-    except Exception as e:  # onnxruntime and torch.jit raise their own types for a damaged graph
+        if onnx:
+            runner = OnnxRunner(root / rel, threads=threads, max_length=manifest.context_length)
+        else:
+            runner = TorchScriptRunner(root / rel)
+    except (RunError, ConfigError):
+        raise
+    except Exception as e:  # torch.jit raises its own types for a damaged program
         raise RunError(
             f"{root}/{rel} cannot be loaded as a model ({e.__class__.__name__}): corrupt"
         ) from None
-    if runner.num_classes != len(labels) or (
-        runner.vocab_size is not None and runner.vocab_size != len(vocab)
-    ):
+    if runner.num_classes != len(manifest.labels) or runner.vocab_size != len(vocab):
         raise RunError(f"{root}/{rel} does not match the export's labels or vocabulary")
-    return NeuralScorer(runner, vocab, int(manifest["context_length"]), str(manifest["truncating"]), pre)
+    return NeuralScorer(runner, vocab, manifest.context_length, manifest.truncating, pre)

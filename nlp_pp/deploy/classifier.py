@@ -14,6 +14,7 @@ size, label count), so a damaged or mismatched run is a clear :class:`RunError`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,9 @@ class Classifier:
         reached it. ``explain=True`` adds ``explanation``: the ``top`` tokens with their signed
         contribution to the predicted label's probability (see :meth:`explain`).
         """
-        if threshold is not None and not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
+        if threshold is not None and (
+            isinstance(threshold, bool) or not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1)
+        ):
             raise ConfigError(f"threshold must be a number in [0, 1] (got {threshold!r})")
         texts = check_texts(texts)
         probs = self.predict_proba(texts)
@@ -165,6 +168,16 @@ class Classifier:
                 "neural run, e.g. gru-fasttext-seed0)"
             )
         texts = check_texts(texts)
+        if targets is not None:
+            targets = list(targets)
+            if len(targets) != len(texts) or not all(
+                isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < len(self.labels)
+                for t in targets
+            ):
+                raise ConfigError(
+                    f"targets must be one label index in [0, {len(self.labels)}) per text "
+                    f"({len(texts)} texts, {len(targets)} targets)"
+                )
         tokens, ids = self._neural.encode(texts)
         if targets is None:
             targets = self.decide(self.predict_proba(texts))
@@ -175,10 +188,22 @@ class Classifier:
             out.append((list(kept), occlusion(seq, proba, int(target))))
         return out
 
+    @property
+    def can_explain(self) -> bool:
+        """Whether :meth:`explain` works (neural models; not the baseline or an ensemble)."""
+        return self._neural is not None
+
     def metadata(self) -> dict:
-        """What this classifier is: model, labels, decision, preprocessing, source and package versions."""
+        """What this classifier is: model, labels, decision, preprocessing, source and package versions.
+
+        File-system paths are left out (a service shows this to any client): a stopword list is named
+        by its file name, the source run by its directory name.
+        """
         from ..resources import package_versions
 
+        preprocess = self.preprocess_config.to_dict()
+        if preprocess.get("stopwords") not in (None, "default"):
+            preprocess["stopwords"] = Path(preprocess["stopwords"]).name
         return {
             "model": self.name,
             "labels": self.labels,
@@ -186,8 +211,8 @@ class Classifier:
             "threshold": self.threshold,
             "temperature": self.temperature,
             "max_chars": self.max_chars,
-            "preprocess": self.preprocess_config.to_dict(),
-            "explain": self._neural is not None,
+            "preprocess": preprocess,
+            "explain": self.can_explain,
             "source": self.source,
             "versions": package_versions(),
         }
@@ -228,10 +253,27 @@ class BaselineScorer:
 
 
 class EnsembleScorer:
-    """The weighted mean of calibrated member probabilities; its log serves as logits."""
+    """The weighted mean of calibrated member probabilities; its log serves as logits.
+
+    ``weights`` are positive finite numbers, normalised here to sum to 1 (so their scale cannot
+    overflow the mean).
+    """
 
     def __init__(self, members: list[tuple[Scorer, float]], weights: list[float]):
-        self.members, self.weights = members, weights
+        ok = (
+            len(weights) == len(members) > 0
+            and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w > 0
+                for w in weights
+            )
+            and math.isfinite(sum(weights))
+        )
+        if not ok:
+            raise RunError(
+                f"ensemble weights must be one positive finite number per member (got {weights!r})"
+            )
+        total = float(sum(weights))
+        self.members, self.weights = members, [float(w) / total for w in weights]
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         total = sum(
@@ -335,7 +377,7 @@ class RunReader:
                 calibration=ens.calibration,
                 decision=ens.threshold,
                 positive_label=positive,
-                source={"run": str(self.run), "members": ens.members, "weights": ens.weights},
+                source={"run": self.run.name, "members": ens.members, "weights": ens.weights},
             )
         part = self.part(name)
         return Classifier(
@@ -347,7 +389,7 @@ class RunReader:
             decision=part.decision,
             positive_label=positive,
             neural=part.neural,
-            source={"run": str(self.run)},
+            source={"run": self.run.name},
         )
 
 

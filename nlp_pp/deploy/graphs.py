@@ -390,10 +390,10 @@ def quantize_onnx_int8(
     meta["quantized_ops"] = op_types
     _set_metadata(proto, meta)
     onnx.save(proto, str(dst))
-    logger.info(
+    logger.info(  # file names only: an export quantises inside its temporary directory
         "quantised %s to int8 %s (%.0f -> %.0f KiB)",
-        src,
-        dst,
+        src.name,
+        dst.name,
         src.stat().st_size / 1024,
         dst.stat().st_size / 1024,
     )

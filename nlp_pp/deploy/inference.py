@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, first_line
 
 METADATA_KEY = "nlp_pp"
 """ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's
@@ -260,6 +261,104 @@ class TorchScriptRunner:
             )
 
 
+# Operators the exporter writes (torch's ONNX exporter for every model family, and
+# quantize_onnx_int8's dynamic int8 graphs), plus a few elementwise and shape operators of the same
+# kind. Nothing else is run: no control flow (Loop, If, Scan run subgraphs for as long as a crafted
+# graph says), no custom or contrib operators beyond the int8 LSTM, no local functions.
+ONNX_OPS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {
+            "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "ConvInteger", "DequantizeLinear",
+            "Div", "DynamicQuantizeLinear", "Equal", "Flatten", "GRU", "Gather", "Gemm", "Identity", "LSTM",
+            "LessOrEqual", "MatMul", "MatMulInteger", "Max", "MaxPool", "Mul", "Not", "Or", "Pad", "RNN",
+            "Range", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
+            "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Where",
+        }
+    ),
+    "com.microsoft": frozenset({"DynamicQuantizeLSTM"}),
+}  # fmt: skip
+ONNX_DOMAINS = {"ai.onnx": ""}
+MAX_THREADS = max(1, os.cpu_count() or 1)
+"""Most intra-op threads a runner takes: more than the machine's cores only adds contention (and
+thousands of threads take minutes to start)."""
+
+
+def check_threads(threads: Any, what: str = "threads") -> int:
+    """``threads`` as an int in [1, :data:`MAX_THREADS`], or a ConfigError."""
+    if (
+        isinstance(threads, bool)
+        or not isinstance(threads, (int, np.integer))
+        or not 1 <= threads <= MAX_THREADS
+    ):
+        raise ConfigError(
+            f"{what} must be an integer from 1 to {MAX_THREADS} (this machine's cores; got {threads!r})"
+        )
+    return int(threads)
+
+
+def _graph_tensors(graph: Any) -> Iterator[tuple[str, Any]]:
+    """Every tensor a graph holds, with where it is: initializers, sparse initializers and tensors in
+    node attributes, in this graph and every subgraph."""
+    for t in graph.initializer:
+        yield f"initializer {t.name!r}", t
+    for st in graph.sparse_initializer:
+        yield f"sparse initializer {st.values.name!r}", st.values
+        yield f"sparse initializer {st.values.name!r}", st.indices
+    for node in graph.node:
+        for a in node.attribute:
+            where = f"attribute {a.name!r} of node {node.name or node.op_type!r}"
+            if a.HasField("t"):
+                yield where, a.t
+            for t in a.tensors:
+                yield where, t
+            for st in (*([a.sparse_tensor] if a.HasField("sparse_tensor") else []), *a.sparse_tensors):
+                yield where, st.values
+                yield where, st.indices
+            for g in (*([a.g] if a.HasField("g") else []), *a.graphs):
+                yield from _graph_tensors(g)
+
+
+def _graph_nodes(graph: Any) -> Iterator[Any]:
+    for node in graph.node:
+        yield node
+        for a in node.attribute:
+            for g in (*([a.g] if a.HasField("g") else []), *a.graphs):
+                yield from _graph_nodes(g)
+
+
+def check_onnx_model(proto: Any, where: str) -> None:
+    """Refuse an ONNX model that is not what :func:`~nlp_pp.deploy.graphs.export_onnx` writes.
+
+    * no tensor may keep its data outside the file (``data_location=EXTERNAL``): ONNX Runtime would
+      read any file the ``location`` names -- ``/etc/passwd``, ``../x``, a symbolic link -- into the
+      model's weights;
+    * every operator is one the exporter writes (:data:`ONNX_OPS`): no control flow (``Loop``,
+      ``If``, ``Scan``), no unknown domains, no model-local functions.
+
+    Raises
+    ------
+    RunError
+        One line naming ``where`` and the first problem.
+    """
+    from ..errors import RunError
+
+    for what, t in _graph_tensors(proto.graph):
+        if t.data_location == 1 or len(t.external_data):  # TensorProto.EXTERNAL
+            raise RunError(
+                f"{where}: the {what} keeps its data in an external file; an nlp_pp export holds all its "
+                "weights inside the .onnx file (refused: it could read any file on this machine)"
+            )
+    if len(proto.functions):
+        raise RunError(f"{where} defines its own ONNX functions, which an nlp_pp export never has: refused")
+    for node in _graph_nodes(proto.graph):
+        domain = ONNX_DOMAINS.get(node.domain, node.domain)
+        if node.op_type not in ONNX_OPS.get(domain, ()):
+            name = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
+            raise RunError(
+                f"{where} uses the operator {name}, which the nlp_pp exporter never writes: refused"
+            )
+
+
 class OnnxRunner:
     """ONNX Runtime backend (CPU) for a file from :func:`export_onnx` or :func:`quantize_onnx_int8`.
 
@@ -274,11 +373,18 @@ class OnnxRunner:
         Most rows per ``session.run``.
     pad_idx : int, optional
         Id for empty sequences; default: the file's metadata (0 if it has none).
+    max_length : int
+        The longest sequence it will be given (the classifier's context length): the graph is run
+        once on ``max_batch`` rows of it when loaded.
 
     Raises
     ------
     ConfigError
-        If onnxruntime is not installed or the file does not exist.
+        If onnxruntime is not installed, the file does not exist or ``threads`` is out of range.
+    RunError
+        If the graph is not one :func:`export_onnx` writes: a tensor with external data, an operator
+        the exporter never writes (:func:`check_onnx_model`), other inputs or outputs than int64
+        ids -> float32 logits, or it fails or gives non-finite logits on the probe batches.
     """
 
     def __init__(
@@ -288,32 +394,103 @@ class OnnxRunner:
         threads: int = 1,
         max_batch: int = DEFAULT_MAX_BATCH,
         pad_idx: int | None = None,
+        max_length: int = 64,
     ) -> None:
+        from ..errors import RunError
+
         ort = require("onnxruntime", "OnnxRunner")
+        onnx = require("onnx", "OnnxRunner")
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"ONNX file not found: {path}")
-        if threads < 1:
-            raise ConfigError(f"threads must be >= 1 (got {threads})")
+        threads = check_threads(threads)
+        self.max_batch = check_max_batch(max_batch)
+        # The bytes that are checked are the bytes that run: the session is made from them, not from
+        # the path, so it has no directory to resolve external data against either.
+        blob = path.read_bytes()
+        try:
+            proto = onnx.load_model_from_string(blob)
+        except Exception as e:  # protobuf's DecodeError and friends
+            raise RunError(
+                f"{path} cannot be loaded as a model (not ONNX: {e.__class__.__name__}): corrupt"
+            ) from None
+        check_onnx_model(proto, str(path))
+        del proto
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_names = [self.session.get_outputs()[0].name]
-        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-        self.metadata: dict[str, Any] = json.loads(raw) if raw else {}
-        self.pad_idx = int(self.metadata.get("pad_idx", 0) if pad_idx is None else pad_idx)
-        self.vocab_size = self.metadata.get("vocab_size")
-        self.max_batch = check_max_batch(max_batch)
+        try:
+            self.session = ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for a damaged graph
+            raise RunError(f"{path} cannot be loaded as a model ({e.__class__.__name__}): corrupt") from None
         self.threads = threads
-        c = self.session.get_outputs()[0].shape[-1]
-        if isinstance(c, int):
-            self.num_classes = c
-        else:
-            self.num_classes = int(self._forward(np.full((1, 1), self.pad_idx, np.int64)).shape[1])
+        self.metadata, self.pad_idx, self.vocab_size = self._check_io(path, pad_idx)
+        self.num_classes = self._probe(path, max_length)
+
+    def _check_io(self, path: Path, pad_idx: int | None) -> tuple[dict[str, Any], int, int | None]:
+        """The graph's one input (int64 token ids [batch, time]), its logits output and its metadata."""
+        from ..errors import RunError
+
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or inputs[0].type != "tensor(int64)" or len(inputs[0].shape) != 2:
+            got = ", ".join(f"{i.name} {i.type} {i.shape}" for i in inputs) or "none"
+            raise RunError(
+                f"{path} must take one input of int64 token ids [batch, time] (it takes {got}): "
+                "not an nlp_pp graph"
+            )
+        if not outputs or outputs[0].type != "tensor(float)" or len(outputs[0].shape) != 2:
+            got = f"{outputs[0].type} {outputs[0].shape}" if outputs else "nothing"
+            raise RunError(f"{path} must return float32 logits [batch, classes] (it returns {got})")
+        self.input_name = inputs[0].name
+        self.output_names = [outputs[0].name]
+        raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        try:
+            meta = json.loads(raw) if raw else {}
+        except (ValueError, RecursionError):
+            meta = None
+        if not isinstance(meta, dict):
+            raise RunError(f"{path} has unreadable nlp_pp metadata: corrupt")
+        vocab_size = meta.get("vocab_size")
+        if vocab_size is not None and not _count(vocab_size, low=2):
+            raise RunError(f"{path}: its metadata's vocab_size {vocab_size!r} is not a vocabulary size")
+        pad = meta.get("pad_idx", 0) if pad_idx is None else pad_idx
+        if not _count(pad) or (vocab_size is not None and pad >= vocab_size):
+            raise RunError(f"{path}: its pad_idx {pad!r} is not a token id of its vocabulary")
+        return meta, int(pad), None if vocab_size is None else int(vocab_size)
+
+    def _probe(self, path: Path, max_length: int) -> int:
+        """Run the graph once on a small and once on the largest batch it will get (``max_batch`` rows
+        of ``max_length`` tokens): its class count, and a damaged or hostile graph (wrong shapes,
+        non-finite logits, impossible allocations) refused now rather than on every request."""
+        from ..errors import RunError
+
+        classes = None
+        length = max(1, int(max_length))
+        for b, t in ((1, 1), (2, min(3, length)), (self.max_batch, length)):
+            try:
+                out = self._forward(np.full((b, t), self.pad_idx, dtype=np.int64))
+            except Exception as e:  # onnxruntime's own error types
+                raise RunError(
+                    f"{path} fails on a [{b}, {t}] batch ({first_line(e, with_type=True, limit=120)}): "
+                    "corrupt"
+                ) from None
+            if (
+                not isinstance(out, np.ndarray)
+                or out.dtype != np.float32
+                or out.ndim != 2
+                or out.shape[0] != b
+                or out.shape[1] < 2
+                or (classes is not None and out.shape[1] != classes)
+                or not np.isfinite(out).all()
+            ):
+                got = getattr(out, "shape", type(out).__name__)
+                raise RunError(
+                    f"{path} returns {got} for a [{b}, {t}] batch, not finite logits [{b}, classes]"
+                )
+            classes = out.shape[1]
+        return int(classes)
 
     def _forward(self, tokens: np.ndarray) -> np.ndarray:
         return self.session.run(self.output_names, {self.input_name: tokens})[0]
@@ -328,3 +505,8 @@ class OnnxRunner:
             pad_idx=self.pad_idx,
             vocab_size=self.vocab_size,
         )
+
+
+def _count(value: Any, low: int = 0) -> bool:
+    """An int (not a bool, not a float) >= ``low``."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low

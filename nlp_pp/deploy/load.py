@@ -37,11 +37,15 @@ def load_classifier(
         Not a run or export directory, or a file is missing, damaged, or does not match the others.
     """
     from ..training.trainer import resolve_device
+    from .inference import check_threads
 
+    threads = check_threads(threads)
+    if model is not None and not (isinstance(model, str) and model.strip()):
+        raise ConfigError(f"--model must name a saved model (got {model!r}); leave it out for the best one")
     if (Path(path) / "manifest.json").is_file():
         if model is not None:
             raise ConfigError(f"{path} is an export directory with one model; do not pass a model name")
         return read_bundle(path, threads=threads, trust_torchscript=trust_torchscript)
     run = open_run(path)
     loader = RunReader(run, resolve_device(device))
-    return loader.classifier(model or default_model(run))
+    return loader.classifier(model if model is not None else default_model(run))

@@ -61,7 +61,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .batcher import Classifier, ClassifierError, MicroBatcher, ServiceUnavailable
+from .batcher import BatchTimeout, Classifier, ClassifierError, MicroBatcher, ServiceUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
@@ -72,6 +72,7 @@ MISSING_DEPS = "serving needs FastAPI and uvicorn: pip install 'nlp_pp[serve]'"
 
 __all__ = [
     "MISSING_DEPS",
+    "BatchTimeout",
     "Classifier",
     "ClassifierError",
     "MicroBatcher",
@@ -88,6 +89,25 @@ def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer (got {value!r})")
     return value
+
+
+def _seconds(name: str, value: Any, *, zero: bool = False) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero)
+    ):
+        raise ConfigError(f"{name} must be a number {'>=' if zero else '>'} 0 (got {value!r})")
+    return float(value)
+
+
+def body_limit(max_texts: int, max_chars: int) -> int:
+    """The most bytes a ``/predict`` body of ``max_texts`` texts of ``max_chars`` characters can need:
+    12 bytes per character (a character outside the BMP, JSON-escaped as two ``\\uXXXX``), plus
+    quotes and commas, plus the object around them."""
+    return max_texts * (12 * max_chars + 16) + 4096
 
 
 def _app_module():
@@ -114,6 +134,9 @@ def create_app(
     max_chars: int | None = None,
     max_batch: int = 256,
     max_wait_ms: float = 2.0,
+    max_body_bytes: int | None = None,
+    body_timeout: float = 30.0,
+    batch_timeout: float = 30.0,
 ) -> FastAPI:
     """Build the FastAPI application that serves ``classifier``.
 
@@ -129,6 +152,14 @@ def create_app(
         Most texts per ``classifier.predict`` call.
     max_wait_ms : float
         How long the batcher waits for more requests before it runs a batch (0 disables waiting).
+    max_body_bytes : int, optional
+        Largest request body; more is HTTP 413, without reading it. Default: what ``max_texts``
+        texts of ``max_chars`` characters can need (:func:`body_limit`).
+    body_timeout : float
+        Seconds a request's body may take to arrive completely; slower is HTTP 408.
+    batch_timeout : float
+        Seconds one ``classifier.predict`` call may take; its requests then fail with 503 and the
+        server reports itself stuck (``GET /health`` answers 503) until the call returns.
 
     Returns
     -------
@@ -152,6 +183,11 @@ def create_app(
     _positive_int("max_chars", max_chars)
     _positive_int("max_texts", max_texts)
     _positive_int("max_batch", max_batch)
+    if max_body_bytes is None:
+        max_body_bytes = body_limit(max_texts, max_chars)
+    _positive_int("max_body_bytes", max_body_bytes)
+    body_timeout = _seconds("body_timeout", body_timeout)
+    batch_timeout = _seconds("batch_timeout", batch_timeout)
     if (
         isinstance(max_wait_ms, bool)
         or not isinstance(max_wait_ms, (int, float))
@@ -159,8 +195,17 @@ def create_app(
         or max_wait_ms < 0
     ):
         raise ConfigError(f"max_wait_ms must be a number >= 0 (got {max_wait_ms!r})")
-    batcher = MicroBatcher(classifier, max_batch=max_batch, max_wait_ms=float(max_wait_ms))
-    return module.build_app(classifier, batcher, max_texts=max_texts, max_chars=max_chars)
+    batcher = MicroBatcher(
+        classifier, max_batch=max_batch, max_wait_ms=float(max_wait_ms), timeout=batch_timeout
+    )
+    return module.build_app(
+        classifier,
+        batcher,
+        max_texts=max_texts,
+        max_chars=max_chars,
+        max_body_bytes=max_body_bytes,
+        body_timeout=body_timeout,
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -192,12 +237,26 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def ipaddress_is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     classifier: Classifier,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
     log_level: str = "info",
+    header_timeout: float = 10.0,
+    max_connections: int = 256,
     **limits: Any,
 ) -> None:
     """Serve ``classifier`` over HTTP with uvicorn until interrupted (Ctrl-C or SIGTERM).
@@ -208,13 +267,21 @@ def serve(
         A loaded model (see :class:`Classifier`).
     host : str
         Address to listen on. The default is loopback only; pass ``"0.0.0.0"`` to accept other machines
-        (there is no authentication: put a proxy in front).
+        (there is no authentication: put a proxy in front; a warning says so). An empty host is refused
+        (it would mean every interface).
     port : int
         TCP port (0 picks a free one and logs it).
     log_level : str
         uvicorn's log level: ``"critical"``, ``"error"``, ``"warning"``, ``"info"``, ``"debug"``.
+    header_timeout : float
+        Seconds a client may take to send a request's headers (from connecting, or from the end of
+        its previous answer); the connection is closed then.
+    max_connections : int
+        Most connections and requests at once (uvicorn's ``limit_concurrency``): more are answered
+        503 at once instead of holding memory and descriptors.
     **limits
-        ``max_texts``, ``max_chars``, ``max_batch``, ``max_wait_ms``, as in :func:`create_app`.
+        ``max_texts``, ``max_chars``, ``max_batch``, ``max_wait_ms``, ``max_body_bytes``,
+        ``body_timeout``, ``batch_timeout``, as in :func:`create_app`.
 
     Raises
     ------
@@ -229,7 +296,15 @@ def serve(
     the batcher, and then re-raises the signal: Ctrl-C ends in ``KeyboardInterrupt`` and SIGTERM ends
     the process with status 143 (-15), as for any program killed by it.
     """
-    known = {"max_texts", "max_chars", "max_batch", "max_wait_ms"}
+    known = {
+        "max_texts",
+        "max_chars",
+        "max_batch",
+        "max_wait_ms",
+        "max_body_bytes",
+        "body_timeout",
+        "batch_timeout",
+    }
     unknown = sorted(set(limits) - known)
     if unknown:
         raise ConfigError(f"unknown serve option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -238,13 +313,38 @@ def serve(
     levels = ("critical", "error", "warning", "info", "debug", "trace")
     if log_level not in levels:
         raise ConfigError(f"log_level must be one of {', '.join(levels)} (got {log_level!r})")
+    if not isinstance(host, str) or not host.strip():
+        raise ConfigError(
+            f"--host must be an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (got {host!r})"
+        )
+    header_timeout = _seconds("header_timeout", header_timeout)
+    _positive_int("max_connections", max_connections)
     app = create_app(classifier, **limits)
     import uvicorn
+
+    from .limits import timed_h11_protocol
 
     sock = _bind(host, port)
     try:
         bound_port = sock.getsockname()[1]
-        config = uvicorn.Config(app, host=host, port=bound_port, log_level=log_level, lifespan="on")
+        if not ipaddress_is_loopback(host):
+            logger.warning(
+                "listening on %s: other machines can reach this service, which has no authentication; "
+                "put it behind a proxy that authenticates, or use --host 127.0.0.1",
+                host,
+            )
+        batch_timeout = app.state.batcher.timeout
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=bound_port,
+            log_level=log_level,
+            lifespan="on",
+            http=timed_h11_protocol(header_timeout),
+            limit_concurrency=max_connections,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=max(1, math.ceil(batch_timeout + 5)),
+        )
         server = uvicorn.Server(config)
         logger.info(
             "serving on http://%s:%d (docs at /docs)", host if ":" not in host else f"[{host}]", bound_port

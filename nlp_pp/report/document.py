@@ -4,7 +4,9 @@ Sections add blocks (headings, paragraphs, tables, figures) whose inline content
 (:class:`str`), bold (:class:`Bold`), code (:class:`Code`) or a verdict badge (:class:`Badge`).
 Plain text can hold anything the user's data holds -- a label, a file name, a message -- so it is
 escaped where it is rendered: :func:`md_text` for Markdown (every character that could start
-markup, a link, an image, raw HTML or an autolink is backslash-escaped), ``html.escape`` for HTML.
+markup, a link, an image, raw HTML or an autolink is backslash-escaped), :func:`html_text` for HTML.
+Both first show Unicode's invisible direction controls (:func:`visible_controls`): a right-to-left
+override in a label or message would otherwise reorder the rest of a table row as displayed.
 """
 
 from __future__ import annotations
@@ -62,13 +64,31 @@ _MD_INLINE = re.compile(r"""([\\`*\[\]<>!~|&@]|(?<!\w)_|_(?!\w)|\.(?=[A-Za-z])|:
 _MD_LINE_START = re.compile(r"^(\s*)(?:([#>+\-=])|(\d+)([.)]))")
 
 
+# Unicode's bidirectional formatting characters: embeddings, overrides, isolates and marks.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with each invisible direction control shown as its code point.
+
+    >>> visible_controls("abc\u202edef")
+    'abc[U+202E]def'
+    """
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
+
+
+def html_text(text: str) -> str:
+    """Plain text for HTML (attributes included)."""
+    return html.escape(visible_controls(text), quote=True)
+
+
 def md_text(text: str) -> str:
     """Plain text for Markdown: every character that could start inline markup is backslash-escaped.
 
     >>> print(md_text("![x](http://e.com/a.png) <b>"))
     \\!\\[x\\](http\\://e\\.com/a\\.png) \\<b\\>
     """
-    return _MD_INLINE.sub(r"\\\1", " ".join(str(text).splitlines()))
+    return _MD_INLINE.sub(r"\\\1", " ".join(visible_controls(text).splitlines()))
 
 
 def md_block(text: str) -> str:
@@ -87,7 +107,7 @@ def md_code(text: str, in_table: bool = False) -> str:
 
     In a table cell a ``|`` must be escaped even inside a code span (GitHub tables split on it).
     """
-    text = " ".join(str(text).splitlines())
+    text = " ".join(visible_controls(text).splitlines())
     if in_table:
         text = text.replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
@@ -129,7 +149,7 @@ def _html_inline(parts: Inline) -> str:
         parts = [parts]
     out = []
     for p in parts:
-        esc = html.escape(str(p), quote=True)
+        esc = html_text(str(p))
         if isinstance(p, Code):
             out.append(f"<code>{esc}</code>")
         elif isinstance(p, Weighted):
@@ -221,7 +241,7 @@ class Document:
                     if tab is not None:
                         out += self._md_table(*tab) + [""]
             elif kind == "pre":
-                text, lang = b[1], b[2]
+                text, lang = visible_controls(b[1]), b[2]
                 longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
                 fence = "`" * max(3, longest + 1)
                 out += [f"{fence}{lang}", text, fence, ""]
@@ -240,14 +260,14 @@ class Document:
     # -- HTML ------------------------------------------------------------------------------------
 
     def to_html(self, title: str, meta: Inline) -> str:
-        body = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{_html_inline(meta)}</p>']
+        body = [f"<h1>{html_text(title)}</h1>", f'<p class="meta">{_html_inline(meta)}</p>']
         if self.toc:
-            links = " ".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in self.toc)
+            links = " ".join(f'<a href="#{a}">{html_text(t)}</a>' for a, t in self.toc)
             body.append(f'<nav class="toc">{links}</nav>')
         for b in self.blocks:
             kind = b[0]
             if kind == "h2":
-                body.append(f'<h2 id="{b[2]}">{html.escape(b[1])}</h2>')
+                body.append(f'<h2 id="{b[2]}">{html_text(b[1])}</h2>')
             elif kind == "h3":
                 body.append(f"<h3>{_html_inline(b[1])}</h3>")
             elif kind in ("p", "ul"):
@@ -274,11 +294,11 @@ class Document:
                     cards.append('<div class="card">' + "".join(inner) + "</div>")
                 body.append('<div class="cards">' + "".join(cards) + "</div>")
             elif kind == "pre":
-                body.append(f"<pre>{html.escape(b[1])}</pre>")
+                body.append(f"<pre>{html_text(b[1])}</pre>")
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
+            f"<title>{html_text(title)}</title>\n<style>{_css()}</style>\n</head>\n<body>\n<main>\n"
             + "\n".join(body)
             + "\n</main>\n</body>\n</html>\n"
         )
@@ -286,7 +306,7 @@ class Document:
     @staticmethod
     def _html_img(plot: Plot) -> str:
         b64 = base64.b64encode(plot.data).decode("ascii")
-        return f'<img src="data:image/png;base64,{b64}" alt="{html.escape(plot.alt, quote=True)}">'
+        return f'<img src="data:image/png;base64,{b64}" alt="{html_text(plot.alt)}">'
 
     @staticmethod
     def _html_table(header, rows, align, row_cls) -> str:

@@ -99,7 +99,7 @@ class CleanConfig:
     lowercase: bool = option(True, Boolean(), "lower-case Latin letters")
     max_chars: int = option(
         5000,
-        Interval(int, 1),
+        Interval(int, 1, 100_000),
         "cut each text to this many characters first, so one 1 MB message cannot exhaust memory",
     )
     keep_punct: bool = option(

@@ -149,11 +149,20 @@ def detect_encoding(
     Raises
     ------
     DataError
-        UTF-16 input, binary input, or bytes that no candidate encoding decodes.
+        UTF-16 or UTF-32 input, binary input, or bytes that no candidate encoding decodes.
     ConfigError
         ``encoding`` is not an encoding Python knows.
     """
     sample = data[:SAMPLE_BYTES]
+    quarters = [sample[i::4].count(0) for i in range(4)]  # UTF-32: two NUL bytes in every four
+    if sample[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or (
+        len(sample) >= 16
+        and (min(quarters[2:]) > 0.9 * len(sample) / 4 or min(quarters[:2]) > 0.9 * len(sample) / 4)
+    ):
+        raise DataError(
+            f"{source} is UTF-32 encoded; save it as {'plain text' if kind == 'text' else kind} in UTF-8 "
+            "or CP949"
+        )
     even, odd = sorted((sample[0::2].count(0), sample[1::2].count(0)))  # UTF-16: NULs on one side only
     if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (
         len(sample) >= 8 and odd > 0.3 * len(sample) / 2 and even < 0.05 * len(sample) / 2

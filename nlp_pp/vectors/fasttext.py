@@ -208,15 +208,46 @@ def load_pretrained_vectors(path: str | Path):
     p = Path(path)
     if not p.is_file():
         raise DataError(f"pretrained vectors not found: {p}")
+    if p.suffix != ".bin":
+        _check_vec_header(p)
     try:
         if p.suffix == ".bin":
-            return load_facebook_vectors(str(p))
-        return KeyedVectors.load_word2vec_format(str(p), binary=False)
+            kv = load_facebook_vectors(str(p))
+        else:
+            kv = KeyedVectors.load_word2vec_format(str(p), binary=False)
     except Exception as e:
         raise DataError(
             f"cannot read pretrained vectors {p} ({e.__class__.__name__}); "
             "give a fastText .bin or a word2vec-format .vec text file"
         ) from None
+    for name in ("vectors", "vectors_vocab", "vectors_ngrams"):
+        a = getattr(kv, name, None)
+        if isinstance(a, np.ndarray) and a.size and not np.isfinite(a).all():
+            raise DataError(
+                f"pretrained vectors {p} hold NaN or infinite values ({name}); they would make every "
+                "score NaN: give vectors with finite numbers"
+            )
+    return kv
+
+
+def _check_vec_header(p: Path) -> None:
+    """Refuse a word2vec text file whose header (``words dim``) promises more than the file can hold:
+    gensim allocates ``words x dim`` floats from it before reading a line (10**8 words: ~900 MB)."""
+    try:
+        with open(p, "rb") as f:
+            header = f.readline(200).split()
+        words, dim = int(header[0]), int(header[1])
+    except (OSError, ValueError, IndexError):
+        raise DataError(
+            f"cannot read pretrained vectors {p}: the first line must be '<words> <dimension>' "
+            "(a word2vec-format .vec text file)"
+        ) from None
+    size = p.stat().st_size
+    if words < 1 or dim < 1 or words * (2 * dim + 2) > size:  # each line: a word and dim numbers
+        raise DataError(
+            f"pretrained vectors {p}: the header promises {words} words of dimension {dim}, more than "
+            f"its {size} bytes can hold; the file is truncated or not a .vec file"
+        )
 
 
 def embedding_matrix(vocab: Vocab, vectors, dim: int | None = None, seed: int = 0) -> tuple[np.ndarray, dict]:

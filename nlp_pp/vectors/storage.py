@@ -435,6 +435,7 @@ def _read(f, path: Path):
         dim = vectors.shape[1]
         if dim < 1:
             raise _Invalid("vectors have no dimension")
+        _check_finite(vectors, "vectors")
         attrs = {}
         for key in sorted(members):
             if key.startswith(_ATTR_PREFIX):
@@ -459,6 +460,8 @@ def _read(f, path: Path):
                 raise _Invalid(f"implausible n-gram settings min_n={min_n}, max_n={max_n}, bucket={bucket}")
             vocab_vectors = reader.array("vectors_vocab", kinds="f", ndim=2, rows=n, like=vectors)
             ngram_vectors = reader.array("vectors_ngrams", kinds="f", ndim=2, rows=bucket, like=vectors)
+            _check_finite(vocab_vectors, "vectors_vocab")
+            _check_finite(ngram_vectors, "vectors_ngrams")
         unread = set(members) - reader.read
         if unread:  # every member is read, so the CRC and the name of each are checked
             raise _Invalid(f"unexpected member {sorted(unread)[0][:80]!r}.npy")
@@ -470,6 +473,14 @@ def _read(f, path: Path):
         for name, values in attrs.items():
             wv.expandos[name] = values
     return wv, meta, extra
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    """Refuse NaN or infinite values (they would make every embedding and so every score NaN)."""
+    finite = np.isfinite(a)
+    if not finite.all():
+        row = int(np.argwhere(~finite)[0][0])
+        raise _Invalid(f"{name} holds NaN or infinite values (first in row {row}); re-create the vectors")
 
 
 class _MemberReader:

@@ -71,14 +71,24 @@ class Vocab:
         }
         return cls([PAD, UNK, *kept], min_count=min_count, stats=stats)
 
-    def extended(self, words: Iterable[str]) -> Vocab:
+    def extended(self, words: Iterable[str], limit: int | None = None) -> Vocab:
         """This vocabulary plus ``words`` it lacks (e.g. the words of pretrained vectors), appended in
-        order."""
+        order; at most ``limit`` of them (the first ones: give the vectors' words most frequent first,
+        as gensim's ``index_to_key`` holds them).
+
+        ``stats`` records ``from_vectors`` (added) and ``vectors_left_out`` (beyond ``limit``).
+        """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ConfigError(f"limit must be an integer >= 0 or None (got {limit!r})")
         extra = [w for w in dict.fromkeys(words) if w not in self.stoi and w not in (PAD, UNK)]
+        left_out = 0 if limit is None else max(0, len(extra) - limit)
+        if left_out:
+            extra = extra[:limit]
         stats = {
             **self.stats,
             "size": len(self) + len(extra),
             "from_vectors": len(extra),
+            "vectors_left_out": left_out,
             "from_training": self.stats.get("from_training", len(self)),
         }
         return Vocab([*self.itos, *extra], min_count=self.min_count, stats=stats)
@@ -141,6 +151,7 @@ class Vocab:
             AttributeError,
             UnicodeDecodeError,
             ConfigError,
+            RecursionError,  # nested thousands of levels deep
         ) as e:
             raise RunError(f"vocabulary file {path} is corrupt ({e.__class__.__name__})") from None
 
