@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         md_facts(
             {
                 **machine_facts(("torch", "gensim", "python-mecab-ko")),
-                "torch threads": str(metrics.threads),
+                "torch threads": str(
+                    metrics.threads.describe() if hasattr(metrics.threads, "describe") else metrics.threads
+                ),
                 "load average at start": format_load(load0),
             }
         ),

@@ -104,6 +104,12 @@ TRUST_HELP = (
 )
 
 
+THREADS_HELP = (
+    "inference threads, at most this machine's cores; auto: $NLP_PP_THREADS or $OMP_NUM_THREADS when set, "
+    "else 1"
+)
+
+
 def predict_parser() -> argparse.ArgumentParser:
     p = Parser(prog="pipeline.py predict", description="Classify texts with the best model of a saved run.")
     p.add_argument("--run", required=True, metavar="DIR", help="a finished run directory (runs/NAME)")
@@ -127,6 +133,7 @@ def predict_parser() -> argparse.ArgumentParser:
         help="also show the tokens that pushed each text toward its label (neural models)",
     )
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    p.add_argument("--threads", default="auto", metavar="N|auto", help=THREADS_HELP + " (default: auto)")
     p.add_argument("--trust-torchscript", action="store_true", help=TRUST_HELP)
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -214,9 +221,7 @@ def serve_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
     )
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    p.add_argument(
-        "--threads", type=int, default=1, help="inference threads, at most this machine's cores (default: 1)"
-    )
+    p.add_argument("--threads", default="1", metavar="N|auto", help=THREADS_HELP + " (default: 1)")
     p.add_argument("--max-texts", type=int, default=256, help="most texts per request (default: 256)")
     p.add_argument(
         "--max-body-bytes",
@@ -290,6 +295,7 @@ def _one_line(text: str) -> str:
 def cmd_predict(argv: list[str]) -> int:
     args = predict_parser().parse_args(argv)
     from nlp_pp.deploy.load import load_classifier
+    from nlp_pp.training.threads import apply_threads
 
     if args.csv:
         from nlp_pp.text.load import read_csv, require_columns
@@ -301,8 +307,13 @@ def cmd_predict(argv: list[str]) -> int:
         texts = args.texts
     else:
         texts = _stdin_lines()
+    threads = apply_threads(args.threads)
     clf = load_classifier(
-        args.run, model=args.model, device=args.device, trust_torchscript=args.trust_torchscript
+        args.run,
+        model=args.model,
+        device=args.device,
+        threads=threads.intra_op,
+        trust_torchscript=args.trust_torchscript,
     )
     for row in clf.predict(texts, threshold=args.threshold, explain=args.explain):
         if args.json:
@@ -382,14 +393,12 @@ def cmd_pretrain(argv: list[str]) -> int:
 
 def cmd_serve(argv: list[str]) -> int:
     args = serve_parser().parse_args(argv)
-    import torch
-
-    from nlp_pp.deploy.inference import check_threads
     from nlp_pp.deploy.load import load_classifier
     from nlp_pp.deploy.serve import serve
     from nlp_pp.errors import ConfigError
+    from nlp_pp.training.threads import apply_threads, parse_threads
 
-    check_threads(args.threads, "--threads")
+    parse_threads(args.threads, "--threads")  # checked before anything is loaded
     if args.model is not None and not args.run:
         raise ConfigError("--model names a model of a run directory; use it with --run")
     if args.model_dir is not None:
@@ -404,11 +413,11 @@ def cmd_serve(argv: list[str]) -> int:
                 f"--model-dir {where} is not an export directory (manifest.json is missing); "
                 "a run directory goes with --run"
             )
-    torch.set_num_threads(args.threads)
+    threads = apply_threads(args.threads)
     clf = load_classifier(
         args.model_dir or args.run,
         model=args.model,
-        threads=args.threads,
+        threads=threads.intra_op,
         trust_torchscript=args.trust_torchscript,
     )
     limits = {"max_body_bytes": args.max_body_bytes} if args.max_body_bytes is not None else {}
@@ -449,6 +458,9 @@ def setup_logging(debug: bool = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nlp_pp.training.threads import prepare_environment
+
+    prepare_environment()  # OpenMP reads OMP_WAIT_POLICY when torch loads it: before any torch import
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     setup_logging(debug)

@@ -28,6 +28,7 @@ from .errors import ConfigError, first_line
 from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
 from .options import (
     POLICY_FORMS,
+    AnyOf,
     Boolean,
     ClassWeights,
     Interval,
@@ -254,6 +255,15 @@ class ExperimentConfig:
         True, Boolean(), "also train the TF-IDF + logistic regression baseline", group="run"
     )
     n_jobs: int = option(-1, Interval(int, -1), "processes for preprocessing, -1 = all cores", group="run")
+    threads: int | str = option(
+        "auto",
+        AnyOf(OneOf("auto"), Interval(int, 1)),
+        "torch threads for training and evaluation; auto: $NLP_PP_THREADS or $OMP_NUM_THREADS when set, else "
+        "1 "
+        "(keeps its pace beside other busy processes: BENCHMARKS.md, contention)",
+        group="run",
+        metavar="N|auto",
+    )
     cache: bool = option(True, Boolean(), "reuse cached tokens and FastText models", group="run")
     cache_dir: str | None = option(
         None,

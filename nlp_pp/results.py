@@ -466,6 +466,42 @@ class FastTextFacts(Record):
     neighbours: dict[str, list[tuple[str, float]]] | None = optional()
 
 
+@dataclass(frozen=True)
+class ThreadSettings(Record):
+    """The thread settings of a run, as applied (``metrics.json`` records :meth:`to_dict`).
+
+    Attributes
+    ----------
+    intra_op : torch's intra-op threads (``torch.get_num_threads()`` after applying).
+    inter_op : torch's inter-op threads (``torch.get_num_interop_threads()``; it cannot change once
+        torch has used it, so it may differ from what was asked).
+    omp_wait_policy : ``OMP_WAIT_POLICY`` as OpenMP read it at torch's import, when known; ``None``
+        when it was unset (libgomp's default: spin for a while, then sleep).
+    omp_env : who set it: ``"nlp_pp"`` (the command line, before torch's import), ``"environment"``
+        (it was set before nlp_pp looked) or ``"unknown"`` (torch was imported before nlp_pp could
+        look: the value shown is the environment's now).
+    source : who chose ``intra_op``: ``"auto"``, ``"option"`` (``--threads`` or a config value),
+        ``"NLP_PP_THREADS"`` or ``"OMP_NUM_THREADS"``.
+    cores : cores this process may use (CPU affinity, capped by a cgroup CPU quota).
+    """
+
+    intra_op: int
+    inter_op: int
+    omp_wait_policy: str | None
+    omp_env: str
+    source: str
+    cores: int
+
+    def describe(self) -> str:
+        """One log line: ``threads: 1 intra-op, 1 inter-op (auto; 2 cores available;
+        OMP_WAIT_POLICY=PASSIVE)``."""
+        wait = f"OMP_WAIT_POLICY={self.omp_wait_policy}" if self.omp_wait_policy else "OMP_WAIT_POLICY unset"
+        return (
+            f"threads: {self.intra_op} intra-op, {self.inter_op} inter-op ({self.source}; {self.cores} "
+            f"core{'s' if self.cores != 1 else ''} available; {wait})"
+        )
+
+
 # --------------------------------------------------------------------------- a whole run
 
 
@@ -487,7 +523,7 @@ class Metrics(Record):
     config: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str | None] = field(default_factory=dict)
     device: str = ""
-    threads: Any = None
+    threads: ThreadSettings | int | None = None  # int: what runs before schema_version 2 recorded
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

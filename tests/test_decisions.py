@@ -388,7 +388,7 @@ def test_paired_comparisons_with_a_one_row_system_first():
             ("best vs runner-up", "gru + fasttext", "ensemble", three, one),
         ],
     )
-    assert first["diff"] == pytest.approx(-second["diff"]) and first["diff"] > 0
+    assert first.diff == pytest.approx(-second.diff) and first.diff > 0
 
 
 def test_terminal_summary_names_each_row_once(metrics):

@@ -122,6 +122,13 @@ def test_metrics_json_schema(finished_run: Path):
     assert m["config"]["models"] == ["rnn", "gru"]
     assert m["versions"]["torch"] and m["device"] == "cpu"
     assert m["fasttext"]["source"] == "trained" and m["fasttext"]["words_trained"] > 0
+    # the thread settings the run applied (nlp_pp.training.threads), not a bare count
+    from nlp_pp.training.threads import decide_threads
+
+    threads = m["threads"]
+    assert (threads["intra_op"], threads["source"]) == decide_threads("auto")
+    assert threads["inter_op"] >= 1 and threads["cores"] >= 1
+    assert set(threads) == {"intra_op", "inter_op", "omp_wait_policy", "omp_env", "source", "cores"}
 
 
 def test_metrics_json_validates_against_the_shipped_schema_and_reads_back_typed(finished_run: Path):
@@ -161,6 +168,7 @@ def test_report_files(finished_run: Path):
     assert "스팸문자" in html and "tfidf_logreg" in html
     md = (finished_run / "report.md").read_text(encoding="utf-8")
     assert "gru" in md and "FastText" in md
+    assert "intra-op" in md  # the reproducibility table names the thread settings
     assert list((finished_run / "plots").glob("*.png"))
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
@@ -30,6 +29,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError, first_line
+from ..training.threads import MAX_THREADS  # one bound for every thread count
 
 METADATA_KEY = "nlp_pp"
 """ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's
@@ -278,9 +278,6 @@ ONNX_OPS: dict[str, frozenset[str]] = {
     "com.microsoft": frozenset({"DynamicQuantizeLSTM"}),
 }  # fmt: skip
 ONNX_DOMAINS = {"ai.onnx": ""}
-MAX_THREADS = max(1, os.cpu_count() or 1)
-"""Most intra-op threads a runner takes: more than the machine's cores only adds contention (and
-thousands of threads take minutes to start)."""
 
 
 def check_threads(threads: Any, what: str = "threads") -> int:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..decisions.selection import BASELINE_INIT
-from ..results import ModelResult, SplitScores
+from ..results import ModelResult, SplitScores, ThreadSettings
 from . import plots
 from .analysis import best_seed_run, finite, first_seed_run
 from .context import Context
@@ -291,6 +291,7 @@ def reproducibility(doc: Document, ctx: Context) -> None:
             ["dataset", Code(ds.source or DASH)],
             ["dataset sha256", Code(ds.sha256 or DASH)],
             ["device", r.device or DASH],
+            ["threads", _threads(r.threads)],
         ],
         "ll",
     )
@@ -309,3 +310,10 @@ def reproducibility(doc: Document, ctx: Context) -> None:
         json.dumps(r.config if r.config is not None else {}, indent=2, ensure_ascii=False, default=str),
         "json",
     )
+
+
+def _threads(record: ThreadSettings | int | None) -> str:
+    """The run's thread settings in words (a plain intra-op count for runs before schema_version 2)."""
+    if isinstance(record, ThreadSettings):
+        return record.describe().removeprefix("threads: ")
+    return DASH if record is None else f"{record} intra-op"

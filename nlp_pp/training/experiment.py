@@ -45,12 +45,14 @@ from ..results import (
     Epoch,
     Metrics,
     RunResult,
+    ThreadSettings,
     VocabFacts,
 )
 from ..vectors.batching import encode_corpus, make_dataloader
 from ..vectors.vocab import Vocab
 from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
 from .rundir import BASELINE_FILE, RunDir, run_key, write_history
+from .threads import apply_threads
 from .trainer import Trainer, predict_logits, resolve_device, set_seed
 
 log = logging.getLogger(__name__)
@@ -232,12 +234,24 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
     device = resolve_device(cfg.device)  # checked before anything is created
     check_input_files(cfg)
     cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
-    if resume is None:
-        from .rundir import default_name
-
-        run = RunDir.create(cfg.out, cfg.name or default_name(cfg.data), cfg.to_dict())
+    threads_before = torch.get_num_threads()
+    threads = apply_threads(cfg.threads)  # a bad $NLP_PP_THREADS is refused before anything is created
     try:
-        return _run(cfg, run, device, cache)
+        if resume is None:
+            from .rundir import default_name
+
+            run = RunDir.create(cfg.out, cfg.name or default_name(cfg.data), cfg.to_dict())
+        return _run_in(cfg.resolved(), run, device, cache, threads)
+    finally:
+        torch.set_num_threads(threads_before)  # the caller's setting again (a notebook's, a test's)
+
+
+def _run_in(
+    cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache, threads: ThreadSettings
+) -> Path:
+    """:func:`_run` in ``run``; an interrupted or failed run keeps its finished model runs, or nothing."""
+    try:
+        return _run(cfg, run, device, cache, threads)
     except KeyboardInterrupt:
         if run.discard_if_empty():
             raise RunInterrupted("interrupted before any model run finished; nothing was kept") from None
@@ -251,7 +265,9 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         raise
 
 
-def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache) -> Path:
+def _run(
+    cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache, threads: ThreadSettings
+) -> Path:
     prep = prepare_data(cfg, cache)
     class_weight = cfg.class_weights(prep.labels, prep.y["train"])  # unknown labels: an error before training
     timings = dict(prep.timings)
@@ -395,7 +411,7 @@ def _run(cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache)
         config=cfg.to_dict(),
         versions=package_versions(),
         device=str(device),
-        threads=torch.get_num_threads(),
+        threads=threads,
         timings=timings,
     )
     if runs or baseline or ensemble:
