@@ -32,6 +32,7 @@ import hashlib
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -203,24 +204,33 @@ def render(paths: list[Path]) -> str:
             results.append(json.loads(p.read_text(encoding="utf-8").strip().splitlines()[-1]))
         except (OSError, ValueError, IndexError) as e:
             raise BenchError(f"cannot read a result from {p}: {e}") from None
-    results.sort(key=lambda r: (tuple(int(x) for x in r["python"].split(".")[:2]), r["binding"]))
+    results.sort(key=lambda r: (tuple(int(x) for x in r["python"].split(".")[:2]), r["binding"], r["date"]))
     first = results[0]
     rows = []
     for r in results:
         public = (f"{r['n_tokens'] / r['public_s']:,.0f}" if "public_s" in r else "-")
-        rows.append([r["python"], f"{r['binding']} {r['binding_version']}", r["libmecab"],
-                     "lattice" if r["fast_path"] else "public API",
+        load = f"{r['load_at_start'][0]:.1f}" if r.get("load_at_start") else "n/a"
+        rows.append([r["python"], f"{r['binding']} {r['binding_version']}", r["nlp_pp_revision"], r["date"][11:16],
+                     load, "lattice" if r["fast_path"] else "public API",
                      f"`{r['morphs_sha256'][:16]}`", f"`{r['pos_sha256'][:16]}`", f"{r['n_tokens']:,}",
                      f"{r['n_tokens'] / r['morphs_s']:,.0f}", f"{r['n_texts'] / r['morphs_s']:,.0f}", public])
     morphs = sorted({r["morphs_sha256"] for r in results})
     pos = sorted({r["pos_sha256"] for r in results})
     texts = sorted({r["texts_sha256"] for r in results})
-    publics = {r["public_sha256"] for r in results if "public_sha256" in r}
-    verdict = ("identical on every row" if len(morphs) == 1 and len(pos) == 1 else "DIFFERENT between rows")
+    libs = sorted({r["libmecab"] for r in results})
+    dicts = sorted({f"{r['dictionary']} ({int(r['dictionary_words']):,} words)" for r in results})
+    dates = sorted(r["date"] for r in results)
+    publics_equal = all(r.get("public_sha256") in (None, r["morphs_sha256"]) for r in results)
+    verdict = "identical on every row" if len(morphs) == 1 and len(pos) == 1 else "DIFFERENT between rows"
     full = "\n".join([f"- morphs: `{d}`" for d in morphs] + [f"- pos: `{d}`" for d in pos])
+    try:
+        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        uname = " ".join(platform.uname())
     return f"""## MeCab tokens across Python versions and bindings (mecab-digest)
 
-Measured {first['date']} with, on each interpreter (a venv per row, the binding as `pip` installs it there):
+Measured {dates[0][:16]} to {dates[-1][11:]} with, on each interpreter (a venv per row holding the
+binding as `pip` installs it there, and numpy, tqdm, jamo):
 
 ```
 python bench/bench_mecab_digest.py --repeat {first['repeat']} --json OUT.json
@@ -230,15 +240,17 @@ python bench/bench_mecab_digest.py --render OUT*.json
 **Data:** {first['n_texts']:,} NSMC movie reviews ({first['n_empty']} empty): the `document` column of `train.csv`
 then `test.csv` in `../shared/data/nsmc` (texts sha256 `{texts[0][:16]}`{'' if len(texts) == 1 else ' -- DIFFERENT texts between rows'}).
 
-**Machine:** {first['cpu']}, {first['cores']} cores available, {platform.system()} {platform.release()} ({first['machine']});
-one process, one core; load average at the start of each run: {', '.join(common.format_load(tuple(r['load_at_start'])).split(' (')[0] for r in results if r.get('load_at_start'))}.
-Dictionary: {first['dictionary']} ({int(first['dictionary_words']):,} words) on every row.
+**Machine:** {first['cpu']}, {first['cores']} cores available (nproc), `{uname}`.
+One process on one core per run; "load" is the 1-minute load average when the run started.
+libmecab {', '.join(libs)} and {'; '.join(dicts)} on every row.
 
-**Results:** digests over all texts (first 16 hex digits; full values below). Tokens/s and texts/s:
-`nlp_pp.tokenize.tokenize(texts, n_jobs=1)`, median of {first['repeat']} run(s); public API: `MeCab().morphs(text)`
-for every text, once{'' if not publics else (', its digest equal to the fast path' + chr(39) + 's on every row' if all(r.get('public_sha256') in (None, r['morphs_sha256']) for r in results) else ', its digest DIFFERENT on some row')}.
+**Results:** digests over all texts (first 16 hex digits; full values below). "code" is the nlp_pp
+commit measured. Tokens/s and texts/s: `nlp_pp.tokenize.tokenize(texts, n_jobs=1)` (the lattice fast
+path), median of {first['repeat']} run(s); public API: `MeCab().morphs(text)` for every text, once, its digest
+{'equal to the fast path' + chr(39) + 's on every row' if publics_equal else 'DIFFERENT from the fast path' + chr(39) + 's on some row'}.
 
-{common.md_table(["Python", "binding", "libmecab", "path", "morphs sha256", "pos sha256", "tokens", "tokens/s", "texts/s", "public API tokens/s"], rows, "llllllrrrr")}
+{common.md_table(["Python", "binding", "code", "time", "load", "path", "morphs sha256", "pos sha256", "tokens",
+                  "tokens/s", "texts/s", "public API tokens/s"], rows, "lllllllllrrr")}
 
 Digests: {verdict}.
 
