@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     if "public_s" in result:
         same = result["public_sha256"] == result["morphs_sha256"]
         print(f"public API MeCab().morphs: {result['public_s']:.2f} s, "
-              f"{result['n_tokens'] / result['public_s']:,.0f} tokens/s, fast path x{result['public_s'] / result['morphs_s']:.2f}; "
+              f"{result['n_tokens'] / result['public_s']:,.0f} tokens/s, "
+              f"fast path x{result['public_s'] / result['morphs_s']:.2f}; "
               f"digest {'equal to' if same else 'DIFFERENT from'} the fast path's")
         status = 0 if same else 1
     line = json.dumps(result, ensure_ascii=False)
@@ -217,10 +218,13 @@ def render(paths: list[Path]) -> str:
     morphs = sorted({r["morphs_sha256"] for r in results})
     pos = sorted({r["pos_sha256"] for r in results})
     texts = sorted({r["texts_sha256"] for r in results})
+    publics_equal = all(r.get("public_sha256") in (None, r["morphs_sha256"]) for r in results)
+    texts_note = "" if len(texts) == 1 else " -- DIFFERENT texts between rows"
+    public_note = ("equal to the fast path's on every row" if publics_equal
+                   else "DIFFERENT from the fast path's on some row")
     libs = sorted({r["libmecab"] for r in results})
     dicts = sorted({f"{r['dictionary']} ({int(r['dictionary_words']):,} words)" for r in results})
     dates = sorted(r["date"] for r in results)
-    publics_equal = all(r.get("public_sha256") in (None, r["morphs_sha256"]) for r in results)
     verdict = "identical on every row" if len(morphs) == 1 and len(pos) == 1 else "DIFFERENT between rows"
     full = "\n".join([f"- morphs: `{d}`" for d in morphs] + [f"- pos: `{d}`" for d in pos])
     try:
@@ -238,7 +242,7 @@ python bench/bench_mecab_digest.py --render OUT*.json
 ```
 
 **Data:** {first['n_texts']:,} NSMC movie reviews ({first['n_empty']} empty): the `document` column of `train.csv`
-then `test.csv` in `../shared/data/nsmc` (texts sha256 `{texts[0][:16]}`{'' if len(texts) == 1 else ' -- DIFFERENT texts between rows'}).
+then `test.csv` in `../shared/data/nsmc` (texts sha256 `{texts[0][:16]}`{texts_note}).
 
 **Machine:** {first['cpu']}, {first['cores']} cores available (nproc), `{uname}`.
 One process on one core per run; "load" is the 1-minute load average when the run started.
@@ -247,7 +251,7 @@ libmecab {', '.join(libs)} and {'; '.join(dicts)} on every row.
 **Results:** digests over all texts (first 16 hex digits; full values below). "code" is the nlp_pp
 commit measured. Tokens/s and texts/s: `nlp_pp.tokenize.tokenize(texts, n_jobs=1)` (the lattice fast
 path), median of {first['repeat']} run(s); public API: `MeCab().morphs(text)` for every text, once, its digest
-{'equal to the fast path' + chr(39) + 's on every row' if publics_equal else 'DIFFERENT from the fast path' + chr(39) + 's on some row'}.
+{public_note}.
 
 {common.md_table(["Python", "binding", "code", "time", "load", "path", "morphs sha256", "pos sha256", "tokens",
                   "tokens/s", "texts/s", "public API tokens/s"], rows, "lllllllllrrr")}
@@ -262,14 +266,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR,
-                   help="folder with NSMC's train.csv and test.csv (default: ../shared/data/nsmc from the project root)")
+                   help="folder with NSMC's train.csv and test.csv "
+                        "(default: ../shared/data/nsmc from the project root)")
     p.add_argument("--limit", type=int, default=None, help="first N texts only (a quick check)")
     p.add_argument("--repeat", type=int, default=1, help="timed tokenize runs, median reported (default 1)")
     p.add_argument("--no-public", action="store_true", help="skip the public-API run (MeCab().morphs)")
     p.add_argument("--json", type=Path, default=None, help="also write the result to this file")
     p.add_argument("--render", type=Path, nargs="+", metavar="JSON", default=None,
                    help="write the BENCHMARKS.md section from saved results instead of measuring")
-    p.add_argument("--out", type=Path, default=common.BENCHMARKS_MD, help="with --render: the file (default BENCHMARKS.md)")
+    p.add_argument("--out", type=Path, default=common.BENCHMARKS_MD,
+                   help="with --render: the file (default BENCHMARKS.md)")
     p.add_argument("--no-write", action="store_true", help="with --render: print the section instead of writing it")
     args = p.parse_args(argv)
     try:
