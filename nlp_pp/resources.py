@@ -47,14 +47,26 @@ PACKAGES = (
     "onnxruntime",
     "fastapi",
 )
+# The distributions that install the ``mecab`` module: python-mecab-ko (CPython <= 3.12) and its rebuild
+# python-mecab-ko-py313 (3.13 and newer); ``package_versions`` names the one installed, and the dictionary.
+MECAB_BINDINGS = ("python-mecab-ko", "python-mecab-ko-py313")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def package_versions() -> dict[str, str]:
-    """Python and the versions of the packages a run depends on."""
+    """Python and the versions of the packages a run depends on ("not installed" when absent)."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
+        if name == "python-mecab-ko":
+            found = {b: v for b in MECAB_BINDINGS if (v := _version(b))}
+            out.update(found or {name: "not installed"})
+            out["python-mecab-ko-dic"] = _version("python-mecab-ko-dic") or "not installed"
+        else:
+            out[name] = _version(name) or "not installed"
     return out

@@ -53,6 +53,14 @@ def fails_with(args: list[str], capsys, *needles: str, out: Path | None = None) 
 def write_csv(
     path: Path, rows: list[tuple[str, str]], encoding: str = "utf-8", cols=("content", "class")
 ) -> Path:
+    if any("\x00" in field for row in rows for field in row):
+        # Python 3.10's csv writer (under pandas' to_csv) cannot write NUL ("need to escape"): quote by hand
+        def quote(field: str) -> str:
+            return '"' + field.replace('"', '""') + '"'
+
+        lines = [",".join(quote(c) for c in cols)] + [",".join(quote(f) for f in row) for row in rows]
+        path.write_text("\n".join(lines) + "\n", encoding=encoding, newline="")
+        return path
     pd.DataFrame(rows, columns=list(cols)).to_csv(path, index=False, encoding=encoding)
     return path
 

@@ -248,11 +248,21 @@ def test_int8_onnx_runs_and_mostly_agrees(cfg, tmp_path):
 
 
 def test_int8_onnx_can_quantize_conv(tmp_path):
-    pytest.importorskip("onnxruntime")
+    ort = pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
     model = make_model(seed=2, name="cnn")
     src = ex.export_onnx(model, tmp_path / "model.onnx")
-    dst = ex.quantize_onnx_int8(src, tmp_path / "model.int8.onnx", quantize_conv=True)
+    try:
+        dst = ex.quantize_onnx_int8(src, tmp_path / "model.int8.onnx", quantize_conv=True)
+    except ConfigError as e:
+        # onnxruntime 1.23.2, the newest release for Python 3.10, has no CPU kernel for an int8 ConvInteger:
+        # one clear error and no file; newer releases (1.32 on 3.11+) must run it
+        from packaging.version import Version
+
+        assert "cannot run the int8 Conv" in str(e)
+        assert not (tmp_path / "model.int8.onnx").exists()
+        assert Version(ort.__version__) <= Version("1.23.2"), ort.__version__
+        return
     assert "ConvInteger" in {n.op_type for n in onnx.load(str(dst)).graph.node}
     stats = ex.compare_outputs(inf.TorchRunner(model).logits(SEQS), inf.OnnxRunner(dst).logits(SEQS))
     assert stats["label_agreement"] >= 0.9, stats

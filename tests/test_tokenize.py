@@ -1,4 +1,4 @@
-"""Tests of nlp_pp.tokenize: the lattice fast path must agree with python-mecab-ko's public API."""
+"""Tests of nlp_pp.text.tokenize: the lattice fast path must agree with python-mecab-ko's public API."""
 
 from __future__ import annotations
 
@@ -55,6 +55,69 @@ def test_docstring_examples():
 def test_fast_path_is_used(tok):
     # the point of MecabTokenizer is the lattice path; make sure it is the one being compared below
     assert tok._tagger is not None
+
+
+def _assert_public_api_output(tok, mecab):
+    assert tok._tagger is None
+    for text in SENTENCES:
+        assert tok(text) == mecab.morphs(text)
+        assert tok.pos(text) == [tuple(p) for p in mecab.pos(text)]
+    assert MecabTokenizer.__call__(tok, "") == []
+
+
+def test_fallback_without_create_lattice(monkeypatch, mecab):
+    # a binding without mecab.utils.create_lattice: the public API, same tokens
+    monkeypatch.delattr(importlib.import_module("mecab.utils"), "create_lattice")
+    _assert_public_api_output(MecabTokenizer(), mecab)
+
+
+def test_fallback_without_private_tagger(monkeypatch, mecab):
+    # a MeCab class with the public methods only (no _tagger attribute)
+    mecab_module = importlib.import_module("mecab")
+    real_class = mecab_module.MeCab
+
+    class PublicOnly:
+        def __init__(self):
+            self._real = real_class()
+
+        def morphs(self, text):
+            return self._real.morphs(text)
+
+        def pos(self, text):
+            return self._real.pos(text)
+
+    monkeypatch.setattr(mecab_module, "MeCab", PublicOnly)
+    tok = MecabTokenizer()
+    assert isinstance(tok._mecab, PublicOnly)
+    _assert_public_api_output(tok, mecab)
+    assert MecabTokenizer(keep_pos=("NN",))("대출 상담 받으세요") == ["대출", "상담"]
+
+
+@pytest.mark.parametrize("broken", ["other text", "raises", "no output"])
+def test_fallback_when_the_fast_path_disagrees_on_the_probe(monkeypatch, mecab, broken):
+    # internals that exist but behave differently (another lattice output, an error, a failed parse)
+    # are caught by the start-up probe: the tokenizer then uses the public API
+    utils = importlib.import_module("mecab.utils")
+    real = utils.create_lattice
+
+    def fake(sentence):
+        if broken == "raises":
+            raise TypeError("a different signature")
+        if broken == "no output":
+            return real("")
+        return real(sentence + " 추가")
+
+    monkeypatch.setattr(utils, "create_lattice", fake)
+    _assert_public_api_output(MecabTokenizer(), mecab)
+
+
+def test_probe_agrees_with_the_installed_binding(tok, mecab):
+    # the probe's text exercises the parts of the lattice output the fast path reads
+    from nlp_pp.text.tokenize import _PROBE
+
+    assert tok._fast_path_agrees()
+    tags = {t for _, t in mecab.pos(_PROBE)}
+    assert {"NNG", "SN", "SL", "SF"} <= tags and any("+" in t for t in tags)
 
 
 @pytest.mark.parametrize("text", SENTENCES)
@@ -161,3 +224,28 @@ def test_parallel_equals_serial_on_5000_texts():
 def test_bad_n_jobs():
     with pytest.raises(ConfigError):
         tokenize(["a"], n_jobs=-2)
+
+
+def test_package_versions_name_the_installed_binding(monkeypatch):
+    # a run records which distribution gave it the `mecab` module (python-mecab-ko or its rebuild for
+    # Python >= 3.13) and the dictionary's version
+    from importlib import metadata
+
+    from nlp_pp import resources
+
+    versions = resources.package_versions()
+    owners = metadata.packages_distributions()["mecab"]
+    assert [b for b in resources.MECAB_BINDINGS if b in versions] == [
+        b for b in resources.MECAB_BINDINGS if b in owners
+    ]
+    for binding in owners:
+        assert versions[binding] == metadata.version(binding)
+    assert versions["python-mecab-ko-dic"] == metadata.version("python-mecab-ko-dic")
+
+    def nothing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(resources.metadata, "version", nothing)
+    versions = resources.package_versions()
+    assert versions["python-mecab-ko"] == "not installed" and "python-mecab-ko-py313" not in versions
+    assert versions["python-mecab-ko-dic"] == "not installed" and versions["torch"] == "not installed"

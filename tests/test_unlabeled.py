@@ -186,7 +186,9 @@ def test_streaming_reads_the_file_as_it_goes(tmp_path, monkeypatch, suffix):
     chunks = iter_unlabeled_texts(path, chunk_size=1000)
     first = next(chunks)
     assert first == texts[:1000]
-    assert _CountingFile.read_bytes < 1_000_000, _CountingFile.read_bytes  # not the whole file
+    # not the whole file: pandas' C reader reads ahead a fixed amount, 0.6 MB with pandas 3.1 and 1.4 MB with
+    # pandas 2.3 (what Python 3.10 gets: pandas 3 needs 3.11), the same for a file three times this size
+    assert _CountingFile.read_bytes < 2_000_000, _CountingFile.read_bytes
     n = 1 + sum(1 for _ in chunks)
     assert n == 60
     assert _CountingFile.read_bytes >= size

@@ -359,9 +359,11 @@ def quantize_onnx_int8(
     Raises
     ------
     ConfigError
-        If onnxruntime or onnx is missing, or ``src`` does not exist.
+        If onnxruntime or onnx is missing, ``src`` does not exist, or ``quantize_conv`` is asked for
+        with an onnxruntime that has no CPU kernel for the resulting ``ConvInteger`` (1.23.2, the
+        newest release for Python 3.10, has none for int8 weights); ``dst`` is not left behind then.
     """
-    require("onnxruntime", "int8 quantisation")
+    ort = require("onnxruntime", "int8 quantisation")
     onnx = require("onnx", "int8 quantisation")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -385,6 +387,17 @@ def quantize_onnx_int8(
         )
     finally:
         root.removeFilter(_quantizer_noise)
+    if quantize_conv:
+        try:
+            ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+        except Exception as e:
+            if "ConvInteger" not in str(e):
+                raise
+            dst.unlink(missing_ok=True)
+            raise ConfigError(
+                f"onnxruntime {ort.__version__} cannot run the int8 Conv (ConvInteger) of this model: "
+                f"quantise without quantize_conv, or use a newer onnxruntime"
+            ) from None
     proto = onnx.load(str(dst))
     meta["quantization"] = "dynamic-int8" + ("-per-channel" if per_channel else "")
     meta["quantized_ops"] = op_types

@@ -1,8 +1,15 @@
-"""MeCab morphological analysis through python-mecab-ko (its dictionary ships with the package).
+"""MeCab morphological analysis through the ``mecab`` module (its dictionary ships as a package).
+
+The module comes from python-mecab-ko on CPython <= 3.12 and from its rebuild python-mecab-ko-py313
+on 3.13 and newer (the same code, libmecab and mecab-ko-dic; identical tokens on the 200k NSMC
+texts, BENCHMARKS.md "mecab-digest").
 
 :class:`MecabTokenizer` reads MeCab's lattice as one string instead of building a ``Morpheme``
 object per morph as ``MeCab.morphs`` does; the tokens are the same (tested against the public API)
-and the call is faster (BENCHMARKS.md, "Preprocessing").
+and the call is faster (BENCHMARKS.md, "Preprocessing"). The lattice path uses the
+binding's internals (``mecab.utils.create_lattice``, ``MeCab._tagger``): when they are missing, or
+when the path disagrees with the public API on a probe sentence at start-up, the tokenizer uses the
+public API (``MeCab.pos`` / ``MeCab.morphs``) instead.
 """
 
 from __future__ import annotations
@@ -12,6 +19,10 @@ from functools import partial
 
 from ..inputs import check_texts
 from .parallel import map_chunks
+
+# Checked through both paths when a tokenizer starts: Hangul with and without spaces, an inflected
+# verb (compound tag), jamo, digits, Latin letters, punctuation, a symbol and a Hanja.
+_PROBE = "아버지가방에들어가신다. 대출 상담 받으세요 ㅋㅋ 010-1234 abc!! 😀 東京"
 
 
 class MecabTokenizer:
@@ -41,8 +52,25 @@ class MecabTokenizer:
 
             self._tagger = self._mecab._tagger
             self._create_lattice = create_lattice
-        except (ImportError, AttributeError):  # another python-mecab-ko layout: use the public API
+        except (ImportError, AttributeError):  # another layout of the binding: use the public API
             self._tagger = None
+        if self._tagger is not None and not self._fast_path_agrees():
+            self._tagger = None
+
+    def _fast_path_agrees(self) -> bool:
+        """Whether the lattice path gives the public API's ``(morph, tag)`` pairs on :data:`_PROBE`."""
+        try:
+            lines = self._lines(_PROBE)
+            fast = None if lines is None else self._pairs(lines)
+        except Exception:
+            return False
+        return fast == [tuple(p) for p in self._mecab.pos(_PROBE)]
+
+    @staticmethod
+    def _pairs(lines: list[str]) -> list[tuple[str, str]]:
+        """``(surface, tag)`` of each ``surface\tTAG,...`` line."""
+        pairs = [line.partition("\t") for line in lines]
+        return [(surface, feature.partition(",")[0]) for surface, _, feature in pairs]
 
     def _lines(self, text: str) -> list[str] | None:
         """MeCab's output, one ``surface\tfeatures`` line per morph (``None``: use the public API).
@@ -64,8 +92,7 @@ class MecabTokenizer:
         lines = self._lines(text)
         if lines is None:
             return self._mecab.pos(text)
-        pairs = [line.partition("\t") for line in lines]
-        return [(surface, feature.partition(",")[0]) for surface, _, feature in pairs]
+        return self._pairs(lines)
 
     def __call__(self, text: str) -> list[str]:
         """Morphs of ``text`` after the POS filter."""
