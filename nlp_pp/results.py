@@ -483,6 +483,7 @@ class ThreadSettings(Record):
     source : who chose ``intra_op``: ``"auto"``, ``"option"`` (``--threads`` or a config value),
         ``"NLP_PP_THREADS"`` or ``"OMP_NUM_THREADS"``.
     cores : cores this process may use (CPU affinity, capped by a cgroup CPU quota).
+    adaptive : whether the count follows the CPU other processes take (``auto`` on several cores).
     """
 
     intra_op: int
@@ -491,14 +492,15 @@ class ThreadSettings(Record):
     omp_env: str
     source: str
     cores: int
+    adaptive: bool = False
 
     def describe(self) -> str:
-        """One log line: ``threads: 1 intra-op, 1 inter-op (auto; 2 cores available;
-        OMP_WAIT_POLICY=PASSIVE)``."""
-        wait = f"OMP_WAIT_POLICY={self.omp_wait_policy}" if self.omp_wait_policy else "OMP_WAIT_POLICY unset"
+        """One log line: ``threads: 2 intra-op, adaptive, 1 inter-op (auto; 2 cores available;
+        GOMP_SPINCOUNT=10000)``."""
+        wait = self.omp_wait_policy or "OpenMP's default wait"
         return (
-            f"threads: {self.intra_op} intra-op, {self.inter_op} inter-op ({self.source}; {self.cores} "
-            f"core{'s' if self.cores != 1 else ''} available; {wait})"
+            f"threads: {self.intra_op} intra-op{', adaptive' if self.adaptive else ''}, {self.inter_op} "
+            f"inter-op ({self.source}; {self.cores} core{'s' if self.cores != 1 else ''} available; {wait})"
         )
 
 

@@ -128,7 +128,8 @@ def test_metrics_json_schema(finished_run: Path):
     threads = m["threads"]
     assert (threads["intra_op"], threads["source"]) == decide_threads("auto")
     assert threads["inter_op"] >= 1 and threads["cores"] >= 1
-    assert set(threads) == {"intra_op", "inter_op", "omp_wait_policy", "omp_env", "source", "cores"}
+    fields = {"intra_op", "inter_op", "omp_wait_policy", "omp_env", "source", "cores", "adaptive"}
+    assert set(threads) == fields
 
 
 def test_metrics_json_validates_against_the_shipped_schema_and_reads_back_typed(finished_run: Path):

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError, first_line
-from ..training.threads import MAX_THREADS  # one bound for every thread count
+from ..training.threads import MAX_THREADS, adapt  # one bound for every thread count
 
 METADATA_KEY = "nlp_pp"
 """ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's
@@ -138,6 +138,7 @@ def _run_grouped(
         )
     out = np.empty((lengths.size, num_classes), dtype=np.float32)
     for idx, tokens in _batches(flat, lengths, max_batch, pad_idx):
+        adapt()  # the thread count follows the CPU other processes take (auto mode)
         out[idx] = forward(tokens)
     return out
 

@@ -1,28 +1,31 @@
-"""How many threads torch uses, decided once per run so that training degrades gracefully under contention.
+"""How many threads torch uses, so that training keeps its pace on a machine shared with other work.
 
 Why (BENCHMARKS.md, section ``contention``): torch's CPU kernels run on an OpenMP pool of as many
 threads as there are cores (this build: GNU libgomp). Every small parallel region of a recurrent
 step ends at a barrier where the first thread *spins*, waiting for the others. When another
 CPU-bound process takes one of the cores, the thread the barrier waits for is not running, and
-the spinning one burns the time slice it would have needed: on 2 cores BiGRU training took 26x its
-idle time beside one other torch process. One thread loses little on an idle machine (the GRU
-nothing, the LSTM's oneDNN kernel up to ~1.6x) and keeps its pace beside others, so a run uses one
-intra-op thread unless told otherwise, and the command line also makes OpenMP's waiting threads
-sleep instead of spin (``OMP_WAIT_POLICY=PASSIVE``), which keeps an explicit ``--threads N``
-graceful too.
+the spinning one burns the time slice it would have needed: on 2 cores BiGRU training took more
+than 13x its idle time beside one other torch process. One thread keeps its pace beside others,
+but on an idle machine every core is faster (the LSTM's oneDNN kernel most). So ``auto`` *adapts*:
+:class:`ThreadGovernor` looks about once a second at how much CPU other processes take and uses
+the cores they leave (every core on an idle machine, one thread when another process competes),
+and the command line bounds OpenMP's spinning (``GOMP_SPINCOUNT``), so a barrier that waits for a
+descheduled thread soon sleeps instead of burning a whole time slice.
 
 Two steps, because OpenMP reads its environment once, when torch is imported:
 
 1. :func:`prepare_environment` -- before ``import torch`` (``nlp_pp.cli.main`` calls it first
-   thing). A program that imports torch itself must set ``OMP_WAIT_POLICY`` in the environment
-   before that import (or in the shell); nlp_pp cannot do it for it afterwards.
+   thing). A program that imports torch itself must set ``GOMP_SPINCOUNT`` (or
+   ``OMP_WAIT_POLICY``) in the environment before that import; nlp_pp cannot do it afterwards.
 2. :func:`apply_threads` -- where a run starts (:func:`nlp_pp.training.experiment.run_experiment`,
-   ``predict`` and ``serve``): decides the thread counts (:func:`decide_threads`), applies them to
-   torch and returns a :class:`ThreadSettings` record for the log and ``metrics.json``.
+   ``predict`` and ``serve``): decides the thread counts (:func:`decide_threads`), applies them,
+   starts the governor in ``auto`` mode, and returns a :class:`ThreadSettings` record for the log
+   and ``metrics.json``. Loops that run many small steps call :func:`adapt` (a no-op unless a
+   governor runs; it looks at the machine at most once per :data:`ADAPT_SECONDS`).
 
-Who decides, first match wins: an explicit number (``--threads N``), the environment variable
-``NLP_PP_THREADS``, ``OMP_NUM_THREADS`` when set, else ``auto``: one thread (never more than the
-cores this process may use, as its CPU affinity and cgroup CPU quota allow).
+Who decides, first match wins: an explicit number (``--threads N``, fixed), the environment
+variable ``NLP_PP_THREADS``, ``OMP_NUM_THREADS`` when set, else ``auto`` (adaptive, never more than
+the cores this process may use, as its CPU affinity and cgroup CPU quota allow).
 
 This module imports only the standard library and nlp_pp's torch-free modules at import time, so the
 command line can use it before torch is loaded.
@@ -34,6 +37,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,35 +48,13 @@ log = logging.getLogger(__name__)
 
 AUTO = "auto"
 ENV_THREADS = "NLP_PP_THREADS"  # a user's thread count for every nlp_pp run (an integer >= 1, or auto)
-WAIT_POLICY = "PASSIVE"  # OpenMP threads waiting at a barrier sleep instead of spinning
+SPIN_COUNT = "10000"  # libgomp spins this long (not its 300,000) before a waiting thread sleeps
 MAX_THREADS = max(1, os.cpu_count() or 1)  # more threads than cores only adds contention (and 10**6 kills)
-AUTO_THREADS = (
-    1  # intra-op threads in auto mode (BENCHMARKS.md, contention: as fast idle, not slowed beside others)
-)
+ADAPT_SECONDS = 1.0  # how often an adaptive run looks at the machine (a /proc/stat read)
 
 _prepared: dict[str, str | None] | None = (
     None  # what prepare_environment found or set, when it ran before torch
 )
-
-
-def describe_record(record: object) -> str:
-    """``metrics.json``'s ``threads`` in words: a :meth:`ThreadSettings.to_dict` dict, or the plain
-    intra-op count that earlier runs recorded; ``""`` for anything else.
-
-    >>> describe_record({"intra_op": 1, "inter_op": 1, "source": "auto", "omp_wait_policy": "PASSIVE"})
-    '1 intra-op, 1 inter-op (auto; OMP_WAIT_POLICY=PASSIVE)'
-    >>> describe_record(2)
-    '2 intra-op'
-    """
-    if isinstance(record, int) and not isinstance(record, bool):
-        return f"{record} intra-op"
-    if not isinstance(record, Mapping):
-        return ""
-    wait = record.get("omp_wait_policy")
-    return (
-        f"{record.get('intra_op', '?')} intra-op, {record.get('inter_op', '?')} inter-op "
-        f"({record.get('source', '?')}; {f'OMP_WAIT_POLICY={wait}' if wait else 'OMP_WAIT_POLICY unset'})"
-    )
 
 
 # --------------------------------------------------------------------------- cores
@@ -184,10 +166,10 @@ def decide_threads(
     >>> decide_threads("auto", environ={"OMP_NUM_THREADS": "1"}, cores=8)
     (1, 'OMP_NUM_THREADS')
     >>> decide_threads("auto", environ={}, cores=8)
-    (1, 'auto')
+    (8, 'auto')
 
     An explicit number is used as given up to the machine's cores (:data:`MAX_THREADS`); ``auto``
-    never uses more than ``cores`` (default: :func:`available_cores`).
+    starts with ``cores`` (default: :func:`available_cores`) and adapts (:class:`ThreadGovernor`).
     """
     environ = os.environ if environ is None else environ
     asked = parse_threads(requested, "--threads")
@@ -201,14 +183,14 @@ def decide_threads(
     if omp is not None:
         return min(omp, MAX_THREADS), "OMP_NUM_THREADS"
     cores = available_cores() if cores is None else cores
-    return max(1, min(AUTO_THREADS, cores)), AUTO
+    return max(1, cores), AUTO  # to begin with; the governor adapts it
 
 
 # --------------------------------------------------------------------------- applying
 
 
 def prepare_environment(environ: dict[str, str] | None = None) -> bool:
-    """Make OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user chose a policy.
+    """Bound OpenMP's spinning at barriers (``GOMP_SPINCOUNT``) unless the user chose a wait policy.
 
     Must run before ``import torch`` (the OpenMP runtime reads it once, when torch loads it): returns
     ``False`` and changes nothing when torch is already imported. A user's own ``OMP_WAIT_POLICY`` or
@@ -220,12 +202,9 @@ def prepare_environment(environ: dict[str, str] | None = None) -> bool:
         return False
     user = environ.get("OMP_WAIT_POLICY") or environ.get("GOMP_SPINCOUNT")
     if not user:
-        environ["OMP_WAIT_POLICY"] = WAIT_POLICY
+        environ["GOMP_SPINCOUNT"] = SPIN_COUNT
     if environ is os.environ:
-        _prepared = {
-            "omp_wait_policy": environ.get("OMP_WAIT_POLICY"),
-            "omp_env": "environment" if user else "nlp_pp",
-        }
+        _prepared = {"omp_wait_policy": _policy_text(environ), "omp_env": "environment" if user else "nlp_pp"}
     return True
 
 
@@ -239,13 +218,19 @@ def _initial_environment(path: str | Path = "/proc/self/environ") -> dict[str, s
     return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
 
 
+def _policy_text(environ: Mapping[str, str]) -> str | None:
+    """``OMP_WAIT_POLICY=X`` and/or ``GOMP_SPINCOUNT=N`` as set in ``environ`` (``None``: neither)."""
+    parts = [f"{k}={environ[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if environ.get(k)]
+    return ", ".join(parts) or None
+
+
 def _wait_policy() -> tuple[str | None, str]:
-    """``OMP_WAIT_POLICY`` as OpenMP read it, and who set it (see :attr:`ThreadSettings.omp_env`)."""
+    """OpenMP's wait settings as it read them, and who set them (see :attr:`ThreadSettings.omp_env`)."""
     if _prepared is not None:
         return _prepared["omp_wait_policy"], str(_prepared["omp_env"])
-    now = os.environ.get("OMP_WAIT_POLICY")
+    now = _policy_text(os.environ)
     start = _initial_environment()
-    if start is not None and start.get("OMP_WAIT_POLICY") == now:  # in force since the process started
+    if start is not None and _policy_text(start) == now:  # in force since the process started
         return now, "environment"
     return now, "unknown"
 
@@ -278,6 +263,71 @@ def apply_threads(
         omp_env=omp_env,
         source=source,
         cores=cores,
+        adaptive=source == AUTO and cores > 1,
     )
+    global _governor
+    _governor = ThreadGovernor(cores) if settings.adaptive else None
     log.info("%s", settings.describe())
     return settings
+
+
+# --------------------------------------------------------------------------- adapting
+
+
+def _cpu_busy_seconds(path: str | Path = "/proc/stat") -> float | None:
+    """CPU time the whole machine spent busy since boot, in seconds (``None`` where /proc/stat is missing)."""
+    try:
+        with open(path, encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    jiffies = [int(x) for x in fields[1:8]]  # user nice system idle iowait irq softirq
+    return (sum(jiffies) - jiffies[3] - jiffies[4]) / (os.sysconf("SC_CLK_TCK") or 100)
+
+
+class ThreadGovernor:
+    """Use the cores other processes leave: every one on an idle machine, fewer when others compete.
+
+    :meth:`step` looks at most every ``interval`` seconds: the CPU the machine spent busy minus the
+    CPU this process spent is what others took, in cores; the thread count becomes ``cores`` minus
+    that (rounded, at least 1). Two nlp_pp processes on 2 cores so settle on one thread each.
+    """
+
+    def __init__(self, cores: int, interval: float = ADAPT_SECONDS):
+        self.cores, self.interval = cores, interval
+        self.switches = 0
+        self._last = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float | None, float]:
+        t = os.times()
+        return time.monotonic(), _cpu_busy_seconds(), t.user + t.system
+
+    def step(self) -> None:
+        now = time.monotonic()
+        if now - self._last[0] < self.interval:
+            return
+        sample = self._sample()
+        (t0, busy0, own0), (t1, busy1, own1) = self._last, sample
+        self._last = sample
+        if busy0 is None or busy1 is None or t1 <= t0:
+            return
+        others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0)
+        want = max(1, min(self.cores, self.cores - int(others + 0.5)))
+        import torch
+
+        if want != torch.get_num_threads():
+            torch.set_num_threads(want)
+            self.switches += 1
+            log.debug("threads: %d intra-op (other processes use %.1f cores)", want, others)
+
+
+_governor: ThreadGovernor | None = None
+
+
+def adapt() -> None:
+    """Let the running governor look at the machine (cheap: a clock read unless a second has passed)."""
+    if _governor is not None:
+        _governor.step()

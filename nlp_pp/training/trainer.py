@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..options import Interval, ListOf, OneOf, Optional, option, validate
+from .threads import adapt
 
 MONITORS = (
     "val_loss",
@@ -146,6 +147,7 @@ def run_epoch(
     confusion: torch.Tensor | None = None
     with torch.set_grad_enabled(train):
         for tokens, lengths, labels in loader:
+            adapt()  # the thread count follows the CPU other processes take (auto mode)
             tokens, labels = tokens.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             logits = model(tokens, lengths)
             loss = loss_fn(logits, labels)
