@@ -20,11 +20,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ConfigError
 from .options import ThresholdPolicy
-from .schemas import Record, optional
+from .schemas import SCHEMAS, Record, json_schema, optional
 
 SCHEMA_VERSION = 2  # of metrics.json: 2 = typed results (thresholds with counts, test overlap)
 BASELINE = "tfidf_logreg"  # the baseline's name in results, metrics.json and --model
@@ -542,3 +543,17 @@ class Metrics(Record):
             if r is not None and r.key == key:
                 return r
         return None
+
+
+def render_schema() -> str:
+    """The JSON Schema text of ``metrics.json`` as generated from the dataclasses today."""
+    import json
+
+    return json.dumps(json_schema(Metrics), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_schema() -> Path:
+    """Regenerate the shipped ``nlp_pp/schemas/metrics.schema.json`` (after a change to this module)."""
+    path = SCHEMAS / "metrics.schema.json"
+    path.write_text(render_schema(), encoding="utf-8")
+    return path

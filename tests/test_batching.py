@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import warnings
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 import torch
 
 from nlp_pp.errors import ConfigError
-from nlp_pp.vectors import batching
 from nlp_pp.vectors.batching import (
     BucketBatchSampler,
     EncodedDataset,
@@ -45,10 +43,6 @@ def test_choose_context_length_minimum_and_empty():
 def test_choose_context_length_bad_percentile(p):
     with pytest.raises(ConfigError):
         choose_context_length([1, 2, 3], percentile=p)
-
-
-def test_docstring_examples():
-    assert doctest.testmod(batching, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 # --- truncate / pad ----------------------------------------------------------------------------------------

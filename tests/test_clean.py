@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import re
 import time
 from functools import partial
@@ -11,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp_pp.text import clean as clean_module
 from nlp_pp.text.clean import MONEY_TOKEN, PHONE_TOKEN, URL_TOKEN, CleanConfig, clean_text, clean_texts
 
 PLACEHOLDER_WORDS = {URL_TOKEN, PHONE_TOKEN, MONEY_TOKEN}
@@ -19,10 +17,6 @@ PLACEHOLDER_WORDS = {URL_TOKEN, PHONE_TOKEN, MONEY_TOKEN}
 # defaults keep both (tested in test_defaults_keep_jamo_and_punctuation).
 DESIGNED = {"keep_jamo": False, "keep_punct": False}
 clean = partial(clean_text, **DESIGNED)
-
-
-def test_docstring_examples():
-    assert doctest.testmod(clean_module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def test_defaults_keep_jamo_and_punctuation():
@@ -345,6 +339,7 @@ def test_one_megabyte_string_is_truncated_quickly():
     assert out == clean(text[:100])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["㎒" * 1_000_000, "1원 " * 400_000])
 def test_output_never_longer_than_max_chars(text):
     assert len(clean(text)) <= 5000

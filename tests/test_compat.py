@@ -19,10 +19,8 @@ import nlp_pp.compat as compat
 from nlp_pp import models
 from nlp_pp.compat import *
 from nlp_pp.errors import ConfigError, DataError
-from tests.test_data import closed_port, http_dir  # noqa: F401  (http_dir is a fixture)
+from tests.conftest import ROOT, SAMPLE, closed_port
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "spam_sample.csv"
 STOPWORDS = ROOT / "stopwords" / "korean.txt"
 NOTEBOOK_NAMES = {
     "df_cleaning",
@@ -50,6 +48,7 @@ def test_star_import_exports_exactly_the_notebook_names():
 # --- the notebook, as written in the design (local files instead of downloads) --------------------
 
 
+@pytest.mark.slow
 def test_notebook_sequence_end_to_end():
     from mecab import MeCab
     from sklearn.model_selection import train_test_split
@@ -200,7 +199,7 @@ def test_tokenize_rejects_what_cannot_tokenize():
 # --- stopwords --------------------------------------------------------------------------------------
 
 
-def test_download_stopword_list_offline_local_and_url(tmp_path, http_dir):  # noqa: F811
+def test_download_stopword_list_offline_local_and_url(tmp_path, http_dir):
     project = compat.download_stopword_list()
     assert project == sorted(nlp_pp.load_stopwords()) and "를" in project
     assert compat.download_stopword_list(STOPWORDS) == project
@@ -209,7 +208,7 @@ def test_download_stopword_list_offline_local_and_url(tmp_path, http_dir):  # no
     assert compat.download_stopword_list(f"{http_dir}/kr.txt") == ["아", "휴"]
 
 
-def test_download_stopword_list_failures_raise(tmp_path, http_dir):  # noqa: F811
+def test_download_stopword_list_failures_raise(tmp_path, http_dir):
     # the notebook printed the status code and went on with an empty list
     with pytest.raises(DataError, match="cannot download"):
         compat.download_stopword_list(f"{http_dir}/missing.txt")

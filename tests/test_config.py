@@ -212,7 +212,7 @@ def test_the_vocabulary_takes_the_vectors_words_by_default_with_a_frozen_unlabel
 
 
 def _config_fails(tmp_path, capsys, name: str, text: str | bytes, *needles: str) -> str:
-    from tests.test_errors import fails_with
+    from tests.conftest import fails_with
 
     path = tmp_path / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
@@ -264,6 +264,6 @@ def test_a_toml_config_with_a_byte_order_mark_is_read(tmp_path):
 
 
 def test_a_config_that_is_a_directory_says_so(tmp_path, capsys):
-    from tests.test_errors import fails_with
+    from tests.conftest import fails_with
 
     fails_with(["--config", str(tmp_path)], capsys, "is a directory", out=tmp_path / "runs")

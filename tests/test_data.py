@@ -3,12 +3,6 @@ splits."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import socket
-import threading
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -22,47 +16,7 @@ ROWS = [
     ('무료 쿠폰 지급, "이벤트" 클릭', "스팸문자"),
 ]
 
-
-def write_csv(path: Path, rows, encoding="utf-8", cols=("content", "class")) -> Path:
-    pd.DataFrame(rows, columns=list(cols)).to_csv(path, index=False, encoding=encoding)
-    return path
-
-
-def one_line_error(exc_info, *needles: str) -> str:
-    msg = str(exc_info.value)
-    assert "\n" not in msg, msg
-    for n in needles:
-        assert n in msg, (n, msg)
-    return msg
-
-
-@pytest.fixture
-def http_dir(tmp_path):
-    """Serve ``tmp_path`` on 127.0.0.1 (ephemeral port); yields the base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # keep the test output clean
-            pass
-
-    handler = functools.partial(Quiet, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
+from tests.conftest import closed_port, one_line_error, write_csv  # noqa: E402
 
 # --- encodings -------------------------------------------------------------------------------------
 

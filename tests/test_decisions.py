@@ -15,12 +15,12 @@ from nlp_pp.decisions.calibration import apply_temperature
 from nlp_pp.deploy.load import load_classifier
 from nlp_pp.errors import ConfigError
 from nlp_pp.text.hangul import compose
-from tests.test_errors import fails_with, write_csv
+from tests.conftest import fails_with, write_csv
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "spam_sample.csv"
+from tests.conftest import SAMPLE  # noqa: E402
+
 SMALL = [
     "--max-rows",
     "600",

@@ -23,8 +23,8 @@ from nlp_pp.errors import RunError
 pytestmark = pytest.mark.slow  # trains a tiny run first
 
 pytest.importorskip("onnxruntime")
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "spam_sample.csv"
+from tests.conftest import ROOT, SAMPLE  # noqa: E402
+
 TEXTS = pd.read_csv(SAMPLE)["content"].tolist()[:400]
 
 

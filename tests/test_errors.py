@@ -7,75 +7,10 @@ import json
 import socket
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import pipeline
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "spam_sample.csv"
-FAST = [
-    "--epochs",
-    "1",
-    "--fasttext-epochs",
-    "1",
-    "--emb-dim",
-    "8",
-    "--hidden",
-    "8",
-    "--n-jobs",
-    "1",
-    "--no-cache",
-    "--models",
-    "rnn",
-    "--inits",
-    "random",
-    "--no-baseline",
-]
-
-
-def fails_with(args: list[str], capsys, *needles: str, out: Path | None = None) -> str:
-    """Run the CLI, expect exit code 2 and a one-line message (the last line) containing every needle."""
-    code = pipeline.main(args + (["--out", str(out)] if out is not None else []))
-    err = capsys.readouterr().err
-    assert code == 2, err
-    # progress lines may come first; the failure itself is one line, the last
-    lines = err.strip().split("\n")
-    assert lines[-1].startswith("error: ") and sum("error" in line for line in lines) == 1, err
-    assert "Traceback" not in err
-    for n in needles:
-        assert n in err, (n, err)
-    if out is not None:
-        assert not out.exists() or list(out.iterdir()) == [], "a failed run must leave nothing behind"
-    return err
-
-
-def write_csv(
-    path: Path, rows: list[tuple[str, str]], encoding: str = "utf-8", cols=("content", "class")
-) -> Path:
-    if any("\x00" in field for row in rows for field in row):
-        # Python 3.10's csv writer (under pandas' to_csv) cannot write NUL ("need to escape"): quote by hand
-        def quote(field: str) -> str:
-            return '"' + field.replace('"', '""') + '"'
-
-        lines = [",".join(quote(c) for c in cols)] + [",".join(quote(f) for f in row) for row in rows]
-        path.write_text("\n".join(lines) + "\n", encoding=encoding, newline="")
-        return path
-    pd.DataFrame(rows, columns=list(cols)).to_csv(path, index=False, encoding=encoding)
-    return path
-
-
-def mixed_rows(n: int = 40) -> list[tuple[str, str]]:
-    ham = ["오늘 저녁에 같이 밥 먹자", "내일 회의 몇 시야", "엄마 집에 도착했어", "주말에 영화 보러 갈래"]
-    spam = [
-        "[광고] 저금리 대출 상담 010-1234-5678",
-        "무료 쿠폰 지급 이벤트 클릭",
-        "고수익 부업 모집 연락주세요",
-        "카지노 첫충 보너스 지급",
-    ]
-    return [(f"{ham[i % 4]} {i}", "일상대화") for i in range(n)] + [
-        (f"{spam[i % 4]} {i}", "스팸문자") for i in range(n)
-    ]
+from tests.conftest import FAST, ROOT, SAMPLE, fails_with, mixed_rows, write_csv  # noqa: F401
 
 
 def test_missing_file(tmp_path, capsys):
@@ -222,6 +157,7 @@ def test_invalid_options(args, needle, tmp_path, capsys):
     fails_with(["--data", str(SAMPLE), *args], capsys, needle, out=tmp_path / "runs")
 
 
+@pytest.mark.slow
 def test_odd_texts_run(tmp_path, capsys):
     """Numbers, emoji-only, control characters and a 1 MB message: no error, the long one truncated."""
     rows = mixed_rows(60)
@@ -259,6 +195,7 @@ def small_run(tmp_path_factory) -> Path:
     return out / "r"
 
 
+@pytest.mark.slow  # uses a whole (tiny) run
 def test_predict_csv_without_the_text_column(small_run: Path, tmp_path, capsys):
     csv = tmp_path / "new.csv"
     csv.write_text("id,message\n1,안녕\n", encoding="utf-8")
@@ -271,6 +208,7 @@ def test_predict_csv_without_the_text_column(small_run: Path, tmp_path, capsys):
     )
 
 
+@pytest.mark.slow  # uses a whole (tiny) run
 def test_predict_incompatible_or_corrupt_model(small_run: Path, tmp_path, capsys):
     import shutil
 
@@ -294,6 +232,7 @@ def test_predict_incompatible_or_corrupt_model(small_run: Path, tmp_path, capsys
     )
 
 
+@pytest.mark.slow  # uses a whole (tiny) run
 def test_resume_errors(small_run: Path, tmp_path, capsys):
     fails_with(["--resume", str(tmp_path / "nope")], capsys, "no such run directory")
     fails_with(["--resume", str(small_run)], capsys, "finished run")

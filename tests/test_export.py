@@ -171,12 +171,15 @@ def test_runner_edge_cases():
         runner.logits([[-1]])
 
 
-def test_runners_satisfy_the_protocol(tmp_path):
+def test_backends_share_one_grouping_and_agree(tmp_path):
+    """The backends differ only in their forward pass: the same ids give the same logits, in order."""
     model = make_model(name="avg")
-    assert isinstance(inf.TorchRunner(model), inf.LogitsRunner)
-    assert isinstance(
-        inf.TorchScriptRunner(ex.export_torchscript(model, tmp_path / "m.pt")), inf.LogitsRunner
-    )
+    ids = [[3, 4], [5], [], [6, 7, 8], [3, 4]]
+    eager = inf.TorchRunner(model)
+    script = inf.TorchScriptRunner(ex.export_torchscript(model, tmp_path / "m.pt"))
+    assert type(eager).logits is type(script).logits is inf.LogitsRunner.logits
+    np.testing.assert_allclose(script.logits(ids), eager.logits(ids), atol=1e-6)
+    np.testing.assert_array_equal(eager.logits(ids)[0], eager.logits(ids)[4])  # same input, same row
 
 
 def test_export_rejects_non_classifier(tmp_path):

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 import pipeline
-from tests.test_errors import fails_with
+from tests.conftest import fails_with
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "spam_sample.csv"
+from tests.conftest import SAMPLE  # noqa: E402
+
 TINY = [
     "--max-rows",
     "400",

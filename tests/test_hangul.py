@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp_pp.text import hangul
 from nlp_pp.text.hangul import EMPTY_FINAL, ESCAPE, compose, compose_tokens, decompose, decompose_tokens
-
-
-def test_docstring_examples():
-    assert doctest.testmod(hangul).failed == 0
 
 
 def test_decompose_exact_code_points():

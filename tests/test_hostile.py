@@ -29,10 +29,8 @@ from nlp_pp.training import dataset as prepare
 from nlp_pp.training import experiment, rundir
 from nlp_pp.vectors.batching import make_dataloader
 from nlp_pp.vectors.vocab import Vocab
-from tests.test_errors import FAST, fails_with, mixed_rows, write_csv
+from tests.conftest import FAST, SAMPLE, fails_with, mixed_rows, write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "spam_sample.csv"
 TINY = [
     "--max-rows",
     "200",
@@ -104,6 +102,7 @@ def test_resume_with_a_crafted_fasttext_file_runs_no_code(tmp_path, monkeypatch,
 @pytest.mark.parametrize(
     "name", ["vocab.json", "run.json", "models/baseline.npz", "models/rnn-random-seed0.pt"]
 )
+@pytest.mark.slow
 def test_a_crafted_file_in_a_run_directory_runs_no_code(run, tmp_path, name):
     copy = copy_run(run, tmp_path)
     marker = tmp_path / "pwned"
@@ -144,6 +143,7 @@ def test_cache_fuzz_never_raises_and_never_returns_altered_tokens(tmp_path):
     assert cache.get("tokens", "k") is None
 
 
+@pytest.mark.slow
 def test_a_flipped_bit_in_the_token_cache_is_recomputed_by_the_next_run(tmp_path, capsys):
     cache = tmp_path / "cache"
     args = [
@@ -169,6 +169,7 @@ def test_a_flipped_bit_in_the_token_cache_is_recomputed_by_the_next_run(tmp_path
     assert "damaged" in err and "recomputed" in err and "from cache" not in err
 
 
+@pytest.mark.slow
 def test_a_truncated_cached_fasttext_file_is_recomputed(tmp_path, capsys):
     cache = tmp_path / "cache"
     args = [
@@ -252,6 +253,7 @@ def test_out_that_is_a_file_or_cannot_be_created(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_dangling_symlinks_where_the_run_would_go(tmp_path, capsys):
     p = write_csv(tmp_path / "d.csv", mixed_rows())
     out = tmp_path / "runs"
@@ -303,6 +305,7 @@ def test_disk_full_anywhere_else_is_one_line(tmp_path, monkeypatch, capsys):
 # --- 6. a download has a total deadline ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_trickling_server_is_given_up_after_the_deadline(tmp_path, capsys):
     class Trickle(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -379,6 +382,7 @@ def test_racing_runs_get_their_own_directories_and_clean_only_their_own(tmp_path
 # ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_vocabulary_larger_than_the_model(run, tmp_path):
     copy = copy_run(run, tmp_path)
     v = json.loads((copy / "vocab.json").read_text(encoding="utf-8"))
@@ -388,6 +392,7 @@ def test_a_vocabulary_larger_than_the_model(run, tmp_path):
         load_classifier(copy, model="rnn-random-seed0")
 
 
+@pytest.mark.slow
 def test_fewer_labels_than_the_model_outputs(run, tmp_path):
     copy = copy_run(run, tmp_path)
     info = json.loads((copy / "run.json").read_text(encoding="utf-8"))
@@ -397,6 +402,7 @@ def test_fewer_labels_than_the_model_outputs(run, tmp_path):
         load_classifier(copy, model="rnn-random-seed0")
 
 
+@pytest.mark.slow
 def test_nan_weights_are_refused_and_json_stays_strict(run, tmp_path, capsys):
     import torch
 
@@ -410,12 +416,14 @@ def test_nan_weights_are_refused_and_json_stays_strict(run, tmp_path, capsys):
     assert code == 2 and "NaN or infinite weights" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["../../etc/passwd", "/abs/path", "rnn-random-seed0/../x", "x.pt"])
 def test_a_model_name_outside_the_run_is_refused(run, model, capsys):
     code = pipeline.main(["predict", "--run", str(run), "--model", model, "안녕"])
     assert code == 2 and "is not a saved model name" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_metrics_naming_a_path_outside_the_run_is_refused(run, tmp_path):
     copy = copy_run(run, tmp_path)
     m = json.loads((copy / "metrics.json").read_text(encoding="utf-8"))
@@ -467,6 +475,7 @@ def test_interrupt_message_counts_model_runs_not_the_baseline(tmp_path, monkeypa
     assert code == 130 and "interrupted: 1 finished model run(s) kept" in err
 
 
+@pytest.mark.slow
 def test_predict_table_keeps_one_line_per_text(run, capsys):
     code = pipeline.main(["predict", "--run", str(run), "첫 줄\n둘째 줄\t탭", "하나"])
     lines = capsys.readouterr().out.strip("\n").split("\n")

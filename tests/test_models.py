@@ -342,8 +342,12 @@ def test_invalid_config_raises(field, value):
 
 
 def test_dropout_zero_is_valid():
-    build_model(tiny("lstm", dropout=0.0, layers=2))
-    build_model(tiny("lstm", dropout=0))
+    for cfg in (tiny("lstm", dropout=0.0, layers=2), tiny("lstm", dropout=0)):
+        model = build_model(cfg)
+        assert model.config.dropout == 0.0
+        drops = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+        assert drops and all(p == 0.0 for p in drops)  # every dropout layer is off, none refused
+        assert model.encoder.rnn.dropout == 0.0
 
 
 @pytest.mark.parametrize("shape", [(V + 1, E), (V, E - 1), (V * E,), (1, V, E)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import importlib
 import json
 
@@ -33,10 +32,6 @@ def test_defaults_are_the_measured_chain():
         ["대출", "필요", "하", "세요", "?", "ㅋㅋ"]
     ]
     assert PreprocessConfig() == PreprocessConfig(stopwords=None, keep_jamo=True, keep_punct=True)
-
-
-def test_docstring_examples():
-    assert doctest.testmod(preprocess_module).failed == 0
 
 
 def test_raw_output_is_jamo():

@@ -403,6 +403,7 @@ def test_write_report_binary(binary_results, tmp_path):
     assert "data:image" not in md
 
 
+@pytest.mark.slow
 def test_write_report_headline_when_baseline_wins(binary_results, tmp_path):
     r = copy.deepcopy(binary_results)
     r["baseline"]["val"]["macro_f1"] = 0.99
@@ -412,6 +413,7 @@ def test_write_report_headline_when_baseline_wins(binary_results, tmp_path):
     assert "Best on validation: </strong><strong>the TF-IDF + logistic-regression baseline" in html
 
 
+@pytest.mark.slow
 def test_write_report_headline_when_baseline_ties(binary_results, tmp_path):
     r = copy.deepcopy(binary_results)
     by_config: dict = {}
@@ -461,6 +463,7 @@ PAYLOADS = [
 ]
 
 
+@pytest.mark.slow
 def test_markdown_report_escapes_every_payload(binary_results, tmp_path):
     markdown_it = pytest.importorskip("markdown_it")
     pytest.importorskip("linkify_it")
@@ -489,6 +492,7 @@ def test_markdown_report_escapes_every_payload(binary_results, tmp_path):
         assert p in html  # the text is still shown, as text
 
 
+@pytest.mark.slow
 def test_direction_controls_are_shown_not_obeyed_in_both_reports(binary_results, tmp_path):
     """A right-to-left override in a message would reorder the rest of its table row as displayed."""
     r = copy.deepcopy(binary_results)

@@ -22,8 +22,9 @@ from nlp_pp.results import (
     RunResult,
     SplitScores,
     Threshold,
+    render_schema,
 )
-from nlp_pp.schemas import json_schema, metrics_schema, render
+from nlp_pp.schemas import json_schema, metrics_schema
 
 
 def _run() -> RunResult:
@@ -102,7 +103,7 @@ def test_evaluation_parts_build_any_result():
 
 def test_the_shipped_schema_is_the_generated_one():
     """nlp_pp/schemas/metrics.schema.json cannot drift from the dataclasses (regenerate with write())."""
-    assert metrics_schema() == json.loads(render())
+    assert metrics_schema() == json.loads(render_schema())
     assert json_schema(Metrics)["$defs"]["Threshold"]["properties"]["policy"] == {"type": "string"}
 
 

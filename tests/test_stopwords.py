@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import doctest
 from pathlib import Path
 
 import pytest
 
 from nlp_pp.errors import DataError
-from nlp_pp.text import stopwords as sw
 from nlp_pp.text.stopwords import default_stopwords_path, load_stopwords, remove_stopwords, resolve_stopwords
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_docstring_examples():
-    assert doctest.testmod(sw).failed == 0
 
 
 def test_default_list_is_the_project_file():

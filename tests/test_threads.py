@@ -128,6 +128,7 @@ def test_cgroup_v1_quota(tmp_path):
     assert cgroup_cpu_limit(root, proc) is None
 
 
+@pytest.mark.slow
 def test_the_affinity_mask_limits_the_cores():
     out = python(
         "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
@@ -152,6 +153,7 @@ def omp_display(code: str, env: dict[str, str] | None = None) -> dict[str, str]:
     return values
 
 
+@pytest.mark.slow
 def test_prepare_environment_before_torch_bounds_openmp_spinning():
     shown = omp_display(
         "from nlp_pp.training.threads import prepare_environment; assert prepare_environment(); import torch"
@@ -161,6 +163,7 @@ def test_prepare_environment_before_torch_bounds_openmp_spinning():
     assert default["GOMP_SPINCOUNT"] == "300000"  # libgomp's own default: spin first
 
 
+@pytest.mark.slow
 def test_a_users_wait_policy_is_kept():
     shown = omp_display(
         "from nlp_pp.training.threads import prepare_environment; prepare_environment(); import torch",
@@ -181,6 +184,7 @@ def test_prepare_environment_after_torch_changes_nothing():
     assert env == {}
 
 
+@pytest.mark.slow
 def test_the_command_line_sets_it_before_torch_is_imported():
     """``pipeline.py`` (nlp_pp.cli.main) prepares the environment first: libgomp reads the bounded spin,
     the run records it."""
@@ -212,6 +216,7 @@ def test_the_command_line_sets_it_before_torch_is_imported():
 # --------------------------------------------------------------------------- applying
 
 
+@pytest.mark.slow
 def test_apply_threads_in_a_fresh_process():
     out = python(
         "import json, torch; from nlp_pp.training.threads import apply_threads; "
@@ -226,6 +231,7 @@ def test_apply_threads_in_a_fresh_process():
     assert record["omp_wait_policy"] is None and record["omp_env"] == "environment"  # unset since the start
 
 
+@pytest.mark.slow
 def test_apply_threads_records_a_wait_policy_from_the_shell_and_an_override():
     out = python(
         "import json; from nlp_pp.training.threads import apply_threads; "

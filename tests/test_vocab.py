@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import pytest
 
 from nlp_pp.errors import ConfigError, RunError
-from nlp_pp.vectors import vocab as vocab_module
 from nlp_pp.vectors.vocab import PAD, PAD_IDX, UNK, UNK_IDX, Vocab
 
 CORPUS = [
@@ -18,10 +16,6 @@ CORPUS = [
     ["희귀"],
 ]
 # counts: 대출 4, 상담 3, 무료 2, 영화 2, 쿠폰 1, 희귀 1 (total 13)
-
-
-def test_docstring_examples():
-    assert doctest.testmod(vocab_module).failed == 0
 
 
 def test_special_indices():

@@ -16,13 +16,14 @@ Backends share one interface, :class:`LogitsRunner`, and one batcher, :func:`bat
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
@@ -146,18 +147,45 @@ def _run_grouped(
 # ------------------------------------------------------------------ runners
 
 
-@runtime_checkable
-class LogitsRunner(Protocol):
-    """Anything that maps token-id sequences to logits ``[N, C]`` (float32, input order)."""
+class LogitsRunner:
+    """Base of the backends: token-id sequences -> logits ``[N, C]`` (float32, input order).
+
+    A backend sets ``num_classes``, ``pad_idx``, ``vocab_size`` and ``max_batch`` and implements
+    :meth:`_forward` on one dense batch ``[B, T]`` of int64 ids; :meth:`logits` groups the sequences
+    by exact length (no padding work) and runs them, inside :meth:`_context` (torch's inference mode
+    for the torch backends). Empty sequences are read as ``[PAD]``.
+    """
 
     num_classes: int
+    pad_idx: int = 0
+    vocab_size: int | None = None
+    max_batch: int = DEFAULT_MAX_BATCH
+
+    def _forward(self, tokens: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _context(self):
+        return contextlib.nullcontext()
+
+    def _probe_classes(self) -> int:
+        """The number of classes, from one forward pass on a single ``[PAD]`` (when nothing says it)."""
+        with self._context():
+            return int(self._forward(np.full((1, 1), self.pad_idx, np.int64)).shape[1])
 
     def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits for each sequence; empty sequences are read as ``[PAD]``."""
-        ...
+        """Logits ``[N, C]`` float32 in input order."""
+        with self._context():
+            return _run_grouped(
+                token_ids,
+                self._forward,
+                num_classes=self.num_classes,
+                max_batch=self.max_batch,
+                pad_idx=self.pad_idx,
+                vocab_size=self.vocab_size,
+            )
 
 
-class TorchRunner:
+class TorchRunner(LogitsRunner):
     """Eager PyTorch backend: the model's dense path on length-grouped batches.
 
     Parameters
@@ -183,11 +211,10 @@ class TorchRunner:
             self.device = next(model.parameters()).device
         except StopIteration:
             self.device = torch.device("cpu")
-        if cfg is not None:
-            self.num_classes = int(cfg.num_classes)
-        else:
-            with torch.inference_mode():
-                self.num_classes = int(self._forward(np.full((1, 1), self.pad_idx, np.int64)).shape[1])
+        self.num_classes = int(cfg.num_classes) if cfg is not None else self._probe_classes()
+
+    def _context(self):
+        return torch.inference_mode()
 
     def _forward(self, tokens: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(tokens).to(self.device)
@@ -197,20 +224,8 @@ class TorchRunner:
             out = self.model(x, torch.full((x.size(0),), x.size(1), dtype=torch.long))
         return out.float().cpu().numpy()
 
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits ``[N, C]`` float32 in input order."""
-        with torch.inference_mode():
-            return _run_grouped(
-                token_ids,
-                self._forward,
-                num_classes=self.num_classes,
-                max_batch=self.max_batch,
-                pad_idx=self.pad_idx,
-                vocab_size=self.vocab_size,
-            )
 
-
-class TorchScriptRunner:
+class TorchScriptRunner(LogitsRunner):
     """TorchScript backend: a file written by :func:`export_torchscript`, on CPU.
 
     Parameters
@@ -243,23 +258,13 @@ class TorchScriptRunner:
         if "num_classes" in self.metadata:
             self.num_classes = int(self.metadata["num_classes"])
         else:
-            with torch.inference_mode():
-                self.num_classes = int(self._forward(np.full((1, 1), self.pad_idx, np.int64)).shape[1])
+            self.num_classes = self._probe_classes()
+
+    def _context(self):
+        return torch.inference_mode()
 
     def _forward(self, tokens: np.ndarray) -> np.ndarray:
         return self.module(torch.from_numpy(tokens)).numpy()
-
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits ``[N, C]`` float32 in input order."""
-        with torch.inference_mode():
-            return _run_grouped(
-                token_ids,
-                self._forward,
-                num_classes=self.num_classes,
-                max_batch=self.max_batch,
-                pad_idx=self.pad_idx,
-                vocab_size=self.vocab_size,
-            )
 
 
 # Operators the exporter writes (torch's ONNX exporter for every model family, and
@@ -357,7 +362,7 @@ def check_onnx_model(proto: Any, where: str) -> None:
             )
 
 
-class OnnxRunner:
+class OnnxRunner(LogitsRunner):
     """ONNX Runtime backend (CPU) for a file from :func:`export_onnx` or :func:`quantize_onnx_int8`.
 
     Parameters
@@ -492,17 +497,6 @@ class OnnxRunner:
 
     def _forward(self, tokens: np.ndarray) -> np.ndarray:
         return self.session.run(self.output_names, {self.input_name: tokens})[0]
-
-    def logits(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """Logits ``[N, C]`` float32 in input order."""
-        return _run_grouped(
-            token_ids,
-            self._forward,
-            num_classes=self.num_classes,
-            max_batch=self.max_batch,
-            pad_idx=self.pad_idx,
-            vocab_size=self.vocab_size,
-        )
 
 
 def _count(value: Any, low: int = 0) -> bool:

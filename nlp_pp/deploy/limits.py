@@ -52,6 +52,16 @@ class BodyLimits:
             f"the request body is larger than {self.max_bytes} bytes, the limit of this server; send fewer "
             "or shorter texts per request"
         )
+        headers = dict(scope.get("headers", ()))
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if scope.get("method") == "POST" and not (ctype == b"application/json" or ctype.endswith(b"+json")):
+            # one behaviour whatever FastAPI's version (older ones parsed such a body anyway)
+            await _send_json(
+                send,
+                422,
+                "invalid request: the body was not sent as JSON; send it with Content-Type: application/json",
+            )
+            return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:

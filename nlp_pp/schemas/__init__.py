@@ -2,8 +2,8 @@
 
 :class:`Record` is the base of every result of :mod:`nlp_pp.results`; :func:`json_schema` derives
 the schema of what ``to_dict`` writes from the dataclasses themselves, so it cannot drift from
-them. ``metrics.schema.json`` here is that schema for ``metrics.json`` (:func:`write` regenerates
-it; a test checks it is current).
+them. ``metrics.schema.json`` here is that schema for ``metrics.json``
+(:func:`nlp_pp.results.write_schema` regenerates it; a test checks it is current).
 
 Reading is lenient about what is *missing* (a field left out takes its default) and strict about
 what is *wrong*: a value of the wrong type is a :class:`~nlp_pp.errors.RunError` naming where it is.
@@ -210,17 +210,3 @@ def json_schema(cls: type) -> dict:
 def metrics_schema() -> dict:
     """The shipped JSON Schema of ``metrics.json``."""
     return json.loads((SCHEMAS / "metrics.schema.json").read_text(encoding="utf-8"))
-
-
-def render() -> str:
-    """The schema text as generated from the dataclasses today."""
-    from ..results import Metrics
-
-    return json.dumps(json_schema(Metrics), ensure_ascii=False, indent=2) + "\n"
-
-
-def write() -> Path:
-    """Regenerate ``metrics.schema.json`` (after a change to :mod:`nlp_pp.results`)."""
-    path = SCHEMAS / "metrics.schema.json"
-    path.write_text(render(), encoding="utf-8")
-    return path

@@ -290,3 +290,50 @@ def nearest_neighbours(vectors, words: Sequence[str], topn: int = 5) -> dict[str
         except KeyError:
             continue
     return out
+
+
+# --------------------------------------------------------------------------- gensim objects from arrays
+
+
+def keyed_vectors_from(words: list[str], vectors: np.ndarray):
+    """A gensim ``KeyedVectors`` over ``words`` and their rows of ``vectors`` (used as given, no copy)."""
+    from gensim.models import KeyedVectors
+
+    wv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=vectors.dtype)
+    fill_vectors(wv, words, vectors)
+    return wv
+
+
+def fasttext_vectors_from(
+    words: list[str],
+    vectors: np.ndarray,
+    vocab_vectors: np.ndarray,
+    ngram_vectors: np.ndarray,
+    min_n: int,
+    max_n: int,
+    bucket: int,
+):
+    """A gensim ``FastTextKeyedVectors`` from its arrays: out-of-vocabulary words get n-gram vectors."""
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    wv = FastTextKeyedVectors(
+        vector_size=vectors.shape[1], min_n=min_n, max_n=max_n, bucket=bucket, count=0, dtype=vectors.dtype
+    )
+    fill_vectors(wv, words, vectors)
+    wv.vectors_vocab = vocab_vectors
+    wv.vectors_ngrams = ngram_vectors
+    # as gensim's own FastTextKeyedVectors.load (_load_specials) leaves them
+    wv.vectors_vocab_lockf = np.ones(1, dtype=np.float32)
+    wv.vectors_ngrams_lockf = np.ones(1, dtype=np.float32)
+    wv.recalc_char_ngram_buckets()  # buckets_word: for adjust_vectors() and further training only
+    return wv
+
+
+def fill_vectors(wv, words: list[str], vectors: np.ndarray) -> None:
+    """Set the vocabulary and vectors of an empty gensim ``KeyedVectors`` in place (no copies)."""
+    wv.index_to_key = words
+    wv.key_to_index = {w: i for i, w in enumerate(words)}
+    wv.next_index = len(words)
+    wv.vectors = vectors
+    wv.norms = None
+    wv.expandos = {}

@@ -34,26 +34,18 @@ per text, millions of them, too many for the JSON ``meta``) are named like per-w
 reading like every other member. A file with extra arrays keeps the format tag
 ``nlp_pp.vectors/1``; versions of nlp_pp older than this option refuse it with "unexpected member".
 
-The vocabulary is UTF-8 bytes plus offsets rather than a ``<U`` array because a fixed-width
-unicode array costs ``4 x n x longest word`` bytes: one 300-character token in a 2M-word
-vocabulary would make it 2.4 GB. The float arrays share one dtype (float32 for gensim models).
+The vocabulary is UTF-8 bytes plus offsets (a ``<U`` array costs ``4 x n x longest word`` bytes).
 
-Integrity: every ZIP member carries a CRC-32, checked when the member has been read to its end;
-before reading, each member's declared dtype and shape are checked against its stored size (so a
-crafted header cannot make the loader allocate more than the file holds) and against the other
-arrays. Any failure -- missing, empty, truncated or damaged file, a pickle or any other file in
-its place -- is a :class:`~nlp_pp.errors.RunError` with a one-line message naming the file.
+Integrity: each member's CRC-32 is checked; its declared dtype and shape are checked against its
+stored size and the other arrays before reading (a crafted header cannot make the loader allocate
+more than the file holds). Any failure is a one-line :class:`~nlp_pp.errors.RunError`.
 
-gensim internals relied on (the gensim 4 API, unchanged since 4.0; tested with 4.4.0):
-``KeyedVectors.__init__(vector_size, count, dtype)``, the attributes ``index_to_key``,
-``key_to_index``, ``next_index``, ``vectors``, ``norms`` (``None``: recomputed by ``fill_norms``
-on the first ``most_similar``) and ``expandos`` (per-word attribute arrays behind
-``get_vecattr``); ``FastTextKeyedVectors.__init__(vector_size, min_n, max_n, bucket, count,
-dtype)``, its ``vectors_vocab``, ``vectors_ngrams``, ``min_n``, ``max_n``, ``bucket``,
-``compatible_hash`` (set by the constructor), ``vectors_vocab_lockf``/``vectors_ngrams_lockf``
-and ``recalc_char_ngram_buckets()`` (fills ``buckets_word``, which ``adjust_vectors()`` and
-training need). The composite ``vectors`` are stored rather than recomputed with
-``adjust_vectors()`` (a Python loop), so the rebuilt object answers exactly like the saved one.
+gensim internals relied on (the gensim 4 API; tested with 4.4.0): the ``KeyedVectors`` and
+``FastTextKeyedVectors`` constructors and their ``index_to_key``, ``key_to_index``, ``next_index``,
+``vectors``, ``norms``, ``expandos``, ``vectors_vocab``, ``vectors_ngrams``, ``min_n``, ``max_n``,
+``bucket``, ``*_lockf`` attributes and ``recalc_char_ngram_buckets()``. The composite ``vectors`` are
+stored rather than recomputed with ``adjust_vectors()``, so the rebuilt object answers exactly like
+the saved one.
 """
 
 from __future__ import annotations
@@ -73,6 +65,7 @@ import numpy.lib.format as npy_format
 
 from ..errors import RunError, first_line
 from ..files import atomic_write
+from .fasttext import fasttext_vectors_from, keyed_vectors_from
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -467,9 +460,9 @@ def _read(f, path: Path):
             raise _Invalid(f"unexpected member {sorted(unread)[0][:80]!r}.npy")
 
         if kind == KIND_FASTTEXT:
-            wv = _fasttext_vectors(words, vectors, vocab_vectors, ngram_vectors, min_n, max_n, bucket)
+            wv = fasttext_vectors_from(words, vectors, vocab_vectors, ngram_vectors, min_n, max_n, bucket)
         else:
-            wv = _keyed_vectors(words, vectors)
+            wv = keyed_vectors_from(words, vectors)
         for name, values in attrs.items():
             wv.expandos[name] = values
     return wv, meta, extra
@@ -567,45 +560,3 @@ def _decode_vocab(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     if len(set(words)) != len(words):
         raise _Invalid("vocabulary has duplicate words")
     return words
-
-
-def _keyed_vectors(words: list[str], vectors: np.ndarray):
-    from gensim.models import KeyedVectors
-
-    wv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=vectors.dtype)
-    _fill(wv, words, vectors)
-    return wv
-
-
-def _fasttext_vectors(
-    words: list[str],
-    vectors: np.ndarray,
-    vocab_vectors: np.ndarray,
-    ngram_vectors: np.ndarray,
-    min_n: int,
-    max_n: int,
-    bucket: int,
-):
-    from gensim.models.fasttext import FastTextKeyedVectors
-
-    wv = FastTextKeyedVectors(
-        vector_size=vectors.shape[1], min_n=min_n, max_n=max_n, bucket=bucket, count=0, dtype=vectors.dtype
-    )
-    _fill(wv, words, vectors)
-    wv.vectors_vocab = vocab_vectors
-    wv.vectors_ngrams = ngram_vectors
-    # as gensim's own FastTextKeyedVectors.load (_load_specials) leaves them
-    wv.vectors_vocab_lockf = np.ones(1, dtype=np.float32)
-    wv.vectors_ngrams_lockf = np.ones(1, dtype=np.float32)
-    wv.recalc_char_ngram_buckets()  # buckets_word: for adjust_vectors() and further training only
-    return wv
-
-
-def _fill(wv, words: list[str], vectors: np.ndarray) -> None:
-    """Set the vocabulary and vectors of an empty gensim ``KeyedVectors`` in place (no copies)."""
-    wv.index_to_key = words
-    wv.key_to_index = {w: i for i, w in enumerate(words)}
-    wv.next_index = len(words)
-    wv.vectors = vectors
-    wv.norms = None
-    wv.expandos = {}
