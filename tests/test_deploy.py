@@ -350,5 +350,17 @@ def test_an_export_carries_its_stopword_list(tmp_path, capsys):
     np.testing.assert_array_equal(load_classifier(out).predict_proba(texts), before)
     stop.unlink()
     np.testing.assert_array_equal(load_classifier(out).predict_proba(texts), before)
+    # the run directory carries its own copy too: the original file is gone, the run still predicts the same
+    run = tmp_path / "runs" / "s"
+    info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert info["preprocess"]["stopwords"] == "stopwords.txt" and (run / "stopwords.txt").is_file()
+    np.testing.assert_allclose(load_classifier(run).predict_proba(texts), before, atol=1e-5)  # eager vs ONNX
+    # and never reads a list outside itself, whatever run.json says
+    for outside in ("/etc/passwd", "../stop.txt", str(tmp_path / "stop.txt")):
+        (run / "run.json").write_text(
+            json.dumps({**info, "preprocess": {**info["preprocess"], "stopwords": outside}}), encoding="utf-8"
+        )
+        with pytest.raises(RunError, match="names a stopword list outside its directory"):
+            load_classifier(run)
     assert pipeline.main(["serve", "--model-dir", str(tmp_path / "none")]) == 2
     assert "export directory not found" in capsys.readouterr().err

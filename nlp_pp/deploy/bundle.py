@@ -34,8 +34,7 @@ from ..files import atomic_directory, read_json, write_json
 from ..options import ThresholdPolicy
 from ..results import ENSEMBLE, Calibration, Metrics, Threshold
 from ..text.preprocess import PreprocessConfig
-from ..text.stopwords import resolve_stopwords
-from ..training.rundir import BASELINE_FILE, open_run
+from ..training.rundir import BASELINE_FILE, open_run, saved_preprocessing
 from ..vectors.vocab import Vocab
 from .classifier import (
     BaselineScorer,
@@ -134,11 +133,7 @@ def export_bundle(
             entries.append({"name": member, "kind": "neural", "file": file, "temperature": temperature})
         if any(e["kind"] == "neural" for e in entries):
             shutil.copyfile(run / "vocab.json", tmp / "vocab.json")
-        preprocess = clf.preprocess_config.to_dict()
-        if clf.preprocess_config.stopwords is not None:  # the list travels with the export, hashed
-            words = sorted(resolve_stopwords(clf.preprocess_config.stopwords))
-            (tmp / STOPWORDS_FILE).write_text("".join(w + "\n" for w in words), encoding="utf-8")
-            preprocess["stopwords"] = STOPWORDS_FILE
+        preprocess = saved_preprocessing(clf.preprocess_config, tmp)  # the list travels with it, hashed
         metrics = (
             Metrics.from_dict(read_json(run / "metrics.json"), where=str(run / "metrics.json"))
             if (run / "metrics.json").is_file()
@@ -167,9 +162,6 @@ def export_bundle(
         write_json(tmp / "manifest.json", manifest)
     log.info("exported %s (%s%s) to %s", name, fmt, f", {quantize}" if quantize else "", out)
     return out
-
-
-STOPWORDS_FILE = "stopwords.txt"
 
 
 def file_digests(root: Path) -> dict[str, str]:

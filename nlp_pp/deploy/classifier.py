@@ -30,7 +30,14 @@ from ..inputs import check_texts
 from ..results import BASELINE, ENSEMBLE, Calibration, Metrics, ModelResult, Threshold
 from ..text.hangul import compose
 from ..text.preprocess import PreprocessConfig, preprocess
-from ..training.rundir import BASELINE_FILE, RunInfo, model_file, read_checkpoint, read_result
+from ..training.rundir import (
+    BASELINE_FILE,
+    RunInfo,
+    model_file,
+    read_checkpoint,
+    read_preprocessing,
+    read_result,
+)
 from ..vectors.batching import encode_corpus
 from ..vectors.vocab import Vocab
 
@@ -309,10 +316,7 @@ class RunReader:
     def __init__(self, run: Path, device):
         self.run, self.device = run, device
         self.info = RunInfo.read(run)
-        try:
-            self.pre = PreprocessConfig.from_saved(self.info.preprocess)
-        except Exception:
-            raise RunError(f"{run}/run.json has preprocessing options this version cannot read") from None
+        self.pre = read_preprocessing(self.info.preprocess, run, f"{run}/run.json")
         self._vocab: Vocab | None = None
 
     @property

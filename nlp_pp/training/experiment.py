@@ -51,7 +51,7 @@ from ..results import (
 from ..vectors.batching import encode_corpus, make_dataloader
 from ..vectors.vocab import Vocab
 from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
-from .rundir import BASELINE_FILE, RunDir, run_key, write_history
+from .rundir import BASELINE_FILE, RunDir, run_key, saved_preprocessing, write_history
 from .threads import apply_threads
 from .trainer import Trainer, predict_logits, resolve_device, set_seed
 
@@ -288,7 +288,7 @@ def _run(
                 "positive_label": prep.dataset.positive_label,
                 "context_length": prep.context_length,
                 "truncating": cfg.truncating,
-                "preprocess": cfg.preprocess.to_dict(),
+                "preprocess": saved_preprocessing(cfg.preprocess, run.work),
             },
         )
 

@@ -37,6 +37,7 @@ RUN_FORMAT = "nlp_pp.run/1"
 CHECKPOINT_FORMAT = "nlp_pp.checkpoint/1"
 PARTIAL = ".partial"
 BASELINE_FILE = "baseline.npz"  # models/baseline.npz
+STOPWORDS_FILE = "stopwords.txt"  # a run's or an export's own copy of a --stopwords FILE list
 _KEY_RE = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+-seed\d+$")
 
 
@@ -240,6 +241,45 @@ class RunInfo:
         ):
             raise RunError(f"{run}/run.json is corrupt (labels, context length or truncation out of range)")
         return info
+
+
+def saved_preprocessing(preprocess, directory: Path) -> dict:
+    """``preprocess.to_dict()`` for run.json or a manifest, a stopword *file* copied into ``directory``.
+
+    The copy travels with the directory, so predictions do not change when the original file is
+    edited or deleted, and loading never reads a file outside the directory.
+    """
+    from ..text.stopwords import resolve_stopwords
+
+    saved = preprocess.to_dict()
+    if preprocess.stopwords not in (None, "default"):
+        words = sorted(resolve_stopwords(preprocess.stopwords))
+        (directory / STOPWORDS_FILE).write_text("".join(w + "\n" for w in words), encoding="utf-8")
+        saved["stopwords"] = STOPWORDS_FILE
+    return saved
+
+
+def read_preprocessing(saved: dict, directory: Path, where: str):
+    """The :class:`~nlp_pp.text.preprocess.PreprocessConfig` of run.json or a manifest: a stopword list
+    is ``default``, none, or the directory's own copy; any other path is refused."""
+    from ..text.preprocess import PreprocessConfig
+
+    stop = saved.get("stopwords") if isinstance(saved, dict) else None
+    if stop not in (None, "default", STOPWORDS_FILE):
+        raise RunError(
+            f"{where} names a stopword list outside its directory ({stop!r}); only {STOPWORDS_FILE} inside "
+            "it is read (runs made before nlp_pp 0.3 with --stopwords FILE: copy the list there as "
+            f"{STOPWORDS_FILE} and set preprocess.stopwords to it, or train again)"
+        )
+    if stop == STOPWORDS_FILE:
+        path = directory / STOPWORDS_FILE
+        if not path.is_file() or path.is_symlink():
+            raise RunError(f"{where} needs {path}, which is missing: the directory is incomplete")
+        saved = {**saved, "stopwords": str(path)}
+    try:
+        return PreprocessConfig.from_saved(saved)
+    except Exception:
+        raise RunError(f"{where} has preprocessing options this version cannot read") from None
 
 
 def open_run(path: str | Path) -> Path:
