@@ -17,8 +17,9 @@ Settings compared:
 - ``old``: the code before ``nlp_pp/training/threads.py`` (extracted with ``git archive`` from the parent of
   the commit that added it; ``--old-rev`` overrides) with the environment it always had: torch's
   default, as many intra-op threads as cores, and libgomp's default waiting (spin, then sleep);
-- ``new``: this checkout's defaults (``--threads auto``: one intra-op thread; ``OMP_WAIT_POLICY=PASSIVE``
-  set by the command line before torch is imported).
+- ``new``: this checkout's defaults (``--threads auto``: the thread count follows the CPU other
+  processes take, re-decided about once a second; ``GOMP_SPINCOUNT=10000`` set by the command line
+  before torch is imported).
 
 Conditions:
 
@@ -411,11 +412,12 @@ def render(data: dict) -> str:
                     None,
                 )  # a stopped run wrote no metrics.json: another run of the same code tells
                 threads = (
-                    f"{th['intra_op']} ({th['source']}), {th['omp_wait_policy'] or 'unset'}"
+                    f"{th['intra_op']}{' adaptive' if th.get('adaptive') else ''} ({th['source']}), "
+                    f"{th['omp_wait_policy'] or 'unset'}"
                     if isinstance(th, dict)
                     else f"{th} (torch default), unset"
                     if th is not None
-                    else ("1 (auto), PASSIVE" if setting == "new" else "cores (torch default), unset")
+                    else ("cores adaptive (auto)" if setting == "new" else "cores (torch default), unset")
                 )
                 more = "> " if stopped else ""
                 rows.append(
@@ -446,7 +448,7 @@ def render(data: dict) -> str:
         [
             "model",
             "code",
-            "intra-op threads, OMP_WAIT_POLICY",
+            "intra-op threads (at the start), OpenMP wait",
             "beside",
             "train s (runs)",
             "train vs idle",
@@ -514,11 +516,11 @@ Measured {when} with:
 {meta["epochs"]} --no-baseline --no-ensemble --n-jobs 1` with a warm token cache ({meta["train_rows"]:,}
 training texts, BiGRU/BiLSTM hidden 256, batch 64); `old` is that command on the old code with its
 environment (torch's default: as many intra-op threads as cores, libgomp's default spin-then-sleep wait),
-`new` on this checkout with its defaults (`--threads auto`, `OMP_WAIT_POLICY=PASSIVE` set by the command
-line). Competitors: `torch-default` = a `python -c` loop of BiGRU-128 training steps with torch's default
-settings; `nlp_pp-new` = another `pipeline.py` training run of the same model with the new settings.
-"train s" is the trainer's time (`train_seconds` in metrics.json), "process s" the whole command; each
-cell lists every run, ratios use the medians.
+`new` on this checkout with its defaults (`--threads auto`: adaptive; `GOMP_SPINCOUNT=10000` set by the
+command line). Competitors: `torch-default` = a `python -c` loop of BiGRU-128 training steps with torch's
+default settings; `nlp_pp-new` = another `pipeline.py` training run of the same model with the new
+settings. "train s" is the trainer's time (`train_seconds` in metrics.json), "process s" the whole
+command; each cell lists every run, ratios use the medians.
 
 **Machine:**
 
