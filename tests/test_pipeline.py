@@ -591,5 +591,5 @@ def test_other_model_families_run_in_the_same_comparison(tmp_path, capsys):
 def test_models_all_expands_to_every_family(capsys):
     args = pipeline.run_parser().parse_args(["--models", "all"])
     cfg = pipeline.build_config(args)
-    assert cfg.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
+    assert cfg.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru")
     assert pipeline.build_config(pipeline.run_parser().parse_args([])).models == ("rnn", "lstm", "gru")
