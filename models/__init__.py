@@ -1,24 +1,37 @@
 """Text classifiers for padded token batches: ``model(tokens [B, T], lengths [B]) -> logits``.
 
-Build with ``build_model(ModelConfig(name, vocab_size, num_classes, ...), embedding_matrix)``;
-save with ``model.checkpoint()`` and rebuild with ``load_checkpoint``.
+Build with ``build_model(ModelConfig(name, vocab_size, num_classes, ...), embedding_matrix, tokens=itos)``;
+save with ``model.checkpoint()`` and rebuild with ``load_checkpoint``. ``tokens`` (the vocabulary in
+index order) is needed by the families that read spelling (``SPELLING_MODELS``) and ignored by the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, fields
 from typing import Any
 
 import numpy as np
 import torch
 
+from nlp_pp.errors import ConfigError
+
 from .avg import AvgClassifier
 from .base import TextClassifier
 from .cnn import CNNClassifier
-from .config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig, as_embedding_matrix, check_config
+from .config import (
+    MODEL_NAMES,
+    POOLINGS,
+    RECURRENT_MODELS,
+    SPELLING_MODELS,
+    ModelConfig,
+    as_embedding_matrix,
+    check_config,
+)
 from .hybrid import HybridClassifier
+from .jamo import JamoGRUClassifier
 from .recurrent import GRUClassifier, LSTMClassifier, RecurrentClassifier, RNNClassifier
+from .wide import WideGRUClassifier
 
 MODEL_CLASSES: dict[str, type[TextClassifier]] = {
     "rnn": RNNClassifier,
@@ -27,12 +40,18 @@ MODEL_CLASSES: dict[str, type[TextClassifier]] = {
     "cnn": CNNClassifier,
     "hybrid": HybridClassifier,
     "avg": AvgClassifier,
+    "wide_gru": WideGRUClassifier,
+    "jamo_gru": JamoGRUClassifier,
 }
 assert tuple(MODEL_CLASSES) == MODEL_NAMES
+assert tuple(n for n, c in MODEL_CLASSES.items() if c.needs_tokens) == SPELLING_MODELS
 
 
 def build_model(
-    config: ModelConfig, embedding_matrix: np.ndarray | torch.Tensor | None = None
+    config: ModelConfig,
+    embedding_matrix: np.ndarray | torch.Tensor | None = None,
+    *,
+    tokens: Sequence[str] | None = None,
 ) -> TextClassifier:
     """Build the classifier named by ``config.name``.
 
@@ -44,16 +63,29 @@ def build_model(
         ``(vocab_size, emb_dim)`` initial embeddings, copied exactly (as float32,
         PAD row included). Without it, embeddings are ``nn.Embedding``'s default
         init with a zero PAD row.
+    tokens : sequence of str, optional
+        The vocabulary, ``vocab_size`` tokens in index order (``Vocab.itos``). Required by the
+        families in ``SPELLING_MODELS``, which build their spelling tables from it; ignored by the
+        others.
 
     Raises
     ------
     ValueError
-        On an unknown name, an out-of-range field or a mis-shaped matrix.
+        On an unknown name, an out-of-range field, a mis-shaped matrix, or missing/mis-sized
+        ``tokens`` for a family that needs them.
     """
     check_config(config)
     if embedding_matrix is not None:
         as_embedding_matrix(embedding_matrix, config)  # fail before building anything
-    return MODEL_CLASSES[config.name](config, embedding_matrix)
+    cls = MODEL_CLASSES[config.name]
+    if not cls.needs_tokens:
+        return cls(config, embedding_matrix)
+    if tokens is None:
+        raise ConfigError(
+            f"the {config.name} model spells each vocabulary entry: pass tokens=<the vocabulary in index "
+            "order> (Vocab.itos)"
+        )
+    return cls(config, embedding_matrix, tokens=list(tokens))
 
 
 def load_checkpoint(checkpoint: Mapping[str, Any]) -> TextClassifier:
@@ -87,29 +119,35 @@ def load_checkpoint(checkpoint: Mapping[str, Any]) -> TextClassifier:
         raise ValueError(f"checkpoint['config'] must be a dict, got {type(raw).__name__}")
     if not isinstance(state, Mapping):
         raise ValueError(f"checkpoint['state_dict'] must be a dict, got {type(state).__name__}")
-    model = build_model(config)
+    check_config(config)
+    model = MODEL_CLASSES[config.name](config)  # spelling tables come with the state_dict
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise ValueError(
             f"checkpoint state_dict does not fit the {config.name!r} model its config describes: {err}"
         ) from err
+    model.check_buffers()
     return model.eval()
 
 
 __all__ = [
     "MODEL_CLASSES",
     "MODEL_NAMES",
+    "POOLINGS",
     "RECURRENT_MODELS",
+    "SPELLING_MODELS",
     "AvgClassifier",
     "CNNClassifier",
     "GRUClassifier",
     "HybridClassifier",
+    "JamoGRUClassifier",
     "LSTMClassifier",
     "ModelConfig",
     "RNNClassifier",
     "RecurrentClassifier",
     "TextClassifier",
+    "WideGRUClassifier",
     "build_model",
     "load_checkpoint",
 ]

@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from nlp_pp.errors import ConfigError
+
 from .config import ModelConfig, as_embedding_matrix, check_config
 
 
@@ -22,7 +24,10 @@ class TextClassifier(nn.Module):
     """Base of all classifiers: ``forward(tokens, lengths) -> logits``.
 
     Subclasses set ``names`` (the config names they build), create their encoder
-    and ``self.head`` in ``__init__`` and implement ``encode``.
+    and ``self.head`` in ``__init__`` and implement ``encode``. A family that reads each vocabulary
+    entry's spelling sets ``needs_tokens`` and takes the vocabulary as ``tokens=`` (its tables become
+    buffers, so a checkpoint rebuilds it without the vocabulary), and checks them in
+    ``check_buffers``.
 
     Parameters
     ----------
@@ -33,6 +38,7 @@ class TextClassifier(nn.Module):
     """
 
     names: ClassVar[tuple[str, ...]] = ()
+    needs_tokens: ClassVar[bool] = False
 
     def __init__(
         self, config: ModelConfig, embedding_matrix: np.ndarray | torch.Tensor | None = None
@@ -47,6 +53,22 @@ class TextClassifier(nn.Module):
         self.config = config
         self.embedding = self.make_embedding(embedding_matrix)
         self.dropout = nn.Dropout(config.dropout)
+
+    def check_tokens(self, tokens) -> None:
+        """``tokens`` (the vocabulary, index order) is ``None`` (a shell for ``load_state_dict``) or
+        ``vocab_size`` strings."""
+        if tokens is None:
+            return
+        if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+            raise ConfigError("tokens must be the vocabulary: a list of strings in index order")
+        if len(tokens) != self.config.vocab_size:
+            raise ConfigError(
+                f"tokens has {len(tokens)} entries but vocab_size is {self.config.vocab_size}; "
+                "pass the vocabulary the token ids come from"
+            )
+
+    def check_buffers(self) -> None:
+        """Raise ``ValueError`` if a buffer loaded from a checkpoint cannot be right (ids out of range)."""
 
     def make_embedding(self, embedding_matrix: np.ndarray | torch.Tensor | None = None) -> nn.Embedding:
         """A new embedding table: default init (PAD row zero) or a copy of the matrix."""

@@ -13,9 +13,10 @@ from nlp_pp.options import REQUIRED, Boolean, Interval, ListOf, OneOf, invalid, 
 if TYPE_CHECKING:
     import torch
 
-MODEL_NAMES: tuple[str, ...] = ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
+MODEL_NAMES: tuple[str, ...] = ("rnn", "lstm", "gru", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru")
 RECURRENT_MODELS: tuple[str, ...] = ("rnn", "lstm", "gru")
-POOLINGS: tuple[str, ...] = ("last", "max", "mean")
+SPELLING_MODELS: tuple[str, ...] = ("wide_gru", "jamo_gru")  # read each vocabulary entry's spelling
+POOLINGS: tuple[str, ...] = ("last", "max", "mean", "attention")
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,54 @@ class ModelConfig:
     pooling: str = option(
         "last",
         OneOf(*POOLINGS),
-        "recurrent models: the final hidden state (last) or "
-        "max/mean over the outputs at the true positions (BENCHMARKS.md, summary: tried and not adopted)",
+        "recurrent models (and wide_gru, jamo_gru): the final hidden state (last), max/mean over the "
+        "outputs at the true positions, or attention: a learned weighting of those outputs "
+        "(BENCHMARKS.md, summary: tried and not adopted; models: attention pooling)",
+    )
+    ngram_buckets: int = option(
+        2**18,
+        Interval(int, 2, 2**30),
+        "wide_gru: hash buckets of the wide part's n-gram features (word, character, jamo n-grams and "
+        "token bigrams share them) (BENCHMARKS.md, models)",
+    )
+    char_ngrams: tuple[int, ...] = option(
+        (1, 2, 3, 4),
+        ListOf(Interval(int, 1, 8), min_len=0),
+        "wide_gru: syllable n-gram sizes of each token, with its boundaries marked, as TF-IDF's char_wb "
+        "(BENCHMARKS.md, models)",
+    )
+    jamo_ngrams: tuple[int, ...] = option(
+        (2, 3, 4),
+        ListOf(Interval(int, 1, 12), min_len=0),
+        "wide_gru: jamo n-gram sizes of each token (spellings around a syllable) (BENCHMARKS.md, models)",
+    )
+    token_bigrams: bool = option(
+        True,
+        Boolean(),
+        "wide_gru: add hashed bigrams of adjacent tokens to the wide part (BENCHMARKS.md, models)",
+    )
+    ngram_slots: int = option(
+        48,
+        Interval(int, 1, 1024),
+        "wide_gru: most n-gram features kept per vocabulary entry (the word first, then short n-grams "
+        "before long ones)",
+    )
+    wide_dim: int = option(
+        16, Interval(int, 1), "wide_gru: width of the averaged n-gram vector beside the BiGRU's features"
+    )
+    char_dim: int = option(16, Interval(int, 1), "jamo_gru: jamo embedding width")
+    char_filters: int = option(
+        32, Interval(int, 1), "jamo_gru: feature maps per width of the CNN over each token's jamo"
+    )
+    char_kernel_sizes: tuple[int, ...] = option(
+        (2, 3, 4, 6),
+        ListOf(Interval(int, 1)),
+        "jamo_gru: widths of the CNN over each token's jamo (3 jamo = one syllable)",
+    )
+    char_len: int = option(
+        24,
+        Interval(int, 1, 256),
+        "jamo_gru: jamo kept per token (longer tokens are cut; 24 = 8 syllables)",
     )
 
     def __post_init__(self) -> None:

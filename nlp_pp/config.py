@@ -144,6 +144,16 @@ class ExperimentConfig:
     kernel_sizes: tuple[int, ...] = borrow(ModelConfig, "kernel_sizes", group="models")
     filters: int = borrow(ModelConfig, "filters", group="models")
     shared_embedding: bool = borrow(ModelConfig, "shared_embedding", group="models")
+    ngram_buckets: int = borrow(ModelConfig, "ngram_buckets", group="models")
+    char_ngrams: tuple[int, ...] = borrow(ModelConfig, "char_ngrams", group="models")
+    jamo_ngrams: tuple[int, ...] = borrow(ModelConfig, "jamo_ngrams", group="models")
+    token_bigrams: bool = borrow(ModelConfig, "token_bigrams", group="models")
+    ngram_slots: int = borrow(ModelConfig, "ngram_slots", group="models")
+    wide_dim: int = borrow(ModelConfig, "wide_dim", group="models")
+    char_dim: int = borrow(ModelConfig, "char_dim", group="models")
+    char_filters: int = borrow(ModelConfig, "char_filters", group="models")
+    char_kernel_sizes: tuple[int, ...] = borrow(ModelConfig, "char_kernel_sizes", group="models")
+    char_len: int = borrow(ModelConfig, "char_len", group="models")
     freeze_embedding: bool | None = option(
         None,
         Optional(Boolean()),

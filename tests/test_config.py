@@ -98,7 +98,7 @@ def test_the_cli_and_from_dict_accept_the_same_strings():
     )
     assert from_cli == from_dict
     assert from_dict.preprocess.keep_pos == ("NN", "VV")  # two tag prefixes, not the one prefix "NN,VV"
-    assert from_dict.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
+    assert from_dict.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru")
     assert ExperimentConfig.from_dict(
         {"keep_pos": ["NN", "VV"], "bidirectional": False}
     ).preprocess.keep_pos == ("NN", "VV")
@@ -116,6 +116,8 @@ def test_the_cli_and_from_dict_accept_the_same_strings():
         ("models", ""),
         ("seeds", "0,0"),
         ("pooling", "avg"),
+        ("char_ngrams", "0"),
+        ("ngram_buckets", "1"),
         ("monitor", "f1"),
         ("fasttext_workers", "-1"),
         ("min_n", "7"),

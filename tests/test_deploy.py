@@ -46,7 +46,9 @@ def run(tmp_path_factory) -> Path:
             "--hidden",
             "16",
             "--models",
-            "gru,lstm",
+            "gru,lstm,wide_gru,jamo_gru",
+            "--ngram-buckets",
+            "4096",
             "--n-jobs",
             "1",
             "--out",
@@ -60,7 +62,17 @@ def run(tmp_path_factory) -> Path:
     return out / "r"
 
 
-@pytest.mark.parametrize("model", ["gru-fasttext-seed0", "lstm-random-seed0", "tfidf_logreg", "ensemble"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gru-fasttext-seed0",
+        "lstm-random-seed0",
+        "wide_gru-fasttext-seed0",
+        "jamo_gru-random-seed0",
+        "tfidf_logreg",
+        "ensemble",
+    ],
+)
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_an_export_agrees_with_its_run(run, tmp_path, model, fmt, capsys):
     out = tmp_path / "export"
@@ -90,26 +102,19 @@ def test_an_export_agrees_with_its_run(run, tmp_path, model, fmt, capsys):
     assert manifest["source"]["metrics"]["test"]["accuracy"] == rows[model]["test"]["accuracy"]
 
 
-def test_int8_export_runs_and_mostly_agrees(run, tmp_path):
+@pytest.mark.parametrize(
+    "model", ["lstm-fasttext-seed0", "wide_gru-fasttext-seed0", "jamo_gru-fasttext-seed0"]
+)
+def test_int8_export_runs_and_mostly_agrees(run, tmp_path, model):
     out = tmp_path / "q"
     assert (
         pipeline.main(
-            [
-                "export",
-                "--run",
-                str(run),
-                "--model",
-                "lstm-fasttext-seed0",
-                "--quantize",
-                "int8",
-                "--out",
-                str(out),
-            ]
+            ["export", "--run", str(run), "--model", model, "--quantize", "int8", "--out", str(out)]
         )
         == 0
     )
     assert list((out / "models").glob("*.int8.onnx"))
-    a = load_classifier(run, model="lstm-fasttext-seed0").predict_proba(TEXTS)
+    a = load_classifier(run, model=model).predict_proba(TEXTS)
     b = load_classifier(out).predict_proba(TEXTS)
     assert (a.argmax(1) == b.argmax(1)).mean() >= 0.95 and np.abs(a - b).max() < 0.05
 
@@ -223,12 +228,11 @@ def _request(url: str, body: dict | None = None) -> tuple[int, dict]:
         return e.code, json.loads(e.read())
 
 
-def test_serve_an_export_as_a_real_process(run, tmp_path):
+@pytest.mark.parametrize("model", ["gru-fasttext-seed0", "wide_gru-fasttext-seed0"])
+def test_serve_an_export_as_a_real_process(run, tmp_path, model):
     pytest.importorskip("fastapi")
     out = tmp_path / "export"
-    assert (
-        pipeline.main(["export", "--run", str(run), "--model", "gru-fasttext-seed0", "--out", str(out)]) == 0
-    )
+    assert pipeline.main(["export", "--run", str(run), "--model", model, "--out", str(out)]) == 0
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -267,7 +271,7 @@ def test_serve_an_export_as_a_real_process(run, tmp_path):
         assert _request(f"{base}/predict", {"texts": ["a"] * 9})[0] == 413
         assert _request(f"{base}/predict", {"texts": [1]})[0] == 422
         status, meta = _request(f"{base}/metadata")
-        assert status == 200 and meta["model"] == "gru-fasttext-seed0" and meta["versions"]["nlp_pp"]
+        assert status == 200 and meta["model"] == model and meta["versions"]["nlp_pp"]
         with urllib.request.urlopen(f"{base}/openapi.json", timeout=30) as resp:
             assert "/predict" in json.loads(resp.read())["paths"]
     finally:

@@ -125,7 +125,7 @@ def test_test_data_with_unknown_labels(tmp_path, capsys):
         (
             ["--models", "lstm,transformer"],
             "--models must be a comma-separated list of values from rnn, lstm, gru, "
-            "cnn, hybrid, avg (or all), each at most once, not empty (got ('lstm', "
+            "cnn, hybrid, avg, wide_gru, jamo_gru (or all), each at most once, not empty (got ('lstm', "
             "'transformer'): unknown value 'transformer')",
         ),
         (["--models", ""], "(got (): it is empty)"),

@@ -19,6 +19,7 @@ from nlp_pp.deploy import graphs as ex
 from nlp_pp.deploy import inference as inf
 from nlp_pp.errors import ConfigError, RunError
 from nlp_pp.models import ModelConfig, build_model
+from nlp_pp.text.hangul import decompose
 from nlp_pp.training.trainer import predict_proba
 
 V = 50
@@ -35,7 +36,20 @@ OTHERS = [
     dict(name="hybrid"),
     dict(name="hybrid", shared_embedding=False, layers=2),
 ]
-CONFIGS = RECURRENT + OTHERS
+SPELLING = [
+    dict(name="gru", pooling="attention"),
+    dict(name="wide_gru"),
+    dict(name="wide_gru", pooling="attention", token_bigrams=False, bidirectional=False),
+    dict(name="jamo_gru"),
+    dict(name="jamo_gru", pooling="attention", layers=2),
+]
+CONFIGS = RECURRENT + OTHERS + SPELLING
+# a vocabulary of V entries for the families that spell each one (two syllables each, jamo-decomposed)
+TOKENS = [
+    "<PAD>",
+    "<UNK>",
+    *(decompose(chr(0xAC00 + 37 * i) + chr(0xAC00 + 101 * i + 5)) for i in range(V - 2)),
+]
 
 
 def config_id(c: dict) -> str:
@@ -45,10 +59,21 @@ def config_id(c: dict) -> str:
 def make_model(seed: int = 0, **kw) -> models.TextClassifier:
     torch.manual_seed(seed)
     base = dict(
-        vocab_size=V, num_classes=3, emb_dim=8, hidden=8, filters=4, kernel_sizes=(2, 3, 5), dropout=0.3
+        vocab_size=V,
+        num_classes=3,
+        emb_dim=8,
+        hidden=8,
+        filters=4,
+        kernel_sizes=(2, 3, 5),
+        dropout=0.3,
+        ngram_buckets=211,
+        wide_dim=4,
+        char_dim=4,
+        char_filters=3,
+        char_len=9,
     )
     base.update(kw)
-    return build_model(ModelConfig(**base))
+    return build_model(ModelConfig(**base), tokens=TOKENS)
 
 
 def sequences(n: int = 120, seed: int = 0, max_len: int = 12) -> list[list[int]]:
@@ -228,6 +253,7 @@ INT8_CONFIGS = [
     dict(name="lstm", pooling="max"),
     dict(name="gru", bidirectional=True),
     *OTHERS,
+    *SPELLING,
 ]
 
 
@@ -243,6 +269,11 @@ def test_int8_onnx_runs_and_mostly_agrees(cfg, tmp_path):
     if model.config.name in ("lstm", "hybrid"):
         assert "DynamicQuantizeLSTM" in ops
     assert "ConvInteger" not in ops  # Conv stays float unless asked
+    if model.config.name in ("wide_gru", "jamo_gru"):  # the n-gram / jamo tables are 8-bit too
+        table = {"wide_gru": "model.wide.vectors.weight", "jamo_gru": "model.spelling.chars.weight"}
+        eight_bit = (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)
+        inits = {t.name: t.data_type for t in onnx.load(str(dst)).graph.initializer}
+        assert inits.get(table[model.config.name] + "_quantized") in eight_bit, inits
     runner = inf.OnnxRunner(dst)
     assert runner.metadata["quantization"] == "dynamic-int8" and runner.pad_idx == 0
     stats = ex.compare_outputs(inf.TorchRunner(model).logits(SEQS), runner.logits(SEQS))
@@ -437,7 +468,7 @@ def test_every_operator_the_exporter_writes_is_allowed(cfg, tmp_path):
     onnx = pytest.importorskip("onnx")
     src = ex.export_onnx(make_model(**cfg), tmp_path / "m.onnx", verify=False)
     paths = [src, ex.quantize_onnx_int8(src, tmp_path / "q.onnx")]
-    if cfg["name"] in ("cnn", "hybrid"):
+    if cfg["name"] in ("cnn", "hybrid", "jamo_gru"):
         paths.append(ex.quantize_onnx_int8(src, tmp_path / "qc.onnx", quantize_conv=True))
     for path in paths:
         inf.check_onnx_model(onnx.load(str(path)), str(path))

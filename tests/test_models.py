@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from nlp_pp import models
 from nlp_pp.models import (
     MODEL_NAMES,
+    POOLINGS,
     RECURRENT_MODELS,
+    SPELLING_MODELS,
     HybridClassifier,
     LSTMClassifier,
     ModelConfig,
@@ -23,8 +25,18 @@ from nlp_pp.models import (
     build_model,
     load_checkpoint,
 )
+from nlp_pp.text.hangul import decompose
 
 V, E, PAD = 20, 6, 0
+# a vocabulary as the pipeline builds it (jamo-decomposed), for the families that spell each entry
+WORDS = ["대출", "씨발", "씨바", "ㅋㅋ", "영화", "재밌", "어요", "?", "PHONE", "시ㅂ", "좋", "다", "는", "가"]
+TOKENS = ["<PAD>", "<UNK>", *(decompose(w) for w in WORDS + ["이", "😀", "혐오", "새끼"])]
+assert len(TOKENS) == V
+
+
+def make(config: ModelConfig, embedding_matrix=None) -> TextClassifier:
+    """``build_model`` with the test vocabulary (ignored by the families that do not spell)."""
+    return build_model(config, embedding_matrix, tokens=TOKENS)
 
 
 def tiny(name: str, num_classes: int = 3, **kw) -> ModelConfig:
@@ -37,6 +49,13 @@ def tiny(name: str, num_classes: int = 3, **kw) -> ModelConfig:
         filters=4,
         kernel_sizes=(2, 3, 4),
         dropout=0.2,
+        ngram_buckets=97,
+        ngram_slots=12,
+        wide_dim=4,
+        char_dim=4,
+        char_filters=3,
+        char_kernel_sizes=(2, 3),
+        char_len=8,
     )
     base.update(kw)
     return ModelConfig(**base)
@@ -66,8 +85,9 @@ LENGTHS = [5, 1, 0, 3, 9, 2]  # includes 0 and lengths shorter than the kernels
 
 
 def test_registry_matches_names():
-    assert MODEL_NAMES == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
+    assert MODEL_NAMES == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru")
     assert RECURRENT_MODELS == ("rnn", "lstm", "gru")
+    assert SPELLING_MODELS == ("wide_gru", "jamo_gru")
     assert tuple(models.MODEL_CLASSES) == MODEL_NAMES
 
 
@@ -75,7 +95,7 @@ def test_registry_matches_names():
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_output_shape(name, num_classes):
     torch.manual_seed(0)
-    model = build_model(tiny(name, num_classes))
+    model = make(tiny(name, num_classes))
     assert isinstance(model, TextClassifier)
     tokens, lengths = batch(LENGTHS)
     out = model(tokens, lengths)
@@ -87,18 +107,18 @@ def test_output_shape(name, num_classes):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_padding_independence(name, zero_pad_row):
     torch.manual_seed(0)
-    model = build_model(tiny(name), matrix(zero_pad=zero_pad_row)).eval()
+    model = make(tiny(name), matrix(zero_pad=zero_pad_row)).eval()
     short = model(*batch(LENGTHS))
     long = model(*batch(LENGTHS, extra_pad=17))
     torch.testing.assert_close(short, long, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
-@pytest.mark.parametrize("name", RECURRENT_MODELS)
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("name", RECURRENT_MODELS + SPELLING_MODELS)
 def test_equal_length_batch_runs_unpacked_with_the_packed_result(name, pooling):
     # width == every length: the unpacked fast path; one more PAD column forces packing
     torch.manual_seed(0)
-    model = build_model(tiny(name, pooling=pooling, layers=2)).eval()
+    model = make(tiny(name, pooling=pooling, layers=2)).eval()
     with torch.no_grad():
         dense = model(*batch([6, 6, 6, 6]))
         packed = model(*batch([6, 6, 6, 6], extra_pad=1))
@@ -110,7 +130,7 @@ def test_equal_length_batch_runs_unpacked_with_the_packed_result(name, pooling):
 @given(lengths=st.lists(st.integers(0, 8), min_size=1, max_size=5), extra=st.integers(1, 6))
 def test_padding_independence_property(name, lengths, extra):
     torch.manual_seed(1)
-    model = build_model(tiny(name)).eval()
+    model = make(tiny(name)).eval()
     with torch.no_grad():
         a = model(*batch(lengths, seed=len(lengths)))
         b = model(*batch(lengths, extra_pad=extra, seed=len(lengths)))
@@ -120,7 +140,7 @@ def test_padding_independence_property(name, lengths, extra):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_row_independent_of_batch_mates(name):
     torch.manual_seed(0)
-    model = build_model(tiny(name)).eval()
+    model = make(tiny(name)).eval()
     tokens, lengths = batch(LENGTHS)
     full = model(tokens, lengths)
     n = lengths[0]
@@ -131,7 +151,7 @@ def test_row_independent_of_batch_mates(name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_length_zero_rows_are_finite_and_trainable(name):
     torch.manual_seed(0)
-    model = build_model(tiny(name)).train()
+    model = make(tiny(name)).train()
     tokens, lengths = batch([0, 0, 4])
     out = model(tokens, lengths)
     assert torch.isfinite(out).all()
@@ -147,7 +167,7 @@ def test_length_zero_rows_are_finite_and_trainable(name):
 
 
 def test_avg_length_zero_is_zero_vector():
-    model = build_model(tiny("avg"), matrix(zero_pad=False))
+    model = make(tiny("avg"), matrix(zero_pad=False))
     tokens, lengths = batch([0, 2])
     feats = model.encode(tokens, lengths)
     assert torch.equal(feats[0], torch.zeros(E))
@@ -156,7 +176,7 @@ def test_avg_length_zero_is_zero_vector():
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_bad_inputs_raise(name):
-    model = build_model(tiny(name))
+    model = make(tiny(name))
     tokens, lengths = batch([3, 2])
     with pytest.raises(ValueError, match="lengths"):
         model(tokens, torch.tensor([4, 2]))
@@ -174,7 +194,7 @@ def test_bad_inputs_raise(name):
 @pytest.mark.parametrize("name", RECURRENT_MODELS)
 def test_recurrent_variants(name, layers, bidirectional):
     torch.manual_seed(0)
-    model = build_model(tiny(name, layers=layers, bidirectional=bidirectional)).eval()
+    model = make(tiny(name, layers=layers, bidirectional=bidirectional)).eval()
     assert model.encoder.rnn.num_layers == layers
     assert model.encoder.rnn.bidirectional == bidirectional
     assert model.encoder.out_dim == 8 * (2 if bidirectional else 1)
@@ -186,7 +206,7 @@ def test_recurrent_variants(name, layers, bidirectional):
 def test_recurrent_uses_last_layer_final_state():
     """Bidirectional final features = [forward state at t=len-1, backward state at t=0]."""
     torch.manual_seed(0)
-    model = build_model(tiny("gru", layers=2, bidirectional=True)).eval()
+    model = make(tiny("gru", layers=2, bidirectional=True)).eval()
     tokens, lengths = batch([4, 2])
     feats = model.encode(tokens, lengths)
     for i, n in enumerate(lengths.tolist()):
@@ -196,7 +216,7 @@ def test_recurrent_uses_last_layer_final_state():
 
 
 def test_hybrid_lstm_branch_is_bidirectional():
-    model = build_model(tiny("hybrid", bidirectional=False, layers=2))
+    model = make(tiny("hybrid", bidirectional=False, layers=2))
     assert model.lstm.rnn.bidirectional and model.lstm.rnn.num_layers == 2
     assert model.head[-1].in_features == 4 * 3 + 2 * 8
 
@@ -209,7 +229,7 @@ def test_hybrid_lstm_branch_is_bidirectional():
 def test_embedding_copies_matrix_and_is_trainable(name, as_tensor):
     m = matrix(zero_pad=False)
     src = torch.from_numpy(m.copy()) if as_tensor else m
-    model = build_model(tiny(name), src)
+    model = make(tiny(name), src)
     for table in model.embedding_tables():
         assert table.padding_idx == PAD
         assert table.weight.dtype == torch.float32
@@ -227,14 +247,14 @@ def test_embedding_copies_matrix_and_is_trainable(name, as_tensor):
 
 def test_float64_matrix_is_copied_as_float32():
     m = matrix().astype(np.float64)
-    model = build_model(tiny("cnn"), m)
+    model = make(tiny("cnn"), m)
     assert model.embedding.weight.dtype == torch.float32
     assert torch.equal(model.embedding.weight.detach(), torch.from_numpy(m.astype(np.float32)))
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_frozen_embedding_gets_no_gradient(name):
-    model = build_model(tiny(name, freeze_embedding=True, shared_embedding=False), matrix())
+    model = make(tiny(name, freeze_embedding=True, shared_embedding=False), matrix())
     for table in model.embedding_tables():
         assert not table.weight.requires_grad
     model(*batch(LENGTHS)).sum().backward()
@@ -247,7 +267,7 @@ def test_frozen_embedding_gets_no_gradient(name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_random_init_has_zero_pad_row(name):
     torch.manual_seed(0)
-    model = build_model(tiny(name, pad_idx=3))
+    model = make(tiny(name, pad_idx=3))
     w = model.embedding.weight.detach()
     assert torch.equal(w[3], torch.zeros(E))
     assert w[4].abs().sum() > 0
@@ -255,7 +275,7 @@ def test_random_init_has_zero_pad_row(name):
 
 def test_hybrid_separate_embeddings():
     m = matrix()
-    model = build_model(tiny("hybrid", shared_embedding=False), m)
+    model = make(tiny("hybrid", shared_embedding=False), m)
     tables = model.embedding_tables()
     assert len(tables) == 2 and tables[0] is not tables[1]
     assert tables[0].weight.data_ptr() != tables[1].weight.data_ptr()
@@ -265,12 +285,12 @@ def test_hybrid_separate_embeddings():
     assert all(t.weight.grad is not None for t in tables)
     # without a matrix the two tables are independent random inits
     torch.manual_seed(0)
-    a, b = build_model(tiny("hybrid", shared_embedding=False)).embedding_tables()
+    a, b = make(tiny("hybrid", shared_embedding=False)).embedding_tables()
     assert not torch.equal(a.weight, b.weight)
 
 
 def test_hybrid_shared_embedding_is_one_table():
-    model = build_model(tiny("hybrid"), matrix())
+    model = make(tiny("hybrid"), matrix())
     assert model.config.shared_embedding is True
     assert len(model.embedding_tables()) == 1
     assert model.lstm_embedding is None
@@ -309,7 +329,7 @@ def test_numpy_scalars_are_normalised():
 
 def test_unknown_name_lists_valid_names():
     with pytest.raises(ValueError) as err:
-        build_model(tiny("transformer"))
+        make(tiny("transformer"))
     for name in MODEL_NAMES:
         assert name in str(err.value)
 
@@ -338,12 +358,12 @@ def test_unknown_name_lists_valid_names():
 )
 def test_invalid_config_raises(field, value):
     with pytest.raises(ValueError, match=field):
-        build_model(tiny("cnn", **{field: value}))
+        make(tiny("cnn", **{field: value}))
 
 
 def test_dropout_zero_is_valid():
     for cfg in (tiny("lstm", dropout=0.0, layers=2), tiny("lstm", dropout=0)):
-        model = build_model(cfg)
+        model = make(cfg)
         assert model.config.dropout == 0.0
         drops = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
         assert drops and all(p == 0.0 for p in drops)  # every dropout layer is off, none refused
@@ -354,18 +374,18 @@ def test_dropout_zero_is_valid():
 def test_matrix_shape_mismatch(shape):
     bad = np.zeros(shape, dtype=np.float32)
     with pytest.raises(ValueError, match="vocab_size, emb_dim"):
-        build_model(tiny("avg"), bad)
+        make(tiny("avg"), bad)
     with pytest.raises(ValueError, match="vocab_size, emb_dim"):
-        build_model(tiny("gru"), torch.zeros(shape))
+        make(tiny("gru"), torch.zeros(shape))
 
 
 def test_matrix_nan_and_type():
     m = matrix()
     m[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        build_model(tiny("avg"), m)
+        make(tiny("avg"), m)
     with pytest.raises(TypeError):
-        build_model(tiny("avg"), matrix().tolist())
+        make(tiny("avg"), matrix().tolist())
     with pytest.raises(TypeError):
         build_model(asdict(tiny("avg")))
 
@@ -385,7 +405,7 @@ def test_direct_class_with_wrong_name_raises():
 def test_checkpoint_round_trip(name):
     torch.manual_seed(0)
     cfg = tiny(name, shared_embedding=False, freeze_embedding=(name == "cnn"))
-    model = build_model(cfg, matrix()).eval()
+    model = make(cfg, matrix()).eval()
     ckpt = model.checkpoint()
     json.dumps(ckpt["config"])  # config part is plain JSON
     # through JSON (lists instead of tuples) and through torch.save/torch.load
@@ -404,7 +424,7 @@ def test_checkpoint_round_trip(name):
 
 
 def test_checkpoint_is_a_snapshot():
-    model = build_model(tiny("avg"))
+    model = make(tiny("avg"))
     ckpt = model.checkpoint()
     before = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     with torch.no_grad():
@@ -415,7 +435,7 @@ def test_checkpoint_is_a_snapshot():
 
 
 def test_load_checkpoint_errors():
-    ckpt = build_model(tiny("lstm")).checkpoint()
+    ckpt = make(tiny("lstm")).checkpoint()
     with pytest.raises(ValueError, match="state_dict"):
         load_checkpoint({"config": ckpt["config"]})
     with pytest.raises(ValueError, match="config"):
@@ -433,7 +453,8 @@ def test_load_checkpoint_errors():
     with pytest.raises(ValueError, match="does not fit"):  # different size
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "hidden": 9}})
     with pytest.raises(
-        ValueError, match=r"ModelConfig\.name must be one of rnn, lstm, gru, cnn, hybrid, avg"
+        ValueError,
+        match=r"ModelConfig\.name must be one of rnn, lstm, gru, cnn, hybrid, avg, wide_gru, jamo_gru",
     ):
         load_checkpoint({**ckpt, "config": {**ckpt["config"], "name": "bert"}})
     # a ModelConfig object is accepted as the config too
@@ -459,11 +480,11 @@ def toy_task(n: int = 96, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, to
     return tokens, lengths, labels
 
 
-@pytest.mark.parametrize("name", ["lstm", "cnn", "hybrid", "avg"])
+@pytest.mark.parametrize("name", ["lstm", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru"])
 def test_overfits_toy_task(name):
     torch.manual_seed(0)
     tokens, lengths, labels = toy_task()
-    model = build_model(tiny(name, num_classes=2, emb_dim=8, hidden=16, dropout=0.0, filters=8))
+    model = make(tiny(name, num_classes=2, emb_dim=8, hidden=16, dropout=0.0, filters=8))
     opt = torch.optim.Adam(model.parameters(), lr=0.03)
     for _ in range(60):
         opt.zero_grad()
@@ -476,7 +497,7 @@ def test_overfits_toy_task(name):
     assert acc > 0.9, f"{name} reached only {acc:.2f} train accuracy"
 
 
-@pytest.mark.parametrize("pooling", ["max", "mean"])
+@pytest.mark.parametrize("pooling", ["max", "mean", "attention"])
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_pooled_recurrent_outputs_ignore_padding(name: str, pooling: str) -> None:
     torch.manual_seed(0)
@@ -496,4 +517,159 @@ def test_pooled_recurrent_outputs_ignore_padding(name: str, pooling: str) -> Non
 
 def test_unknown_pooling_is_rejected() -> None:
     with pytest.raises(ValueError, match="pooling"):
-        build_model(ModelConfig(name="gru", vocab_size=10, num_classes=2, pooling="attention"))
+        build_model(ModelConfig(name="gru", vocab_size=10, num_classes=2, pooling="sum"))
+
+
+# ---------------------------------------------------------------- attention pooling
+
+
+def test_attention_pool_is_the_softmax_weighted_sum_over_the_true_positions():
+    torch.manual_seed(0)
+    model = make(tiny("gru", pooling="attention")).eval()
+    pool = model.encoder.attention
+    tokens, lengths = batch([4, 2])
+    with torch.no_grad():
+        feats = model.encode(tokens, lengths)
+        for i, n in enumerate(lengths.tolist()):
+            out, _ = model.encoder.rnn(model.embedding(tokens[i : i + 1, :n]))  # [1, n, D]
+            weights = torch.softmax(pool.score(torch.tanh(pool.proj(out))).squeeze(-1), dim=1)
+            torch.testing.assert_close(feats[i], (weights.unsqueeze(-1) * out).sum(1)[0], atol=1e-5, rtol=0)
+        # one true position: its output, whatever the scores
+        seq = torch.randn(1, 5, pool.proj.in_features)
+        torch.testing.assert_close(pool(seq, torch.tensor([1])), seq[:, 0])
+
+
+def test_attention_pooling_trains_its_weights():
+    torch.manual_seed(0)
+    model = make(tiny("lstm", pooling="attention"))
+    model(*batch(LENGTHS)).sum().backward()
+    assert model.encoder.attention.score.weight.grad.abs().sum() > 0
+    assert "encoder.attention.proj.weight" in model.state_dict()
+    assert make(tiny("lstm")).encoder.attention is None  # no parameters unless asked for
+
+
+# ---------------------------------------------------------------- the families that spell
+
+
+@pytest.mark.parametrize("name", SPELLING_MODELS)
+def test_spelling_families_need_the_vocabulary(name):
+    with pytest.raises(ValueError, match="tokens="):
+        build_model(tiny(name))
+    with pytest.raises(ValueError, match="tokens has 19 entries but vocab_size is 20"):
+        build_model(tiny(name), tokens=TOKENS[:-1])
+    with pytest.raises(ValueError, match="list of strings"):
+        build_model(tiny(name), tokens=[*TOKENS[:-1], 7])
+    build_model(tiny("gru"))  # the others do not
+
+
+def test_token_features_are_the_word_and_its_marked_syllable_and_jamo_ngrams():
+    from nlp_pp.models.spelling import token_features
+
+    feats = token_features(decompose("대출"), (1, 2, 3), (), slots=100)
+    assert feats == ["w:대출", "c:대", "c:출", "c:<대", "c:대출", "c:출>", "c:<대출", "c:대출>"]
+    assert token_features("대출", (1, 2, 3), (), slots=100) == feats  # syllables or jamo: the same
+    jamo = token_features(decompose("대출"), (), (2,), slots=100)
+    assert jamo[0] == "w:대출" and len(jamo) == 1 + 5 and "j:" + decompose("대")[1:] in jamo
+    assert token_features("대출", (1, 2, 3), (2,), slots=3) == [
+        "w:대출",
+        "c:대",
+        "c:출",
+    ]  # short n-grams first
+    assert token_features("<UNK>", (1, 2), (2,), slots=9) == ["u:"]
+    assert token_features("<PAD>", (1, 2), (2,), slots=9) == []
+
+
+def test_ngram_table_rows_pad_unk_and_shared_spelling():
+    from nlp_pp.models.spelling import ngram_table, stable_hash
+
+    table = ngram_table(TOKENS, 1000, (1, 2, 3, 4), (2, 3), slots=16)
+    assert table.dtype == np.int32 and table.shape == (V, 16)
+    assert not table[PAD].any()  # PAD: no feature at all
+    assert table[1, 0] == 1 + stable_hash("u:") % 999 and not table[1, 1:].any()  # <UNK>: one of its own
+    assert table.min() >= 0 and table.max() < 1000 and (table[2:, 0] > 0).all()
+    # a slur spelled around shares most of its n-grams with the spelling it hides
+    a, b = (set(table[TOKENS.index(decompose(w))]) - {0} for w in ("씨발", "씨바"))
+    assert len(a & b) >= 4
+    # stable across processes and platforms (CRC-32, not Python's salted hash)
+    assert stable_hash("w:대출") == 3249947264
+    assert ngram_table(TOKENS, 1000, (1, 2, 3, 4), (2, 3), slots=16, pad_idx=3)[3].sum() == 0
+
+
+def test_jamo_table_uses_the_fixed_inventory():
+    from nlp_pp.models.spelling import CHAR_VOCAB, char_id, jamo_table
+
+    table = jamo_table(TOKENS, 8)
+    assert table.dtype == np.int16 and table.shape == (V, 8)
+    assert not table[PAD].any() and not table[1].any()  # PAD and <UNK> have no spelling
+    row = table[TOKENS.index(decompose("대출"))]
+    assert row[:6].tolist() == [char_id(c) for c in decompose("대출")] and not row[6:].any()
+    assert len(set(row[:6].tolist())) == 6  # ㄷ as initial and ㅊ final etc. are distinct ids
+    assert table[TOKENS.index("ㅋㅋ")][:2].tolist() == [char_id("ㅋ")] * 2  # typed (compatibility) jamo
+    assert jamo_table(["<PAD>", "<UNK>", decompose("대출상담")], 8)[2].tolist() == [
+        char_id(c) for c in decompose("대출상담")[:8]
+    ]  # 12 jamo, the first 8 kept
+    assert table.max() < CHAR_VOCAB and 0 < char_id("😀") < CHAR_VOCAB
+
+
+def test_wide_part_unk_and_pad_behave():
+    torch.manual_seed(0)
+    model = make(tiny("wide_gru", token_bigrams=False)).eval()
+    wide = model.wide
+    with torch.no_grad():
+        unk = wide(torch.tensor([[1]]), torch.tensor([1]))
+        torch.testing.assert_close(unk[0], wide.vectors.weight[wide.table[1, 0].long()])
+        empty = wide(torch.tensor([[PAD, PAD]]), torch.tensor([0]))
+        assert torch.equal(empty, torch.zeros_like(empty))
+        # PAD inside a dense batch contributes nothing either
+        torch.testing.assert_close(
+            wide.forward_dense(torch.tensor([[2, PAD]])), wide.forward_dense(torch.tensor([[2]]))
+        )
+    assert model.embedding_tables() == [model.embedding]
+    assert not wide.vectors.weight[0].detach().any()
+
+
+def test_wide_part_bigrams_see_word_order():
+    torch.manual_seed(0)
+    with_bigrams = make(tiny("wide_gru")).eval().wide
+    torch.manual_seed(0)
+    without = make(tiny("wide_gru", token_bigrams=False)).eval().wide
+    ab, ba = torch.tensor([[2, 3]]), torch.tensor([[3, 2]])
+    with torch.no_grad():
+        torch.testing.assert_close(without.forward_dense(ab), without.forward_dense(ba))
+        assert (with_bigrams.forward_dense(ab) - with_bigrams.forward_dense(ba)).abs().max() > 1e-3
+        assert int(with_bigrams._bigram_ids(ab).min()) >= 1
+
+
+def test_jamo_cnn_spells_each_token_alone():
+    torch.manual_seed(0)
+    model = make(tiny("jamo_gru")).eval()
+    cnn = model.spelling
+    tokens = torch.tensor([[2, 3, 2], [4, 2, PAD]])
+    with torch.no_grad():
+        dense = cnn.forward_dense(tokens)
+        torch.testing.assert_close(cnn(tokens), dense)  # each distinct token once: the same vectors
+        torch.testing.assert_close(dense[0, 0], dense[1, 1])
+        torch.testing.assert_close(dense[0, 0], cnn.forward_dense(torch.tensor([[2]]))[0, 0])
+    assert model.embedding_tables() == [model.embedding]
+
+
+@pytest.mark.parametrize("name", SPELLING_MODELS)
+def test_corrupt_spelling_tables_are_refused_on_load(name):
+    ckpt = make(tiny(name)).checkpoint()
+    key = "wide.table" if name == "wide_gru" else "spelling.table"
+    bad = dict(ckpt["state_dict"])
+    bad[key] = bad[key].clone()
+    bad[key][3, 0] = 10_000
+    with pytest.raises(ValueError, match="table holds ids outside"):
+        load_checkpoint({**ckpt, "state_dict": bad})
+    bad[key][3, 0] = -1
+    with pytest.raises(ValueError, match="table holds ids outside"):
+        load_checkpoint({**ckpt, "state_dict": bad})
+    if name == "wide_gru":  # a feature removed from the table but still counted in the mean
+        bad[key][3] = 0
+        with pytest.raises(ValueError, match="feature counts do not match"):
+            load_checkpoint({**ckpt, "state_dict": bad})
+    # a checkpoint rebuilds the tables without the vocabulary
+    restored = load_checkpoint(ckpt)
+    assert torch.equal(restored.state_dict()[key], ckpt["state_dict"][key])
+    assert restored.state_dict()[key].any()

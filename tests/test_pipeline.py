@@ -591,8 +591,61 @@ def test_other_model_families_run_in_the_same_comparison(tmp_path, capsys):
     assert "hybrid" in html and "avg" in html
 
 
+def test_spelling_families_and_attention_pooling_run_and_predict_what_they_scored(tmp_path, capsys):
+    """wide_gru and jamo_gru train in the comparison with attention pooling; their spelling tables are in
+    the checkpoints, and predicting from the run directory gives the test scores the run saved."""
+    sample = pd.read_csv(SAMPLE)
+    sample.iloc[:3000].to_csv(tmp_path / "train.csv", index=False)
+    sample.iloc[3000:3120].to_csv(tmp_path / "test.csv", index=False)
+    args = [
+        "--data",
+        str(tmp_path / "train.csv"),
+        "--test-data",
+        str(tmp_path / "test.csv"),
+        *TINY,
+        "--models",
+        "gru,wide_gru,jamo_gru",
+        "--inits",
+        "random",
+        "--pooling",
+        "attention",
+        "--ngram-buckets",
+        "2048",
+        "--char-kernel-sizes",
+        "3,6",
+        "--out",
+        str(tmp_path),
+        "--name",
+        "s",
+        "--no-cache",
+        "--no-ensemble",
+    ]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    run = tmp_path / "s"
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert {r["model"] for r in m["runs"]} == {"gru", "wide_gru", "jamo_gru"}
+    import numpy as np
+    import torch
+    from scipy.special import softmax
+
+    from nlp_pp import load_classifier
+    from nlp_pp.training.rundir import read_predictions
+
+    wide = torch.load(run / "models" / "wide_gru-random-seed0.pt", weights_only=True)["model"]
+    assert wide["config"]["pooling"] == "attention" and wide["config"]["ngram_buckets"] == 2048
+    assert wide["state_dict"]["wide.table"].any() and "encoder.attention.proj.weight" in wide["state_dict"]
+    jamo = torch.load(run / "models" / "jamo_gru-random-seed0.pt", weights_only=True)["model"]
+    assert list(jamo["config"]["char_kernel_sizes"]) == [3, 6] and jamo["state_dict"]["spelling.table"].any()
+    texts = pd.read_csv(tmp_path / "test.csv")["content"].tolist()
+    for key in ("wide_gru-random-seed0", "jamo_gru-random-seed0"):
+        clf = load_classifier(run, model=key)
+        saved = softmax(read_predictions(run, key)[1] / clf.temperature, axis=1)
+        np.testing.assert_allclose(clf.predict_proba(texts), saved, atol=1e-5)
+
+
 def test_models_all_expands_to_every_family(capsys):
     args = pipeline.run_parser().parse_args(["--models", "all"])
     cfg = pipeline.build_config(args)
-    assert cfg.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg")
+    assert cfg.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru")
     assert pipeline.build_config(pipeline.run_parser().parse_args([])).models == ("rnn", "lstm", "gru")

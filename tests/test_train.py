@@ -429,3 +429,18 @@ def test_monitor_val_f1_restores_the_epoch_of_best_validation_macro_f1(monkeypat
         lr_decay=1.0,
     )
     assert result.best_epoch == 2 and state(model) == snapshots[2]
+
+
+def test_freeze_epochs_leaves_the_ngram_vectors_training():
+    """Only the token embedding waits out freeze_epochs; wide_gru's hashed n-gram vectors are not
+    pretrained and train from the first epoch."""
+    seqs, labels = gru_data(80)
+    tokens = ["<PAD>", "<UNK>", *(f"w{i}" for i in range(28))]
+    cfg = models.ModelConfig("wide_gru", vocab_size=30, num_classes=2, emb_dim=8, hidden=8, ngram_buckets=128)
+    model = models.build_model(cfg, tokens=tokens)
+    word, ngrams = model.embedding.weight.detach().clone(), model.wide.vectors.weight.detach().clone()
+    tr = make_dataloader(seqs, labels, batch_size=16)
+    va = make_dataloader(seqs[:20], labels[:20], batch_size=16, shuffle=False)
+    Trainer(model, TrainConfig(epochs=1, freeze_epochs=1, lr=1e-2), device="cpu").fit(tr, va, progress=False)
+    assert torch.equal(model.embedding.weight.detach(), word)
+    assert not torch.equal(model.wide.vectors.weight.detach(), ngrams)

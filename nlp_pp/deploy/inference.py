@@ -269,16 +269,17 @@ class TorchScriptRunner(LogitsRunner):
 
 # Operators the exporter writes (torch's ONNX exporter for every model family, and
 # quantize_onnx_int8's dynamic int8 graphs), plus a few elementwise and shape operators of the same
-# kind. Nothing else is run: no control flow (Loop, If, Scan run subgraphs for as long as a crafted
-# graph says), no custom or contrib operators beyond the int8 LSTM, no local functions.
+# kind (Mod: wide_gru hashes token bigrams inside the graph). Nothing else is run: no control flow
+# (Loop, If, Scan run subgraphs for as long as a crafted graph says), no custom or contrib operators
+# beyond the int8 LSTM, no local functions.
 ONNX_OPS: dict[str, frozenset[str]] = {
     "": frozenset(
         {
             "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "ConvInteger", "DequantizeLinear",
             "Div", "DynamicQuantizeLinear", "Equal", "Flatten", "GRU", "Gather", "Gemm", "Identity", "LSTM",
-            "LessOrEqual", "MatMul", "MatMulInteger", "Max", "MaxPool", "Mul", "Not", "Or", "Pad", "RNN",
-            "Range", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
-            "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Where",
+            "LessOrEqual", "MatMul", "MatMulInteger", "Max", "MaxPool", "Mod", "Mul", "Not", "Or", "Pad",
+            "RNN", "Range", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
+            "Slice", "Softmax", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Where",
         }
     ),
     "com.microsoft": frozenset({"DynamicQuantizeLSTM"}),

@@ -117,6 +117,7 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
     net = models.build_model(
         cfg.model_config(model, len(c.vocab), len(prep.labels), init),
         c.matrix if init == "fasttext" else None,
+        tokens=c.vocab.itos,  # the families that read spelling build their tables from it
     )
     train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)

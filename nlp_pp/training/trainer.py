@@ -223,10 +223,13 @@ class Trainer:
         self.class_weight = (
             None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
         )
-        # embedding tables that train, to hold still during the first freeze_epochs epochs
-        self._embeddings = [
-            m.weight for m in self.model.modules() if isinstance(m, nn.Embedding) and m.weight.requires_grad
-        ]
+        # the token embedding tables that train, to hold still during the first freeze_epochs epochs
+        # (a classifier names them; n-gram or character tables are not pretrained and always train)
+        tables = getattr(self.model, "embedding_tables", None)
+        modules = (
+            tables() if callable(tables) else [m for m in self.model.modules() if isinstance(m, nn.Embedding)]
+        )
+        self._embeddings = [m.weight for m in modules if m.weight.requires_grad]
 
     def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
         """Train up to ``epochs``; stop after ``patience`` epochs without a better ``monitor`` score.
