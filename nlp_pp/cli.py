@@ -69,7 +69,7 @@ def _add_options(
         group = groups[f.metadata.get("group", "")] if groups else parser
         if isinstance(c, Boolean) or isinstance(getattr(c, "inner", None), Boolean):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
-        elif f.name == "unlabeled":  # a list of paths: one flag per file (paths may hold commas)
+        elif f.name in ("unlabeled", "self_training_texts"):  # paths, one flag each (they may hold commas)
             group.add_argument(flag, action="append", metavar="FILE", help=help_text)
         else:
             group.add_argument(flag, metavar=f.metadata.get("metavar") or c.metavar, help=help_text)
