@@ -158,6 +158,85 @@ def test_the_ensemble_is_chosen_only_when_it_beats_the_best_single_on_cross_fitt
     assert best_model(Metrics(runs=runs, baseline=base, ensemble=_ensemble(0.79, True))) == "ensemble"
 
 
+# --------------------------------------------------------------------------- self-training and suggest
+
+
+def test_pseudo_labels_are_confident_and_balanced():
+    from nlp_pp.training.selftrain import pick_pseudo_labels
+
+    probs = np.array([[0.99, 0.01], [0.95, 0.05], [0.91, 0.09], [0.6, 0.4], [0.2, 0.8], [0.03, 0.97]])
+    rows, labels = pick_pseudo_labels(probs, quota=5, confidence=0.9)
+    # class 1 has one confident row (0.97; 0.8 is below 0.9): class 0 gets one too, its most confident
+    assert rows.tolist() == [0, 5] and labels.tolist() == [0, 1]
+    rows, _ = pick_pseudo_labels(probs, quota=5, confidence=0.75)
+    assert sorted(rows.tolist()) == [0, 1, 4, 5]
+    assert len(pick_pseudo_labels(probs, quota=5, confidence=0.999)[0]) == 0
+
+
+def test_unlabelled_pool_leaves_out_labelled_texts_and_repeats(tmp_path):
+    from nlp_pp.training.selftrain import unlabelled_pool
+
+    path = tmp_path / "u.txt"
+    path.write_text("a\nb\n b \nc\nlabelled\nd\n", encoding="utf-8")
+    assert unlabelled_pool([path], "content", ["labelled"], limit=10, seed=0) == ["a", "b", "c", "d"]
+    two = unlabelled_pool([path], "content", [], limit=2, seed=0)
+    assert len(two) == 2 and set(two) <= {"a", "b", "c", "d", "labelled"}
+
+
+class _Fake:
+    """A classifier stand-in: uncertainty from a lookup, the default preprocessing."""
+
+    name = "fake"
+
+    def __init__(self, p1: dict[str, float]):
+        from nlp_pp.text.preprocess import PreprocessConfig
+
+        self.p1, self.preprocess_config = p1, PreprocessConfig()
+
+    def predict_proba(self, texts):
+        p = np.array([self.p1[t] for t in texts])
+        return np.stack([1 - p, p], 1)
+
+
+def test_suggest_spreads_over_clusters_instead_of_near_duplicates():
+    from nlp_pp.decisions.suggest import suggest
+
+    # 30 near-duplicates of one template, all very uncertain; 10 varied messages, a little less so
+    dupes = [f"무료 쿠폰 지급 이벤트 당첨 확인 {i}" for i in range(30)]
+    varied = [
+        "오늘 회의는 세시에 시작해요",
+        "배송이 너무 늦어서 환불 요청합니다",
+        "주말에 등산 같이 갈래?",
+        "택배 기사님 감사합니다",
+        "영화 정말 재밌었어요 또 보고 싶다",
+        "엄마 저녁 뭐 먹어요",
+        "계좌번호 다시 보내주세요",
+        "비 오니까 우산 챙겨",
+        "시험 잘 봤어? 연락 줘",
+        "내일 병원 예약 잊지 마세요",
+    ]
+    p1 = dict.fromkeys(dupes, 0.5) | dict.fromkeys(varied, 0.4)
+    s = suggest(_Fake(p1), dupes + varied, known=[], n=4, seed=0)
+    # ranking by uncertainty alone would give four variants of the template
+    assert len(s.texts) == 4 and sum(t in dupes for t in s.texts) < 4
+    assert s.texts[0] in dupes and s.uncertainty == sorted(s.uncertainty, reverse=True)
+
+
+def test_suggest_leaves_out_what_is_labelled_even_when_only_the_tokens_match():
+    from nlp_pp.decisions.suggest import suggest
+
+    texts = ["영화 정말 재밌어요", "영화   정말  재밌어요", "배송이 늦어요", "환불 해주세요"]
+    p1 = dict.fromkeys(texts, 0.5)
+    s = suggest(_Fake(p1), texts, known=["영화 정말 재밌어요"], n=2)
+    assert set(s.texts) == {"배송이 늦어요", "환불 해주세요"} and s.labelled == 2
+    with pytest.raises(DataError, match="more than the 2 messages"):
+        suggest(_Fake(p1), texts, known=["영화 정말 재밌어요"], n=3)
+    with pytest.raises(DataError, match="already labelled"):
+        suggest(_Fake(p1), texts[:2], known=["영화 정말 재밌어요"], n=1)
+    with pytest.raises(ConfigError):
+        suggest(_Fake(p1), texts, known=[], n=0)
+
+
 # --------------------------------------------------------------------------- <UNK> during training
 
 
