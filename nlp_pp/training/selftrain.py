@@ -19,7 +19,9 @@ import numpy as np
 from ..decisions.selection import BASELINE_INIT, best_run, rank_configurations
 from ..results import BASELINE, BaselineResult, RunResult, SelfTraining, SelfTrainingRound
 from ..text.hashing import hash_texts
+from ..text.preprocess import preprocess
 from ..text.stream import iter_unlabeled_texts
+from ..vectors.batching import encode_corpus
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,8 @@ def self_train(c, runs: list[RunResult], baseline: BaselineResult | None, train_
     labelled = [t for s in ("train", "val", "test") for t in prep.texts[s]]
     files = list(cfg.self_training_texts or cfg.unlabeled)
     pool = unlabelled_pool(files, cfg.text_col, labelled, cfg.self_training_max_texts, cfg.split_seed)
-    encoder = load_classifier(c.run.work, model=best_run(runs).key, device=str(c.device))._neural
-    _, pool_ids = encoder.encode(pool)
+    tokens = preprocess(pool, cfg.preprocess, n_jobs=cfg.n_jobs)  # as the training split was
+    pool_ids = encode_corpus(tokens, c.vocab, prep.context_length, cfg.truncating)
     n_train, k = len(prep.y["train"]), len(prep.labels)
     quota = math.ceil(n_train / (2 * k))
     log.info(
