@@ -180,8 +180,8 @@ def few_labels(a, argv) -> str:
         "",
     ]
     results, goals = {}, []
-    for data in a.data:
-        for size in a.sizes:
+    for data, sizes in a.plan:
+        for size in sizes:
             pts = [point(data, size, s, a.models, a.extra) for s in a.seeds]
             results[f"{data}-{size}"] = pts
     (OUT / f"few_labels-{_tag(a.models, a.extra)}.json").write_text(json.dumps(results, indent=1))
@@ -245,8 +245,8 @@ def self_training(a, argv) -> str:
         "rounds kept",
     ]
     table, goals, results = [], [], {}
-    for data in a.data:
-        for size in a.sizes:
+    for data, sizes in a.plan:
+        for size in sizes:
             off = [point(data, size, s, a.models, a.extra) for s in a.seeds]
             on = [
                 point(
@@ -466,7 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--section", choices=sorted(SECTIONS), default="few-labels")
-    p.add_argument("--data", default="kmhas", help="comma-separated: nsmc, kmhas")
+    p.add_argument(
+        "--data",
+        default="kmhas",
+        help="comma-separated: nsmc, kmhas; NAME:SIZE+SIZE gives that data set its own sizes",
+    )
     p.add_argument("--sizes", default="2000,5000")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--models", default="gru,lstm", help="model families, as pipeline.py --models")
@@ -476,8 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra", action="append", default=[], help="a further pipeline option (repeatable)")
     p.add_argument("--no-write", action="store_true")
     a = p.parse_args(argv)
-    a.data = a.data.split(",")
     a.sizes = [int(x) for x in a.sizes.split(",")]
+    a.plan = [
+        (d.split(":")[0], [int(x) for x in d.split(":")[1].split("+")] if ":" in d else a.sizes)
+        for d in a.data.split(",")
+    ]
+    a.data = [d for d, _ in a.plan]
     a.seeds = [int(x) for x in a.seeds.split(",")]
     body = SECTIONS[a.section](a, argv)
     if a.no_write:
