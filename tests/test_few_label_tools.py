@@ -244,3 +244,12 @@ def test_words_only_the_vectors_know_are_unknown_to_a_random_init_run():
     seqs = [[2, 5, 9, 3], [7], []]
     assert beyond_as_unknown(seqs, 6) == [[2, 5, UNK_IDX, 3], [UNK_IDX], []]
     assert beyond_as_unknown(seqs, 10) == seqs
+
+
+def test_a_validation_split_too_small_to_cross_fit_keeps_the_best_single_member():
+    rng = np.random.default_rng(5)
+    y_val, y_test = np.array([0, 1, 1]), rng.integers(0, 2, 50)
+    members = [Scores(f"m{i}", _logits(rng, y_val, s), _logits(rng, y_test, s)) for i, s in enumerate((2, 1))]
+    fit, _ = fit_ensemble_scores(members, [1.0, 1.0], _task(y_val, y_test))
+    assert fit.method == "best single" and not fit.beats_best_single and fit.cross_fitted.folds == 0
+    assert fit.cross_fitted.ensemble is None and len(fit.members) == 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..errors import DataError
 from ..options import ThresholdPolicy
 from ..results import (
     ENSEMBLE,
@@ -162,18 +163,23 @@ def fit_ensemble_scores(
     ens = fit_bagged_ensemble(
         list(val_probs), task.y_val, bags=ENSEMBLE_BAGS, min_gain=ENSEMBLE_MIN_GAIN, seed=seed
     )
-    honest = cross_fit_ensemble(
-        [m.val for m in members],
-        task.y_val,
-        folds=5,
-        repeats=2,
-        seed=seed,
-        metric="macro_f1",
-        bags=ENSEMBLE_BAGS,
-        min_gain=ENSEMBLE_MIN_GAIN,
-    )
+    try:
+        honest = cross_fit_ensemble(
+            [m.val for m in members],
+            task.y_val,
+            folds=5,
+            repeats=2,
+            seed=seed,
+            metric="macro_f1",
+            bags=ENSEMBLE_BAGS,
+            min_gain=ENSEMBLE_MIN_GAIN,
+        )
+    except DataError as e:  # a validation split too small to cross-fit cannot show a gain
+        log.warning("ensemble: %s; the vote is not kept", e)
+        honest = dict.fromkeys(("ensemble", "best_single", "ensemble_minus_best_single", "std_error"))
+        honest.update(metric="macro_f1", folds=0, repeats=0)
     gain = honest["ensemble_minus_best_single"]
-    beats = bool(gain - honest["std_error"] > margin)
+    beats = gain is not None and bool(gain - honest["std_error"] > margin)
     if beats:
         used, weights, method = list(ens.members), list(ens.weights), "bagged greedy"
     else:

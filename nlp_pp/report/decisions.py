@@ -123,8 +123,10 @@ def ensemble(doc: Document, ctx: Context) -> None:
     cf = ens.cross_fitted
     verdict = "beats" if ens.beats_best_single else "does not beat"
     how = (
-        f"in {cf.folds} folds, {cf.repeats} times over (member temperatures and weights fitted on the other "
-        "folds, scored on the held-out one)"
+        "(the validation split is too small to cross-fit)"
+        if not cf.folds
+        else f"in {cf.folds} folds, {cf.repeats} times over (member temperatures and weights fitted on "
+        "the other folds, scored on the held-out one)"
         if cf.out_of_fold_temperatures
         else "chosen on one half, scored on the other, both ways"
     )

@@ -211,16 +211,14 @@ def fit_ensemble_run(c: Comparison, results: list[RunResult | BaselineResult]) -
     cf = fit.cross_fitted
     val = replace(
         evaluation.val,
-        macro_f1=cf.ensemble if fit.beats_best_single else cf.best_single,
+        macro_f1=cf.ensemble if fit.beats_best_single else cf.best_single,  # None: too few to cross-fit
         macro_f1_in_sample=evaluation.val.macro_f1,
     )
     if not fit.beats_best_single:
         log.info(
             "ensemble: the vote does not beat the best single model on validation (cross-fitted macro-F1 "
-            "%.4f vs %.4f, standard error %.4f): the ensemble is %s alone",
-            cf.ensemble,
-            cf.best_single,
-            cf.std_error,
+            "%s vs %s, standard error %s): the ensemble is %s alone",
+            *(f"{x:.4f}" if x is not None else "n/a" for x in (cf.ensemble, cf.best_single, cf.std_error)),
             fit.members[0],
         )
     return EnsembleResult(
