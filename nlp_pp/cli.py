@@ -69,7 +69,7 @@ def _add_options(
         group = groups[f.metadata.get("group", "")] if groups else parser
         if isinstance(c, Boolean) or isinstance(getattr(c, "inner", None), Boolean):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
-        elif f.name == "unlabeled":  # a list of paths: one flag per file (paths may hold commas)
+        elif f.name in ("unlabeled", "self_training_texts"):  # paths, one flag each (they may hold commas)
             group.add_argument(flag, action="append", metavar="FILE", help=help_text)
         else:
             group.add_argument(flag, metavar=f.metadata.get("metavar") or c.metavar, help=help_text)
@@ -83,7 +83,7 @@ def run_parser() -> argparse.ArgumentParser:
         description="Train RNN/LSTM/GRU classifiers with random and FastText embedding initialisation on a "
         "labelled Korean CSV and write a comparison report. Subcommands (each with --help): predict "
         "(classify texts with a saved run), export (a self-contained model directory), serve (HTTP), "
-        "pretrain (FastText on unlabelled text).",
+        "pretrain (FastText on unlabelled text), suggest (which unlabelled messages to label next).",
     )
     groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
     _add_options(p, groups=groups)
@@ -204,6 +204,34 @@ def pretrain_parser() -> argparse.ArgumentParser:
         "labelled data, so that no validation or test text shapes the vectors (repeatable)",
     )
     p.add_argument("--debug", action="store_true", default=False, help="show tracebacks of unexpected errors")
+    return p
+
+
+def suggest_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="pipeline.py suggest",
+        description="Rank unlabelled messages by how much a label would teach the run's best model "
+        "(uncertain, spread across clusters, none already labelled or in the test split) and write them "
+        "as a CSV in the training file's columns with an empty label column: label, append, rerun.",
+    )
+    p.add_argument("--run", required=True, metavar="DIR", help="a finished run directory (runs/NAME)")
+    p.add_argument(
+        "--unlabeled",
+        required=True,
+        metavar="FILE",
+        help="unlabelled messages: a CSV/TSV with --text-col, or one message per line",
+    )
+    p.add_argument("--n", required=True, type=int, metavar="N", help="how many messages to suggest")
+    p.add_argument("--out", required=True, metavar="FILE", help="the CSV to write (must not exist)")
+    p.add_argument(
+        "--text-col",
+        metavar="COLUMN",
+        help="text column of a CSV --unlabeled (default: the run's --text-col)",
+    )
+    p.add_argument("--model", help="the model whose uncertainty counts (default: the best on validation)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the clustering (default: 0)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
 
 
@@ -391,6 +419,57 @@ def cmd_pretrain(argv: list[str]) -> int:
     return 0
 
 
+def cmd_suggest(argv: list[str]) -> int:
+    from nlp_pp.config import cli_options
+    from nlp_pp.errors import ConfigError
+
+    # a CSV or text file holds raw messages and records no preprocessing of its own: suggest applies the
+    # run's (run.json), as predict does. A preprocessing option here would make the tokens differ from
+    # what the model was trained on, so it is refused by name rather than as an unknown flag.
+    preprocessing = {
+        flag
+        for cls, f in cli_options()
+        if cls.__name__ == "PreprocessConfig"
+        for flag in ("--" + f.name.replace("_", "-"), "--no-" + f.name.replace("_", "-"))
+    }
+    given = [a.split("=", 1)[0] for a in argv if a.split("=", 1)[0] in preprocessing]
+    if given:
+        raise ConfigError(
+            f"suggest preprocesses the messages exactly as the run did (its run.json); {given[0]} would give "
+            "the model other tokens than it was trained on: leave it out, or train a run with it"
+        )
+    args = suggest_parser().parse_args(argv)
+    from nlp_pp.decisions.suggest import (
+        check_n,
+        known_texts,
+        read_unlabelled,
+        run_sources,
+        suggest,
+        write_suggestions,
+    )
+    from nlp_pp.deploy.load import load_classifier
+    from nlp_pp.training.rundir import open_run
+
+    n = check_n(args.n)
+    out = Path(args.out)
+    if out.exists() or out.is_symlink():
+        raise ConfigError(f"--out {out} exists; choose a new file (suggestions never overwrite a file)")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the directory {out.parent} does not exist")
+    run = open_run(args.run)
+    data, test, text_col, label_col, columns = run_sources(run)
+    clf = load_classifier(run, model=args.model, device=args.device)
+    texts, repeats = read_unlabelled(args.unlabeled, args.text_col or text_col)
+    known = known_texts(data, test, text_col)
+    s = suggest(clf, texts, known, n, seed=args.seed, repeats=repeats)
+    write_suggestions(out, s, columns, text_col, label_col)
+    print(
+        f"suggested: {out} ({len(s.texts)} messages to label, chosen by {s.model}; {s.read} read, "
+        f"{s.duplicates} repeats and {s.labelled} already labelled or in the test split left out)"
+    )
+    return 0
+
+
 def cmd_serve(argv: list[str]) -> int:
     args = serve_parser().parse_args(argv)
     from nlp_pp.deploy.load import load_classifier
@@ -473,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
             "export": cmd_export,
             "serve": cmd_serve,
             "pretrain": cmd_pretrain,
+            "suggest": cmd_suggest,
         }
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

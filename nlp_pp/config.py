@@ -188,6 +188,48 @@ class ExperimentConfig:
         "members and weights chosen on validation",
         group="models",
     )
+    self_training_rounds: int = option(
+        0,
+        Interval(int, 0, 10),
+        "self-training: retrain the best neural configuration with pseudo-labels (the best validation "
+        "model's calibrated, confident predictions on the unlabelled text, balanced per class) for up "
+        "to this many rounds, each kept only if validation macro-F1 improves; 0 turns it off "
+        "(BENCHMARKS.md, self-training)",
+        group="models",
+        metavar="N",
+    )
+    self_training_texts: tuple[str, ...] = option(
+        (),
+        ListOf(Text("a file path"), min_len=0),
+        "self-training: the unlabelled texts to pseudo-label (a CSV with the --text-col column or one "
+        "message per line; repeatable); default: the --unlabeled files",
+        group="models",
+        metavar="FILE",
+        default_text="the --unlabeled files",
+    )
+    self_training_confidence: float = option(
+        0.9,
+        Interval(float, 0, 1, closed="right"),
+        "self-training: the lowest calibrated probability a pseudo-label may have",
+        group="models",
+        metavar="X",
+    )
+    self_training_max_texts: int = option(
+        20000,
+        Interval(int, 1, None),
+        "self-training: pseudo-label at most this many unlabelled texts (a seeded random sample)",
+        group="models",
+        metavar="N",
+    )
+    ensemble_margin: float = option(
+        0.0,
+        Interval(float, 0, 1, closed="left"),
+        "the soft vote is kept (and can be the chosen model) only when its cross-fitted validation "
+        "macro-F1 minus one standard error beats picking the best single member by more than this; "
+        "otherwise the ensemble is that member alone (BENCHMARKS.md, few-labels)",
+        group="models",
+        metavar="X",
+    )
     device: str = option(
         "auto",
         Text("auto, cpu, cuda or cuda:N"),
@@ -310,6 +352,13 @@ class ExperimentConfig:
                 "unlabeled",
                 "left out with --pretrained-vectors (pretrain on them instead)",
                 self.unlabeled,
+            )
+        if self.self_training_rounds and not (self.self_training_texts or self.unlabeled):
+            raise invalid(
+                self,
+                "self_training_rounds",
+                "0 without unlabelled text (--unlabeled or --self-training-texts)",
+                self.self_training_rounds,
             )
         if self.text_col == self.label_col:
             raise invalid(self, "label_col", "a different column than --text-col", self.label_col)

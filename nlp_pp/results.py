@@ -240,10 +240,14 @@ class CrossFit(Record):
 
     metric: str = "macro_f1"
     folds: int = 2
+    repeats: int = 1  # the split into folds, reshuffled this many times
     ensemble: float | None = None
     best_single: float | None = None
     ensemble_minus_best_single: float | None = None
+    std_error: float | None = None  # of ensemble_minus_best_single over the held-out parts
+    margin: float | None = None  # the vote is kept when the gain minus one std_error exceeds this
     in_sample_ensemble: float | None = None
+    out_of_fold_temperatures: bool = False  # member temperatures fitted on the fitting part only
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +261,7 @@ class EnsembleResult(Evaluation):
         "candidates",
         "cross_fitted",
         "beats_best_single",
+        "method",
     )
 
     name: str = ENSEMBLE
@@ -265,6 +270,8 @@ class EnsembleResult(Evaluation):
     candidates: int = 0
     cross_fitted: CrossFit = field(default_factory=CrossFit)
     beats_best_single: bool = False
+    # "bagged greedy", "best single" (the vote did not earn its place) or "greedy" (older runs)
+    method: str = "greedy"
     misclassified: list[Mistake] = field(default_factory=list)
 
     init: ClassVar[str] = "ensemble"  # its row's "init" in tables and rankings
@@ -509,6 +516,30 @@ class ThreadSettings(Record):
 
 
 @dataclass(frozen=True)
+class SelfTrainingRound(Record):
+    """One round of self-training: how many pseudo-labels, and whether validation improved."""
+
+    round: int = 0
+    teacher: str = ""  # the model whose calibrated predictions gave the pseudo-labels
+    pseudo_labels: int = 0  # added to the training split (the same number per class)
+    val_macro_f1: float | None = None  # mean over the seeds of the retrained configuration
+    previous_val_macro_f1: float | None = None  # what it had to beat
+    kept: bool = False
+
+
+@dataclass(frozen=True)
+class SelfTraining(Record):
+    """``--self-training-rounds``: the configuration retrained with pseudo-labels, round by round."""
+
+    configuration: str = ""  # the best neural configuration before self-training
+    texts: int = 0  # unlabelled texts pseudo-labelled (labelled texts of any split left out)
+    confidence: float | None = None
+    rounds: list[SelfTrainingRound] = field(default_factory=list)
+    rounds_kept: int = 0
+    kept: str | None = None  # the configuration of the kept runs (None: no round was kept)
+
+
+@dataclass(frozen=True)
 class Metrics(Record):
     """``metrics.json``: everything a finished comparison measured and chose."""
 
@@ -528,6 +559,7 @@ class Metrics(Record):
     device: str = ""
     threads: ThreadSettings | int | None = None  # int: what runs before schema_version 2 recorded
     timings: dict[str, float] = field(default_factory=dict)
+    self_training: SelfTraining | None = optional()
 
     @property
     def labels(self) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..errors import DataError
 from ..options import ThresholdPolicy
 from ..results import (
     ENSEMBLE,
@@ -30,7 +31,6 @@ from ..results import (
 from .arrays import as_logits
 from .calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
 from .curves import curve_points, pr_auc
-from .ensemble import cross_fit_ensemble_score, fit_ensemble
 from .metrics import classification_metrics
 from .thresholds import choose_threshold, metrics_at_threshold
 
@@ -134,40 +134,82 @@ class EnsembleFit:
     candidates: int
     cross_fitted: CrossFit
     beats_best_single: bool
+    method: str  # "bagged greedy", or "best single" when the vote did not earn its place
+
+
+ENSEMBLE_BAGS = 20  # bootstrap resamples of bagged greedy selection
+ENSEMBLE_MIN_GAIN = 1e-3  # log-loss gain (nats) below which greedy selection stops adding members
 
 
 def fit_ensemble_scores(
-    members: Sequence[Scores], temperatures: Sequence[float], task: Task, seed: int = 0
+    members: Sequence[Scores], temperatures: Sequence[float], task: Task, seed: int = 0, margin: float = 0.0
 ) -> tuple[EnsembleFit, Scores]:
     """A soft vote of the members' calibrated probabilities, members and weights chosen on validation.
 
-    Caruana's greedy selection (:func:`.ensemble.fit_ensemble`) picks the members and weights on the
-    validation split. Those weights are fitted on the data that also scores them, so the validation
-    score of the ensemble reported and used for ranking is *cross-fitted*
-    (:func:`.ensemble.cross_fit_ensemble_score`: fitted on one half of the validation split, scored
-    on the other, both ways), and so is the best single member it is compared with.
+    Bagged greedy selection (:func:`.ensemble.fit_bagged_ensemble`: Caruana's greedy selection with a
+    minimum gain, on bootstrap resamples of the validation rows, weights averaged) picks the members
+    and weights. Whether the vote is worth having is decided by cross-fitting
+    (:func:`.ensemble.cross_fit_ensemble`: 5 folds, twice, temperatures and weights fitted on the
+    fitting part only, scored on the held-out part): the vote is kept only when its cross-fitted
+    macro-F1 beats that of picking the best single member by more than ``margin`` plus one standard
+    error. Otherwise the "ensemble" is that best single member alone (weight 1), so it is never worse
+    than its best member on validation and a gain within the noise never makes it the chosen model.
 
     Returns the :class:`EnsembleFit` and the ensemble's log-probabilities.
     """
+    from .ensemble import cross_fit_ensemble, fit_bagged_ensemble, score_probs
+
     val_probs, test_probs = zip(*(calibrated(m, t) for m, t in zip(members, temperatures)))
-    ens = fit_ensemble(list(val_probs), task.y_val, score="log_loss")
-    honest = cross_fit_ensemble_score(list(val_probs), task.y_val, folds=2, seed=seed, metric="macro_f1")
+    ens = fit_bagged_ensemble(
+        list(val_probs), task.y_val, bags=ENSEMBLE_BAGS, min_gain=ENSEMBLE_MIN_GAIN, seed=seed
+    )
+    try:
+        honest = cross_fit_ensemble(
+            [m.val for m in members],
+            task.y_val,
+            folds=5,
+            repeats=2,
+            seed=seed,
+            metric="macro_f1",
+            bags=ENSEMBLE_BAGS,
+            min_gain=ENSEMBLE_MIN_GAIN,
+        )
+    except DataError as e:  # a validation split too small to cross-fit cannot show a gain
+        log.warning("ensemble: %s; the vote is not kept", e)
+        honest = dict.fromkeys(("ensemble", "best_single", "ensemble_minus_best_single", "std_error"))
+        honest.update(metric="macro_f1", folds=0, repeats=0)
+    gain = honest["ensemble_minus_best_single"]
+    beats = gain is not None and bool(gain - honest["std_error"] > margin)
+    if beats:
+        used, weights, method = list(ens.members), list(ens.weights), "bagged greedy"
+    else:
+        f1 = [score_probs(task.y_val, p, "macro_f1") for p in val_probs]
+        acc = [score_probs(task.y_val, p, "accuracy") for p in val_probs]
+        best = max(range(len(members)), key=lambda i: (f1[i], acc[i], -i))
+        used, weights, method = [best], [1.0], "best single"
+    w = np.zeros(len(members))
+    w[used] = weights
     scores = Scores.from_probs(
-        ENSEMBLE, ens.predict_proba(list(val_probs)), ens.predict_proba(list(test_probs))
+        ENSEMBLE, np.tensordot(w, np.stack(val_probs), axes=1), np.tensordot(w, np.stack(test_probs), axes=1)
     )
     fit = EnsembleFit(
-        members=[members[i].name for i in ens.members],
-        weights=[float(w) for w in ens.weights],
+        members=[members[i].name for i in used],
+        weights=[float(x) for x in weights],
         candidates=len(members),
         cross_fitted=CrossFit(
             metric=honest["metric"],
             folds=honest["folds"],
+            repeats=honest["repeats"],
             ensemble=honest["ensemble"],
             best_single=honest["best_single"],
-            ensemble_minus_best_single=honest["ensemble_minus_best_single"],
-            in_sample_ensemble=honest["in_sample_ensemble"],
+            ensemble_minus_best_single=gain,
+            std_error=honest["std_error"],
+            margin=margin,
+            in_sample_ensemble=score_probs(task.y_val, ens.predict_proba(list(val_probs)), "macro_f1"),
+            out_of_fold_temperatures=True,
         ),
-        beats_best_single=bool(honest["ensemble_better"]),
+        beats_best_single=beats,
+        method=method,
     )
     return fit, scores
 

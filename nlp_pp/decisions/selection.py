@@ -60,8 +60,12 @@ def rank_configurations(
 ) -> list[ConfigurationScore]:
     """Configurations of ``runs``, the baseline and the ensemble, best validation first.
 
-    The ensemble's validation macro-F1 is its cross-fitted one (:mod:`nlp_pp.decisions.scoring`). Ties keep
-    the order given (neural configurations in run order, then the baseline, then the ensemble).
+    The ensemble's validation macro-F1 is its cross-fitted one (:mod:`nlp_pp.decisions.scoring`). It
+    comes first exactly when its soft vote beat picking the best single member on cross-fitted
+    validation (``beats_best_single``: by more than the margin plus one standard error); otherwise it
+    ranks right after the best other row, whatever its score, so a tie or a gain within the noise never
+    makes it the chosen model. Other ties keep the order given (neural configurations in run order,
+    then the baseline, then the ensemble).
     """
     groups: dict[tuple[str, str], list[RunResult]] = {}
     for r in runs:
@@ -81,7 +85,13 @@ def rank_configurations(
             scores.append(
                 ConfigurationScore(row.name, init, 1, row.val.get("macro_f1"), row.val.get("accuracy"))
             )
-    return sorted(scores, key=lambda s: s.key, reverse=True)
+    ranked = sorted(scores, key=lambda s: s.key, reverse=True)
+    if ensemble is not None and len(ranked) > 1:
+        row = next(s for s in ranked if s.init == ENSEMBLE_INIT)
+        natural = ranked.index(row)
+        ranked.remove(row)
+        ranked.insert(0 if ensemble.beats_best_single else max(1, natural), row)
+    return ranked
 
 
 def best_model(metrics: Metrics) -> str:

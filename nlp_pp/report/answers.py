@@ -54,7 +54,8 @@ def headline(doc: Document, ctx: Context) -> None:
             [
                 Bold("Ensemble: "),
                 "the soft vote does not beat the best single model on validation "
-                "(cross-fitted), so it adds nothing here.",
+                "(cross-fitted, beyond one standard error), so it adds nothing here"
+                + (f" and the ensemble is {ens.members[0]} alone." if ens.method == "best single" else "."),
             ]
         )
     doc.ul(items, cls="headline")

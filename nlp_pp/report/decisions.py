@@ -122,18 +122,31 @@ def ensemble(doc: Document, ctx: Context) -> None:
     doc.table(["member", "weight"], [[m, f"{w:.2f}"] for m, w in zip(ens.members, ens.weights)], "lr")
     cf = ens.cross_fitted
     verdict = "beats" if ens.beats_best_single else "does not beat"
+    how = (
+        "(the validation split is too small to cross-fit)"
+        if not cf.folds
+        else f"in {cf.folds} folds, {cf.repeats} times over (member temperatures and weights fitted on "
+        "the other folds, scored on the held-out one)"
+        if cf.out_of_fold_temperatures
+        else "chosen on one half, scored on the other, both ways"
+    )
+    kept = (
+        "so the vote is kept."
+        if ens.beats_best_single
+        else f"so the vote is not kept: the ensemble is the best single member, {ens.members[0]}, alone."
+        if ens.method == "best single"
+        else ""
+    )
+    se = "" if cf.std_error is None else f" (standard error of the difference {f3(cf.std_error)})"
     doc.p(
         "A soft vote of the members' calibrated probabilities, chosen from "
         f"{count(ens.candidates)} "
-        "candidates (every trained run and the baseline) by greedy selection with replacement on the "
-        "validation "
-        "split. Cross-fitted on validation (chosen on one half, scored on the other, both ways) it "
-        f"{verdict} "
-        f"the best single model: macro-F1 {f3(cf.ensemble)} against "
-        f"{f3(cf.best_single)} "
+        "candidates (every trained run and the baseline) by greedy selection with replacement on "
+        "bootstrap resamples of the validation split, weights averaged. Cross-fitted on validation "
+        f"{how} it {verdict} picking the best single model: macro-F1 {f3(cf.ensemble)} against "
+        f"{f3(cf.best_single)}{se} "
         "(chosen and scored on all of the validation split it would claim "
-        f"{f3(cf.in_sample_ensemble)}, "
-        "an optimistic figure)."
+        f"{f3(cf.in_sample_ensemble)}, an optimistic figure); {kept}"
     )
 
 

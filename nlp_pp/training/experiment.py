@@ -110,8 +110,19 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     )
 
 
-def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
-    """Train one model run, save its checkpoint and predictions, and return its result."""
+def train_one(
+    c: Comparison,
+    model: str,
+    init: str,
+    seed: int,
+    extra: tuple[list[list[int]], np.ndarray] | None = None,
+    tag: str = "",
+) -> RunResult:
+    """Train one model run, save its checkpoint and predictions, and return its result.
+
+    ``extra``: more training rows (encoded sequences and labels: self-training's pseudo-labels);
+    ``tag`` is then appended to the run's init (``fasttext_self1``) so it is a configuration of its own.
+    """
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
     net = models.build_model(
@@ -119,16 +130,26 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
         c.matrix if init == "fasttext" else None,
         tokens=c.vocab.itos,  # the families that read spelling build their tables from it
     )
-    train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
-    val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
-    key = run_key(model, init, seed)
+    seqs = c.seqs
+    if init == "random" and c.vocab.training_size < len(c.vocab):
+        # words only the vectors know are <UNK> to a random-init model while it trains, as they will be after
+        seqs = {s: beyond_as_unknown(v, c.vocab.training_size) for s, v in seqs.items()}
+    x_train, y_train = seqs["train"], prep.y["train"]
+    if extra is not None:
+        more = extra[0]
+        if init == "random" and c.vocab.training_size < len(c.vocab):
+            more = beyond_as_unknown(more, c.vocab.training_size)
+        x_train, y_train = x_train + list(more), np.concatenate([y_train, np.asarray(extra[1])])
+    train_loader = make_dataloader(x_train, y_train, cfg.batch_size, shuffle=True, seed=seed)
+    val_loader = make_dataloader(seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
+    key = run_key(model, init + tag, seed)
     fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
         train_loader, val_loader, desc=key
     )
     if init == "random" and c.vocab.training_size < len(c.vocab):
         untrained_as_unknown(net, c.vocab.training_size)
     scores = Scores(
-        key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
+        key, *(predict_logits(net, seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
     )
     c.run.save_predictions(key, scores.val, scores.test)
     evaluation = evaluate(scores, c.task)
@@ -144,7 +165,7 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
     )
     return RunResult(
         model=model,
-        init=init,
+        init=init + tag,
         seed=seed,
         best_epoch=fit.best_epoch,
         epochs_run=len(fit.history),
@@ -154,6 +175,13 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
         history=[Epoch(**h) for h in fit.history],
         misclassified=misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
     )
+
+
+def beyond_as_unknown(seqs: list[list[int]], first: int) -> list[list[int]]:
+    """``seqs`` with every id ``>= first`` (a word only the pretrained vectors know) replaced by ``<UNK>``."""
+    from ..vectors.vocab import UNK_IDX
+
+    return [[i if i < first else UNK_IDX for i in seq] for seq in seqs]
 
 
 def untrained_as_unknown(net, first: int) -> None:
@@ -174,19 +202,25 @@ def fit_ensemble_run(c: Comparison, results: list[RunResult | BaselineResult]) -
         return None
     members = [Scores(r.key, *c.run.load_predictions(r.key)) for r in results]
     temperatures = [r.calibration.temperature for r in results]
-    fit, scores = fit_ensemble_scores(members, temperatures, c.task, seed=c.cfg.split_seed)
+    fit, scores = fit_ensemble_scores(
+        members, temperatures, c.task, seed=c.cfg.split_seed, margin=c.cfg.ensemble_margin
+    )
     c.run.save_predictions(ENSEMBLE, scores.val, scores.test)
     evaluation = evaluate(scores, c.task)
-    # the ensemble's validation score is cross-fitted: the in-sample one would flatter it
+    # the ensemble's validation score is cross-fitted (the in-sample one would flatter it): the vote's
+    # when it is kept, else that of picking the best single member, which it then is
+    cf = fit.cross_fitted
     val = replace(
-        evaluation.val, macro_f1=fit.cross_fitted.ensemble, macro_f1_in_sample=evaluation.val.macro_f1
+        evaluation.val,
+        macro_f1=cf.ensemble if fit.beats_best_single else cf.best_single,  # None: too few to cross-fit
+        macro_f1_in_sample=evaluation.val.macro_f1,
     )
     if not fit.beats_best_single:
         log.info(
-            "ensemble: does not beat the best single model on validation (cross-fitted macro-F1 %.4f vs "
-            "%.4f)",
-            fit.cross_fitted.ensemble,
-            fit.cross_fitted.best_single,
+            "ensemble: the vote does not beat the best single model on validation (cross-fitted macro-F1 "
+            "%s vs %s, standard error %s): the ensemble is %s alone",
+            *(f"{x:.4f}" if x is not None else "n/a" for x in (cf.ensemble, cf.best_single, cf.std_error)),
+            fit.members[0],
         )
     return EnsembleResult(
         name=ENSEMBLE,
@@ -195,6 +229,7 @@ def fit_ensemble_run(c: Comparison, results: list[RunResult | BaselineResult]) -
         candidates=fit.candidates,
         cross_fitted=fit.cross_fitted,
         beats_best_single=fit.beats_best_single,
+        method=fit.method,
         **{**evaluation.parts(), "val": val},
         misclassified=misclassified(
             c.prep.texts["test"], c.prep.y["test"], softmax(scores.test), c.prep.labels
@@ -214,6 +249,7 @@ def check_input_files(cfg: ExperimentConfig) -> None:
         ("--test-data", cfg.test_data, "CSV"),
         ("--pretrained-vectors", cfg.pretrained_vectors, "vectors"),
         *(("--unlabeled", u, "text") for u in cfg.unlabeled),
+        *(("--self-training-texts", u, "text") for u in cfg.self_training_texts),
     ]
     for flag, source, kind in named:
         if source is not None and not is_url(str(source)):
@@ -371,6 +407,17 @@ def _run(
                 runs.append(result)
     timings["train"] = time.perf_counter() - t0
 
+    self_training = None
+    if cfg.self_training_rounds and runs:
+        from .selftrain import self_train
+
+        t0 = time.perf_counter()
+        students, self_training = self_train(comparison, runs, baseline, train_one, load_classifier)
+        for s in students:
+            run.save_result(s)
+        runs = runs + students
+        timings["self_training"] = time.perf_counter() - t0
+
     ensemble = None
     if cfg.ensemble:
         t0 = time.perf_counter()
@@ -414,6 +461,7 @@ def _run(
         device=str(device),
         threads=threads,
         timings=timings,
+        self_training=self_training,
     )
     if runs or baseline or ensemble:
         key = best_model(metrics)

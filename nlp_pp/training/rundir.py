@@ -155,6 +155,11 @@ class RunDir:
     def path(self, *parts: str) -> Path:
         return self.work.joinpath(*parts)
 
+    def discard_model(self, key: str) -> None:
+        """Delete one model run's checkpoint, predictions and result (a self-training round not kept)."""
+        for sub, suffix in (("models", ".pt"), ("predictions", ".npz"), ("results", ".json")):
+            (self.work / sub / f"{key}{suffix}").unlink(missing_ok=True)
+
     def result_keys(self) -> list[str]:
         return sorted(p.stem for p in (self.work / "results").glob("*.json")) if self.work.is_dir() else []
 
