@@ -28,6 +28,7 @@ from ..vectors.pretrain import check_dimension, check_pretrained
 from ..vectors.storage import load_vectors, save_vectors
 from ..vectors.vocab import Vocab
 from .rundir import RunDir
+from .stages import stage
 
 log = logging.getLogger(__name__)
 
@@ -112,36 +113,38 @@ def _split(
 def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     """Load, split (or read the test file), preprocess and describe the data of ``cfg``."""
     t0 = time.perf_counter()
-    df, report = load_dataset(
-        cfg.data,
-        cfg.text_col,
-        cfg.label_col,
-        encoding=cfg.encoding,
-        max_rows=cfg.max_rows,
-        seed=cfg.split_seed,
-        timeout=cfg.download_timeout,
-    )
-    labels, frames, test_report = _split(cfg, df, report)
+    with stage("load"):
+        df, report = load_dataset(
+            cfg.data,
+            cfg.text_col,
+            cfg.label_col,
+            encoding=cfg.encoding,
+            max_rows=cfg.max_rows,
+            seed=cfg.split_seed,
+            timeout=cfg.download_timeout,
+        )
+        labels, frames, test_report = _split(cfg, df, report)
     if len(frames["test"]) == 0:
         raise DataError("the test split is empty; give --test-data or a --test-size above 0")
     positive = positive_index(labels, cfg.positive_label)
     timings = {"load": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    key = [report.sha256, cfg.text_col, cfg.label_col, report.encoding, cfg.max_rows, cfg.split_seed]
-    all_tokens = cached_tokens(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs)
-    by_text = dict(zip(df["text"], all_tokens))
-    tokens = {s: [by_text[t] for t in frames[s]["text"]] for s in ("train", "val")}
-    if test_report is not None:
-        tokens["test"] = cached_tokens(
-            frames["test"]["text"].tolist(),
-            cfg.preprocess,
-            cache,
-            [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
-            cfg.n_jobs,
-        )
-    else:
-        tokens["test"] = [by_text[t] for t in frames["test"]["text"]]
+    with stage("preprocess"):
+        key = [report.sha256, cfg.text_col, cfg.label_col, report.encoding, cfg.max_rows, cfg.split_seed]
+        all_tokens = cached_tokens(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs)
+        by_text = dict(zip(df["text"], all_tokens))
+        tokens = {s: [by_text[t] for t in frames[s]["text"]] for s in ("train", "val")}
+        if test_report is not None:
+            tokens["test"] = cached_tokens(
+                frames["test"]["text"].tolist(),
+                cfg.preprocess,
+                cache,
+                [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
+                cfg.n_jobs,
+            )
+        else:
+            tokens["test"] = [by_text[t] for t in frames["test"]["text"]]
     timings["preprocess"] = time.perf_counter() - t0
     if not any(tokens["train"]):
         raise DataError(

@@ -52,6 +52,7 @@ from ..vectors.batching import encode_corpus, make_dataloader
 from ..vectors.vocab import Vocab
 from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
 from .rundir import BASELINE_FILE, RunDir, run_key, write_history
+from .stages import stage
 from .threads import apply_threads
 from .trainer import Trainer, predict_logits, resolve_device, set_seed
 
@@ -121,14 +122,16 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
     train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init, seed)
-    fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
-        train_loader, val_loader, desc=key
-    )
+    with stage("epoch"):
+        fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
+            train_loader, val_loader, desc=key
+        )
     if init == "random" and c.vocab.training_size < len(c.vocab):
         untrained_as_unknown(net, c.vocab.training_size)
-    scores = Scores(
-        key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
-    )
+    with stage("predict"):
+        scores = Scores(
+            key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
+        )
     c.run.save_predictions(key, scores.val, scores.test)
     evaluation = evaluate(scores, c.task)
     c.run.save_checkpoint(
@@ -295,10 +298,13 @@ def _run(
     vectors, ft_raw, ft_info = None, None, None
     if "fasttext" in cfg.inits:
         t0 = time.perf_counter()
-        vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
+        with stage("fasttext"):
+            vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    stage_vocab = stage("vocabulary")
+    stage_vocab.__enter__()
     vocab = Vocab.build(prep.tokens["train"], min_count=cfg.min_count)
     if cfg.extend_vocabulary():  # index_to_key is in frequency order: the limit keeps the most frequent
         vocab = vocab.extended(vectors.index_to_key, limit=cfg.vocab_from_vectors_max)
@@ -311,10 +317,12 @@ def _run(
     vocab.save(run.path("vocab.json"))
     vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
     dataset = replace(prep.dataset, vocab=VocabFacts(**vocab.stats))
-    seqs = {
-        s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
-        for s in ("train", "val", "test")
-    }
+    stage_vocab.__exit__(None, None, None)
+    with stage("encoding"):
+        seqs = {
+            s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
+            for s in ("train", "val", "test")
+        }
     timings["vocab"] = time.perf_counter() - t0
     log.info(
         "data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d",
@@ -337,7 +345,8 @@ def _run(
     if cfg.baseline:
         baseline = run.load_result(BASELINE)
         if baseline is None:
-            baseline = fit_baseline(comparison)
+            with stage("baseline"):
+                baseline = fit_baseline(comparison)
             run.save_result(baseline)
         log.info(
             "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",
@@ -373,7 +382,8 @@ def _run(
     ensemble = None
     if cfg.ensemble:
         t0 = time.perf_counter()
-        ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
+        with stage("decisions"):
+            ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
         if ensemble is not None:
             run.save_result(ensemble)
             log.info(
@@ -385,17 +395,19 @@ def _run(
         timings["ensemble"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    comparisons = paired_comparisons(
-        task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
-    )
+    with stage("decisions"):
+        comparisons = paired_comparisons(
+            task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
+        )
     timings["comparisons"] = time.perf_counter() - t0
     explanations = None
     if runs:
         t0 = time.perf_counter()
         top = rank_configurations(runs)[0]
         best = best_run([r for r in runs if r.configuration == (top.model, top.init)])
-        clf = load_classifier(run.work, model=best.key, device=str(device))
-        explanations = explain_test_set(clf, prep.texts["test"], prep.y["test"], seed=cfg.split_seed)
+        with stage("decisions"):
+            clf = load_classifier(run.work, model=best.key, device=str(device))
+            explanations = explain_test_set(clf, prep.texts["test"], prep.y["test"], seed=cfg.split_seed)
         timings["explanations"] = time.perf_counter() - t0
 
     metrics = Metrics(
@@ -417,10 +429,11 @@ def _run(
     if runs or baseline or ensemble:
         key = best_model(metrics)
         temperature = metrics.result(key).calibration.temperature
-        metrics = replace(
-            metrics, reliability=reliability(Scores(key, *run.load_predictions(key)), task, temperature)
-        )
-    return _finish(run, metrics)
+        with stage("decisions"):
+            scores = Scores(key, *run.load_predictions(key))
+            metrics = replace(metrics, reliability=reliability(scores, task, temperature))
+    with stage("report"):
+        return _finish(run, metrics)
 
 
 def comparison_pairs(
