@@ -119,7 +119,7 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     t0 = time.perf_counter()
     with stage("preprocess"):
         key = [report.sha256, cfg.text_col, cfg.label_col, report.encoding, cfg.max_rows, cfg.split_seed]
-        store = cached_token_arrays(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs)
+        store = cached_token_arrays(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs, cfg.cluster)
         tokens = {s: store.rows(frames[s]["_row"].to_numpy()) for s in ("train", "val")}
         if test_report is not None:
             test_store = cached_token_arrays(
@@ -128,6 +128,7 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
                 cache,
                 [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
                 cfg.n_jobs,
+                cfg.cluster,
             )
             tokens["test"] = test_store.rows(np.arange(len(test_store)))
         else:

@@ -323,21 +323,33 @@ def build_token_arrays(
     *,
     n_jobs: int | None = -1,
     progress: bool = False,
+    cluster: str | None = None,
 ) -> TokenArrays:
     """Preprocess ``texts`` chunk by chunk (in ``n_jobs`` processes, order kept) into token arrays: files in
-    ``directory`` (mapped when done), or memory with ``directory=None``."""
+    ``directory`` (mapped when done), or memory with ``directory=None``.
+
+    ``cluster`` (``local:N`` or a Dask scheduler's address, :mod:`nlp_pp.text.cluster`) maps the same
+    chunks with the same function on a Dask cluster instead of a local process pool: the same arrays.
+    """
     builder = _Builder(directory)
     chunks = (list(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK))
     try:
-        for tokens in imap_chunks(
-            chunk_worker(config),
-            chunks,
-            n_jobs=n_jobs,
-            progress=progress,
-            desc="preprocess",
-            total=len(texts),
-        ):
-            builder.add(tokens)
+        if cluster is not None:
+            from ..text.cluster import DaskMap
+
+            with DaskMap(cluster) as dask_map:
+                for tokens in dask_map.imap(chunk_worker(config), chunks):
+                    builder.add(tokens)
+        else:
+            for tokens in imap_chunks(
+                chunk_worker(config),
+                chunks,
+                n_jobs=n_jobs,
+                progress=progress,
+                desc="preprocess",
+                total=len(texts),
+            ):
+                builder.add(tokens)
     except BaseException:
         builder.abort()
         raise
@@ -345,7 +357,12 @@ def build_token_arrays(
 
 
 def cached_token_arrays(
-    texts: Sequence[str], config: PreprocessConfig, cache: Cache, key_parts: list, n_jobs: int | None = -1
+    texts: Sequence[str],
+    config: PreprocessConfig,
+    cache: Cache,
+    key_parts: list,
+    n_jobs: int | None = -1,
+    cluster: str | None = None,
 ) -> TokenArrays:
     """:func:`build_token_arrays` of ``texts``, mapped from ``cache`` when the same texts were preprocessed
     before with the same options (a damaged entry is discarded and rebuilt)."""
@@ -365,7 +382,7 @@ def cached_token_arrays(
     if owned:
         staging = Path(tempfile.mkdtemp(prefix="nlp_pp_tokens_"))
     try:
-        arrays = build_token_arrays(texts, config, staging, n_jobs=n_jobs, progress=True)
+        arrays = build_token_arrays(texts, config, staging, n_jobs=n_jobs, progress=True, cluster=cluster)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
