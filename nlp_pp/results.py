@@ -526,6 +526,7 @@ class Metrics(Record):
     versions: dict[str, str | None] = field(default_factory=dict)
     device: str = ""
     threads: ThreadSettings | int | None = None  # int: what runs before schema_version 2 recorded
+    world_size: int = 1  # training processes (torchrun ranks); 1 = a single process
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

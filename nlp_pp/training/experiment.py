@@ -50,6 +50,7 @@ from ..results import (
 )
 from ..vectors.batching import encode_corpus, make_dataloader
 from ..vectors.vocab import Vocab
+from . import distributed
 from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
 from .rundir import BASELINE_FILE, RunDir, run_key, write_history
 from .stages import stage
@@ -111,7 +112,7 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     )
 
 
-def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
+def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult | None:
     """Train one model run, save its checkpoint and predictions, and return its result."""
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
@@ -119,13 +120,21 @@ def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
         cfg.model_config(model, len(c.vocab), len(prep.labels), init),
         c.matrix if init == "fasttext" else None,
     )
-    train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
+    world = distributed.current()
+    if world.active:  # this rank's share of the batches (torchrun)
+        train_loader = distributed.train_loader(c.seqs["train"], prep.y["train"], cfg.batch_size, seed=seed)
+    else:
+        train_loader = make_dataloader(
+            c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed
+        )
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init, seed)
     with stage("epoch"):
         fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
             train_loader, val_loader, desc=key
         )
+    if not world.main:
+        return None  # rank 0 scores, saves and reports the run
     if init == "random" and c.vocab.training_size < len(c.vocab):
         untrained_as_unknown(net, c.vocab.training_size)
     with stage("predict"):
@@ -225,8 +234,11 @@ def check_input_files(cfg: ExperimentConfig) -> None:
                 raise DataError(f"{flag}: {e}") from None
 
 
-def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = None) -> Path:
+def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = None) -> Path | None:
     """Run the whole comparison and return the finished run directory.
+
+    Under ``torchrun`` every rank trains (:mod:`nlp_pp.training.distributed`); only rank 0 writes the run
+    directory and returns it, the other ranks return ``None``.
 
     With ``resume``, continue the ``.partial`` directory of an interrupted run with its saved
     config (``cfg`` is then ignored).
@@ -235,11 +247,17 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         run, saved = RunDir.resume(resume)
         cfg = ExperimentConfig.from_dict(saved, saved=True)
     device = resolve_device(cfg.device)  # checked before anything is created
+    world = distributed.init_world(device)  # under torchrun: this rank's place (else a single process)
+    device = distributed.rank_device(device, world)
     check_input_files(cfg)
     cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
     threads_before = torch.get_num_threads()
     threads = apply_threads(cfg.threads)  # a bad $NLP_PP_THREADS is refused before anything is created
     try:
+        if not world.main:  # ranks > 0 write nothing that lasts (nlp_pp.training.distributed)
+            return distributed.run_other_rank(
+                cfg, lambda r: _run_in(cfg.resolved(), r, device, cache, threads)
+            )
         if resume is None:
             from .rundir import default_name
 
@@ -247,6 +265,7 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         return _run_in(cfg.resolved(), run, device, cache, threads)
     finally:
         torch.set_num_threads(threads_before)  # the caller's setting again (a notebook's, a test's)
+        distributed.close_world()
 
 
 def _run_in(
@@ -271,7 +290,9 @@ def _run_in(
 def _run(
     cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache, threads: ThreadSettings
 ) -> Path:
-    prep = prepare_data(cfg, cache)
+    world = distributed.current()
+    with distributed.main_first(world):  # rank 0 fills the cache, the others read it
+        prep = prepare_data(cfg, cache)
     class_weight = cfg.class_weights(prep.labels, prep.y["train"])  # unknown labels: an error before training
     timings = dict(prep.timings)
     info_path = run.path("run.json")
@@ -298,7 +319,7 @@ def _run(
     vectors, ft_raw, ft_info = None, None, None
     if "fasttext" in cfg.inits:
         t0 = time.perf_counter()
-        with stage("fasttext"):
+        with stage("fasttext"), distributed.main_first(world):
             vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
         timings["fasttext"] = time.perf_counter() - t0
 
@@ -342,7 +363,7 @@ def _run(
     task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
     comparison = Comparison(cfg, prep, vocab, seqs, matrix, device, run, task, class_weight)
     baseline = None
-    if cfg.baseline:
+    if cfg.baseline and world.main:
         baseline = run.load_result(BASELINE)
         if baseline is None:
             with stage("baseline"):
@@ -362,11 +383,14 @@ def _run(
         for model in cfg.models:
             for init in cfg.inits:
                 key = run_key(model, init, seed)
-                result = run.load_result(key)
-                if result is not None:
+                result = run.load_result(key) if world.main else None
+                kept = distributed.broadcast(result is not None, world)  # under torchrun: rank 0's word
+                if kept:
                     log.info("%s: kept from the earlier attempt", key)
                 else:
                     result = train_one(comparison, model, init, seed)
+                    if result is None:  # a rank > 0 under torchrun: rank 0 keeps the result
+                        continue
                     run.save_result(result)
                     log.info(
                         "%s: validation macro-F1 %.4f, test accuracy %.4f (best epoch %d, %.1fs)",
@@ -376,8 +400,11 @@ def _run(
                         result.best_epoch,
                         result.train_seconds,
                     )
-                runs.append(result)
+                if result is not None:
+                    runs.append(result)
     timings["train"] = time.perf_counter() - t0
+    if not world.main:
+        return run.work
 
     ensemble = None
     if cfg.ensemble:
@@ -424,6 +451,7 @@ def _run(
         versions=package_versions(),
         device=str(device),
         threads=threads,
+        world_size=world.size,
         timings=timings,
     )
     if runs or baseline or ensemble:

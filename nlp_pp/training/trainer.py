@@ -23,6 +23,9 @@ MONITORS = (
 )  # validation scores early stopping, lr decay and the restored epoch follow
 
 
+PREDICT_CHUNK = 100_000  # sequences scored at a time by predict_logits
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Trainer options; each field's default, constraint and reason are declared here.
@@ -138,8 +141,13 @@ def run_epoch(
     clip: float = 0.0,
     progress=None,
     class_weight: torch.Tensor | None = None,
+    world=None,
 ) -> EpochScores:
-    """One pass over ``loader``; trains when ``optimizer`` is given."""
+    """One pass over ``loader``; trains when ``optimizer`` is given.
+
+    With an active ``world`` (:mod:`nlp_pp.training.distributed`) each rank passed over its own share of
+    the batches: the losses, weights and confusion counts are summed over the ranks before the scores.
+    """
     train = optimizer is not None
     model.train(train)
     loss_fn = nn.CrossEntropyLoss(weight=class_weight, reduction="sum")
@@ -166,6 +174,12 @@ def run_epoch(
             confusion = counts if confusion is None else confusion + counts
             if progress is not None:
                 progress.update(1)
+    if world is not None and world.active and confusion is not None:  # every rank has >= 1 batch
+        from .distributed import all_reduce_sum
+
+        sums = all_reduce_sum([total_loss, total_weight, *confusion.flatten().tolist()], "cpu", world)
+        total_loss, total_weight = sums[0], sums[1]
+        confusion = torch.tensor(sums[2:], dtype=torch.float64).reshape(confusion.shape)
     if confusion is None:
         return EpochScores(0.0, 0.0, 0.0)
     cm = confusion.double()
@@ -184,7 +198,15 @@ def predict_logits(
     from ..deploy.inference import TorchRunner
 
     device = torch.device(device) if not isinstance(device, torch.device) else device
-    return TorchRunner(model.to(device), max_batch=batch_size).logits([list(s) for s in sequences])
+    runner = TorchRunner(model.to(device), max_batch=batch_size)
+    if len(sequences) <= PREDICT_CHUNK:
+        return runner.logits([list(s) for s in sequences])
+    # a large split: PREDICT_CHUNK sequences at a time, so their lists are never all held at once
+    parts = [
+        runner.logits([list(sequences[i]) for i in range(start, min(start + PREDICT_CHUNK, len(sequences)))])
+        for start in range(0, len(sequences), PREDICT_CHUNK)
+    ]
+    return np.concatenate(parts)
 
 
 def predict_proba(
@@ -223,6 +245,19 @@ class Trainer:
         self.class_weight = (
             None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
         )
+        # under torchrun (nlp_pp.training.distributed): the model wrapped in DistributedDataParallel
+        from .distributed import current
+
+        self.world = current()
+        self.train_model = self.model
+        if self.world.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.train_model = DistributedDataParallel(
+                self.model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self.config.freeze_epochs > 0,  # a frozen embedding has no gradient
+            )
         # embedding tables that train, to hold still during the first freeze_epochs epochs
         self._embeddings = [
             m.weight for m in self.model.modules() if isinstance(m, nn.Embedding) and m.weight.requires_grad
@@ -239,17 +274,23 @@ class Trainer:
         best_state, best_score = None, float("inf")
         start = time.perf_counter()
         steps = cfg.epochs * len(train_loader)
-        with tqdm(
-            total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False
-        ) as bar:
+        show = progress and self.world.main
+        with tqdm(total=steps, desc=desc, disable=None if show else True, unit="batch", leave=False) as bar:
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
                 for w in self._embeddings:  # frozen first, then trained
                     w.requires_grad_(epoch > cfg.freeze_epochs)
                 tr = run_epoch(
-                    self.model, train_loader, self.device, self.optimizer, cfg.clip, bar, self.class_weight
+                    self.train_model,
+                    train_loader,
+                    self.device,
+                    self.optimizer,
+                    cfg.clip,
+                    bar,
+                    self.class_weight,
+                    world=self.world,
                 )
-                va = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+                va = self._validate(val_loader)
                 result.history.append(
                     {
                         "epoch": epoch,
@@ -279,3 +320,15 @@ class Trainer:
             self.model.load_state_dict(best_state)
         result.seconds = time.perf_counter() - start
         return result
+
+    def _validate(self, val_loader) -> EpochScores:
+        """Scores on the whole validation split: computed on rank 0 and broadcast under torchrun, so every
+        rank decides early stopping, the learning-rate decay and the restored epoch the same way."""
+        if not self.world.active:
+            return run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+        from .distributed import broadcast
+
+        scores = None
+        if self.world.main:
+            scores = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+        return broadcast(scores, self.world)
