@@ -57,7 +57,9 @@ RUN_ARGS = [
     "--epochs",
     "1",
     "--hidden",
-    "64",
+    "32",
+    "--emb-dim",
+    "50",
     "--no-bidirectional",
     "--fasttext-epochs",
     "1",
@@ -307,7 +309,7 @@ def write(args: argparse.Namespace) -> int:
         "`test.csv`.",
         "",
         "**Run:** `pipeline.py --data SET " + " ".join(RUN_ARGS) + "` (the default split, baseline, ensemble "
-        "and report; an empty cache, so preprocessing and FastText are computed). One epoch, a 64-unit "
+        "and report; an empty cache, so preprocessing and FastText are computed). One epoch, a 32-unit "
         "one-directional GRU and one FastText epoch keep the 2M run to tens of minutes on 2 "
         "cores; memory does not depend on these.",
         "",

@@ -254,6 +254,15 @@ class ExperimentConfig:
     baseline: bool = option(
         True, Boolean(), "also train the TF-IDF + logistic regression baseline", group="run"
     )
+    baseline_max_rows: int | None = option(
+        200_000,
+        Optional(Interval(int, 1)),
+        "fit the TF-IDF baseline on a seeded random sample of at most this many training texts (its sparse "
+        "features grow with the texts; every validation and test text is still scored); none = all "
+        "(BENCHMARKS.md, scale)",
+        group="run",
+        metavar="N",
+    )
     n_jobs: int = option(-1, Interval(int, -1), "processes for preprocessing, -1 = all cores", group="run")
     cluster: str | None = option(
         None,

@@ -215,6 +215,7 @@ class BaselineResult(Evaluation):
 
     name: str = BASELINE
     train_seconds: float = 0.0
+    fitted_on: int | None = None  # training texts it was fitted on, when --baseline-max-rows sampled them
     misclassified: list[Mistake] = field(default_factory=list)
 
     init: ClassVar[str] = "baseline"  # its row's "init" in tables and rankings

@@ -93,9 +93,14 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
     weights = None if c.class_weight is None else dict(enumerate(c.class_weight))
+    texts, y, fitted_on = prep.texts["train"], prep.y["train"], None
+    if cfg.baseline_max_rows is not None and len(texts) > cfg.baseline_max_rows:
+        pick = np.sort(np.random.default_rng(cfg.split_seed).permutation(len(texts))[: cfg.baseline_max_rows])
+        log.info("baseline: fitted on %d of the %d training texts (--baseline-max-rows)", len(pick), len(y))
+        texts, y, fitted_on = [texts[i] for i in pick], y[pick], len(pick)
     model = TfidfBaseline.fit(
-        [clean(t) for t in prep.texts["train"]],
-        prep.y["train"],
+        [clean(t) for t in texts],
+        y,
         num_classes=len(prep.labels),
         seed=cfg.split_seed,
         class_weight=weights,
@@ -107,6 +112,7 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     return BaselineResult(
         name=BASELINE,
         train_seconds=time.perf_counter() - t0,
+        fitted_on=fitted_on,
         **evaluate(scores, c.task).parts(),
         misclassified=misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
     )
