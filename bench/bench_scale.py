@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
             wall=wall,
             date=today(),
             load_at_start=format_load(load),
-            revision=git_revision(),
+            revision=revision(),
             pipeline_args=[a if not a.startswith(str(tmp)) else "TMP" for a in pipeline_args],
             scores={
                 ru["model"] + "-" + ru["init"]: {
@@ -280,6 +280,12 @@ def run(args: argparse.Namespace) -> int:
         )
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def revision() -> str:
+    """The commit measured: ``REVISION`` in an exported snapshot of the code (``git archive``), else git's."""
+    marker = PROJECT_ROOT / "REVISION"
+    return marker.read_text().strip() if marker.is_file() else git_revision()
 
 
 def slope(xs: list[float], ys: list[float]) -> float | None:
