@@ -246,3 +246,11 @@ def run_other_rank(cfg, run_in) -> None:
         run_in(RunDir.create(tmp, "rank", cfg.to_dict()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_batches(sequences, batch_size: int, world: World | None = None) -> None:
+    """Refuse a world larger than the training split's batch count before any work is done."""
+    world = world or _current
+    if world.active:
+        lengths = sequences.lengths() if hasattr(sequences, "lengths") else [len(s) for s in sequences]
+        DistributedBucketSampler(lengths, batch_size, rank=world.rank, size=world.size)

@@ -368,6 +368,7 @@ def _run(
     t0 = time.perf_counter()
     task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
     comparison = Comparison(cfg, prep, vocab, seqs, matrix, device, run, task, class_weight)
+    distributed.check_batches(seqs["train"], cfg.batch_size, world)  # before anything is kept
     baseline = None
     if cfg.baseline and world.main:
         baseline = run.load_result(BASELINE)
