@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if "cluster" in result:
         c = result["cluster"]
         body += [
-            f"### Preprocessing: {c['rows'][0]['texts']:,} NSMC reviews into token arrays ({c['tokens']:,} tokens)",
+            f"### Preprocessing: {c['rows'][0]['texts']:,} NSMC reviews into token arrays "
+            f"({c['tokens']:,} tokens)",
             "",
             md_table(
                 ["mode", "seconds", "messages/s", "cluster start + stop s", "tokens identical"],
