@@ -141,21 +141,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     p.add_argument("--json", default=None, help="also save the results here")
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--from-json", default=None, help="render results saved with --json instead of measuring")
     args = p.parse_args(argv)
     data_dir = Path(args.data_dir)
-    load = load_average()
-    started = today()
-    result = {"date": started, "load": format_load(load)}
-    if args.part in ("all", "cluster"):
-        result["cluster"] = cluster_part(data_dir)
-    if args.part in ("all", "torchrun"):
-        result["torchrun"] = torchrun_part(data_dir)
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+        started = result["date"]
+    else:
+        started = today()
+        result = {"date": started, "load": format_load(load_average())}
+        if args.part in ("all", "cluster"):
+            result["cluster"] = cluster_part(data_dir)
+        if args.part in ("all", "torchrun"):
+            result["torchrun"] = torchrun_part(data_dir)
+        result["command"] = command_line(__file__, argv)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     body = [
         "## Scaling out: Dask preprocessing and torchrun training",
         "",
-        f"Measured {started} with `{command_line(__file__, argv)}`; load at start {result['load']}.",
+        f"Measured {started} with `{result.get('command', 'python bench/bench_distributed.py')}`; load at "
+        f"start {result['load']}.",
         "",
         md_facts(machine_facts()),
         "",
