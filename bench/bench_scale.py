@@ -288,6 +288,75 @@ def revision() -> str:
     return marker.read_text().strip() if marker.is_file() else git_revision()
 
 
+def pretrain(args: argparse.Namespace) -> int:
+    """``pipeline.py pretrain`` on 100k and 200k NSMC reviews and on the 2M-message set: peak memory."""
+    import shutil
+    import tempfile
+
+    import pandas as pd
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(args.data_dir)
+    texts = pd.concat([pd.read_csv(data_dir / f)["document"] for f in ("train.csv", "test.csv")])
+    texts = texts.dropna().astype(str).str.replace(r"\s+", " ", regex=True).str.strip()
+    texts = texts[texts != ""]
+    sets = {}
+    for n in [int(x) for x in args.reviews.split(",") if x]:
+        path = work / f"reviews_{n}.txt"
+        if not path.exists():
+            path.write_text("\n".join(texts.iloc[:n]) + "\n", encoding="utf-8")
+        sets[f"{n:,} NSMC reviews"] = (path, n)
+    for n in [int(x) for x in args.pairs.split(",") if x]:
+        pairs = build_set(n, data_dir, work / f"nsmc_pairs_{n}.csv")
+        path = work / f"pairs_{n}.txt"
+        if not path.exists():
+            docs = pd.read_csv(pairs)["document"].astype(str).str.replace(r"\s+", " ", regex=True)
+            path.write_text("\n".join(docs) + "\n", encoding="utf-8")
+        sets[f"{n:,} messages (review pairs)"] = (path, n)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    for name, (path, n) in sets.items():
+        tmp = Path(tempfile.mkdtemp(prefix="nlp_pp_pretrain_", dir=work))
+        out = tmp / "vectors.npz"
+        cli_args = ["pretrain", "--unlabeled", str(path), "--out", str(out), "--no-cache", *args.extra]
+        load = load_average()
+        print(f"[{today()}] pretrain on {name}, load {format_load(load)}", flush=True)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "child", "--json", str(tmp / "r.json"), "--"]
+        t0 = time.perf_counter()
+        proc = subprocess.run([*cmd, *cli_args], cwd=PROJECT_ROOT)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            print(f"error: pretrain on {name} failed", file=sys.stderr)
+            return 1
+        from nlp_pp.vectors.storage import load_vectors
+
+        vectors, meta = load_vectors(out)
+        ngrams = getattr(vectors, "vectors_ngrams", None)
+        r = json.loads((tmp / "r.json").read_text())
+        r.update(
+            name=name,
+            texts=n,
+            wall=wall,
+            date=today(),
+            load_at_start=format_load(load),
+            revision=revision(),
+            args=cli_args[6:],
+            tokens=meta.get("corpus", {}).get("tokens"),
+            vocabulary=meta.get("corpus", {}).get("vocabulary"),
+            buckets=None if ngrams is None else int(ngrams.shape[0]),
+            dim=int(vectors.vector_size),
+        )
+        (results / f"pretrain_{n}.json").write_text(json.dumps(r, indent=1))
+        print(
+            f"  {wall / 60:.1f} min, peak main {r['peak_main'] / MB:,.0f} MB, "
+            f"tree {r['peak_tree'] / MB:,.0f} MB, vocabulary {r['vocabulary']}, buckets {r['buckets']}",
+            flush=True,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def slope(xs: list[float], ys: list[float]) -> float | None:
     import numpy as np
 
@@ -381,11 +450,60 @@ def write(args: argparse.Namespace) -> int:
                 f"{', '.join(f'{t:,.0f}' for t in trees)} MB: growth {per_m:,.0f} MB per million messages."
             )
             body.append("")
+    body += pretrain_lines(Path(args.results) / "pretrain")
     plot(results, labels, Path(args.plot))
     body += [f"![time and peak memory per stage, log-log]({Path(args.plot).name})", ""]
     write_section("scale", "\n".join(body))
     print("\n".join(body))
     return 0
+
+
+def pretrain_lines(folder: Path) -> list[str]:
+    """The pretrain measurements as a table (none: nothing)."""
+    rows = sorted(
+        (json.loads(p.read_text()) for p in folder.glob("pretrain_*.json")), key=lambda r: r["texts"]
+    )
+    if not rows:
+        return []
+    table = [
+        [
+            r["name"],
+            " ".join(r["args"]) or "defaults",
+            f"{r['tokens']:,}",
+            f"{r['vocabulary']:,}",
+            f"{r['buckets']:,}",
+            f"{r['buckets'] * r['dim'] * 4 / MB:,.0f}",
+            f"{r['wall'] / 60:.1f}",
+            f"{r['peak_main'] / MB:,.0f}",
+            f"{r['peak_tree'] / MB:,.0f}",
+        ]
+        for r in rows
+    ]
+    return [
+        "### `pipeline.py pretrain`: peak memory against the corpus",
+        "",
+        "`pipeline.py pretrain --unlabeled FILE --no-cache` (one message per line; preprocessing in 2 "
+        "processes), each in a fresh process: "
+        + "; ".join(f"{r['name']}: {r['date']}, load {r['load_at_start']}" for r in rows)
+        + ". *n-gram MB* = buckets x dim x 4 bytes, the n-gram vector table FastText allocates.",
+        "",
+        md_table(
+            [
+                "corpus",
+                "options",
+                "tokens",
+                "vocabulary",
+                "n-gram buckets",
+                "n-gram MB",
+                "minutes",
+                "peak main MB",
+                "peak tree MB",
+            ],
+            table,
+            "llrrrrrrr",
+        ),
+        "",
+    ]
 
 
 def plot(results: list[dict], labels: list[str], path: Path) -> None:
@@ -430,6 +548,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("extra", nargs="*", help="more pipeline options (after --)")
     c = sub.add_parser("child")
     c.add_argument("--json", required=True)
+    pt = sub.add_parser("pretrain")
+    pt.add_argument("--reviews", default="100000,200000", help="numbers of NSMC reviews to pretrain on")
+    pt.add_argument("--pairs", default="2000000", help="sizes of the review-pair sets to pretrain on too")
+    pt.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
+    pt.add_argument("--work", default="/tmp/nlp_pp_scale")
+    pt.add_argument("--results", default=str(PROJECT_ROOT / "bench" / "scale_results" / "pretrain"))
+    pt.add_argument("extra", nargs="*", help="more pretrain options (after --)")
     w = sub.add_parser("write")
     w.add_argument("--results", default=str(PROJECT_ROOT / "bench" / "scale_results"))
     w.add_argument("--plot", default=str(PROJECT_ROOT / "bench" / "scale.png"))
@@ -437,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--")
         return child(p.parse_args(argv[:i]), argv[i + 1 :])
     args = p.parse_args(argv)
-    return run(args) if args.cmd == "run" else write(args)
+    return {"run": run, "pretrain": pretrain, "write": write}[args.cmd](args)
 
 
 if __name__ == "__main__":
