@@ -288,7 +288,7 @@ class Trainer:
                     cfg.clip,
                     bar,
                     self.class_weight,
-                    world=self.world,
+                    **({"world": self.world} if self.world.active else {}),
                 )
                 va = self._validate(val_loader)
                 result.history.append(
