@@ -131,6 +131,7 @@ class ExperimentConfig:
     patience: int = borrow(TrainConfig, "patience", group="models")
     monitor: str = borrow(TrainConfig, "monitor", group="models")
     batch_size: int = borrow(TrainConfig, "batch_size", group="models")
+    amp: bool = borrow(TrainConfig, "amp", group="models")
     lr: float = borrow(TrainConfig, "lr", group="models")
     lr_decay: float = borrow(TrainConfig, "lr_decay", group="models")
     clip: float = borrow(TrainConfig, "clip", group="models")

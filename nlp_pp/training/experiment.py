@@ -34,7 +34,7 @@ from ..decisions.scoring import (
 )
 from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
 from ..deploy.load import load_classifier
-from ..errors import DataError, RunError
+from ..errors import ConfigError, DataError, RunError
 from ..files import read_json, write_json
 from ..resources import package_versions
 from ..results import (
@@ -255,6 +255,10 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
     device = resolve_device(cfg.device)  # checked before anything is created
     world = distributed.init_world(device)  # under torchrun: this rank's place (else a single process)
     device = distributed.rank_device(device, world)
+    if cfg.amp and device.type != "cuda":
+        raise ConfigError(
+            f"--amp needs a CUDA device (mixed precision pays on GPUs); this run is on {device}"
+        )
     check_input_files(cfg)
     cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
     threads_before = torch.get_num_threads()

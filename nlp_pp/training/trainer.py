@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
-from ..options import Interval, ListOf, OneOf, Optional, option, validate
+from ..options import Boolean, Interval, ListOf, OneOf, Optional, option, validate
 from .threads import adapt
 
 MONITORS = (
@@ -58,6 +58,12 @@ class TrainConfig:
         Interval(int, 0),
         "keep the embedding layer fixed for this many epochs "
         "first, then train it (lets a pretrained embedding settle the layers above)",
+    )
+    amp: bool = option(
+        False,
+        Boolean(),
+        "mixed precision on CUDA: float16 autocast with a gradient scaler (faster on GPUs with tensor "
+        "cores); refused on the CPU (README, data-parallel training)",
     )
     class_weight: tuple[float, ...] | None = option(
         None,
@@ -142,12 +148,19 @@ def run_epoch(
     progress=None,
     class_weight: torch.Tensor | None = None,
     world=None,
+    scaler=None,
+    amp_dtype: torch.dtype | None = None,
 ) -> EpochScores:
     """One pass over ``loader``; trains when ``optimizer`` is given.
 
     With an active ``world`` (:mod:`nlp_pp.training.distributed`) each rank passed over its own share of
     the batches: the losses, weights and confusion counts are summed over the ranks before the scores.
+    ``amp_dtype`` runs the forward pass under autocast to that type (mixed precision), and ``scaler`` (a
+    ``torch.amp.GradScaler``) scales the loss so float16 gradients do not underflow; the loss itself
+    is computed in float32.
     """
+    import contextlib
+
     train = optimizer is not None
     model.train(train)
     loss_fn = nn.CrossEntropyLoss(weight=class_weight, reduction="sum")
@@ -157,15 +170,31 @@ def run_epoch(
         for tokens, lengths, labels in loader:
             adapt()  # the thread count follows the CPU other processes take (auto mode)
             tokens, labels = tokens.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            logits = model(tokens, lengths)
+            autocast = (
+                torch.autocast(device_type=device.type, dtype=amp_dtype)
+                if amp_dtype is not None
+                else contextlib.nullcontext()
+            )
+            with autocast:
+                logits = model(tokens, lengths)
+            logits = logits.float()
             loss = loss_fn(logits, labels)
             weight = float(class_weight[labels].sum()) if class_weight is not None else float(len(labels))
             if train:
                 optimizer.zero_grad(set_to_none=True)
-                (loss / max(weight, 1e-12)).backward()
-                if clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
+                scaled = loss / max(weight, 1e-12)
+                if scaler is not None:
+                    scaler.scale(scaled).backward()
+                    if clip > 0:
+                        scaler.unscale_(optimizer)  # clip the true gradients
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    scaler.step(optimizer)  # skipped when a gradient overflowed
+                    scaler.update()
+                else:
+                    scaled.backward()
+                    if clip > 0:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    optimizer.step()
             total_loss += float(loss.detach())
             total_weight += weight
             k = logits.size(1)
@@ -245,6 +274,14 @@ class Trainer:
         self.class_weight = (
             None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
         )
+        # --amp: float16 autocast and a gradient scaler, on CUDA only
+        self.amp_dtype, self.scaler = None, None
+        if self.config.amp:
+            if self.device.type != "cuda":
+                raise ConfigError(
+                    f"--amp needs a CUDA device (mixed precision pays on GPUs); this run is on {self.device}"
+                )
+            self.amp_dtype, self.scaler = torch.float16, torch.amp.GradScaler("cuda")
         # under torchrun (nlp_pp.training.distributed): the model wrapped in DistributedDataParallel
         from .distributed import current
 
@@ -289,6 +326,7 @@ class Trainer:
                     bar,
                     self.class_weight,
                     **({"world": self.world} if self.world.active else {}),
+                    **({"scaler": self.scaler, "amp_dtype": self.amp_dtype} if self.config.amp else {}),
                 )
                 va = self._validate(val_loader)
                 result.history.append(
