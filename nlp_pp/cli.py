@@ -310,6 +310,8 @@ def cmd_run(argv: list[str]) -> int:
         run_dir = run_experiment(None, resume=resume)
     else:
         run_dir = run_experiment(build_config(args))
+    if run_dir is None:  # a rank > 0 under torchrun: rank 0 writes and prints the run
+        return 0
     print("\n".join(summary_lines(load_metrics(run_dir))))
     print(f"report: {run_dir / 'report.html'}")
     return 0
@@ -536,6 +538,17 @@ def setup_logging(debug: bool = False) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+RANK_ERROR_GRACE = 5.0  # seconds a rank > 0 waits before exiting on bad input, so rank 0 reports it first
+
+
+def _torchrun_rank() -> int:
+    """This process's rank under torchrun (``$RANK``), 0 otherwise."""
+    try:
+        return int(os.environ.get("RANK", "0") or 0)
+    except ValueError:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from nlp_pp.training.threads import prepare_environment
 
@@ -543,8 +556,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     setup_logging(debug)
+    if _torchrun_rank() > 0 and not debug:  # under torchrun rank 0 tells the progress; the others warn only
+        logging.getLogger("nlp_pp").setLevel(logging.WARNING)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from nlp_pp.errors import NlpPpError, first_line
+    from nlp_pp.errors import ConfigError, DataError, NlpPpError, first_line
 
     try:
         commands = {
@@ -558,7 +573,15 @@ def main(argv: list[str] | None = None) -> int:
             return commands[argv[0]](argv[1:])
         return cmd_run(argv)
     except NlpPpError as e:
-        print(f"error: {e}", file=sys.stderr)
+        rank = _torchrun_rank()
+        if rank == 0:
+            print(f"error: {e}", file=sys.stderr)
+        elif not isinstance(e, (ConfigError, DataError)):
+            print(f"error: rank {rank}: {e}", file=sys.stderr)
+        else:  # bad input is the same on every rank: rank 0 says it (torchrun stops the rest when one exits)
+            import time
+
+            time.sleep(RANK_ERROR_GRACE)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

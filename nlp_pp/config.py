@@ -131,6 +131,7 @@ class ExperimentConfig:
     patience: int = borrow(TrainConfig, "patience", group="models")
     monitor: str = borrow(TrainConfig, "monitor", group="models")
     batch_size: int = borrow(TrainConfig, "batch_size", group="models")
+    amp: bool = borrow(TrainConfig, "amp", group="models")
     lr: float = borrow(TrainConfig, "lr", group="models")
     lr_decay: float = borrow(TrainConfig, "lr_decay", group="models")
     clip: float = borrow(TrainConfig, "clip", group="models")
@@ -306,7 +307,25 @@ class ExperimentConfig:
     baseline: bool = option(
         True, Boolean(), "also train the TF-IDF + logistic regression baseline", group="run"
     )
+    baseline_max_rows: int | None = option(
+        200_000,
+        Optional(Interval(int, 1)),
+        "fit the TF-IDF baseline on a seeded random sample of at most this many training texts (its sparse "
+        "features grow with the texts; every validation and test text is still scored); none = all "
+        "(BENCHMARKS.md, scale)",
+        group="run",
+        metavar="N",
+    )
     n_jobs: int = option(-1, Interval(int, -1), "processes for preprocessing, -1 = all cores", group="run")
+    cluster: str | None = option(
+        None,
+        Optional(Text("local:N or a Dask scheduler address")),
+        "preprocess on a Dask cluster instead of local processes: local:N starts N local workers for the "
+        "run, else the address of a running scheduler (tcp://host:8786); needs pip install '.[cluster]' "
+        "(README, Scaling out; BENCHMARKS.md, cluster)",
+        group="run",
+        metavar="ADDRESS",
+    )
     threads: int | str = option(
         "auto",
         AnyOf(OneOf("auto"), Interval(int, 1)),
@@ -344,6 +363,10 @@ class ExperimentConfig:
             raise invalid(self, "val_size", f"below 1 - --test-size = {1 - self.test_size:g}", self.val_size)
         if self.min_n > self.max_n:
             raise invalid(self, "min_n", f"at most --max-n = {self.max_n}", self.min_n)
+        if self.cluster is not None:
+            from .text.cluster import check_spec
+
+            object.__setattr__(self, "cluster", check_spec(self.cluster))
         if self.vocab_from_vectors and "fasttext" not in self.inits:
             raise invalid(self, "vocab_from_vectors", "off when fasttext is not among --inits", True)
         if self.unlabeled and self.pretrained_vectors:

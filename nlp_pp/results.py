@@ -216,6 +216,7 @@ class BaselineResult(Evaluation):
 
     name: str = BASELINE
     train_seconds: float = 0.0
+    fitted_on: int | None = None  # training texts it was fitted on, when --baseline-max-rows sampled them
     misclassified: list[Mistake] = field(default_factory=list)
 
     init: ClassVar[str] = "baseline"  # its row's "init" in tables and rankings
@@ -558,6 +559,7 @@ class Metrics(Record):
     versions: dict[str, str | None] = field(default_factory=dict)
     device: str = ""
     threads: ThreadSettings | int | None = None  # int: what runs before schema_version 2 recorded
+    world_size: int = 1  # training processes (torchrun ranks); 1 = a single process
     timings: dict[str, float] = field(default_factory=dict)
     self_training: SelfTraining | None = optional()
 

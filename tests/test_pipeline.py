@@ -13,6 +13,7 @@ import pytest
 import pipeline
 from nlp_pp.training import dataset as prepare
 from nlp_pp.training import experiment
+from nlp_pp.vectors import tokenstore
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the pipeline
 
@@ -429,12 +430,12 @@ def test_cache_skips_preprocessing_and_fasttext(tmp_path, monkeypatch, capsys):
         "--no-baseline",
     ]
     assert run_cli(args, capsys)[0] == 0
-    assert list((cache / "tokens").glob("*.json")) and list((cache / "fasttext").glob("*.npz"))
+    assert list((cache / "tokens").glob("*/ids.i32")) and list((cache / "fasttext").glob("*.npz"))
 
     def fail(*a, **k):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr(prepare, "preprocess", fail)
+    monkeypatch.setattr(tokenstore, "build_token_arrays", fail)
     monkeypatch.setattr(prepare, "train_fasttext", fail)
     code, _, err = run_cli(args, capsys)
     assert code == 0, err

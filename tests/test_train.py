@@ -301,6 +301,7 @@ def test_train_config_defaults():
         "lr_decay": 0.5,
         "monitor": "val_loss",
         "freeze_epochs": 0,
+        "amp": False,
         "class_weight": None,
     }
 

@@ -50,6 +50,8 @@ class Context:
             parts.append(f" ({self.ds.rows:,} messages, {len(self.labels)} classes)")
         if self.r.device:
             parts += [" · device ", Code(self.r.device)]
+        if self.r.world_size > 1:
+            parts.append(f" · {self.r.world_size} training processes (torchrun, data-parallel)")
         return parts
 
     def params(self, model: str, init: str) -> float:

@@ -292,6 +292,10 @@ def reproducibility(doc: Document, ctx: Context) -> None:
             ["dataset sha256", Code(ds.sha256 or DASH)],
             ["device", r.device or DASH],
             ["threads", _threads(r.threads)],
+            [
+                "training processes",
+                f"{r.world_size} (torchrun, DistributedDataParallel)" if r.world_size > 1 else "1",
+            ],
         ],
         "ll",
     )

@@ -25,6 +25,7 @@ FEATURES = (
     ("word", {"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"}),
 )
 _COMMON = {"sublinear_tf": True, "min_df": 2}
+PREDICT_CHUNK = 50_000  # texts featurised at a time when predicting
 
 
 class TfidfBaseline:
@@ -73,10 +74,16 @@ class TfidfBaseline:
         return cls(vectorizers, clf, int(num_classes or labels.max() + 1))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities ``[N, num_classes]``; a class absent from training gets 0."""
-        x = sparse.hstack([v.transform(texts) for v in self.vectorizers]).tocsr()
+        """Class probabilities ``[N, num_classes]``; a class absent from training gets 0.
+
+        Texts are featurised :data:`PREDICT_CHUNK` at a time (each row's probabilities depend on that
+        row alone), so the sparse features of a large test split are never held whole.
+        """
         out = np.zeros((len(texts), self.num_classes), dtype=np.float64)
-        out[:, self.classifier.classes_] = self.classifier.predict_proba(x)
+        for start in range(0, len(texts), PREDICT_CHUNK):
+            chunk = texts[start : start + PREDICT_CHUNK]
+            x = sparse.hstack([v.transform(chunk) for v in self.vectorizers]).tocsr()
+            out[start : start + len(chunk), self.classifier.classes_] = self.classifier.predict_proba(x)
         return out
 
     # -- storage without pickle -------------------------------------------------------------------

@@ -20,14 +20,15 @@ from ..text.clean import PLACEHOLDERS
 from ..text.hangul import compose
 from ..text.hashing import hash_texts, overlap
 from ..text.load import LoadReport, check_labels, load_dataset, split_dataset
-from ..text.preprocess import PreprocessConfig, preprocess
 from ..vectors.batching import choose_context_length
 from ..vectors.corpus import build_corpus
 from ..vectors.fasttext import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
 from ..vectors.pretrain import check_dimension, check_pretrained
 from ..vectors.storage import load_vectors, save_vectors
+from ..vectors.tokenstore import TokenRows, cached_token_arrays
 from ..vectors.vocab import Vocab
 from .rundir import RunDir
+from .stages import stage
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Prepared:
     labels: list[str]
     positive: int | None  # index of the positive label of a binary task
     texts: dict[str, list[str]]  # per split
-    tokens: dict[str, list[list[str]]]
+    tokens: dict[str, TokenRows]  # token lists of each split, held as arrays (decoded when iterated)
     y: dict[str, np.ndarray]
     dataset: Dataset  # the facts metrics.json records
     sha256: str
@@ -52,20 +53,6 @@ class Prepared:
     @property
     def context_length(self) -> int:
         return self.dataset.lengths.context_length
-
-
-def cached_tokens(
-    texts: list[str], config: PreprocessConfig, cache: Cache, key_parts: list, n_jobs: int = -1
-) -> list[list[str]]:
-    """``preprocess(texts, config)``, read from ``cache`` when the same texts were preprocessed before."""
-    key = cache_key("tokens", key_parts, config.fingerprint())
-    tokens = cache.get("tokens", key)
-    if isinstance(tokens, list) and len(tokens) == len(texts):
-        log.info("preprocessing: %d texts from cache", len(texts))
-        return tokens
-    tokens = preprocess(texts, config, n_jobs=n_jobs, progress=True)
-    cache.put("tokens", key, tokens)
-    return tokens
 
 
 def positive_index(labels: list[str], positive_label: str | None) -> int | None:
@@ -112,38 +99,43 @@ def _split(
 def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     """Load, split (or read the test file), preprocess and describe the data of ``cfg``."""
     t0 = time.perf_counter()
-    df, report = load_dataset(
-        cfg.data,
-        cfg.text_col,
-        cfg.label_col,
-        encoding=cfg.encoding,
-        max_rows=cfg.max_rows,
-        seed=cfg.split_seed,
-        timeout=cfg.download_timeout,
-    )
-    labels, frames, test_report = _split(cfg, df, report)
+    with stage("load"):
+        df, report = load_dataset(
+            cfg.data,
+            cfg.text_col,
+            cfg.label_col,
+            encoding=cfg.encoding,
+            max_rows=cfg.max_rows,
+            seed=cfg.split_seed,
+            timeout=cfg.download_timeout,
+        )
+        df["_row"] = np.arange(len(df))  # each split's rows in the token arrays
+        labels, frames, test_report = _split(cfg, df, report)
     if len(frames["test"]) == 0:
         raise DataError("the test split is empty; give --test-data or a --test-size above 0")
     positive = positive_index(labels, cfg.positive_label)
     timings = {"load": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    key = [report.sha256, cfg.text_col, cfg.label_col, report.encoding, cfg.max_rows, cfg.split_seed]
-    all_tokens = cached_tokens(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs)
-    by_text = dict(zip(df["text"], all_tokens))
-    tokens = {s: [by_text[t] for t in frames[s]["text"]] for s in ("train", "val")}
-    if test_report is not None:
-        tokens["test"] = cached_tokens(
-            frames["test"]["text"].tolist(),
-            cfg.preprocess,
-            cache,
-            [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
-            cfg.n_jobs,
-        )
-    else:
-        tokens["test"] = [by_text[t] for t in frames["test"]["text"]]
+    with stage("preprocess"):
+        key = [report.sha256, cfg.text_col, cfg.label_col, report.encoding, cfg.max_rows, cfg.split_seed]
+        store = cached_token_arrays(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs, cfg.cluster)
+        tokens = {s: store.rows(frames[s]["_row"].to_numpy()) for s in ("train", "val")}
+        if test_report is not None:
+            test_store = cached_token_arrays(
+                frames["test"]["text"].tolist(),
+                cfg.preprocess,
+                cache,
+                [test_report.sha256, cfg.text_col, cfg.label_col, test_report.encoding],
+                cfg.n_jobs,
+                cfg.cluster,
+            )
+            tokens["test"] = test_store.rows(np.arange(len(test_store)))
+        else:
+            tokens["test"] = store.rows(frames["test"]["_row"].to_numpy())
     timings["preprocess"] = time.perf_counter() - t0
-    if not any(tokens["train"]):
+    train_lengths = tokens["train"].lengths()
+    if not train_lengths.any():
         raise DataError(
             "every training text is empty after cleaning and stopword removal; "
             "check --text-col, or keep more with --keep-jamo / --stopwords none"
@@ -154,7 +146,7 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     texts = {s: frames[s]["text"].tolist() for s in SPLITS}
     dataset = Dataset(
         **{f.name: getattr(report, f.name) for f in fields(LoadFacts)},
-        dropped_empty=int(sum(1 for t in all_tokens if not t)),
+        dropped_empty=int((store.lengths() == 0).sum()),
         labels=labels,
         positive_label=labels[positive] if positive is not None else None,
         class_counts={k: int(v) for k, v in df["label"].value_counts().sort_index().items()},
@@ -167,7 +159,7 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
             test_size=0.0 if cfg.test_data else cfg.test_size,
             seed=cfg.split_seed,
         ),
-        lengths=describe_lengths([len(t) for t in tokens["train"]], cfg.length_percentile),
+        lengths=describe_lengths(train_lengths, cfg.length_percentile),
         test_file=None
         if test_report is None
         else LoadFacts(**{f.name: getattr(test_report, f.name) for f in fields(LoadFacts)}),
@@ -291,14 +283,15 @@ def vectors_matrix(
         compose(w): [[compose(n), s] for n, s in ns]
         for w, ns in nearest_neighbours(vectors, frequent, topn=5).items()
     }
-    train_tokens = [t for doc in prep.tokens["train"] for t in doc]
-    known = sum(1 for t in train_tokens if t in vectors.key_to_index)
+    counts = prep.tokens["train"].counter()
+    total = sum(counts.values())
+    known = sum(c for t, c in counts.items() if t in vectors.key_to_index)
     info = {
         **info,
         "dim": vectors.vector_size,
         "vectors_trained": len(vectors.key_to_index),
         "labelled_texts": len(prep.tokens["train"]),
-        "coverage_train_tokens": known / len(train_tokens) if train_tokens else 0.0,
+        "coverage_train_tokens": known / total if total else 0.0,
         "coverage": stats["coverage"],
         "in_vectors": stats["in_vectors"],
         "from_ngrams": stats["from_ngrams"],

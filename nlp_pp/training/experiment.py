@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from ..decisions.scoring import (
 )
 from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
 from ..deploy.load import load_classifier
-from ..errors import DataError, RunError
+from ..errors import ConfigError, DataError, RunError
 from ..files import read_json, write_json
 from ..resources import package_versions
 from ..results import (
@@ -49,9 +50,12 @@ from ..results import (
     VocabFacts,
 )
 from ..vectors.batching import encode_corpus, make_dataloader
+from ..vectors.tokenstore import EncodedArrays
 from ..vectors.vocab import Vocab
+from . import distributed
 from .dataset import Prepared, fasttext_vectors, prepare_data, vectors_matrix
 from .rundir import BASELINE_FILE, RunDir, run_key, saved_preprocessing, write_history
+from .stages import stage
 from .threads import apply_threads
 from .trainer import Trainer, predict_logits, resolve_device, set_seed
 
@@ -71,7 +75,7 @@ class Comparison:
     cfg: ExperimentConfig
     prep: Prepared
     vocab: Vocab
-    seqs: dict[str, list[list[int]]]
+    seqs: dict[str, Sequence[Sequence[int]]]  # encoded arrays (or lists of indices)
     matrix: np.ndarray | None  # FastText embedding matrix, when "fasttext" is among the inits
     device: torch.device
     run: RunDir
@@ -91,9 +95,14 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
     weights = None if c.class_weight is None else dict(enumerate(c.class_weight))
+    texts, y, fitted_on = prep.texts["train"], prep.y["train"], None
+    if cfg.baseline_max_rows is not None and len(texts) > cfg.baseline_max_rows:
+        pick = np.sort(np.random.default_rng(cfg.split_seed).permutation(len(texts))[: cfg.baseline_max_rows])
+        log.info("baseline: fitted on %d of the %d training texts (--baseline-max-rows)", len(pick), len(y))
+        texts, y, fitted_on = [texts[i] for i in pick], y[pick], len(pick)
     model = TfidfBaseline.fit(
-        [clean(t) for t in prep.texts["train"]],
-        prep.y["train"],
+        [clean(t) for t in texts],
+        y,
         num_classes=len(prep.labels),
         seed=cfg.split_seed,
         class_weight=weights,
@@ -105,6 +114,7 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     return BaselineResult(
         name=BASELINE,
         train_seconds=time.perf_counter() - t0,
+        fitted_on=fitted_on,
         **evaluate(scores, c.task).parts(),
         misclassified=misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
     )
@@ -115,10 +125,11 @@ def train_one(
     model: str,
     init: str,
     seed: int,
-    extra: tuple[list[list[int]], np.ndarray] | None = None,
+    extra: tuple[Sequence[Sequence[int]], np.ndarray] | None = None,
     tag: str = "",
-) -> RunResult:
-    """Train one model run, save its checkpoint and predictions, and return its result.
+) -> RunResult | None:
+    """Train one model run, save its checkpoint and predictions, and return its result (None on a
+    torchrun rank other than 0, which only trains its share).
 
     ``extra``: more training rows (encoded sequences and labels: self-training's pseudo-labels);
     ``tag`` is then appended to the run's init (``fasttext_self1``) so it is a configuration of its own.
@@ -130,27 +141,35 @@ def train_one(
         c.matrix if init == "fasttext" else None,
         tokens=c.vocab.itos,  # the families that read spelling build their tables from it
     )
+    beyond = init == "random" and c.vocab.training_size < len(c.vocab)
     seqs = c.seqs
-    if init == "random" and c.vocab.training_size < len(c.vocab):
+    if beyond:
         # words only the vectors know are <UNK> to a random-init model while it trains, as they will be after
         seqs = {s: beyond_as_unknown(v, c.vocab.training_size) for s, v in seqs.items()}
     x_train, y_train = seqs["train"], prep.y["train"]
     if extra is not None:
-        more = extra[0]
-        if init == "random" and c.vocab.training_size < len(c.vocab):
-            more = beyond_as_unknown(more, c.vocab.training_size)
-        x_train, y_train = x_train + list(more), np.concatenate([y_train, np.asarray(extra[1])])
-    train_loader = make_dataloader(x_train, y_train, cfg.batch_size, shuffle=True, seed=seed)
+        more = beyond_as_unknown(extra[0], c.vocab.training_size) if beyond else extra[0]
+        x_train = concat_sequences(x_train, more)
+        y_train = np.concatenate([y_train, np.asarray(extra[1])])
+    world = distributed.current()
+    if world.active:  # this rank's share of the batches (torchrun)
+        train_loader = distributed.train_loader(x_train, y_train, cfg.batch_size, seed=seed)
+    else:
+        train_loader = make_dataloader(x_train, y_train, cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
     key = run_key(model, init + tag, seed)
-    fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
-        train_loader, val_loader, desc=key
-    )
-    if init == "random" and c.vocab.training_size < len(c.vocab):
+    with stage("epoch"):
+        fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
+            train_loader, val_loader, desc=key
+        )
+    if not world.main:
+        return None  # rank 0 scores, saves and reports the run
+    if beyond:
         untrained_as_unknown(net, c.vocab.training_size)
-    scores = Scores(
-        key, *(predict_logits(net, seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
-    )
+    with stage("predict"):
+        scores = Scores(
+            key, *(predict_logits(net, seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
+        )
     c.run.save_predictions(key, scores.val, scores.test)
     evaluation = evaluate(scores, c.task)
     c.run.save_checkpoint(
@@ -177,11 +196,21 @@ def train_one(
     )
 
 
-def beyond_as_unknown(seqs: list[list[int]], first: int) -> list[list[int]]:
-    """``seqs`` with every id ``>= first`` (a word only the pretrained vectors know) replaced by ``<UNK>``."""
+def beyond_as_unknown(seqs: Sequence[Sequence[int]], first: int) -> Sequence[Sequence[int]]:
+    """``seqs`` with every id ``>= first`` (a word only the pretrained vectors know) replaced by ``<UNK>``
+    (encoded arrays stay arrays)."""
     from ..vectors.vocab import UNK_IDX
 
+    if isinstance(seqs, EncodedArrays):
+        return seqs.clipped(first, UNK_IDX)
     return [[i if i < first else UNK_IDX for i in seq] for seq in seqs]
+
+
+def concat_sequences(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> Sequence[Sequence[int]]:
+    """The rows of ``a`` then ``b``: encoded arrays when either is one, else a list."""
+    if isinstance(a, EncodedArrays) or isinstance(b, EncodedArrays):
+        return EncodedArrays.concat([a, b])
+    return list(a) + list(b)
 
 
 def untrained_as_unknown(net, first: int) -> None:
@@ -259,8 +288,11 @@ def check_input_files(cfg: ExperimentConfig) -> None:
                 raise DataError(f"{flag}: {e}") from None
 
 
-def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = None) -> Path:
+def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = None) -> Path | None:
     """Run the whole comparison and return the finished run directory.
+
+    Under ``torchrun`` every rank trains (:mod:`nlp_pp.training.distributed`); only rank 0 writes the run
+    directory and returns it, the other ranks return ``None``.
 
     With ``resume``, continue the ``.partial`` directory of an interrupted run with its saved
     config (``cfg`` is then ignored).
@@ -269,11 +301,26 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         run, saved = RunDir.resume(resume)
         cfg = ExperimentConfig.from_dict(saved, saved=True)
     device = resolve_device(cfg.device)  # checked before anything is created
-    check_input_files(cfg)
-    cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
+    world = distributed.init_world(device)  # under torchrun: this rank's place (else a single process)
     threads_before = torch.get_num_threads()
-    threads = apply_threads(cfg.threads)  # a bad $NLP_PP_THREADS is refused before anything is created
     try:
+        device = distributed.rank_device(device, world)
+        if cfg.amp and device.type != "cuda":
+            raise ConfigError(
+                f"--amp needs a CUDA device (mixed precision pays on GPUs); this run is on {device}"
+            )
+        if world.active and cfg.self_training_rounds:
+            raise ConfigError(
+                "--self-training-rounds runs in one process only (its rounds are not sharded over "
+                "torchrun ranks yet); run it without torchrun"
+            )
+        check_input_files(cfg)
+        cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
+        threads = apply_threads(cfg.threads)  # a bad $NLP_PP_THREADS is refused before anything is created
+        if not world.main:  # ranks > 0 write nothing that lasts (nlp_pp.training.distributed)
+            return distributed.run_other_rank(
+                cfg, lambda r: _run_in(cfg.resolved(), r, device, cache, threads)
+            )
         if resume is None:
             from .rundir import default_name
 
@@ -281,6 +328,7 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
         return _run_in(cfg.resolved(), run, device, cache, threads)
     finally:
         torch.set_num_threads(threads_before)  # the caller's setting again (a notebook's, a test's)
+        distributed.close_world()
 
 
 def _run_in(
@@ -305,7 +353,9 @@ def _run_in(
 def _run(
     cfg: ExperimentConfig, run: RunDir, device: torch.device, cache: Cache, threads: ThreadSettings
 ) -> Path:
-    prep = prepare_data(cfg, cache)
+    world = distributed.current()
+    with distributed.main_first(world):  # rank 0 fills the cache, the others read it
+        prep = prepare_data(cfg, cache)
     class_weight = cfg.class_weights(prep.labels, prep.y["train"])  # unknown labels: an error before training
     timings = dict(prep.timings)
     info_path = run.path("run.json")
@@ -332,10 +382,13 @@ def _run(
     vectors, ft_raw, ft_info = None, None, None
     if "fasttext" in cfg.inits:
         t0 = time.perf_counter()
-        vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
+        with stage("fasttext"), distributed.main_first(world):
+            vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    stage_vocab = stage("vocabulary")
+    stage_vocab.__enter__()
     vocab = Vocab.build(prep.tokens["train"], min_count=cfg.min_count)
     if cfg.extend_vocabulary():  # index_to_key is in frequency order: the limit keeps the most frequent
         vocab = vocab.extended(vectors.index_to_key, limit=cfg.vocab_from_vectors_max)
@@ -348,10 +401,12 @@ def _run(
     vocab.save(run.path("vocab.json"))
     vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
     dataset = replace(prep.dataset, vocab=VocabFacts(**vocab.stats))
-    seqs = {
-        s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
-        for s in ("train", "val", "test")
-    }
+    stage_vocab.__exit__(None, None, None)
+    with stage("encoding"):
+        seqs = {
+            s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
+            for s in ("train", "val", "test")
+        }
     timings["vocab"] = time.perf_counter() - t0
     log.info(
         "data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d",
@@ -370,11 +425,13 @@ def _run(
     t0 = time.perf_counter()
     task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
     comparison = Comparison(cfg, prep, vocab, seqs, matrix, device, run, task, class_weight)
+    distributed.check_batches(seqs["train"], cfg.batch_size, world)  # before anything is kept
     baseline = None
-    if cfg.baseline:
+    if cfg.baseline and world.main:
         baseline = run.load_result(BASELINE)
         if baseline is None:
-            baseline = fit_baseline(comparison)
+            with stage("baseline"):
+                baseline = fit_baseline(comparison)
             run.save_result(baseline)
         log.info(
             "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",
@@ -390,11 +447,14 @@ def _run(
         for model in cfg.models:
             for init in cfg.inits:
                 key = run_key(model, init, seed)
-                result = run.load_result(key)
-                if result is not None:
+                result = run.load_result(key) if world.main else None
+                kept = distributed.broadcast(result is not None, world)  # under torchrun: rank 0's word
+                if kept:
                     log.info("%s: kept from the earlier attempt", key)
                 else:
                     result = train_one(comparison, model, init, seed)
+                    if result is None:  # a rank > 0 under torchrun: rank 0 keeps the result
+                        continue
                     run.save_result(result)
                     log.info(
                         "%s: validation macro-F1 %.4f, test accuracy %.4f (best epoch %d, %.1fs)",
@@ -404,8 +464,11 @@ def _run(
                         result.best_epoch,
                         result.train_seconds,
                     )
-                runs.append(result)
+                if result is not None:
+                    runs.append(result)
     timings["train"] = time.perf_counter() - t0
+    if not world.main:
+        return run.work
 
     self_training = None
     if cfg.self_training_rounds and runs:
@@ -421,7 +484,8 @@ def _run(
     ensemble = None
     if cfg.ensemble:
         t0 = time.perf_counter()
-        ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
+        with stage("decisions"):
+            ensemble = fit_ensemble_run(comparison, runs + ([baseline] if baseline else []))
         if ensemble is not None:
             run.save_result(ensemble)
             log.info(
@@ -433,17 +497,19 @@ def _run(
         timings["ensemble"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    comparisons = paired_comparisons(
-        task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
-    )
+    with stage("decisions"):
+        comparisons = paired_comparisons(
+            task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
+        )
     timings["comparisons"] = time.perf_counter() - t0
     explanations = None
     if runs:
         t0 = time.perf_counter()
         top = rank_configurations(runs)[0]
         best = best_run([r for r in runs if r.configuration == (top.model, top.init)])
-        clf = load_classifier(run.work, model=best.key, device=str(device))
-        explanations = explain_test_set(clf, prep.texts["test"], prep.y["test"], seed=cfg.split_seed)
+        with stage("decisions"):
+            clf = load_classifier(run.work, model=best.key, device=str(device))
+            explanations = explain_test_set(clf, prep.texts["test"], prep.y["test"], seed=cfg.split_seed)
         timings["explanations"] = time.perf_counter() - t0
 
     metrics = Metrics(
@@ -460,16 +526,18 @@ def _run(
         versions=package_versions(),
         device=str(device),
         threads=threads,
+        world_size=world.size,
         timings=timings,
         self_training=self_training,
     )
     if runs or baseline or ensemble:
         key = best_model(metrics)
         temperature = metrics.result(key).calibration.temperature
-        metrics = replace(
-            metrics, reliability=reliability(Scores(key, *run.load_predictions(key)), task, temperature)
-        )
-    return _finish(run, metrics)
+        with stage("decisions"):
+            scores = Scores(key, *run.load_predictions(key))
+            metrics = replace(metrics, reliability=reliability(scores, task, temperature))
+    with stage("report"):
+        return _finish(run, metrics)
 
 
 def comparison_pairs(

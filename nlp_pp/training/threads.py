@@ -154,6 +154,21 @@ def _omp_num_threads(environ: Mapping[str, str]) -> int | None:
     return n if n >= 1 else None
 
 
+def ranks_here(environ: Mapping[str, str] | None = None) -> int:
+    """Training processes ``torchrun`` started on this machine (``LOCAL_WORLD_SIZE``; 1 without torchrun).
+
+    Under torchrun each rank runs on its share of the cores, ``cores // ranks_here()`` (at least one).
+
+    >>> ranks_here({"LOCAL_WORLD_SIZE": "2"}), ranks_here({})
+    (2, 1)
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        return max(1, int(environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
 def decide_threads(
     requested: int | str = AUTO, *, environ: Mapping[str, str] | None = None, cores: int | None = None
 ) -> tuple[int, str]:
@@ -180,6 +195,8 @@ def decide_threads(
         if from_env != AUTO:  # a machine-wide setting from elsewhere: at most this machine's cores
             return min(int(from_env), MAX_THREADS), ENV_THREADS
     omp = _omp_num_threads(environ)
+    if omp == 1 and ranks_here(environ) > 1:
+        omp = None  # torchrun's own default for every rank, not the user's choice: each rank takes its share
     if omp is not None:
         return min(omp, MAX_THREADS), "OMP_NUM_THREADS"
     cores = available_cores() if cores is None else cores
@@ -247,6 +264,7 @@ def apply_threads(
     import torch
 
     cores = available_cores() if cores is None else cores
+    cores = max(1, cores // ranks_here(os.environ if environ is None else environ))  # a torchrun rank's share
     intra, source = decide_threads(requested, environ=environ, cores=cores)
     if torch.get_num_threads() != intra:
         torch.set_num_threads(intra)

@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
-from ..options import Interval, ListOf, OneOf, Optional, option, validate
+from ..options import Boolean, Interval, ListOf, OneOf, Optional, option, validate
 from .threads import adapt
 
 MONITORS = (
@@ -21,6 +21,9 @@ MONITORS = (
     "val_acc",
     "val_f1",
 )  # validation scores early stopping, lr decay and the restored epoch follow
+
+
+PREDICT_CHUNK = 100_000  # sequences scored at a time by predict_logits
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ class TrainConfig:
         Interval(int, 0),
         "keep the embedding layer fixed for this many epochs "
         "first, then train it (lets a pretrained embedding settle the layers above)",
+    )
+    amp: bool = option(
+        False,
+        Boolean(),
+        "mixed precision on CUDA: float16 autocast with a gradient scaler (faster on GPUs with tensor "
+        "cores); refused on the CPU (README, data-parallel training)",
     )
     class_weight: tuple[float, ...] | None = option(
         None,
@@ -138,8 +147,20 @@ def run_epoch(
     clip: float = 0.0,
     progress=None,
     class_weight: torch.Tensor | None = None,
+    world=None,
+    scaler=None,
+    amp_dtype: torch.dtype | None = None,
 ) -> EpochScores:
-    """One pass over ``loader``; trains when ``optimizer`` is given."""
+    """One pass over ``loader``; trains when ``optimizer`` is given.
+
+    With an active ``world`` (:mod:`nlp_pp.training.distributed`) each rank passed over its own share of
+    the batches: the losses, weights and confusion counts are summed over the ranks before the scores.
+    ``amp_dtype`` runs the forward pass under autocast to that type (mixed precision), and ``scaler`` (a
+    ``torch.amp.GradScaler``) scales the loss so float16 gradients do not underflow; the loss itself
+    is computed in float32.
+    """
+    import contextlib
+
     train = optimizer is not None
     model.train(train)
     loss_fn = nn.CrossEntropyLoss(weight=class_weight, reduction="sum")
@@ -149,15 +170,31 @@ def run_epoch(
         for tokens, lengths, labels in loader:
             adapt()  # the thread count follows the CPU other processes take (auto mode)
             tokens, labels = tokens.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            logits = model(tokens, lengths)
+            autocast = (
+                torch.autocast(device_type=device.type, dtype=amp_dtype)
+                if amp_dtype is not None
+                else contextlib.nullcontext()
+            )
+            with autocast:
+                logits = model(tokens, lengths)
+            logits = logits.float()
             loss = loss_fn(logits, labels)
             weight = float(class_weight[labels].sum()) if class_weight is not None else float(len(labels))
             if train:
                 optimizer.zero_grad(set_to_none=True)
-                (loss / max(weight, 1e-12)).backward()
-                if clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
+                scaled = loss / max(weight, 1e-12)
+                if scaler is not None:
+                    scaler.scale(scaled).backward()
+                    if clip > 0:
+                        scaler.unscale_(optimizer)  # clip the true gradients
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    scaler.step(optimizer)  # skipped when a gradient overflowed
+                    scaler.update()
+                else:
+                    scaled.backward()
+                    if clip > 0:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    optimizer.step()
             total_loss += float(loss.detach())
             total_weight += weight
             k = logits.size(1)
@@ -166,6 +203,12 @@ def run_epoch(
             confusion = counts if confusion is None else confusion + counts
             if progress is not None:
                 progress.update(1)
+    if world is not None and world.active and confusion is not None:  # every rank has >= 1 batch
+        from .distributed import all_reduce_sum
+
+        sums = all_reduce_sum([total_loss, total_weight, *confusion.flatten().tolist()], "cpu", world)
+        total_loss, total_weight = sums[0], sums[1]
+        confusion = torch.tensor(sums[2:], dtype=torch.float64).reshape(confusion.shape)
     if confusion is None:
         return EpochScores(0.0, 0.0, 0.0)
     cm = confusion.double()
@@ -184,7 +227,15 @@ def predict_logits(
     from ..deploy.inference import TorchRunner
 
     device = torch.device(device) if not isinstance(device, torch.device) else device
-    return TorchRunner(model.to(device), max_batch=batch_size).logits([list(s) for s in sequences])
+    runner = TorchRunner(model.to(device), max_batch=batch_size)
+    if len(sequences) <= PREDICT_CHUNK:
+        return runner.logits([list(s) for s in sequences])
+    # a large split: PREDICT_CHUNK sequences at a time, so their lists are never all held at once
+    parts = [
+        runner.logits([list(sequences[i]) for i in range(start, min(start + PREDICT_CHUNK, len(sequences)))])
+        for start in range(0, len(sequences), PREDICT_CHUNK)
+    ]
+    return np.concatenate(parts)
 
 
 def predict_proba(
@@ -223,6 +274,27 @@ class Trainer:
         self.class_weight = (
             None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
         )
+        # --amp: float16 autocast and a gradient scaler, on CUDA only
+        self.amp_dtype, self.scaler = None, None
+        if self.config.amp:
+            if self.device.type != "cuda":
+                raise ConfigError(
+                    f"--amp needs a CUDA device (mixed precision pays on GPUs); this run is on {self.device}"
+                )
+            self.amp_dtype, self.scaler = torch.float16, torch.amp.GradScaler("cuda")
+        # under torchrun (nlp_pp.training.distributed): the model wrapped in DistributedDataParallel
+        from .distributed import current
+
+        self.world = current()
+        self.train_model = self.model
+        if self.world.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.train_model = DistributedDataParallel(
+                self.model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self.config.freeze_epochs > 0,  # a frozen embedding has no gradient
+            )
         # the token embedding tables that train, to hold still during the first freeze_epochs epochs
         # (a classifier names them; n-gram or character tables are not pretrained and always train)
         tables = getattr(self.model, "embedding_tables", None)
@@ -242,17 +314,24 @@ class Trainer:
         best_state, best_score = None, float("inf")
         start = time.perf_counter()
         steps = cfg.epochs * len(train_loader)
-        with tqdm(
-            total=steps, desc=desc, disable=None if progress else True, unit="batch", leave=False
-        ) as bar:
+        show = progress and self.world.main
+        with tqdm(total=steps, desc=desc, disable=None if show else True, unit="batch", leave=False) as bar:
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
                 for w in self._embeddings:  # frozen first, then trained
                     w.requires_grad_(epoch > cfg.freeze_epochs)
                 tr = run_epoch(
-                    self.model, train_loader, self.device, self.optimizer, cfg.clip, bar, self.class_weight
+                    self.train_model,
+                    train_loader,
+                    self.device,
+                    self.optimizer,
+                    cfg.clip,
+                    bar,
+                    self.class_weight,
+                    **({"world": self.world} if self.world.active else {}),
+                    **({"scaler": self.scaler, "amp_dtype": self.amp_dtype} if self.config.amp else {}),
                 )
-                va = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+                va = self._validate(val_loader)
                 result.history.append(
                     {
                         "epoch": epoch,
@@ -282,3 +361,15 @@ class Trainer:
             self.model.load_state_dict(best_state)
         result.seconds = time.perf_counter() - start
         return result
+
+    def _validate(self, val_loader) -> EpochScores:
+        """Scores on the whole validation split: computed on rank 0 and broadcast under torchrun, so every
+        rank decides early stopping, the learning-rate decay and the restored epoch the same way."""
+        if not self.world.active:
+            return run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+        from .distributed import broadcast
+
+        scores = None
+        if self.world.main:
+            scores = run_epoch(self.model, val_loader, self.device, class_weight=self.class_weight)
+        return broadcast(scores, self.world)

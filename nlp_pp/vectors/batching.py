@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..errors import ConfigError
 from ..inputs import check_labels
-from .vocab import PAD_IDX, Vocab
+from .vocab import PAD_IDX, UNK_IDX, Vocab
 
 
 def choose_context_length(lengths: Sequence[int], percentile: float = 95.0, minimum: int = 1) -> int:
@@ -64,10 +64,19 @@ def pad_sequences(
     return out
 
 
-def encode_corpus(
-    token_lists: Sequence[Sequence[str]], vocab: Vocab, maxlen: int, truncating: str = "post"
-) -> list[list[int]]:
-    """Vocabulary indices of each token list, truncated to ``maxlen`` (unpadded)."""
+def encode_corpus(token_lists: Sequence[Sequence[str]], vocab: Vocab, maxlen: int, truncating: str = "post"):
+    """Vocabulary indices of each token list, truncated to ``maxlen`` (unpadded).
+
+    Token lists held as arrays (:class:`nlp_pp.vectors.tokenstore.TokenRows`) are encoded with array
+    operations into an :class:`~nlp_pp.vectors.tokenstore.EncodedArrays` (the same indices); other
+    sequences give a list of lists.
+    """
+    from .tokenstore import TokenRows, encode_rows
+
+    if isinstance(token_lists, TokenRows):
+        if truncating not in ("pre", "post"):
+            raise ConfigError(f"truncating must be 'pre' or 'post' (got {truncating!r})")
+        return encode_rows(token_lists, vocab.stoi, UNK_IDX, maxlen, truncating)
     return [truncate(vocab.encode(t), maxlen, truncating) for t in token_lists]
 
 
@@ -109,6 +118,38 @@ def collate_batch(
         if n:
             tokens[i, :n] = s[:n]
     return tokens, lengths.clamp(max=width), torch.stack(labels)
+
+
+class ArrayDataset(Dataset):
+    """Encoded texts held as flat arrays (:class:`~nlp_pp.vectors.tokenstore.EncodedArrays`) with labels.
+
+    The DataLoader fetches whole batches through ``__getitems__``: a batch is padded from the arrays in
+    a few array operations (no tensor per text is ever made), giving exactly the tensors
+    :func:`collate_batch` gives for the same texts.
+    """
+
+    def __init__(self, encoded, labels: Sequence[int], fixed_length: int | None = None):
+        self.encoded = encoded
+        self.labels = torch.tensor(check_labels(labels, len(encoded)), dtype=torch.long)
+        self.fixed_length = fixed_length
+
+    def __len__(self) -> int:
+        return len(self.encoded)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.as_tensor(self.encoded[i], dtype=torch.long), self.labels[i]
+
+    def __getitems__(self, rows: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = np.asarray(rows, dtype=np.int64)
+        tokens, lengths = self.encoded.batch(index, self.fixed_length, PAD_IDX)
+        return torch.from_numpy(tokens), torch.from_numpy(lengths), self.labels[torch.from_numpy(index)]
+
+    def lengths(self) -> np.ndarray:
+        return self.encoded.lengths()
+
+
+def _whole_batch(batch):
+    return batch
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -172,6 +213,18 @@ def make_dataloader(
     ``bucket=True`` (default) groups similar lengths; ``fixed_length`` pads every batch to that
     width instead (the fixed-length post-padding approach, kept for comparison benchmarks).
     """
+    from .tokenstore import EncodedArrays
+
+    if isinstance(sequences, EncodedArrays):
+        ads = ArrayDataset(sequences, labels, fixed_length)
+        if bucket and fixed_length is None:
+            sampler = BucketBatchSampler(ads.lengths(), batch_size, shuffle=shuffle, seed=seed)
+            return DataLoader(ads, batch_sampler=sampler, collate_fn=_whole_batch)
+        # the same draws from the same generator as DataLoader(shuffle=..., generator=g) makes
+        g = torch.Generator().manual_seed(seed)
+        base = torch.utils.data.RandomSampler(ads, generator=g) if shuffle else range(len(ads))
+        sampler = torch.utils.data.BatchSampler(base, batch_size, drop_last=False)
+        return DataLoader(ads, batch_sampler=sampler, collate_fn=_whole_batch, generator=g)
     ds = EncodedDataset(sequences, labels)
 
     def collate(b):

@@ -183,7 +183,8 @@ class CorpusView:
     ):
         self.corpus = corpus
         self._exclude = hash_array(exclude)
-        self._extra = check_token_lists(extra, "extra")
+        # token arrays (nlp_pp.vectors.tokenstore) are decoded pass by pass, never copied into a list
+        self._extra = extra if hasattr(extra, "counter") else check_token_lists(extra, "extra")
         self.extra = len(self._extra)
         self.dropped = 0
         if self._exclude.size:

@@ -46,6 +46,8 @@ class Vocab:
         token occurrences the vocabulary covers (``coverage_train``).
         """
         _check_min_count(min_count)
+        if hasattr(token_lists, "counter"):  # token arrays (nlp_pp.vectors.tokenstore): counted in one pass
+            return cls.from_counts(token_lists.counter(), min_count, max_size)
         return cls.from_counts(
             Counter(t for tokens in check_token_lists(token_lists) for t in tokens), min_count, max_size
         )
@@ -115,6 +117,11 @@ class Vocab:
 
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
         """Share of token occurrences in ``token_lists`` that the vocabulary knows."""
+        if hasattr(token_lists, "counter"):  # token arrays (nlp_pp.vectors.tokenstore)
+            counts = token_lists.counter()
+            total = sum(counts.values())
+            known = sum(c for t, c in counts.items() if t in self.stoi)
+            return known / total if total else 0.0
         total = known = 0
         for tokens in token_lists:
             total += len(tokens)

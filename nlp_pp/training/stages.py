@@ -1,0 +1,57 @@
+"""Named stages of a run (load, preprocess, vocabulary, ...), for whoever wants to watch them.
+
+A run marks where each stage starts and ends with :func:`stage`. Nothing happens unless an observer
+was installed with :func:`observe` -- ``bench/bench_scale.py`` installs one to measure each stage's
+seconds and peak memory at growing data sizes (BENCHMARKS.md, "scale"). The observer is called with
+``(name, "start" | "end")``; an observer that raises is removed and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+STAGES = (
+    "load",
+    "preprocess",
+    "fasttext",
+    "vocabulary",
+    "encoding",
+    "baseline",
+    "epoch",
+    "predict",
+    "decisions",
+    "report",
+)
+
+_observer: Callable[[str, str], None] | None = None
+
+
+def observe(callback: Callable[[str, str], None] | None) -> None:
+    """Call ``callback(name, "start"/"end")`` at every stage boundary from now on (``None``: stop)."""
+    global _observer
+    _observer = callback
+
+
+def _notify(name: str, event: str) -> None:
+    global _observer
+    if _observer is None:
+        return
+    try:
+        _observer(name, event)
+    except Exception as e:  # an observer never breaks a run
+        log.warning("stage observer failed (%s); removed", e)
+        _observer = None
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Mark the code inside as stage ``name`` (one of :data:`STAGES`)."""
+    _notify(name, "start")
+    try:
+        yield
+    finally:
+        _notify(name, "end")

@@ -1,0 +1,148 @@
+"""Tests of nlp_pp.vectors.tokenstore: token lists as flat arrays give exactly what the lists gave."""
+
+from __future__ import annotations
+
+import doctest
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from nlp_pp.cache import Cache
+from nlp_pp.text.preprocess import PreprocessConfig, preprocess
+from nlp_pp.vectors import tokenstore
+from nlp_pp.vectors.batching import encode_corpus, make_dataloader
+from nlp_pp.vectors.tokenstore import (
+    EncodedArrays,
+    TokenArrays,
+    build_token_arrays,
+    cached_token_arrays,
+)
+from nlp_pp.vectors.vocab import Vocab
+
+
+def random_lists(n: int, seed: int = 0) -> list[list[str]]:
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(40)] + ["대출", "ㅋㅋ", "<UNK>"]
+    return [[rng.choice(words) for _ in range(rng.choice([0, 1, 2, 3, 5, 8, 13]))] for _ in range(n)]
+
+
+def test_docstring_examples():
+    assert doctest.testmod(tokenstore).failed == 0
+
+
+def test_arrays_give_the_lists_back_in_any_row_order():
+    lists = random_lists(300)
+    store = TokenArrays.from_lists(lists)
+    assert len(store) == 300 and [store[i] for i in range(300)] == lists
+    assert store.lengths().tolist() == [len(t) for t in lists]
+    rows = np.random.default_rng(1).permutation(300)[:170]
+    view = store.rows(rows)
+    assert list(view) == [lists[i] for i in rows]
+    assert view.lengths().tolist() == [len(lists[i]) for i in rows]
+    assert view[5] == lists[rows[5]] and list(view[3:6]) == [lists[i] for i in rows[3:6]]
+
+
+def test_rows_decode_across_blocks(monkeypatch):
+    monkeypatch.setattr(tokenstore, "ROWS_PER_BLOCK", 7)
+    lists = random_lists(50, seed=3)
+    view = TokenArrays.from_lists(lists).rows(np.arange(49, -1, -1))
+    assert list(view) == lists[::-1]
+    assert view.counter() == dict(Counter(t for doc in lists for t in doc))
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 3])
+def test_vocabulary_and_coverage_equal_those_of_the_lists(min_count):
+    lists = random_lists(400, seed=5)
+    store = TokenArrays.from_lists(lists)
+    train, test = np.arange(0, 300), np.arange(300, 400)
+    from_lists = Vocab.build([lists[i] for i in train], min_count=min_count)
+    from_arrays = Vocab.build(store.rows(train), min_count=min_count)
+    assert from_arrays.itos == from_lists.itos and from_arrays.stats == from_lists.stats
+    test_lists = [lists[i] for i in test]
+    assert from_arrays.coverage(store.rows(test)) == from_lists.coverage(test_lists)
+
+
+@pytest.mark.parametrize("truncating", ["post", "pre"])
+@pytest.mark.parametrize("maxlen", [0, 1, 4, 100])
+def test_encoding_equals_encode_corpus(truncating, maxlen, monkeypatch):
+    monkeypatch.setattr(tokenstore, "ROWS_PER_BLOCK", 16)
+    lists = random_lists(200, seed=7)
+    vocab = Vocab.build(lists[:120], min_count=2)
+    rows = np.random.default_rng(2).permutation(200)
+    expected = encode_corpus([lists[i] for i in rows], vocab, maxlen, truncating)
+    encoded = encode_corpus(TokenArrays.from_lists(lists).rows(rows), vocab, maxlen, truncating)
+    assert isinstance(encoded, EncodedArrays)
+    assert [encoded[i] for i in range(len(encoded))] == expected
+    assert encoded.lengths().tolist() == [len(s) for s in expected]
+
+
+@pytest.mark.parametrize("fixed_length", [None, 6])
+@pytest.mark.parametrize("bucket", [True, False])
+def test_array_batches_equal_list_batches(bucket, fixed_length):
+    lists = random_lists(333, seed=9)
+    vocab = Vocab.build(lists, min_count=1)
+    seqs = encode_corpus(lists, vocab, 10)
+    arrays = encode_corpus(TokenArrays.from_lists(lists).rows(np.arange(333)), vocab, 10)
+    labels = np.arange(333) % 3
+    kw = dict(batch_size=16, shuffle=True, bucket=bucket, fixed_length=fixed_length, seed=4)
+    a, b = make_dataloader(seqs, labels, **kw), make_dataloader(arrays, labels, **kw)
+    assert len(a) == len(b)
+    for _ in range(2):  # two epochs: the sampler reshuffles the same way
+        for (ta, la, ya), (tb, lb, yb) in zip(a, b, strict=True):
+            assert ta.dtype == tb.dtype == torch.long and torch.equal(ta, tb)
+            assert torch.equal(la, lb) and torch.equal(ya, yb)
+
+
+def test_empty_rows_and_empty_store():
+    store = TokenArrays.from_lists([[], [], []])
+    assert store.lengths().tolist() == [0, 0, 0] and list(store) == [[], [], []]
+    enc = encode_corpus(store.rows([2, 0]), Vocab.build([["a"]], min_count=1), 5)
+    tokens, lengths = enc.batch(np.array([0, 1]))
+    assert tokens.shape == (2, 1) and lengths.tolist() == [0, 0]
+    assert len(TokenArrays.from_lists([])) == 0
+
+
+def test_built_from_texts_equals_preprocess(tmp_path):
+    texts = ["대.출 필요하세요? 010-1234-5678 ㅋㅋ", "", "영화 정말 재밌다", "무료 쿠폰 받으세요!!"] * 5
+    cfg = PreprocessConfig()
+    expected = preprocess(texts, cfg)
+    on_disk = build_token_arrays(texts, cfg, tmp_path, n_jobs=1)
+    in_memory = build_token_arrays(texts, cfg, None, n_jobs=1)
+    assert list(on_disk) == expected == list(in_memory)
+    assert isinstance(on_disk.ids, np.memmap)
+
+
+def test_cached_arrays_are_mapped_on_the_second_call(tmp_path, caplog):
+    texts = ["영화 정말 재밌다", "최악의 영화", "그냥 그래요"] * 4
+    cache = Cache(tmp_path / "cache")
+    first = cached_token_arrays(texts, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    with caplog.at_level("INFO"):
+        second = cached_token_arrays(texts, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    assert "from cache" in caplog.text
+    assert list(second) == list(first) == preprocess(texts)
+    assert isinstance(second.ids, np.memmap)
+
+
+def test_a_damaged_cache_entry_is_rebuilt(tmp_path):
+    texts = ["영화 정말 재밌다", "최악의 영화"]
+    cache = Cache(tmp_path / "cache")
+    store = cached_token_arrays(texts, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    ids_file = store.directory / tokenstore.IDS_FILE
+    del store
+    ids_file.write_bytes(b"\x00" * 3)  # truncated: the checksum no longer matches
+    again = cached_token_arrays(texts, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    assert list(again) == preprocess(texts)
+
+
+def test_without_a_cache_the_files_go_with_the_object():
+    store = cached_token_arrays(["영화 정말 재밌다"], PreprocessConfig(), Cache(None), ["k"], n_jobs=1)
+    directory = store.directory
+    assert directory.is_dir() and list(store) == preprocess(["영화 정말 재밌다"])
+    del store
+    import gc
+
+    gc.collect()
+    assert not directory.exists()
