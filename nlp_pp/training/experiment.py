@@ -110,22 +110,52 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     )
 
 
-def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
-    """Train one model run, save its checkpoint and predictions, and return its result."""
+def fit_model(
+    c: Comparison,
+    model: str,
+    init: str,
+    seed: int,
+    *,
+    on_epoch=None,
+    train: tuple[list[list[int]], np.ndarray] | None = None,
+    desc: str | None = None,
+):
+    """Build and train one network on the training split (or on ``train``: sequences and hard or soft
+    labels), early-stopped on the validation split; returns ``(net, FitResult)``. Nothing is saved and
+    the test split is not read (``on_epoch``: see :meth:`Trainer.fit`)."""
     cfg, prep = c.cfg, c.prep
     set_seed(seed)
     net = models.build_model(
         cfg.model_config(model, len(c.vocab), len(prep.labels), init),
         c.matrix if init == "fasttext" else None,
     )
-    train_loader = make_dataloader(c.seqs["train"], prep.y["train"], cfg.batch_size, shuffle=True, seed=seed)
+    seqs, y = train if train is not None else (c.seqs["train"], prep.y["train"])
+    train_loader = make_dataloader(seqs, y, cfg.batch_size, shuffle=True, seed=seed)
     val_loader = make_dataloader(c.seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
-    key = run_key(model, init, seed)
     fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
-        train_loader, val_loader, desc=key
+        train_loader, val_loader, desc=desc or run_key(model, init, seed), on_epoch=on_epoch
     )
     if init == "random" and c.vocab.training_size < len(c.vocab):
         untrained_as_unknown(net, c.vocab.training_size)
+    return net, fit
+
+
+def validation_score(c: Comparison, model: str, init: str, seed: int, *, on_epoch=None) -> tuple[float, int]:
+    """Train one configuration and return its validation macro-F1 (argmax decisions, as a run's
+    ``val.macro_f1``) and the epochs run: what a tuner optimises. No test prediction is made."""
+    from ..decisions.metrics import classification_metrics
+
+    net, fit = fit_model(c, model, init, seed, on_epoch=on_epoch)
+    val = predict_logits(net, c.seqs["val"], c.device, c.cfg.batch_size * 4)
+    scores = classification_metrics(c.prep.y["val"], softmax(val), c.prep.labels, c.prep.positive)
+    return float(scores.macro_f1), len(fit.history)
+
+
+def train_one(c: Comparison, model: str, init: str, seed: int) -> RunResult:
+    """Train one model run, save its checkpoint and predictions, and return its result."""
+    cfg, prep = c.cfg, c.prep
+    key = run_key(model, init, seed)
+    net, fit = fit_model(c, model, init, seed)
     scores = Scores(
         key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
     )
