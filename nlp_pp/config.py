@@ -178,6 +178,36 @@ class ExperimentConfig:
         "members and weights chosen on validation",
         group="models",
     )
+    distill: bool = option(
+        False,
+        Boolean(),
+        "add a distilled student: one --distill-model network trained on the ensemble's calibrated "
+        "probabilities over the training split and the --unlabeled texts, the ensemble's accuracy at one "
+        "model's cost (BENCHMARKS.md, distillation)",
+        group="models",
+    )
+    distill_model: str = option(
+        "gru",
+        OneOf(*MODEL_NAMES),
+        "the distilled student's model family (its sizes are the run's: --hidden, --emb-dim, ...)",
+        group="models",
+    )
+    distill_alpha: float = option(
+        0.5,
+        Interval(float, 0, 1),
+        "weight of the teacher's probabilities in the targets of the labelled training texts (the rest is "
+        "their true label: the teacher's members saw these texts); unlabelled texts learn from the teacher "
+        "alone",
+        group="models",
+    )
+    distill_max_unlabeled: int = option(
+        100_000,
+        Interval(int, 0),
+        "most --unlabeled texts the student learns from (the first ones, after leaving out every labelled "
+        "text)",
+        group="models",
+        metavar="N",
+    )
     device: str = option(
         "auto",
         Text("auto, cpu, cuda or cuda:N"),
@@ -300,6 +330,10 @@ class ExperimentConfig:
                 "unlabeled",
                 "left out with --pretrained-vectors (pretrain on them instead)",
                 self.unlabeled,
+            )
+        if self.distill and not self.ensemble:
+            raise invalid(
+                self, "distill", "off with --no-ensemble (the ensemble is the student's teacher)", True
             )
         if self.text_col == self.label_col:
             raise invalid(self, "label_col", "a different column than --text-col", self.label_col)

@@ -32,15 +32,17 @@ from ..decisions.scoring import (
     reliability,
     softmax,
 )
-from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
+from ..decisions.selection import BASELINE_INIT, SINGLE_INITS, best_model, best_run, rank_configurations
 from ..deploy.load import load_classifier
 from ..errors import DataError, RunError
 from ..files import read_json, write_json
 from ..resources import package_versions
 from ..results import (
     BASELINE,
+    DISTILLED,
     ENSEMBLE,
     BaselineResult,
+    DistilledResult,
     EnsembleResult,
     Epoch,
     Metrics,
@@ -414,6 +416,10 @@ def _run(
             )
         timings["ensemble"] = time.perf_counter() - t0
 
+    distilled = None
+    if cfg.distill:
+        distilled = _distilled(comparison, ensemble, timings)
+
     t0 = time.perf_counter()
     comparisons = paired_comparisons(
         task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
@@ -436,6 +442,7 @@ def _run(
         runs=runs,
         baseline=baseline,
         ensemble=ensemble,
+        distilled=distilled,
         comparisons=comparisons,
         explanations=explanations,
         config=cfg.to_dict(),
@@ -444,13 +451,38 @@ def _run(
         threads=threads,
         timings=timings,
     )
-    if runs or baseline or ensemble:
+    if runs or baseline or ensemble or distilled:
         key = best_model(metrics)
         temperature = metrics.result(key).calibration.temperature
         metrics = replace(
             metrics, reliability=reliability(Scores(key, *run.load_predictions(key)), task, temperature)
         )
     return _finish(run, metrics)
+
+
+def _distilled(c: Comparison, ensemble: EnsembleResult | None, timings: dict) -> DistilledResult | None:
+    """The distilled student (``--distill``): kept from an earlier attempt, or trained now."""
+    from .distill import distill_run
+
+    if ensemble is None:
+        log.warning("--distill: no ensemble (it needs two models or a model and the baseline); no student")
+        return None
+    t0 = time.perf_counter()
+    distilled = c.run.load_result(DISTILLED)
+    if distilled is None:
+        distilled = distill_run(c, ensemble)
+        c.run.save_result(distilled)
+    log.info(
+        "distilled %s student (%d labelled + %d unlabelled texts): validation macro-F1 %.4f, test "
+        "accuracy %.4f",
+        distilled.model,
+        distilled.labelled_texts,
+        distilled.unlabeled_texts,
+        distilled.val.macro_f1,
+        distilled.test.accuracy,
+    )
+    timings["distill"] = time.perf_counter() - t0
+    return distilled
 
 
 def comparison_pairs(
@@ -544,7 +576,7 @@ def summary_lines(metrics: Metrics) -> list[str]:
             f"{r['model']} (baseline)"
             if r["init"] == BASELINE_INIT
             else r["model"]
-            if r["init"] == ENSEMBLE_INIT
+            if r["init"] in SINGLE_INITS
             else f"{r['model']} + {r['init']}"
         )
         n = int(r["n_seeds"])
