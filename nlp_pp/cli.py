@@ -407,18 +407,32 @@ def cmd_predict(argv: list[str]) -> int:
         args.run,
         model=args.model,
         device=args.device,
-        threads=threads.intra_op,
+        threads=inference_threads(threads),
         trust_torchscript=args.trust_torchscript,
     )
+    lines = []
     for row in clf.predict(texts, threshold=args.threshold, explain=args.explain):
         if args.json:
-            print(json.dumps(row, ensure_ascii=False, allow_nan=False))
+            lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False))
             continue
         line = f"{row['label']}\t{row['prob']:.4f}\t{_one_line(row['text'])}"
         if args.explain:
             line += "\t" + " ".join(f"{e['token']}({e['contribution']:+.3f})" for e in row["explanation"])
-        print(line)
+        lines.append(line)
+    if lines:  # one write, not one per text
+        sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def inference_threads(settings) -> int:
+    """ONNX Runtime's threads for ``predict`` and ``serve``: the number asked for, and 1 for ``auto``.
+
+    ``auto`` lets torch follow the CPU other processes take (:mod:`nlp_pp.training.threads`), but an
+    ONNX Runtime session keeps the thread count it was made with, and a second thread bought nothing
+    for an exported recurrent model on one message batch at a time while costing the baseline a
+    quarter of its speed (BENCHMARKS.md, inference).
+    """
+    return 1 if settings.source == "auto" else settings.intra_op
 
 
 def _stdin_lines() -> list[str]:
@@ -512,7 +526,7 @@ def cmd_serve(argv: list[str]) -> int:
     clf = load_classifier(
         args.model_dir or args.run,
         model=args.model,
-        threads=threads.intra_op,
+        threads=inference_threads(threads),
         trust_torchscript=args.trust_torchscript,
     )
     limits = {"max_body_bytes": args.max_body_bytes} if args.max_body_bytes is not None else {}

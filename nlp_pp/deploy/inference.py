@@ -35,6 +35,10 @@ METADATA_KEY = "nlp_pp"
 """ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's
 metadata."""
 DEFAULT_MAX_BATCH = 256
+ONNX_MAX_BATCH = 64
+"""Rows per ONNX Runtime call: a recurrent graph's per-step working set (rows x hidden, and every step's
+input projection) stays in the CPU's caches; larger calls were slower per message on one thread
+(BENCHMARKS.md, inference: "predict")."""
 TS_EXTRA = f"{METADATA_KEY}.json"
 SERVE_HINT = "pip install 'nlp_pp[serve]'"
 
@@ -390,7 +394,7 @@ class OnnxRunner:
         path: str | Path,
         *,
         threads: int = 1,
-        max_batch: int = DEFAULT_MAX_BATCH,
+        max_batch: int = ONNX_MAX_BATCH,
         pad_idx: int | None = None,
         max_length: int = 64,
     ) -> None:

@@ -76,13 +76,10 @@ def unlabeled_batches(c, limit: int):
                 if h not in seen:
                     seen.add(h)
                     texts.append(text)
-            texts = texts[: limit - kept]
             if not texts:
-                if kept >= limit:
-                    return
                 continue
             tokens = preprocess(texts, cfg.preprocess, n_jobs=cfg.n_jobs)
-            pairs = [(t, tok) for t, tok in zip(texts, tokens) if tok]
+            pairs = [(t, tok) for t, tok in zip(texts, tokens) if tok][: limit - kept]
             if pairs:
                 texts, tokens = (list(x) for x in zip(*pairs))
                 kept += len(texts)
