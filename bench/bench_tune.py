@@ -86,29 +86,32 @@ def main(argv: list[str] | None = None) -> int:
         for r in (m.baseline, m.ensemble)
         if r is not None
     ]  # fmt: skip
-    names = [k for k in rows[0] if k not in ("number", "state", "val_macro_f1", "epochs", "seconds", "stopped",
-                                             "as_given")]  # fmt: skip
+    fixed = ("number", "state", "val_macro_f1", "epochs", "seconds", "stopped", "as_given")
+    names = [k for k in rows[0] if k not in fixed]
     params = [[k, best[k] or "—", given[k] or "—"] for k in names if best[k] or given[k]]
     seconds = sum(float(r["seconds"] or 0) for r in rows)
     states = {s: sum(r["state"] == s for r in rows) for s in ("complete", "pruned", "fail")}
     diff = float(best["val_macro_f1"]) - float(given["val_macro_f1"])
     ok = diff >= 0
+    cmd = command_line(__file__, argv if argv is not None else sys.argv[1:])
+    where = tune.relative_to(PROJECT_ROOT)
     body = "\n".join(
         [
             "## Budgeted tuning: `pipeline.py tune` (tune)",
             "",
-            f"Measured {today()} with `{command_line(__file__, argv if argv is not None else sys.argv[1:])}` "
-            f"(load at start: {format_load(load0)}); the tuning directory is `{tune.relative_to(PROJECT_ROOT)}` "
+            f"Measured {today()} with `{cmd}` "
+            f"(load at start: {format_load(load0)}); the tuning directory is `{where}` "
             "(report.html, trials.csv, best.toml).",
             "",
             md_facts(machine_facts(("torch", "optuna", "python-mecab-ko"))),
             "",
             f"**Search:** models {a.models}, inits random and FastText, budget {a.timeout:g} s; "
             f"{len(rows)} trials ({states['complete']} complete, {states['pruned']} pruned by the median "
-            f"rule or the budget, {states['fail']} failed) in {seconds / 60:.1f} min of trials. Trial 0 is the "
-            "hand-chosen defaults.",
+            f"rule or the budget, {states['fail']} failed) in {seconds / 60:.1f} min of trials. "
+            "Trial 0 is the hand-chosen defaults.",
             "",
-            f"- validation macro-F1: best trial #{best['number']} {float(best['val_macro_f1']):.4f}, the defaults "
+            f"- validation macro-F1: best trial #{best['number']} {float(best['val_macro_f1']):.4f}, "
+            "the defaults "
             f"(trial #{given['number']}) {float(given['val_macro_f1']):.4f}: {diff:+.4f} (goal: at least as "
             f"good on validation): **{'PASS' if ok else 'MISS'}**",
             "",
