@@ -106,7 +106,8 @@ TRUST_HELP = (
 
 THREADS_HELP = (
     "inference threads, at most this machine's cores; auto: $NLP_PP_THREADS or $OMP_NUM_THREADS when set, "
-    "else 1"
+    "else one thread for an ONNX export (a second bought nothing: BENCHMARKS.md, inference) and torch "
+    "adapting to the cores other processes leave"
 )
 
 

@@ -183,7 +183,7 @@ class ExperimentConfig:
         Boolean(),
         "add a distilled student: one --distill-model network trained on the ensemble's calibrated "
         "probabilities over the training split and the --unlabeled texts, the ensemble's accuracy at one "
-        "model's cost (BENCHMARKS.md, distillation)",
+        "model's cost (BENCHMARKS.md, distill)",
         group="models",
     )
     distill_model: str = option(
