@@ -44,7 +44,7 @@ from bench.common import (
 
 OUT = PROJECT_ROOT / "bench" / "out" / "distill"
 PIPELINE = str(PROJECT_ROOT / "pipeline.py")
-KMHAS_DIR = DEFAULT_DATA_DIR.parent / "kmhas"
+DATA = {"nsmc": DEFAULT_DATA_DIR, "kmhas": DEFAULT_DATA_DIR.parent / "kmhas"}  # --data-dir changes them
 
 
 def kmhas_subset(size: int, seed: int) -> tuple[Path, Path]:
@@ -55,7 +55,7 @@ def kmhas_subset(size: int, seed: int) -> tuple[Path, Path]:
     OUT.mkdir(parents=True, exist_ok=True)
     labelled, rest = OUT / f"kmhas-labelled-{size}-seed{seed}.csv", OUT / f"kmhas-rest-{size}-seed{seed}.txt"
     if not (labelled.exists() and rest.exists()):
-        df = pd.read_csv(KMHAS_DIR / "train.csv", dtype={"document": str}).dropna(subset=["document"])
+        df = pd.read_csv(DATA["kmhas"] / "train.csv", dtype={"document": str}).dropna(subset=["document"])
         df["document"] = df["document"].str.replace(r"\s+", " ", regex=True).str.strip()
         df = df[df["document"] != ""].drop_duplicates("document")
         kept, other = train_test_split(df, train_size=size, stratify=df["label"], random_state=seed)
@@ -68,24 +68,31 @@ def setup_args(setup: str, seed: int) -> list[str]:
     if setup == "nsmc-25k":
         from bench.nsmc_subsets import subset
 
-        labelled, rest = subset(30_000, seed)
+        labelled, rest = subset(30_000, seed, DATA["nsmc"])
         return [
             "--data",
             str(labelled),
             "--test-data",
-            str(DEFAULT_DATA_DIR / "test.csv"),
+            str(DATA["nsmc"] / "test.csv"),
             "--unlabeled",
             str(rest),
         ]
     if setup == "kmhas-6k":
         labelled, rest = kmhas_subset(6_000, seed)
-        return ["--data", str(labelled), "--test-data", str(KMHAS_DIR / "test.csv"), "--unlabeled", str(rest)]
+        return [
+            "--data",
+            str(labelled),
+            "--test-data",
+            str(DATA["kmhas"] / "test.csv"),
+            "--unlabeled",
+            str(rest),
+        ]
     if setup == "nsmc-full":
         return [
             "--data",
-            str(DEFAULT_DATA_DIR / "train.csv"),
+            str(DATA["nsmc"] / "train.csv"),
             "--test-data",
-            str(DEFAULT_DATA_DIR / "test.csv"),
+            str(DATA["nsmc"] / "test.csv"),
         ]
     raise SystemExit(f"unknown setup {setup}")
 
@@ -167,7 +174,7 @@ def measure(setup: str, run: Path, rounds: int) -> dict:
     m = load_metrics(run)
     gru = [r for r in m.runs if r.model == "gru"]
     best_gru = max(gru, key=lambda r: r.val.macro_f1)
-    test_csv = (KMHAS_DIR if setup.startswith("kmhas") else DEFAULT_DATA_DIR) / "test.csv"
+    test_csv = DATA["kmhas" if setup.startswith("kmhas") else "nsmc"] / "test.csv"
     speeds: dict[str, list[float]] = {"distilled": [], best_gru.key: []}
     exports = {"distilled": export(run, "distilled"), best_gru.key: export(run, best_gru.key)}
     for _ in range(rounds):
@@ -261,8 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--student", default="gru")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="NSMC's directory (K-MHaS beside it)"
+    )
     ap.add_argument("--no-write", action="store_true")
     a, extra = ap.parse_known_args(argv)
+    DATA.update(nsmc=a.data_dir, kmhas=a.data_dir.parent / "kmhas")
     load0 = load_average()
     run = train(a.setup, a.seeds, a.student, extra)
     result = measure(a.setup, run, a.rounds)

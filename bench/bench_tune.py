@@ -38,21 +38,21 @@ OUT = PROJECT_ROOT / "bench" / "out" / "tune"
 PIPELINE = str(PROJECT_ROOT / "pipeline.py")
 
 
-def data_args(setup: str) -> list[str]:
+def data_args(setup: str, data_dir: Path) -> list[str]:
     test = [
         "--test-data",
-        str(DEFAULT_DATA_DIR / "test.csv"),
+        str(data_dir / "test.csv"),
         "--text-col",
         "document",
         "--label-col",
         "label",
     ]
     if setup == "nsmc-full":
-        return ["--data", str(DEFAULT_DATA_DIR / "train.csv"), *test]
+        return ["--data", str(data_dir / "train.csv"), *test]
     from bench.nsmc_subsets import subset
 
     size = {"nsmc-10k": 10_000, "nsmc-30k": 30_000}[setup]
-    return ["--data", str(subset(size, 0)[0]), *test]
+    return ["--data", str(subset(size, 0, data_dir)[0]), *test]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,13 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1500)
     ap.add_argument("--models", default="gru,lstm,cnn")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     a, extra = ap.parse_known_args(argv)
     load0 = load_average()
     name = f"{a.setup}-{int(a.timeout)}s"
     tune = OUT / name
     if not (tune / "report.md").exists():
-        cmd = [sys.executable, PIPELINE, "tune", *data_args(a.setup), "--models", a.models, "--timeout",
-               str(a.timeout), "--out", str(OUT), "--name", name, *extra]  # fmt: skip
+        where = ["--out", str(OUT), "--name", name]
+        cmd = [sys.executable, PIPELINE, "tune", *data_args(a.setup, a.data_dir), "--models", a.models]
+        cmd += ["--timeout", str(a.timeout), *where, *extra]
         print(" ".join(cmd[1:]), flush=True)
         subprocess.run(cmd, check=True, cwd=PROJECT_ROOT)
     rows = list(csv.DictReader((tune / "trials.csv").open(encoding="utf-8")))

@@ -196,9 +196,18 @@ class ExperimentConfig:
         0.5,
         Interval(float, 0, 1),
         "weight of the teacher's probabilities in the targets of the labelled training texts (the rest is "
-        "their true label: the teacher's members saw these texts); unlabelled texts learn from the teacher "
-        "alone",
+        "their true label: the teacher's members saw these texts, see --distill-folds); unlabelled texts "
+        "learn from the teacher alone",
         group="models",
+    )
+    distill_folds: int = option(
+        0,
+        Interval(int, 0),
+        "the teacher's probabilities on the training split: 0 = from the ensemble as trained (in-sample "
+        "for its members); K >= 2 = out-of-fold, each member retrained on K-1 folds to score the K-th "
+        "(K times the members' training; honest probabilities where no unlabelled text is given)",
+        group="models",
+        metavar="K",
     )
     distill_max_unlabeled: int = option(
         100_000,
@@ -331,6 +340,8 @@ class ExperimentConfig:
                 "left out with --pretrained-vectors (pretrain on them instead)",
                 self.unlabeled,
             )
+        if self.distill_folds == 1:
+            raise invalid(self, "distill_folds", "0 (in-sample) or at least 2 folds", 1)
         if self.distill and not self.ensemble:
             raise invalid(
                 self, "distill", "off with --no-ensemble (the ensemble is the student's teacher)", True

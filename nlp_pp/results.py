@@ -297,13 +297,15 @@ class DistilledResult(RunResult):
     ``model`` is the student's family and ``init`` its embedding initialisation; it is saved and
     named ``distilled`` (``results/distilled.json``, ``models/distilled.pt``, ``--model distilled``).
     ``teacher`` lists the ensemble's members; ``labelled_texts`` and ``unlabeled_texts`` count the
-    texts it learned from; ``alpha`` is the teacher's weight in the labelled texts' targets.
+    texts it learned from; ``alpha`` is the teacher's weight in the labelled texts' targets, ``folds``
+    how the teacher scored them (0: in-sample, K: out-of-fold).
     """
 
     teacher: list[str] = field(default_factory=list)
     labelled_texts: int = 0
     unlabeled_texts: int = 0
     alpha: float = 0.5
+    folds: int = 0
 
     name: ClassVar[str] = DISTILLED
     row_init: ClassVar[str] = "distilled"  # its row's "init" in tables and rankings

@@ -114,3 +114,32 @@ def test_distill_end_to_end_with_unlabelled_text(tmp_path, capsys):
     exported = load_classifier(tmp_path / "e").predict_proba(["무료 대출", "오늘 뭐 해"])
     original = load_classifier(run, model="distilled").predict_proba(["무료 대출", "오늘 뭐 해"])
     assert np.allclose(exported, original, atol=1e-4)
+
+
+def test_one_fold_is_refused(capsys):
+    assert pipeline.main(["--distill", "--distill-folds", "1"]) == 2
+    assert "0 (in-sample) or at least 2 folds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_out_of_fold_teacher(tmp_path, monkeypatch):
+    from nlp_pp.training import distill
+
+    seen = []
+    real = distill.out_of_fold
+
+    def spy(c, ensemble, teacher, folds):
+        probs = real(c, ensemble, teacher, folds)
+        seen.append((probs, teacher.proba(c.prep.texts["train"], c.seqs["train"])))
+        return probs
+
+    monkeypatch.setattr(distill, "out_of_fold", spy)
+    args = ["--data", str(SAMPLE), "--max-rows", "400", "--models", "gru", "--inits", "fasttext",
+            "--epochs", "2", "--fasttext-epochs", "1", "--emb-dim", "16", "--hidden", "16", "--n-jobs", "1",
+            "--distill", "--distill-folds", "2", "--out", str(tmp_path), "--name", "f"]  # fmt: skip
+    assert pipeline.main(args) == 0
+    metrics = json.loads((tmp_path / "f" / "metrics.json").read_text())
+    assert metrics["distilled"]["folds"] == 2 and metrics["distilled"]["unlabeled_texts"] == 0
+    oof, in_sample = seen[0]
+    assert oof.shape == in_sample.shape and np.allclose(oof.sum(1), 1, atol=1e-5)
+    assert not np.allclose(oof, in_sample, atol=1e-3)  # other models scored each text

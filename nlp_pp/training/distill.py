@@ -10,9 +10,12 @@ trained with a soft cross-entropy on
   The teacher never saw these texts, so its probabilities there are honest, out-of-sample ones --
   the "dark knowledge" distillation transfers;
 * the **labelled training split**: ``alpha`` x the teacher's probabilities + ``(1 - alpha)`` x the true
-  label. Here the teacher's probabilities are *in-sample* for its members (they were trained on
-  these texts), so they are overconfident and mostly repeat the label; mixing in the label keeps
-  the student anchored to the truth, and the unlabelled texts carry the rest.
+  label. By default the teacher's probabilities here are *in-sample* for its members (they were
+  trained on these texts), so they are overconfident and mostly repeat the label; mixing in the
+  label keeps the student anchored to the truth, and the unlabelled texts carry the rest. With
+  ``--distill-folds K`` they are *out-of-fold* instead (:func:`out_of_fold`: every member retrained
+  on K-1 folds scores the K-th), honest at the price of K more trainings of each member: the choice
+  when there is no unlabelled text.
 
 Without unlabelled text the student learns from the training split only, and distillation is little
 more than label smoothing by an overconfident teacher: the report says how many texts of each kind it
@@ -63,6 +66,53 @@ class Teacher:
         return apply_temperature(as_logits(np.asarray(total)), self.temperature).astype(np.float32)
 
 
+def out_of_fold(c, ensemble: EnsembleResult, teacher: Teacher, folds: int) -> np.ndarray:
+    """The ensemble's probabilities on the training split, each text scored by members that did not see it.
+
+    The training split is cut into ``folds`` random folds; every member (each neural run with its
+    model, init and seed, and the TF-IDF baseline) is trained again on the other folds and scores the
+    held-out one. The members' temperatures and the ensemble's weights and temperature are the ones
+    chosen on validation for the full members.
+    """
+    from ..results import BASELINE
+    from .baseline import TfidfBaseline
+    from .experiment import fit_model
+
+    cfg, prep = c.cfg, c.prep
+    texts, y, seqs = prep.texts["train"], prep.y["train"], c.seqs["train"]
+    n, k = len(texts), len(prep.labels)
+    fold = np.random.default_rng(cfg.split_seed).permutation(np.arange(n) % folds)
+    clean = cfg.preprocess.cleaning
+    total = np.zeros((n, k))
+    for (part, weight), name in zip(teacher.parts, ensemble.members):
+        logits = np.zeros((n, k), dtype=np.float32)
+        for f in range(folds):
+            train, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            if name == BASELINE:
+                model = TfidfBaseline.fit(
+                    [clean(texts[i]) for i in train],
+                    y[train],
+                    num_classes=k,
+                    seed=cfg.split_seed,
+                    class_weight=None if c.class_weight is None else dict(enumerate(c.class_weight)),
+                )
+                logits[held] = as_logits(model.predict_proba([clean(texts[i]) for i in held]))
+                continue
+            run = c.run.load_result(name)
+            net, _ = fit_model(
+                c,
+                run.model,
+                run.init,
+                run.seed,
+                train=([seqs[i] for i in train], y[train]),
+                desc=f"{name} fold {f + 1}/{folds}",
+            )
+            logits[held] = predict_logits(net, [seqs[i] for i in held], c.device, cfg.batch_size * 4)
+        total += weight * apply_temperature(logits, part.calibration.temperature)
+        log.info("distillation: out-of-fold probabilities of %s (%d folds)", name, folds)
+    return apply_temperature(as_logits(total), teacher.temperature).astype(np.float32)
+
+
 def unlabeled_batches(c, limit: int):
     """``(texts, token ids)`` chunks of the ``--unlabeled`` files: no labelled text of any split, no
     repeats, no text without tokens, at most ``limit`` texts."""
@@ -98,7 +148,10 @@ def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
     teacher = Teacher(RunReader(c.run.work, c.device), ensemble)
     k = len(prep.labels)
     truth = np.eye(k, dtype=np.float32)[prep.y["train"]]
-    soft = teacher.proba(prep.texts["train"], c.seqs["train"])
+    if cfg.distill_folds >= 2:
+        soft = out_of_fold(c, ensemble, teacher, cfg.distill_folds)
+    else:
+        soft = teacher.proba(prep.texts["train"], c.seqs["train"])
     targets = [cfg.distill_alpha * soft + (1 - cfg.distill_alpha) * truth]
     seqs = list(c.seqs["train"])
     n_unlabeled = 0
@@ -148,4 +201,5 @@ def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
         labelled_texts=len(c.seqs["train"]),
         unlabeled_texts=n_unlabeled,
         alpha=cfg.distill_alpha,
+        folds=cfg.distill_folds,
     )
