@@ -276,3 +276,16 @@ def test_a_budget_too_small_for_one_trial(tmp_path, space_file, capsys):
     err = capsys.readouterr().err
     assert "--timeout 0.01 s ended before one trial finished" in err
     assert not (tmp_path / "o" / "t").exists()
+
+
+def test_trials_never_preprocess_a_test_file(tmp_path):
+    import pandas as pd
+
+    from nlp_pp.cache import Cache
+    from nlp_pp.training.dataset import prepare_data
+
+    test = tmp_path / "test.csv"
+    pd.read_csv(SAMPLE).head(50).to_csv(test, index=False)
+    cfg = ExperimentConfig(data=str(SAMPLE), test_data=str(test), max_rows=200, n_jobs=1)
+    prep = prepare_data(cfg, Cache(None), test_tokens=False)
+    assert prep.tokens["test"] == [] and len(prep.texts["test"]) == 50 and prep.tokens["train"]

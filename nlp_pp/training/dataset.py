@@ -109,8 +109,11 @@ def _split(
     return labels, {"train": train_df, "val": val_df, "test": test_df}, None
 
 
-def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
-    """Load, split (or read the test file), preprocess and describe the data of ``cfg``."""
+def prepare_data(cfg: ExperimentConfig, cache: Cache, *, test_tokens: bool = True) -> Prepared:
+    """Load, split (or read the test file), preprocess and describe the data of ``cfg``.
+
+    ``test_tokens=False`` leaves a ``--test-data`` file's texts unpreprocessed (``tokens["test"]`` is
+    empty): what a tuning trial needs, which never scores the test split."""
     t0 = time.perf_counter()
     df, report = load_dataset(
         cfg.data,
@@ -132,7 +135,9 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
     all_tokens = cached_tokens(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs)
     by_text = dict(zip(df["text"], all_tokens))
     tokens = {s: [by_text[t] for t in frames[s]["text"]] for s in ("train", "val")}
-    if test_report is not None:
+    if test_report is not None and not test_tokens:
+        tokens["test"] = []
+    elif test_report is not None:
         tokens["test"] = cached_tokens(
             frames["test"]["text"].tolist(),
             cfg.preprocess,

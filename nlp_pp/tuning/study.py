@@ -154,7 +154,9 @@ class Objective:
         from ..vectors.fasttext import embedding_matrix
         from ..vectors.vocab import Vocab
 
-        prep = self.prepared.get_or(cfg.preprocess.fingerprint(), lambda: prepare_data(cfg, self.cache))
+        prep = self.prepared.get_or(
+            cfg.preprocess.fingerprint(), lambda: prepare_data(cfg, self.cache, test_tokens=False)
+        )
         vectors = None
         if cfg.inits[0] == "fasttext":
             key = json.dumps(
