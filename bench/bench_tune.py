@@ -90,7 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     fixed = ("number", "state", "val_macro_f1", "epochs", "seconds", "stopped", "as_given")
     names = [k for k in rows[0] if k not in fixed]
-    params = [[k, best[k] or "—", given[k] or "—"] for k in names if best[k] or given[k]]
+
+    def shown(v: str) -> str:
+        try:
+            return f"{float(v):.4g}" if "." in v else v
+        except ValueError:
+            return v
+
+    params = [[k, shown(best[k]) or "—", shown(given[k]) or "—"] for k in names if best[k] or given[k]]
     seconds = sum(float(r["seconds"] or 0) for r in rows)
     states = {s: sum(r["state"] == s for r in rows) for s in ("complete", "pruned", "fail")}
     diff = float(best["val_macro_f1"]) - float(given["val_macro_f1"])
