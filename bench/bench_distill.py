@@ -99,6 +99,8 @@ def setup_args(setup: str, seed: int) -> list[str]:
 
 def train(setup: str, seeds: str, student: str, extra: list[str]) -> Path:
     name = f"{setup}-{student}-seeds{seeds.replace(',', '')}"
+    if extra:  # other options, another run
+        name += "-" + "".join(c if c.isalnum() else "_" for c in "".join(extra)).strip("_")[:60]
     run = OUT / name
     if not (run / "metrics.json").exists():
         cmd = [
