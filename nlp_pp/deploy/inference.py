@@ -423,6 +423,8 @@ class OnnxRunner:
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # every length group is a new input shape: a memory plan per shape is work that is never reused
+        opts.enable_mem_pattern = False
         try:
             self.session = ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own types for a damaged graph
