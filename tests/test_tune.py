@@ -71,6 +71,8 @@ def test_register_family_adds_its_parameters(monkeypatch):
     assert space.applies("ngram_buckets", "wide", "random") and space.applies("layers", "wide", "random")
     assert not space.applies("ngram_buckets", "gru", "random")
     assert not space.applies("pooling", "wide", "random")
+    assert space.applies("pooling", "jamo_gru", "random")  # a variant named after its recurrent family
+    assert not space.applies("pooling", "other", "random")
 
 
 def test_space_file_overrides_and_errors():

@@ -161,6 +161,15 @@ def register_family(name: str, params: set[str] | frozenset[str], extra: list[Pa
 _EXTRA: dict[str, Param] = {}
 
 
+def family_params(model: str) -> frozenset[str]:
+    """The family-specific parameters of ``model``: its own (:data:`FAMILY_PARAMS`), else those of the
+    family its name ends with (``wide_gru`` -> ``gru``: a variant of a recurrent model), else none."""
+    if model in FAMILY_PARAMS:
+        return FAMILY_PARAMS[model]
+    base = model.rsplit("_", 1)[-1]
+    return FAMILY_PARAMS.get(base, frozenset()) if base != model else frozenset()
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """The parameters of a study, by name (:func:`build_space`)."""
@@ -172,7 +181,7 @@ class SearchSpace:
         p = self.params[name]
         if p.only_init is not None and init != p.only_init:
             return False
-        return name not in SPECIFIC or name in FAMILY_PARAMS.get(model, frozenset())
+        return name not in SPECIFIC or name in family_params(model)
 
     def sample(self, trial, models: tuple[str, ...], inits: tuple[str, ...]) -> dict[str, Any]:
         """A trial's values: ``model``, ``init`` and every parameter that applies to them."""
