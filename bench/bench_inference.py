@@ -320,15 +320,120 @@ def load_test(export_dir: Path, texts: list[str], requests: int, per_request: in
 # --------------------------------------------------------------------------- main
 
 
+PREDICT_CHILD = r"""
+import json, sys, time
+import pandas as pd
+from nlp_pp import load_classifier
+path, model, mode, n = sys.argv[1], sys.argv[2] or None, sys.argv[3], int(sys.argv[4])
+texts = pd.read_csv(sys.argv[5])["document"].fillna("").astype(str).tolist()[:n]
+clf = load_classifier(path, model=model, threads=1, trust_torchscript=True)
+clf.predict(texts[:256])
+t = time.perf_counter()
+if mode == "predict":  # the user's path: one call over every text
+    clf.predict(texts)
+else:  # the benchmark's path: calibrated probabilities, batches of 256
+    for s in range(0, n, 256):
+        clf.predict_proba(texts[s:s + 256])
+print(json.dumps({"msgs_per_s": n / (time.perf_counter() - t)}))
+"""
+
+
+def predict_speed(code: Path, path: Path, model: str | None, mode: str, n: int, data_dir: Path) -> float:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PREDICT_CHILD,
+            str(path),
+            model or "",
+            mode,
+            str(n),
+            str(data_dir / "test.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=code,
+    )
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])["msgs_per_s"]
+
+
+def predict_paths(a, load0, argv) -> None:
+    """``predict`` against the benchmark's path: both setups, before (``--before`` checkout) and now."""
+    sample = OUT / "sample-gru-fasttext"
+    if not (sample / "metrics.json").exists():
+        subprocess.run(
+            [sys.executable, PIPELINE, "--models", "gru", "--inits", "fasttext", "--no-ensemble", "--out",
+             str(OUT), "--name", sample.name],
+            check=True,
+        )  # fmt: skip
+    run256 = train("gru-fasttext-h256", [], a.data_dir)
+    sample_onnx = export(sample, "sample-onnx")
+    nsmc_onnx = export(run256, "onnx")
+    setups = [
+        ("user: sample-trained, predict(), 5,000 reviews in one call", sample_onnx, sample, "predict", 5000),
+        ("benchmark: NSMC-trained, predict_proba, batches of 256", nsmc_onnx, run256, "proba", a.n),
+    ]
+    codes = [("before", a.before), ("now", PROJECT_ROOT)] if a.before else [("now", PROJECT_ROOT)]
+    speeds: dict[tuple, list[float]] = {}
+    for _ in range(a.rounds):
+        for label, onnx, run, mode, n in setups:
+            for code_name, code in codes:
+                for kind, path, model in (("onnx", onnx, None), ("tfidf", run, "tfidf_logreg")):
+                    v = predict_speed(code, path, model, mode, n, a.data_dir)
+                    speeds.setdefault((label, code_name, kind), []).append(v)
+                    print(label, code_name, kind, f"{v:,.0f}", flush=True)
+    rows, goals = [], []
+    for label, *_ in setups:
+        for code_name, _ in codes:
+            onnx = float(np.median(speeds[(label, code_name, "onnx")]))
+            base = float(np.median(speeds[(label, code_name, "tfidf")]))
+            rows.append([label, code_name, f"{onnx:,.0f}", f"{base:,.0f}", f"{onnx / base:.2f}×"])
+            if code_name == "now":
+                ok = onnx / base >= 0.3
+                goals.append(f"- {label}: {onnx / base:.2f}× (goal ≥ 0.30×): **{'PASS' if ok else 'MISS'}**")
+    body = "\n".join(
+        [
+            "### `predict` as fast as the benchmark's path",
+            "",
+            f"Measured {today()} with `{command_line(__file__, argv)}` "
+            f"(load at start: {format_load(load0)}); "
+            "one thread (`load_classifier(..., threads=1)`, `OMP_NUM_THREADS=1`), one process per cell, "
+            f"{a.rounds} interleaved rounds, median shown. ONNX exports of BiGRU-256 + FastText: one trained "
+            "on the embedded spam sample (a user's first run), one on the 150k NSMC training reviews; the "
+            "TF-IDF + logistic regression baseline of the same run beside each, through the same call. "
+            'Texts: NSMC test reviews. "before" is the code before this change '
+            f'(`{a.before_rev}`), "now" this checkout.',
+            "",
+            md_table(["setup", "code", "BiGRU ONNX msg/s", "TF-IDF msg/s", "ratio"], rows, "llrrr"),
+            "",
+            *goals,
+        ]
+    )
+    print(body)
+    if not a.no_write:
+        write_section("inference-predict", body)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     ap.add_argument("--n", type=int, default=10_000, help="test reviews per throughput measurement")
     ap.add_argument("--skip-serve", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--predict", action="store_true", help="only the predict-vs-benchmark-path comparison")
+    ap.add_argument("--before", type=Path, help="a checkout of the code before, measured beside this one")
+    ap.add_argument("--before-rev", default="", help="its revision, for the text")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args(argv)
     load0 = load_average()
     OUT.mkdir(parents=True, exist_ok=True)
+    if a.predict:
+        predict_paths(a, load0, argv if argv is not None else sys.argv[1:])
+        return 0
     run256 = train("gru-fasttext-h256", [], a.data_dir)
     run128 = train("gru-fasttext-h128", ["--hidden", "128", "--no-baseline"], a.data_dir)
     exports = {

@@ -83,7 +83,8 @@ def run_parser() -> argparse.ArgumentParser:
         description="Train RNN/LSTM/GRU classifiers with random and FastText embedding initialisation on a "
         "labelled Korean CSV and write a comparison report. Subcommands (each with --help): predict "
         "(classify texts with a saved run), export (a self-contained model directory), serve (HTTP), "
-        "pretrain (FastText on unlabelled text), suggest (which unlabelled messages to label next).",
+        "pretrain (FastText on unlabelled text), suggest (which unlabelled messages to label next), tune "
+        "(search the options within a budget).",
     )
     groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
     _add_options(p, groups=groups)
@@ -106,7 +107,8 @@ TRUST_HELP = (
 
 THREADS_HELP = (
     "inference threads, at most this machine's cores; auto: $NLP_PP_THREADS or $OMP_NUM_THREADS when set, "
-    "else 1"
+    "else one thread for an ONNX export (a second bought nothing: BENCHMARKS.md, inference) and torch "
+    "adapting to the cores other processes leave"
 )
 
 
@@ -164,6 +166,101 @@ def export_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantize", choices=("int8",), help="int8 weights (ONNX only): smaller, faster for LSTM")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
+
+
+def tune_parser() -> argparse.ArgumentParser:
+    """The run's options (generated, as for a run) plus the search's budget and space."""
+    p = Parser(
+        prog="pipeline.py tune",
+        argument_default=argparse.SUPPRESS,
+        description="Search the options of a run with Optuna (TPE, median pruning) within a budget, on the "
+        "validation split only; write best.toml and a tuning report, then run the best configuration once "
+        "with the test split. Needs the [tune] extra.",
+    )
+    groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
+    _add_options(p, groups=groups)
+    t = p.add_argument_group("search")
+    t.add_argument(
+        "--trials", metavar="N", help="finished trials in the study (default: 20 without --timeout)"
+    )
+    t.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="time budget of the search; a trial running when it ends stops after its epoch",
+    )
+    t.add_argument(
+        "--space",
+        metavar="FILE",
+        help="TOML or YAML file changing the search space: lr = { low = 0.0005, high = 0.005, log = true }, "
+        'hidden = { choices = [128, 256] }, pooling = "max" (fixed)',
+    )
+    t.add_argument(
+        "--final",
+        action=argparse.BooleanOptionalAction,
+        help="run the best configuration once with the test split at the end (default: on)",
+    )
+    r = groups["run"]
+    r.add_argument(
+        "--config", metavar="FILE", help="TOML or YAML file of run options (command-line options win)"
+    )
+    r.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the search of a tuning directory with its saved options (--trials and --timeout may "
+        "be given anew)",
+    )
+    r.add_argument("--debug", action="store_true", default=False, help="show tracebacks of unexpected errors")
+    return p
+
+
+def _number(text: str | None, flag: str, kind: type):
+    from nlp_pp.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(
+            f"{flag} must be {'an integer' if kind is int else 'a number'} (got {text!r})"
+        ) from None
+    return value
+
+
+def cmd_tune(argv: list[str]) -> int:
+    args = tune_parser().parse_args(argv)
+    from nlp_pp.errors import ConfigError
+    from nlp_pp.tuning.study import check_budget, require_optuna
+
+    search = {k: vars(args).pop(k, None) for k in ("trials", "timeout", "space", "final", "resume")}
+    trials = _number(search["trials"], "--trials", int)
+    timeout = _number(search["timeout"], "--timeout", float)
+    check_budget(trials, timeout)
+    require_optuna()
+    space, source = None, "the search space"
+    if search["space"] is not None:
+        from nlp_pp.config import read_config_file
+
+        space, source = read_config_file(search["space"]), f"--space {search['space']}"
+        from nlp_pp.tuning.space import build_space
+
+        build_space(space, source)  # checked before any work starts
+    from nlp_pp.tuning import run_tune
+
+    final = True if search["final"] is None else search["final"]
+    if search["resume"]:
+        if [k for k in vars(args) if k not in ("debug",)] or space is not None:
+            raise ConfigError(
+                "--resume continues a search with its saved options; give only --trials or --timeout"
+            )
+        out = run_tune(None, trials=trials, timeout=timeout, resume=search["resume"], final=final)
+    else:
+        out = run_tune(
+            build_config(args), trials=trials, timeout=timeout, space=space, space_source=source, final=final
+        )
+    print(f"best: {out / 'best.toml'}")
+    print(f"report: {out / 'report.html'}")
+    return 0
 
 
 PRETRAIN_OPTIONS = {
@@ -342,18 +439,32 @@ def cmd_predict(argv: list[str]) -> int:
         args.run,
         model=args.model,
         device=args.device,
-        threads=threads.intra_op,
+        threads=inference_threads(threads),
         trust_torchscript=args.trust_torchscript,
     )
+    lines = []
     for row in clf.predict(texts, threshold=args.threshold, explain=args.explain):
         if args.json:
-            print(json.dumps(row, ensure_ascii=False, allow_nan=False))
+            lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False))
             continue
         line = f"{row['label']}\t{row['prob']:.4f}\t{_one_line(row['text'])}"
         if args.explain:
             line += "\t" + " ".join(f"{e['token']}({e['contribution']:+.3f})" for e in row["explanation"])
-        print(line)
+        lines.append(line)
+    if lines:  # one write, not one per text
+        sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def inference_threads(settings) -> int:
+    """ONNX Runtime's threads for ``predict`` and ``serve``: the number asked for, and 1 for ``auto``.
+
+    ``auto`` lets torch follow the CPU other processes take (:mod:`nlp_pp.training.threads`), but an
+    ONNX Runtime session keeps the thread count it was made with, and a second thread bought nothing
+    for an exported recurrent model on one message batch at a time while costing the baseline a
+    quarter of its speed (BENCHMARKS.md, inference).
+    """
+    return 1 if settings.source == "auto" else settings.intra_op
 
 
 def _stdin_lines() -> list[str]:
@@ -498,7 +609,7 @@ def cmd_serve(argv: list[str]) -> int:
     clf = load_classifier(
         args.model_dir or args.run,
         model=args.model,
-        threads=threads.intra_op,
+        threads=inference_threads(threads),
         trust_torchscript=args.trust_torchscript,
     )
     limits = {"max_body_bytes": args.max_body_bytes} if args.max_body_bytes is not None else {}
@@ -568,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
             "serve": cmd_serve,
             "pretrain": cmd_pretrain,
             "suggest": cmd_suggest,
+            "tune": cmd_tune,
         }
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

@@ -231,6 +231,45 @@ class ExperimentConfig:
         group="models",
         metavar="X",
     )
+    distill: bool = option(
+        False,
+        Boolean(),
+        "add a distilled student: one --distill-model network trained on the ensemble's calibrated "
+        "probabilities over the training split and the --unlabeled texts, the ensemble's accuracy at one "
+        "model's cost (BENCHMARKS.md, distill)",
+        group="models",
+    )
+    distill_model: str = option(
+        "gru",
+        OneOf(*MODEL_NAMES),
+        "the distilled student's model family (its sizes are the run's: --hidden, --emb-dim, ...)",
+        group="models",
+    )
+    distill_alpha: float = option(
+        0.5,
+        Interval(float, 0, 1),
+        "weight of the teacher's probabilities in the targets of the labelled training texts (the rest is "
+        "their true label: the teacher's members saw these texts, see --distill-folds); unlabelled texts "
+        "learn from the teacher alone",
+        group="models",
+    )
+    distill_folds: int = option(
+        0,
+        Interval(int, 0),
+        "the teacher's probabilities on the training split: 0 = from the ensemble as trained (in-sample "
+        "for its members); K >= 2 = out-of-fold, each member retrained on K-1 folds to score the K-th "
+        "(K times the members' training; honest probabilities where no unlabelled text is given)",
+        group="models",
+        metavar="K",
+    )
+    distill_max_unlabeled: int = option(
+        100_000,
+        Interval(int, 0),
+        "most --unlabeled texts the student learns from (the first ones, after leaving out every labelled "
+        "text)",
+        group="models",
+        metavar="N",
+    )
     device: str = option(
         "auto",
         Text("auto, cpu, cuda or cuda:N"),
@@ -382,6 +421,12 @@ class ExperimentConfig:
                 "self_training_rounds",
                 "0 without unlabelled text (--unlabeled or --self-training-texts)",
                 self.self_training_rounds,
+            )
+        if self.distill_folds == 1:
+            raise invalid(self, "distill_folds", "0 (in-sample) or at least 2 folds", 1)
+        if self.distill and not self.ensemble:
+            raise invalid(
+                self, "distill", "off with --no-ensemble (the ensemble is the student's teacher)", True
             )
         if self.text_col == self.label_col:
             raise invalid(self, "label_col", "a different column than --text-col", self.label_col)

@@ -30,6 +30,7 @@ from .schemas import SCHEMAS, Record, json_schema, optional
 SCHEMA_VERSION = 2  # of metrics.json: 2 = typed results (thresholds with counts, test overlap)
 BASELINE = "tfidf_logreg"  # the baseline's name in results, metrics.json and --model
 ENSEMBLE = "ensemble"  # the ensemble's name in results, metrics.json and --model
+DISTILLED = "distilled"  # the distilled student's name in results, metrics.json and --model
 
 
 # --------------------------------------------------------------------------- one model's scores
@@ -297,7 +298,37 @@ class EnsembleResult(Evaluation):
         return self.name, self.init
 
 
-ModelResult = RunResult | BaselineResult | EnsembleResult
+@dataclass(frozen=True, kw_only=True)
+class DistilledResult(RunResult):
+    """A single student network trained on the ensemble's calibrated probabilities (``metrics.json``
+    ``distilled``): the keys of a run, plus what it learned from.
+
+    ``model`` is the student's family and ``init`` its embedding initialisation; it is saved and
+    named ``distilled`` (``results/distilled.json``, ``models/distilled.pt``, ``--model distilled``).
+    ``teacher`` lists the ensemble's members; ``labelled_texts`` and ``unlabeled_texts`` count the
+    texts it learned from; ``alpha`` is the teacher's weight in the labelled texts' targets, ``folds``
+    how the teacher scored them (0: in-sample, K: out-of-fold).
+    """
+
+    teacher: list[str] = field(default_factory=list)
+    labelled_texts: int = 0
+    unlabeled_texts: int = 0
+    alpha: float = 0.5
+    folds: int = 0
+
+    name: ClassVar[str] = DISTILLED
+    row_init: ClassVar[str] = "distilled"  # its row's "init" in tables and rankings
+
+    @property
+    def key(self) -> str:
+        return DISTILLED
+
+    @property
+    def configuration(self) -> tuple[str, str]:
+        return DISTILLED, self.row_init
+
+
+ModelResult = RunResult | BaselineResult | EnsembleResult | DistilledResult
 
 
 @dataclass(frozen=True)
@@ -552,6 +583,7 @@ class Metrics(Record):
     runs: list[RunResult] = field(default_factory=list)
     baseline: BaselineResult | None = None
     ensemble: EnsembleResult | None = None
+    distilled: DistilledResult | None = optional()
     comparisons: list[Comparison] = field(default_factory=list)
     explanations: Explanations | None = None
     reliability: Reliability | None = None
@@ -573,7 +605,7 @@ class Metrics(Record):
 
     def result(self, key: str) -> ModelResult | None:
         """The run, baseline or ensemble saved under ``key`` (``None`` when there is none)."""
-        for r in (*self.runs, self.baseline, self.ensemble):
+        for r in (*self.runs, self.baseline, self.ensemble, self.distilled):
             if r is not None and r.key == key:
                 return r
         return None

@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..results import BaselineResult, EnsembleResult, Metrics, RunResult
+from ..results import BaselineResult, DistilledResult, EnsembleResult, Metrics, RunResult
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ConfigurationScore:
     @property
     def label(self) -> str:
         """How tables and comparisons name it: ``gru + fasttext``, or the baseline's / ensemble's name."""
-        return self.model if self.init in (BASELINE_INIT, ENSEMBLE_INIT) else f"{self.model} + {self.init}"
+        return self.model if self.init in SINGLE_INITS else f"{self.model} + {self.init}"
 
 
 def _or_low(x: float) -> float:
@@ -51,14 +51,18 @@ def _mean(values: Sequence[float]) -> float:
 
 BASELINE_INIT = "baseline"  # the ``init`` of the baseline's row
 ENSEMBLE_INIT = "ensemble"  # the ``init`` of the ensemble's row
+DISTILLED_INIT = "distilled"  # the ``init`` of the distilled student's row
+SINGLE_INITS = (BASELINE_INIT, ENSEMBLE_INIT, DISTILLED_INIT)  # rows of one model each, named by their model
 
 
 def rank_configurations(
     runs: Sequence[RunResult],
     baseline: BaselineResult | None = None,
     ensemble: EnsembleResult | None = None,
+    distilled: DistilledResult | None = None,
 ) -> list[ConfigurationScore]:
-    """Configurations of ``runs``, the baseline and the ensemble, best validation first.
+    """Configurations of ``runs``, the baseline, the ensemble and the distilled student, best validation
+    first.
 
     The ensemble's validation macro-F1 is its cross-fitted one (:mod:`nlp_pp.decisions.scoring`). It
     comes first exactly when its soft vote beat picking the best single member on cross-fitted
@@ -80,7 +84,7 @@ def rank_configurations(
         )
         for (m, i), rs in groups.items()
     ]
-    for row, init in ((baseline, BASELINE_INIT), (ensemble, ENSEMBLE_INIT)):
+    for row, init in ((baseline, BASELINE_INIT), (ensemble, ENSEMBLE_INIT), (distilled, DISTILLED_INIT)):
         if row is not None:
             scores.append(
                 ConfigurationScore(row.name, init, 1, row.val.get("macro_f1"), row.val.get("accuracy"))
@@ -97,11 +101,11 @@ def rank_configurations(
 def best_model(metrics: Metrics) -> str:
     """The model ``predict`` uses by default: the best seed of the best configuration, the baseline or the
     ensemble."""
-    ranked = rank_configurations(metrics.runs, metrics.baseline, metrics.ensemble)
+    ranked = rank_configurations(metrics.runs, metrics.baseline, metrics.ensemble, metrics.distilled)
     if not ranked:
         raise ValueError("no trained model")
     top = ranked[0]
-    if top.init in (BASELINE_INIT, ENSEMBLE_INIT):
+    if top.init in SINGLE_INITS:
         return top.model
     return best_run([r for r in metrics.runs if r.configuration == (top.model, top.init)]).key
 

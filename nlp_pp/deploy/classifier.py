@@ -87,7 +87,10 @@ class Classifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities ``[N, C]`` (columns in :attr:`labels` order)."""
-        texts = check_texts(texts)
+        return self._proba(check_texts(texts))
+
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        """:meth:`predict_proba` of texts already checked."""
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         logits = self._scorer(texts)
@@ -118,25 +121,30 @@ class Classifier:
         ):
             raise ConfigError(f"threshold must be a number in [0, 1] (got {threshold!r})")
         texts = check_texts(texts)
-        probs = self.predict_proba(texts)
+        probs = self._proba(texts)
         chosen = self.decide(probs, threshold)
         thr = self.threshold if threshold is None else threshold
         explanations = self.explain(texts, targets=chosen, top=top) if explain else None
+        # plain Python numbers, converted once per array (not one NumPy scalar per value)
+        rows, picked = probs.tolist(), chosen.tolist()
+        labels = self.labels
+        positive = None
+        if self.positive_label is not None and thr is not None:
+            positive = (labels.index(self.positive_label), self.positive_label, float(thr))
         out = []
-        for i, (text, k) in enumerate(zip(texts, chosen)):
+        for i, (text, k, p) in enumerate(zip(texts, picked, rows)):
             row = {
                 "text": text,
-                "label": self.labels[k],
-                "prob": float(probs[i, k]),
-                "probs": {lab: float(probs[i, j]) for j, lab in enumerate(self.labels)},
+                "label": labels[k],
+                "prob": p[k],
+                "probs": dict(zip(labels, p)),
                 "decision": None,
             }
-            if self.positive_label is not None and thr is not None:
-                pos = self.labels.index(self.positive_label)
+            if positive is not None:
                 row["decision"] = {
-                    "positive_label": self.positive_label,
-                    "threshold": float(thr),
-                    "is_positive": bool(k == pos),
+                    "positive_label": positive[1],
+                    "threshold": positive[2],
+                    "is_positive": k == positive[0],
                 }
             if explanations is not None:
                 row["explanation"] = explanations[i]

@@ -36,6 +36,10 @@ METADATA_KEY = "nlp_pp"
 """ONNX ``metadata_props`` key / TorchScript extra-file name (``nlp_pp.json``) of an exported model's
 metadata."""
 DEFAULT_MAX_BATCH = 256
+ONNX_MAX_BATCH = 64
+"""Rows per ONNX Runtime call: a recurrent graph's per-step working set (rows x hidden, and every step's
+input projection) stays in the CPU's caches; larger calls were slower per message on one thread
+(BENCHMARKS.md, inference: "predict")."""
 TS_EXTRA = f"{METADATA_KEY}.json"
 SERVE_HINT = "pip install 'nlp_pp[serve]'"
 
@@ -396,7 +400,7 @@ class OnnxRunner(LogitsRunner):
         path: str | Path,
         *,
         threads: int = 1,
-        max_batch: int = DEFAULT_MAX_BATCH,
+        max_batch: int = ONNX_MAX_BATCH,
         pad_idx: int | None = None,
         max_length: int = 64,
     ) -> None:
@@ -425,6 +429,8 @@ class OnnxRunner(LogitsRunner):
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # every length group is a new input shape: a memory plan per shape is work that is never reused
+        opts.enable_mem_pattern = False
         try:
             self.session = ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own types for a damaged graph

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_run, rank_configurations
+from ..decisions.selection import SINGLE_INITS, best_run, rank_configurations
 from ..results import Metrics, ModelResult, RunResult
 from .view import as_metrics, num
 
@@ -109,10 +109,12 @@ def summarize(results: Any) -> pd.DataFrame:
     """
     res = as_metrics(results)
     rows = {config: _summary_row(*config, runs) for config, runs in group_runs(res).items()}
-    for single in (res.baseline, res.ensemble):
+    for single in (res.baseline, res.ensemble, res.distilled):
         if single is not None:
             rows[single.configuration] = _summary_row(*single.configuration, [single])
-    order = [(s.model, s.init) for s in rank_configurations(res.runs, res.baseline, res.ensemble)]
+    order = [
+        (s.model, s.init) for s in rank_configurations(res.runs, res.baseline, res.ensemble, res.distilled)
+    ]
     order = [k for k in order if k in rows] + [k for k in rows if k not in order]
     df = pd.DataFrame([rows[k] for k in order], columns=SUMMARY_COLUMNS)
     df[SUMMARY_COLUMNS[3:]] = df[SUMMARY_COLUMNS[3:]].astype(float)
@@ -136,9 +138,7 @@ def _summary_row(model: str, init: str, runs: Sequence[ModelResult]) -> dict:
         "macro_f1_std": std(f1),
         "roc_auc_mean": mean(r.test.get("roc_auc") for r in runs),
         "pr_auc_mean": mean(r.test.get("pr_auc") for r in runs),
-        "best_epoch_mean": mean(num(r.best_epoch) for r in runs)
-        if init not in (BASELINE_INIT, ENSEMBLE_INIT)
-        else math.nan,
+        "best_epoch_mean": mean(num(r.best_epoch) for r in runs) if init not in SINGLE_INITS else math.nan,
         "train_seconds_mean": mean(num(getattr(r, "train_seconds", None)) for r in runs),
     }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT
+from ..decisions.selection import BASELINE_INIT, SINGLE_INITS
 from ..results import Comparison, FastTextFacts
 from .analysis import MIN_EFFECT
 from .context import RANKING_NOTE, Context, name_of, representative, row_metric
@@ -196,7 +196,7 @@ def summary(doc: Document, ctx: Context) -> None:
     rows, classes = [], []
     for i, row in s.iterrows():
         is_base = row["init"] == BASELINE_INIT
-        single = row["init"] in (BASELINE_INIT, ENSEMBLE_INIT)
+        single = row["init"] in SINGLE_INITS
         cells = [
             str(i + 1),
             Bold(row["model"]) if i == 0 else row["model"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT
+from ..decisions.selection import BASELINE_INIT, DISTILLED_INIT, ENSEMBLE_INIT, SINGLE_INITS
 from ..results import Metrics, ModelResult
 from .analysis import best_seed_run, fasttext_effect, group_runs, summarize
 from .document import Code, Plot
@@ -31,9 +31,7 @@ class Context:
         self.groups = group_runs(results)
         self.summary = summarize(results)
         self.effect = fasttext_effect(results)
-        self.neural = self.summary[~self.summary["init"].isin((BASELINE_INIT, ENSEMBLE_INIT))].reset_index(
-            drop=True
-        )
+        self.neural = self.summary[~self.summary["init"].isin(SINGLE_INITS)].reset_index(drop=True)
         base = self.summary[self.summary["init"] == BASELINE_INIT]
         self.base_row = base.iloc[0] if not base.empty else None
         self.top = self.summary.iloc[0] if not self.summary.empty else None  # best on validation, any kind
@@ -68,13 +66,15 @@ def name_of(row) -> str:
         return f"the TF-IDF + logistic-regression baseline ({row['model']})"
     if row["init"] == ENSEMBLE_INIT:
         return "the ensemble (soft vote chosen on validation)"
+    if row["init"] == DISTILLED_INIT:
+        return "the distilled student (one network trained on the ensemble's probabilities)"
     return config_name(row["model"], row["init"])
 
 
 def short_name(row, run: ModelResult) -> str:
     """How tables name a summary row's representative run."""
-    if row["init"] in (BASELINE_INIT, ENSEMBLE_INIT):
-        return f"{row['model']} ({row['init']})" if row["init"] == BASELINE_INIT else "ensemble"
+    if row["init"] in SINGLE_INITS:
+        return f"{row['model']} ({row['init']})" if row["init"] == BASELINE_INIT else row["model"]
     return config_name(row["model"], row["init"]) + (f" (seed {run.seed})" if run.seed is not None else "")
 
 
@@ -84,5 +84,7 @@ def representative(ctx: Context, model: str, init: str) -> ModelResult | None:
         return ctx.r.baseline
     if init == ENSEMBLE_INIT:
         return ctx.r.ensemble
+    if init == DISTILLED_INIT:
+        return ctx.r.distilled
     runs = ctx.groups.get((model, init))
     return best_seed_run(runs) if runs else None

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..decisions.selection import BASELINE_INIT
+from ..decisions.selection import BASELINE_INIT, SINGLE_INITS
 from ..results import Lengths, ModelResult, Reliability, RunResult
 from .analysis import INIT_ORDER
 from .view import num
@@ -116,7 +116,7 @@ def init_colour(init: str, inits: Sequence[str]) -> str:
 
 
 def plot_overview(summary: pd.DataFrame) -> Figure:
-    neural = summary[summary["init"] != BASELINE_INIT]
+    neural = summary[~summary["init"].isin(SINGLE_INITS)]
     base = summary[summary["init"] == BASELINE_INIT]
     models = list(dict.fromkeys(neural["model"]))
     inits = [i for i in INIT_ORDER if i in set(neural["init"])] + [

@@ -96,8 +96,11 @@ def _split(
     return labels, {"train": train_df, "val": val_df, "test": test_df}, None
 
 
-def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
-    """Load, split (or read the test file), preprocess and describe the data of ``cfg``."""
+def prepare_data(cfg: ExperimentConfig, cache: Cache, *, test_tokens: bool = True) -> Prepared:
+    """Load, split (or read the test file), preprocess and describe the data of ``cfg``.
+
+    ``test_tokens=False`` leaves a ``--test-data`` file's texts unpreprocessed (``tokens["test"]`` is
+    empty): what a tuning trial needs, which never scores the test split."""
     t0 = time.perf_counter()
     with stage("load"):
         df, report = load_dataset(
@@ -121,7 +124,9 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache) -> Prepared:
         key = [report.sha256, cfg.text_col, cfg.label_col, report.encoding, cfg.max_rows, cfg.split_seed]
         store = cached_token_arrays(df["text"].tolist(), cfg.preprocess, cache, key, cfg.n_jobs, cfg.cluster)
         tokens = {s: store.rows(frames[s]["_row"].to_numpy()) for s in ("train", "val")}
-        if test_report is not None:
+        if test_report is not None and not test_tokens:
+            tokens["test"] = store.rows(np.zeros(0, dtype=np.int64))  # a tuning trial never scores it
+        elif test_report is not None:
             test_store = cached_token_arrays(
                 frames["test"]["text"].tolist(),
                 cfg.preprocess,

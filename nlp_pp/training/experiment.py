@@ -33,15 +33,17 @@ from ..decisions.scoring import (
     reliability,
     softmax,
 )
-from ..decisions.selection import BASELINE_INIT, ENSEMBLE_INIT, best_model, best_run, rank_configurations
+from ..decisions.selection import BASELINE_INIT, SINGLE_INITS, best_model, best_run, rank_configurations
 from ..deploy.load import load_classifier
 from ..errors import ConfigError, DataError, RunError
 from ..files import read_json, write_json
 from ..resources import package_versions
 from ..results import (
     BASELINE,
+    DISTILLED,
     ENSEMBLE,
     BaselineResult,
+    DistilledResult,
     EnsembleResult,
     Epoch,
     Metrics,
@@ -120,6 +122,62 @@ def fit_baseline(c: Comparison) -> BaselineResult:
     )
 
 
+def fit_model(
+    c: Comparison,
+    model: str,
+    init: str,
+    seed: int,
+    *,
+    on_epoch=None,
+    train: tuple[Sequence[Sequence[int]], np.ndarray] | None = None,
+    desc: str | None = None,
+):
+    """Build and train one network on the training split (or on ``train``: sequences and hard or soft
+    labels), early-stopped on the validation split; returns ``(net, FitResult)``. Nothing is saved and
+    the test split is not read (``on_epoch``: see :meth:`Trainer.fit`). Under torchrun each rank trains
+    on its share of the batches.
+
+    Words only the pretrained vectors know are ``<UNK>`` to a random-init model while it trains, as
+    they are after (their rows are set to the trained ``<UNK>`` row).
+    """
+    cfg, prep = c.cfg, c.prep
+    set_seed(seed)
+    net = models.build_model(
+        cfg.model_config(model, len(c.vocab), len(prep.labels), init),
+        c.matrix if init == "fasttext" else None,
+        tokens=c.vocab.itos,  # the families that read spelling build their tables from it
+    )
+    x_train, y_train = train if train is not None else (c.seqs["train"], prep.y["train"])
+    x_val = c.seqs["val"]
+    beyond = init == "random" and c.vocab.training_size < len(c.vocab)
+    if beyond:
+        x_train, x_val = (beyond_as_unknown(x, c.vocab.training_size) for x in (x_train, x_val))
+    world = distributed.current()
+    if world.active:  # this rank's share of the batches (torchrun)
+        train_loader = distributed.train_loader(x_train, y_train, cfg.batch_size, seed=seed)
+    else:
+        train_loader = make_dataloader(x_train, y_train, cfg.batch_size, shuffle=True, seed=seed)
+    val_loader = make_dataloader(x_val, prep.y["val"], cfg.batch_size * 4, shuffle=False)
+    with stage("epoch"):
+        fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
+            train_loader, val_loader, desc=desc or run_key(model, init, seed), on_epoch=on_epoch
+        )
+    if beyond:
+        untrained_as_unknown(net, c.vocab.training_size)
+    return net, fit
+
+
+def validation_score(c: Comparison, model: str, init: str, seed: int, *, on_epoch=None) -> tuple[float, int]:
+    """Train one configuration and return its validation macro-F1 (argmax decisions, as a run's
+    ``val.macro_f1``) and the epochs run: what a tuner optimises. No test prediction is made."""
+    from ..decisions.metrics import classification_metrics
+
+    net, fit = fit_model(c, model, init, seed, on_epoch=on_epoch)
+    val = predict_logits(net, c.seqs["val"], c.device, c.cfg.batch_size * 4)
+    scores = classification_metrics(c.prep.y["val"], softmax(val), c.prep.labels, c.prep.positive)
+    return float(scores.macro_f1), len(fit.history)
+
+
 def train_one(
     c: Comparison,
     model: str,
@@ -135,40 +193,19 @@ def train_one(
     ``tag`` is then appended to the run's init (``fasttext_self1``) so it is a configuration of its own.
     """
     cfg, prep = c.cfg, c.prep
-    set_seed(seed)
-    net = models.build_model(
-        cfg.model_config(model, len(c.vocab), len(prep.labels), init),
-        c.matrix if init == "fasttext" else None,
-        tokens=c.vocab.itos,  # the families that read spelling build their tables from it
-    )
-    beyond = init == "random" and c.vocab.training_size < len(c.vocab)
-    seqs = c.seqs
-    if beyond:
-        # words only the vectors know are <UNK> to a random-init model while it trains, as they will be after
-        seqs = {s: beyond_as_unknown(v, c.vocab.training_size) for s, v in seqs.items()}
-    x_train, y_train = seqs["train"], prep.y["train"]
+    train = None
     if extra is not None:
-        more = beyond_as_unknown(extra[0], c.vocab.training_size) if beyond else extra[0]
-        x_train = concat_sequences(x_train, more)
-        y_train = np.concatenate([y_train, np.asarray(extra[1])])
-    world = distributed.current()
-    if world.active:  # this rank's share of the batches (torchrun)
-        train_loader = distributed.train_loader(x_train, y_train, cfg.batch_size, seed=seed)
-    else:
-        train_loader = make_dataloader(x_train, y_train, cfg.batch_size, shuffle=True, seed=seed)
-    val_loader = make_dataloader(seqs["val"], prep.y["val"], cfg.batch_size * 4, shuffle=False)
-    key = run_key(model, init + tag, seed)
-    with stage("epoch"):
-        fit = Trainer(net, cfg.train_config(c.class_weight, init), c.device).fit(
-            train_loader, val_loader, desc=key
+        train = (
+            concat_sequences(c.seqs["train"], extra[0]),
+            np.concatenate([prep.y["train"], np.asarray(extra[1])]),
         )
-    if not world.main:
+    key = run_key(model, init + tag, seed)
+    net, fit = fit_model(c, model, init, seed, train=train, desc=key)
+    if not distributed.current().main:
         return None  # rank 0 scores, saves and reports the run
-    if beyond:
-        untrained_as_unknown(net, c.vocab.training_size)
     with stage("predict"):
         scores = Scores(
-            key, *(predict_logits(net, seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
+            key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
         )
     c.run.save_predictions(key, scores.val, scores.test)
     evaluation = evaluate(scores, c.task)
@@ -309,10 +346,10 @@ def run_experiment(cfg: ExperimentConfig | None, *, resume: str | Path | None = 
             raise ConfigError(
                 f"--amp needs a CUDA device (mixed precision pays on GPUs); this run is on {device}"
             )
-        if world.active and cfg.self_training_rounds:
+        if world.active and (cfg.self_training_rounds or cfg.distill):
             raise ConfigError(
-                "--self-training-rounds runs in one process only (its rounds are not sharded over "
-                "torchrun ranks yet); run it without torchrun"
+                "--self-training-rounds and --distill run in one process only (they are not sharded over "
+                "torchrun ranks yet); run them without torchrun"
             )
         check_input_files(cfg)
         cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
@@ -496,6 +533,10 @@ def _run(
             )
         timings["ensemble"] = time.perf_counter() - t0
 
+    distilled = None
+    if cfg.distill:
+        distilled = _distilled(comparison, ensemble, timings)
+
     t0 = time.perf_counter()
     with stage("decisions"):
         comparisons = paired_comparisons(
@@ -520,6 +561,7 @@ def _run(
         runs=runs,
         baseline=baseline,
         ensemble=ensemble,
+        distilled=distilled,
         comparisons=comparisons,
         explanations=explanations,
         config=cfg.to_dict(),
@@ -530,7 +572,7 @@ def _run(
         timings=timings,
         self_training=self_training,
     )
-    if runs or baseline or ensemble:
+    if runs or baseline or ensemble or distilled:
         key = best_model(metrics)
         temperature = metrics.result(key).calibration.temperature
         with stage("decisions"):
@@ -538,6 +580,31 @@ def _run(
             metrics = replace(metrics, reliability=reliability(scores, task, temperature))
     with stage("report"):
         return _finish(run, metrics)
+
+
+def _distilled(c: Comparison, ensemble: EnsembleResult | None, timings: dict) -> DistilledResult | None:
+    """The distilled student (``--distill``): kept from an earlier attempt, or trained now."""
+    from .distill import distill_run
+
+    if ensemble is None:
+        log.warning("--distill: no ensemble (it needs two models or a model and the baseline); no student")
+        return None
+    t0 = time.perf_counter()
+    distilled = c.run.load_result(DISTILLED)
+    if distilled is None:
+        distilled = distill_run(c, ensemble)
+        c.run.save_result(distilled)
+    log.info(
+        "distilled %s student (%d labelled + %d unlabelled texts): validation macro-F1 %.4f, test "
+        "accuracy %.4f",
+        distilled.model,
+        distilled.labelled_texts,
+        distilled.unlabeled_texts,
+        distilled.val.macro_f1,
+        distilled.test.accuracy,
+    )
+    timings["distill"] = time.perf_counter() - t0
+    return distilled
 
 
 def comparison_pairs(
@@ -631,7 +698,7 @@ def summary_lines(metrics: Metrics) -> list[str]:
             f"{r['model']} (baseline)"
             if r["init"] == BASELINE_INIT
             else r["model"]
-            if r["init"] == ENSEMBLE_INIT
+            if r["init"] in SINGLE_INITS
             else f"{r['model']} + {r['init']}"
         )
         n = int(r["n_seeds"])

@@ -29,7 +29,16 @@ from pathlib import Path
 
 from ..errors import RunError
 from ..files import atomic_write, read_json, write_json
-from ..results import BASELINE, ENSEMBLE, BaselineResult, EnsembleResult, ModelResult, RunResult
+from ..results import (
+    BASELINE,
+    DISTILLED,
+    ENSEMBLE,
+    BaselineResult,
+    DistilledResult,
+    EnsembleResult,
+    ModelResult,
+    RunResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +56,10 @@ def run_key(model: str, init: str, seed: int) -> str:
 
 
 def result_class(key: str) -> type[RunResult] | type[BaselineResult] | type[EnsembleResult]:
-    """The result type saved under ``key``: the baseline's, the ensemble's or a model run's."""
-    return BaselineResult if key == BASELINE else EnsembleResult if key == ENSEMBLE else RunResult
+    """The result type saved under ``key``: the baseline's, the ensemble's, the student's or a model run's."""
+    return {BASELINE: BaselineResult, ENSEMBLE: EnsembleResult, DISTILLED: DistilledResult}.get(
+        key, RunResult
+    )
 
 
 # --------------------------------------------------------------------------- a run at work
@@ -299,7 +310,7 @@ def open_run(path: str | Path) -> Path:
 
 def model_file(run: Path, key: str) -> Path:
     """The checkpoint of model run ``key`` inside ``run`` (keys are plain names: no paths allowed)."""
-    if not _KEY_RE.match(key):
+    if not (_KEY_RE.match(key) or key == DISTILLED):
         raise RunError(f"model name {key!r} is not a saved model name such as lstm-fasttext-seed0")
     path = run / "models" / f"{key}.pt"
     if not path.is_file():
@@ -310,7 +321,9 @@ def model_file(run: Path, key: str) -> Path:
 
 def saved_models(run: Path) -> list[str]:
     """Keys of the model checkpoints saved in ``run``."""
-    return sorted(p.stem for p in (run / "models").glob("*.pt") if _KEY_RE.match(p.stem))
+    return sorted(
+        p.stem for p in (run / "models").glob("*.pt") if _KEY_RE.match(p.stem) or p.stem == DISTILLED
+    )
 
 
 def read_result(run: Path, key: str) -> ModelResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -178,8 +179,15 @@ def run_epoch(
             with autocast:
                 logits = model(tokens, lengths)
             logits = logits.float()
-            loss = loss_fn(logits, labels)
-            weight = float(class_weight[labels].sum()) if class_weight is not None else float(len(labels))
+            loss = loss_fn(logits, labels)  # soft targets ([B, C] probabilities) too: distillation
+            soft = labels.is_floating_point()
+            if soft:
+                weight = (
+                    float((labels @ class_weight).sum()) if class_weight is not None else float(len(labels))
+                )
+                labels = labels.argmax(1)  # accuracy and F1 against the most probable class
+            else:
+                weight = float(class_weight[labels].sum()) if class_weight is not None else float(len(labels))
             if train:
                 optimizer.zero_grad(set_to_none=True)
                 scaled = loss / max(weight, 1e-12)
@@ -303,11 +311,21 @@ class Trainer:
         )
         self._embeddings = [m.weight for m in modules if m.weight.requires_grad]
 
-    def fit(self, train_loader, val_loader, *, progress: bool = True, desc: str = "train") -> FitResult:
+    def fit(
+        self,
+        train_loader,
+        val_loader,
+        *,
+        progress: bool = True,
+        desc: str = "train",
+        on_epoch: Callable[[dict], None] | None = None,
+    ) -> FitResult:
         """Train up to ``epochs``; stop after ``patience`` epochs without a better ``monitor`` score.
 
         After an epoch without a better score the learning rate is multiplied by ``lr_decay``. The
-        weights of the best epoch are restored before returning.
+        weights of the best epoch are restored before returning. ``on_epoch`` is called with each
+        epoch's history row (its validation scores) as soon as it is measured: a tuner reports them
+        and may stop a hopeless trial by raising (the exception propagates; nothing is restored).
         """
         cfg = self.config
         result = FitResult()
@@ -345,6 +363,8 @@ class Trainer:
                     }
                 )
                 bar.set_postfix(epoch=epoch, val_loss=f"{va.loss:.4f}", val_acc=f"{va.acc:.4f}")
+                if on_epoch is not None:
+                    on_epoch(result.history[-1])
                 # lower is better
                 score = {"val_loss": va.loss, "val_acc": -va.acc, "val_f1": -va.f1}[cfg.monitor]
                 if score < best_score:

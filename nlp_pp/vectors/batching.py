@@ -81,14 +81,21 @@ def encode_corpus(token_lists: Sequence[Sequence[str]], vocab: Vocab, maxlen: in
 
 
 class EncodedDataset(Dataset):
-    """Index sequences (unpadded) with integer labels."""
+    """Index sequences (unpadded) with integer labels, or with soft labels: one row of class
+    probabilities per sequence (a float array ``[N, C]``, as a distilled student learns from)."""
 
-    def __init__(self, sequences: Sequence[Sequence[int]], labels: Sequence[int]):
-        labels = check_labels(labels, len(sequences))
+    def __init__(self, sequences: Sequence[Sequence[int]], labels: Sequence[int] | np.ndarray):
+        soft = isinstance(labels, np.ndarray) and labels.ndim == 2
+        if soft:
+            if len(labels) != len(sequences) or not np.isfinite(labels).all() or (labels < 0).any():
+                raise ValueError("soft labels must be one row of finite probabilities >= 0 per sequence")
+        else:
+            labels = check_labels(labels, len(sequences))
         self.sequences = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
         if any(len(s) and int(s.min()) < 0 for s in self.sequences):
             raise ValueError("sequences must hold token ids >= 0 (vocabulary indices); found a negative id")
-        self.labels = torch.tensor(labels, dtype=torch.long)  # a copy: read-only arrays are fine
+        # a copy: read-only arrays are fine
+        self.labels = torch.tensor(labels, dtype=torch.float32 if soft else torch.long)
 
     def __len__(self) -> int:
         return len(self.sequences)
