@@ -64,8 +64,9 @@ COMPETITOR_TORCH = """
 import torch
 from torch import nn
 torch.manual_seed(0)
-emb, gru, head = nn.Embedding(3000, 100), nn.GRU(100, 128, batch_first=True, bidirectional=True),
-nn.Linear(256, 2)
+emb = nn.Embedding(3000, 100)
+gru = nn.GRU(100, 128, batch_first=True, bidirectional=True)
+head = nn.Linear(256, 2)
 params = [*emb.parameters(), *gru.parameters(), *head.parameters()]
 opt = torch.optim.Adam(params)
 x, y = torch.randint(0, 3000, (64, 30)), torch.randint(0, 2, (64,))
