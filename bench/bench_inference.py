@@ -113,21 +113,21 @@ def export(run: Path, name: str, *extra: str) -> Path:
 CHILD = r"""
 import json, sys, time, torch
 import numpy as np, pandas as pd
-path, model, batch, threads, n = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), int(sys.argv[4]),
-int(sys.argv[5])
+path, model, batch, threads = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), int(sys.argv[4])
+n = int(sys.argv[5])
 torch.set_num_threads(threads)
 from nlp_pp import load_classifier
-from nlp_pp.preprocess import preprocess
+from nlp_pp.text.preprocess import preprocess
 texts = pd.read_csv(sys.argv[6])["document"].fillna("").astype(str).tolist()[:n]
 if model == "parts":  # where the time of one message goes, stage by stage, on one thread
-    from nlp_pp.tokenize import MecabTokenizer
+    from nlp_pp.text.tokenize import MecabTokenizer
     from nlp_pp.text.hangul import decompose
     clf = load_classifier(path, trust_torchscript=True)
     cfg, scorer = clf.preprocess_config, clf._scorer
     clean, tok = cfg.cleaning, MecabTokenizer()
     def timed(f):
-        f(texts[:200]); t = time.perf_counter(); out = f(texts); return out, (time.perf_counter() - t) / n *
-        1e6
+        f(texts[:200]); t = time.perf_counter(); out = f(texts)
+        return out, (time.perf_counter() - t) / n * 1e6
     cleaned, us_clean = timed(lambda xs: [clean(x) for x in xs])
     morphs, us_mecab = timed(lambda xs: [tok(x) for x in cleaned[:len(xs)]])
     decompose.cache_clear()
