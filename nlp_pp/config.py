@@ -424,6 +424,9 @@ class ExperimentConfig:
             )
         if self.distill_folds == 1:
             raise invalid(self, "distill_folds", "0 (in-sample) or at least 2 folds", 1)
+        if self.distill_folds and self.self_training_rounds:
+            # a kept self-trained member cannot be refitted on folds of the training split alone
+            raise invalid(self, "distill_folds", "0 with --self-training-rounds", self.distill_folds)
         if self.distill and not self.ensemble:
             raise invalid(
                 self, "distill", "off with --no-ensemble (the ensemble is the student's teacher)", True

@@ -258,3 +258,19 @@ def test_make_dataloader_unbucketed_in_order():
     got = [lab for _, _, ys in dl for lab in ys.tolist()]
     assert got == labels
     assert [len(ys) for _, _, ys in dl] == [8, 8, 4]
+
+
+def test_soft_labels_batch_alike_from_lists_and_from_arrays():
+    from nlp_pp.vectors.tokenstore import EncodedArrays
+
+    seqs = [[4, 5, 6], [7], [8, 9], [5]]
+    soft = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.0, 1.0]], dtype=np.float32)
+    batches = [
+        list(make_dataloader(s, soft, batch_size=2, shuffle=True, seed=3))
+        for s in (seqs, EncodedArrays.from_lists(seqs))
+    ]
+    for (t1, l1, y1), (t2, l2, y2) in zip(*batches):
+        assert torch.equal(t1, t2) and torch.equal(l1, l2) and torch.equal(y1, y2)
+        assert y1.dtype == torch.float32 and y1.shape == (len(t1), 2)
+    with pytest.raises(ValueError, match="soft labels"):
+        make_dataloader(EncodedArrays.from_lists(seqs), soft[:3], batch_size=2)

@@ -121,6 +121,12 @@ def test_one_fold_is_refused(capsys):
     assert "0 (in-sample) or at least 2 folds" in capsys.readouterr().err
 
 
+def test_out_of_fold_teacher_with_self_training_is_refused(capsys):
+    args = ["--distill", "--distill-folds", "2", "--self-training-rounds", "1", "--unlabeled", str(SAMPLE)]
+    assert pipeline.main(args) == 2
+    assert "--distill-folds must be 0 with --self-training-rounds" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_out_of_fold_teacher(tmp_path, monkeypatch):
     from nlp_pp.training import distill

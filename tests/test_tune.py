@@ -13,7 +13,7 @@ from nlp_pp.config import ExperimentConfig, read_config_file
 from nlp_pp.errors import ConfigError
 from nlp_pp.tuning import space as space_mod
 from nlp_pp.tuning.space import INIT, MODEL, Param, build_space, register_family
-from nlp_pp.tuning.study import base_values, trial_config, write_best_toml
+from nlp_pp.tuning.study import ONE_CONFIGURATION, base_values, trial_config, write_best_toml
 
 optuna = pytest.importorskip("optuna")
 
@@ -110,6 +110,23 @@ def test_trial_config_and_the_first_trial_is_the_options_as_given():
     )
     assert cfg.models == ("cnn",) and cfg.inits == ("random",)
     assert cfg.lr == 5e-3 and cfg.kernel_sizes == (2, 3) and cfg.preprocess.keep_jamo is False
+
+
+def test_a_trial_of_a_run_with_distill_self_training_and_vectors_words_is_one_configuration(tmp_path):
+    base = ExperimentConfig(
+        data=str(SAMPLE),
+        unlabeled=(str(SAMPLE),),
+        distill=True,
+        self_training_rounds=2,
+        vocab_from_vectors=True,
+        inits=("random", "fasttext"),
+    )
+    cfg = trial_config(base, {MODEL: "gru", INIT: "random"}, **ONE_CONFIGURATION)
+    assert (cfg.distill, cfg.self_training_rounds, cfg.ensemble, cfg.baseline) == (False, 0, False, False)
+    assert cfg.inits == ("random",) and cfg.vocab_from_vectors is None  # no vectors, no vectors' words
+    assert (
+        trial_config(base, {MODEL: "gru", INIT: "fasttext"}, **ONE_CONFIGURATION).vocab_from_vectors is True
+    )
 
 
 def test_best_toml_reproduces_the_config(tmp_path):
@@ -290,4 +307,4 @@ def test_trials_never_preprocess_a_test_file(tmp_path):
     pd.read_csv(SAMPLE).head(50).to_csv(test, index=False)
     cfg = ExperimentConfig(data=str(SAMPLE), test_data=str(test), max_rows=200, n_jobs=1)
     prep = prepare_data(cfg, Cache(None), test_tokens=False)
-    assert prep.tokens["test"] == [] and len(prep.texts["test"]) == 50 and prep.tokens["train"]
+    assert len(prep.tokens["test"]) == 0 and len(prep.texts["test"]) == 50 and len(prep.tokens["train"]) > 0

@@ -670,3 +670,13 @@ def test_overlap_counts_the_hashes_seen():
 def test_file_kind_is_decided_by_the_suffix():
     assert unl.file_kind("a.CSV") == "csv" and unl.file_kind("a.tsv") == "tsv"
     assert unl.file_kind("a.txt") == unl.file_kind("a") == unl.file_kind("a.csv.gz") == "text"
+
+
+def test_new_texts_leave_out_the_labelled_ones_and_repeats_across_files(tmp_path):
+    from nlp_pp.text.stream import iter_new_texts
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("하나\n둘\n하나\n셋\n", encoding="utf-8")
+    b.write_text("둘\n넷\n라벨\n", encoding="utf-8")
+    chunks = list(iter_new_texts([a, b], "document", ["라벨", "셋"], chunk_size=2))
+    assert [t for c in chunks for t in c] == ["하나", "둘", "넷"] and all(chunks)

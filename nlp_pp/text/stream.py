@@ -6,7 +6,7 @@ import codecs
 import io
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -243,6 +243,27 @@ def iter_unlabeled_texts(
     check_chunk_size(chunk_size)
     src = inspect_source(path, text_col, encoding)
     return read_texts(src, text_col, chunk_size)
+
+
+def iter_new_texts(
+    paths: Iterable[str | os.PathLike], text_col: str, exclude: Sequence[str] = (), *, chunk_size: int = 2000
+) -> Iterator[list[str]]:
+    """Chunks of the distinct texts of ``paths`` (in file order) that are not among ``exclude``: the
+    unlabelled texts a run may learn from, without its labelled or test texts and without repeats
+    (texts compared by their hash, :func:`nlp_pp.text.hashing.hash_texts`). Chunks may be shorter than
+    ``chunk_size``; none is empty."""
+    from .hashing import hash_texts
+
+    seen = set(hash_texts(list(exclude)).tolist()) if exclude else set()
+    for path in paths:
+        for chunk in iter_unlabeled_texts(path, text_col, chunk_size=chunk_size):
+            kept = []
+            for text, h in zip(chunk, hash_texts(chunk).tolist()):
+                if h not in seen:
+                    seen.add(h)
+                    kept.append(text)
+            if kept:
+                yield kept
 
 
 def check_chunk_size(chunk_size: int) -> None:

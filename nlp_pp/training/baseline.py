@@ -28,6 +28,19 @@ _COMMON = {"sublinear_tf": True, "min_df": 2}
 PREDICT_CHUNK = 50_000  # texts featurised at a time when predicting
 
 
+def baseline_rows(rows: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """The rows the baseline is fitted on: all of ``rows``, or a seeded sample of ``limit`` of them in
+    their order (``--baseline-max-rows``: a linear model's fit stops gaining long before millions).
+
+    >>> baseline_rows(np.arange(5), None, 0).tolist(), len(baseline_rows(np.arange(5), 3, 0))
+    ([0, 1, 2, 3, 4], 3)
+    """
+    rows = np.asarray(rows)
+    if limit is None or len(rows) <= limit:
+        return rows
+    return rows[np.sort(np.random.default_rng(seed).permutation(len(rows))[:limit])]
+
+
 class TfidfBaseline:
     """Character 1-4 + word 1-2 TF-IDF features and a logistic regression, fitted on the training split.
 

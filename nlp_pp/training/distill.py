@@ -36,10 +36,11 @@ from ..decisions.calibration import apply_temperature
 from ..decisions.metrics import misclassified
 from ..decisions.scoring import Scores, evaluate, softmax
 from ..results import DISTILLED, DistilledResult, EnsembleResult, Epoch
-from ..text.hashing import hash_texts
 from ..text.preprocess import preprocess
-from ..text.stream import iter_unlabeled_texts
+from ..text.stream import iter_new_texts
 from ..vectors.batching import encode_corpus
+from ..vectors.tokenstore import EncodedArrays, take_rows
+from .baseline import baseline_rows
 from .trainer import predict_logits
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ def out_of_fold(c, ensemble: EnsembleResult, teacher: Teacher, folds: int) -> np
         for f in range(folds):
             train, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
             if name == BASELINE:
+                train = baseline_rows(
+                    train, cfg.baseline_max_rows, cfg.split_seed
+                )  # as the member was fitted
                 model = TfidfBaseline.fit(
                     [clean(texts[i]) for i in train],
                     y[train],
@@ -104,10 +108,10 @@ def out_of_fold(c, ensemble: EnsembleResult, teacher: Teacher, folds: int) -> np
                 run.model,
                 run.init,
                 run.seed,
-                train=([seqs[i] for i in train], y[train]),
+                train=(take_rows(seqs, train), y[train]),
                 desc=f"{name} fold {f + 1}/{folds}",
             )
-            logits[held] = predict_logits(net, [seqs[i] for i in held], c.device, cfg.batch_size * 4)
+            logits[held] = predict_logits(net, take_rows(seqs, held), c.device, cfg.batch_size * 4)
         total += weight * apply_temperature(logits, part.calibration.temperature)
         log.info("distillation: out-of-fold probabilities of %s (%d folds)", name, folds)
     return apply_temperature(as_logits(total), teacher.temperature).astype(np.float32)
@@ -117,25 +121,17 @@ def unlabeled_batches(c, limit: int):
     """``(texts, token ids)`` chunks of the ``--unlabeled`` files: no labelled text of any split, no
     repeats, no text without tokens, at most ``limit`` texts."""
     cfg, prep = c.cfg, c.prep
-    seen = set(hash_texts(prep.texts["train"] + prep.texts["val"] + prep.texts["test"]).tolist())
+    labelled = prep.texts["train"] + prep.texts["val"] + prep.texts["test"]
     kept = 0
-    for path in cfg.unlabeled:
-        for chunk in iter_unlabeled_texts(path, cfg.text_col, chunk_size=CHUNK):
-            texts = []
-            for text, h in zip(chunk, hash_texts(chunk).tolist()):
-                if h not in seen:
-                    seen.add(h)
-                    texts.append(text)
-            if not texts:
-                continue
-            tokens = preprocess(texts, cfg.preprocess, n_jobs=cfg.n_jobs)
-            pairs = [(t, tok) for t, tok in zip(texts, tokens) if tok][: limit - kept]
-            if pairs:
-                texts, tokens = (list(x) for x in zip(*pairs))
-                kept += len(texts)
-                yield texts, encode_corpus(tokens, c.vocab, prep.context_length, cfg.truncating)
-            if kept >= limit:
-                return
+    for texts in iter_new_texts(cfg.unlabeled, cfg.text_col, labelled, chunk_size=CHUNK):
+        tokens = preprocess(texts, cfg.preprocess, n_jobs=cfg.n_jobs)
+        pairs = [(t, tok) for t, tok in zip(texts, tokens) if tok][: limit - kept]
+        if pairs:
+            texts, tokens = (list(x) for x in zip(*pairs))
+            kept += len(texts)
+            yield texts, encode_corpus(tokens, c.vocab, prep.context_length, cfg.truncating)
+        if kept >= limit:
+            return
 
 
 def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
@@ -153,13 +149,14 @@ def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
     else:
         soft = teacher.proba(prep.texts["train"], c.seqs["train"])
     targets = [cfg.distill_alpha * soft + (1 - cfg.distill_alpha) * truth]
-    seqs = list(c.seqs["train"])
+    parts = [c.seqs["train"]]
     n_unlabeled = 0
     if cfg.unlabeled and cfg.distill_max_unlabeled > 0:
         for texts, ids in unlabeled_batches(c, cfg.distill_max_unlabeled):
             targets.append(teacher.proba(texts, ids))
-            seqs += ids
+            parts.append(ids)
             n_unlabeled += len(ids)
+    seqs = EncodedArrays.concat(parts)  # flat arrays: no tensor per text, however many texts
     teacher_seconds = time.perf_counter() - t0
     log.info(
         "distillation: the ensemble's probabilities on %d training and %d unlabelled texts (%.0fs)",

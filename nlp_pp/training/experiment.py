@@ -91,15 +91,15 @@ class Comparison:
 def fit_baseline(c: Comparison) -> BaselineResult:
     """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, scored and decided like a
     run."""
-    from .baseline import TfidfBaseline
+    from .baseline import TfidfBaseline, baseline_rows
 
     cfg, prep = c.cfg, c.prep
     clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
     weights = None if c.class_weight is None else dict(enumerate(c.class_weight))
     texts, y, fitted_on = prep.texts["train"], prep.y["train"], None
-    if cfg.baseline_max_rows is not None and len(texts) > cfg.baseline_max_rows:
-        pick = np.sort(np.random.default_rng(cfg.split_seed).permutation(len(texts))[: cfg.baseline_max_rows])
+    pick = baseline_rows(np.arange(len(texts)), cfg.baseline_max_rows, cfg.split_seed)
+    if len(pick) < len(texts):
         log.info("baseline: fitted on %d of the %d training texts (--baseline-max-rows)", len(pick), len(y))
         texts, y, fitted_on = [texts[i] for i in pick], y[pick], len(pick)
     model = TfidfBaseline.fit(
@@ -540,7 +540,7 @@ def _run(
     t0 = time.perf_counter()
     with stage("decisions"):
         comparisons = paired_comparisons(
-            task, comparison_pairs(run, runs, baseline, ensemble), seed=cfg.split_seed
+            task, comparison_pairs(run, runs, baseline, ensemble, distilled), seed=cfg.split_seed
         )
     timings["comparisons"] = time.perf_counter() - t0
     explanations = None
@@ -608,7 +608,11 @@ def _distilled(c: Comparison, ensemble: EnsembleResult | None, timings: dict) ->
 
 
 def comparison_pairs(
-    run: RunDir, runs: list[RunResult], baseline: BaselineResult | None, ensemble: EnsembleResult | None
+    run: RunDir,
+    runs: list[RunResult],
+    baseline: BaselineResult | None,
+    ensemble: EnsembleResult | None,
+    distilled: DistilledResult | None = None,
 ) -> list[tuple[str, str, str, np.ndarray, np.ndarray]]:
     """What the report tests: FastText vs random per model, and the best configuration (on validation)
     vs the runner-up and vs the baseline -- each as test decisions, one row per seed."""
@@ -624,6 +628,8 @@ def comparison_pairs(
         named[BASELINE] = [(0, BASELINE)]
     if ensemble is not None:
         named[ENSEMBLE] = [(0, ENSEMBLE)]
+    if distilled is not None:
+        named[distilled.name] = [(0, DISTILLED)]
     pairs = []
     for (m, i), by_seed in seeds.items():
         if i == "fasttext" and (m, "random") in seeds:
@@ -638,7 +644,7 @@ def comparison_pairs(
                         decisions([seeds[(m, "random")][s] for s in common]),
                     )
                 )
-    names = [s.label for s in rank_configurations(runs, baseline, ensemble)]
+    names = [s.label for s in rank_configurations(runs, baseline, ensemble, distilled)]
     others = [("best vs runner-up", names[1])] if len(names) > 1 else []
     if baseline is not None and names and names[0] != BASELINE and (not others or others[0][1] != BASELINE):
         others.append(("best vs baseline", BASELINE))

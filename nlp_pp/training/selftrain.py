@@ -18,9 +18,8 @@ import numpy as np
 
 from ..decisions.selection import BASELINE_INIT, best_run, rank_configurations
 from ..results import BASELINE, BaselineResult, RunResult, SelfTraining, SelfTrainingRound
-from ..text.hashing import hash_texts
 from ..text.preprocess import preprocess
-from ..text.stream import iter_unlabeled_texts
+from ..text.stream import iter_new_texts
 from ..vectors.batching import encode_corpus
 
 log = logging.getLogger(__name__)
@@ -29,14 +28,7 @@ log = logging.getLogger(__name__)
 def unlabelled_pool(files, text_col: str, exclude: list[str], limit: int, seed: int) -> list[str]:
     """Distinct texts of ``files`` that are not in ``exclude`` (the labelled splits), at most ``limit``
     of them (a seeded random sample when there are more)."""
-    seen = set(hash_texts(exclude).tolist())
-    pool = []
-    for path in files:
-        for chunk in iter_unlabeled_texts(path, text_col):
-            for text, h in zip(chunk, hash_texts(chunk).tolist()):
-                if h not in seen and text.strip():
-                    seen.add(h)
-                    pool.append(text)
+    pool = [text for chunk in iter_new_texts(files, text_col, exclude) for text in chunk]
     if len(pool) > limit:
         rng = np.random.default_rng(seed)
         pool = [pool[i] for i in sorted(rng.choice(len(pool), limit, replace=False))]

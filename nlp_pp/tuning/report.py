@@ -158,7 +158,7 @@ def write_tune_report(
                     f"{r.test.get('macro_f1'):.4f}",
                 ]
             )
-        for r in (m.baseline, m.ensemble):
+        for r in (m.baseline, m.ensemble, m.distilled):
             if r is not None:
                 table.append(
                     [

@@ -81,6 +81,12 @@ class BudgetTooSmall(ConfigError):
 # --------------------------------------------------------------------------- trials
 
 
+# a trial trains one configuration: no baseline, no ensemble, no distilled student, no pseudo-label rounds
+ONE_CONFIGURATION: dict[str, Any] = dict(
+    baseline=False, ensemble=False, distill=False, self_training_rounds=0
+)
+
+
 def trial_config(base: ExperimentConfig, values: dict[str, Any], **fixed: Any) -> ExperimentConfig:
     """``base`` with a trial's values (``model``, ``init`` and options); ``fixed`` overrides both."""
     d = base.to_dict()
@@ -88,6 +94,8 @@ def trial_config(base: ExperimentConfig, values: dict[str, Any], **fixed: Any) -
     d.update({k: v for k, v in values.items() if k not in (MODEL, INIT)})
     d["models"] = [values[MODEL]]
     d["inits"] = [values[INIT]]
+    if values[INIT] != "fasttext" and d.get("vocab_from_vectors"):
+        d["vocab_from_vectors"] = None  # the vectors' words mean nothing without FastText vectors
     d.update(fixed)
     d["preprocess"] = pre  # preprocessing values given at the top level win (from_dict merges them)
     return ExperimentConfig.from_dict(d)
@@ -188,7 +196,7 @@ class Objective:
 
         values = self.space.sample(trial, self.base.models, self.base.inits)
         trial.set_user_attr("values", values)
-        cfg = trial_config(self.base, values, seeds=[self.base.seeds[0]], baseline=False, ensemble=False)
+        cfg = trial_config(self.base, values, seeds=[self.base.seeds[0]], **ONE_CONFIGURATION)
         cfg = cfg.resolved()
         c = self.comparison(cfg)
 

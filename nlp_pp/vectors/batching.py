@@ -80,22 +80,25 @@ def encode_corpus(token_lists: Sequence[Sequence[str]], vocab: Vocab, maxlen: in
     return [truncate(vocab.encode(t), maxlen, truncating) for t in token_lists]
 
 
+def label_tensor(labels: Sequence[int] | np.ndarray, n: int) -> torch.Tensor:
+    """``n`` integer class labels as int64, or soft labels (a float array ``[n, C]`` of class
+    probabilities, as a distilled student learns from) as float32; a copy, so read-only arrays are fine."""
+    if isinstance(labels, np.ndarray) and labels.ndim == 2:
+        if len(labels) != n or not np.isfinite(labels).all() or (labels < 0).any():
+            raise ValueError("soft labels must be one row of finite probabilities >= 0 per sequence")
+        return torch.tensor(labels, dtype=torch.float32)
+    return torch.tensor(check_labels(labels, n), dtype=torch.long)
+
+
 class EncodedDataset(Dataset):
     """Index sequences (unpadded) with integer labels, or with soft labels: one row of class
     probabilities per sequence (a float array ``[N, C]``, as a distilled student learns from)."""
 
     def __init__(self, sequences: Sequence[Sequence[int]], labels: Sequence[int] | np.ndarray):
-        soft = isinstance(labels, np.ndarray) and labels.ndim == 2
-        if soft:
-            if len(labels) != len(sequences) or not np.isfinite(labels).all() or (labels < 0).any():
-                raise ValueError("soft labels must be one row of finite probabilities >= 0 per sequence")
-        else:
-            labels = check_labels(labels, len(sequences))
         self.sequences = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
         if any(len(s) and int(s.min()) < 0 for s in self.sequences):
             raise ValueError("sequences must hold token ids >= 0 (vocabulary indices); found a negative id")
-        # a copy: read-only arrays are fine
-        self.labels = torch.tensor(labels, dtype=torch.float32 if soft else torch.long)
+        self.labels = label_tensor(labels, len(self.sequences))
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -135,9 +138,9 @@ class ArrayDataset(Dataset):
     :func:`collate_batch` gives for the same texts.
     """
 
-    def __init__(self, encoded, labels: Sequence[int], fixed_length: int | None = None):
+    def __init__(self, encoded, labels: Sequence[int] | np.ndarray, fixed_length: int | None = None):
         self.encoded = encoded
-        self.labels = torch.tensor(check_labels(labels, len(encoded)), dtype=torch.long)
+        self.labels = label_tensor(labels, len(encoded))  # integer classes, or soft labels
         self.fixed_length = fixed_length
 
     def __len__(self) -> int:

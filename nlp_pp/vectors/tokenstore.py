@@ -243,6 +243,17 @@ class EncodedArrays(Sequence):
 # --------------------------------------------------------------------------- operations
 
 
+def take_rows(seqs: Sequence[Sequence[int]], rows: np.ndarray | Sequence[int]) -> Sequence[Sequence[int]]:
+    """Rows ``rows`` of ``seqs``, in that order: encoded arrays stay arrays, other sequences give a list.
+
+    >>> take_rows(EncodedArrays.from_lists([[1], [2, 3], [4]]), [2, 0])[0], take_rows([[1], [2]], [1])
+    ([4], [[2]])
+    """
+    if isinstance(seqs, EncodedArrays):
+        return EncodedArrays(*_gather(seqs.ids, seqs.offsets, np.asarray(rows, dtype=np.int64)))
+    return [seqs[i] for i in rows]
+
+
 def _gather(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ids of ``rows`` concatenated, and the offsets of each row within them."""
     starts, ends = offsets[rows], offsets[rows + 1]
