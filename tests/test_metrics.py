@@ -145,3 +145,13 @@ def test_misclassified_ties_keep_input_order():
     probs = np.array([[0.3, 0.7], [0.3, 0.7], [0.7, 0.3]])
     wrong = misclassified(["a", "b", "c"], [0, 0, 1], probs, LABELS)
     assert [w.text for w in wrong] == ["a", "b", "c"]
+
+
+def test_log_loss_of_probabilities_with_zeros_warns_nothing():
+    import warnings
+
+    probs = np.array([[0.3, 0.7], [1.0, 0.0], [0.6, 0.4]])  # a hard 0 and 1, as a confident model gives
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn warns when clipped rows no longer sum to one
+        loss = classification_metrics([1, 0, 0], probs, ["a", "b"]).loss
+    assert loss == pytest.approx(-(np.log(0.7) + np.log(1 - 1e-7) + np.log(0.6)) / 3, rel=1e-4)

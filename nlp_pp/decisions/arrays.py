@@ -45,6 +45,17 @@ def prob_matrix(probs) -> np.ndarray:
     return probs
 
 
+def floored_probs(probs: np.ndarray, floor: float = EPS) -> np.ndarray:
+    """Rows of class probabilities raised to at least ``floor`` and summing to one again (float64): what a
+    log loss reads, so that no log of zero occurs and no "does not sum to one" warning either.
+
+    >>> floored_probs(np.array([[1.0, 0.0]]), 0.01).round(4).tolist()
+    [[0.9901, 0.0099]]
+    """
+    p = np.clip(np.asarray(probs, dtype=np.float64), floor, 1.0)
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def as_logits(probs: np.ndarray, floor: float = 1e-12) -> np.ndarray:
     """The log of probabilities, floored at ``floor``: for scorers that give probabilities (the TF-IDF
     baseline, an ensemble), softmax of these "logits" gives the probabilities back."""

@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..errors import ConfigError, DataError
-from .arrays import EPS, TOL, class_indices, prob_matrix
+from .arrays import EPS, TOL, class_indices, floored_probs, prob_matrix
 from .significance import macro_f1_from_confusion
 
 logger = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ def score_probs(y: Sequence[int], probs: np.ndarray, metric: str = "macro_f1") -
     if n == 0:
         raise DataError("cannot score zero examples")
     if metric == "log_loss":
-        return float(log_loss(y, np.clip(probs, EPS, 1.0), labels=list(range(k))))
+        return float(log_loss(y, floored_probs(probs), labels=list(range(k))))
     pred = probs.argmax(1)
     if metric == "accuracy":
         return float(accuracy_score(y, pred))

@@ -15,6 +15,7 @@ from sklearn.metrics import (
 )
 
 from ..results import ClassScores, Mistake, SplitScores
+from .arrays import floored_probs
 
 
 def classification_metrics(
@@ -44,7 +45,7 @@ def classification_metrics(
     else:
         out["precision"], out["recall"], out["roc_auc"] = float(np.mean(p)), float(np.mean(r)), None
     try:
-        out["loss"] = float(log_loss(y_true, np.clip(probs, 1e-7, 1), labels=idx))
+        out["loss"] = float(log_loss(y_true, floored_probs(probs, 1e-7), labels=idx))
     except ValueError:
         out["loss"] = None
     out["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=idx).tolist()
