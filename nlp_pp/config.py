@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .errors import ConfigError, first_line
+from .errors import ConfigError
 from .models.config import MODEL_NAMES, RECURRENT_MODELS, ModelConfig
 from .options import (
     POLICY_FORMS,
@@ -565,66 +565,3 @@ def cli_options() -> list[tuple[type, dataclasses.Field]]:
     own = [(ExperimentConfig, f) for f in declared(ExperimentConfig) if f.metadata.get("cli", True)]
     pre = [(PreprocessConfig, f) for f in declared(PreprocessConfig) if f.metadata.get("cli", True)]
     return own + pre
-
-
-MAX_CONFIG_BYTES = 1 << 20
-"""Largest config file read (a real one is a few hundred bytes)."""
-MAX_CONFIG_VALUES = 10_000
-"""Most values a parsed config may hold, counted as they would be walked: YAML aliases count each time
-they are used, so a 368-byte "billion laughs" file is refused instead of taking minutes and gigabytes."""
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file of options into a dict."""
-    p = Path(path)
-    if p.is_dir():
-        raise ConfigError(f"--config {p} is a directory; give a .toml or .yaml file")
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    if p.suffix not in (".toml", ".yaml", ".yml"):
-        raise ConfigError(f"config file {p} must end in .toml, .yaml or .yml")
-    try:
-        size = p.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"config file {p} is {size} bytes, more than a config file can need (1 MiB)")
-        text = p.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows editors) is skipped
-        if p.suffix == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib
-            data = tomllib.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-    except ConfigError:
-        raise
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot parse config file {p}: it is not UTF-8 text") from None
-    except RecursionError:
-        raise ConfigError(f"cannot parse config file {p}: it is nested too deeply") from None
-    except Exception as e:  # TOMLDecodeError, YAMLError
-        raise ConfigError(f"cannot parse config file {p}: {first_line(e)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {p} must hold key = value options at its top level")
-    _check_size(data, p)
-    return data
-
-
-def _check_size(data: Any, p: Path) -> None:
-    """Walk ``data`` (shared parts once per use) and refuse it past :data:`MAX_CONFIG_VALUES` values."""
-    budget = MAX_CONFIG_VALUES
-    stack = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        budget -= 1
-        if budget < 0 or depth > 20:
-            raise ConfigError(
-                f"config file {p} holds more than {MAX_CONFIG_VALUES} values or nests deeper than 20 "
-                "levels once read (YAML aliases repeat what they name); write the options out plainly"
-            )
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for kv in value.items() for v in kv)
-        elif isinstance(value, (list, tuple)):
-            stack.extend((v, depth + 1) for v in value)

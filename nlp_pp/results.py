@@ -20,12 +20,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ConfigError
 from .options import ThresholdPolicy
-from .schemas import SCHEMAS, Record, json_schema, optional
+from .schemas import Record, optional
 
 SCHEMA_VERSION = 2  # of metrics.json: 2 = typed results (thresholds with counts, test overlap)
 BASELINE = "tfidf_logreg"  # the baseline's name in results, metrics.json and --model
@@ -508,23 +507,12 @@ class FastTextFacts(Record):
 
 @dataclass(frozen=True)
 class ThreadSettings(Record):
-    """The thread settings of a run, as applied (``metrics.json`` records :meth:`to_dict`).
-
-    Attributes
-    ----------
-    intra_op : torch's intra-op threads (``torch.get_num_threads()`` after applying).
-    inter_op : torch's inter-op threads (``torch.get_num_interop_threads()``; it cannot change once
-        torch has used it, so it may differ from what was asked).
-    omp_wait_policy : ``OMP_WAIT_POLICY`` as OpenMP read it at torch's import, when known; ``None``
-        when it was unset (libgomp's default: spin for a while, then sleep).
-    omp_env : who set it: ``"nlp_pp"`` (the command line, before torch's import), ``"environment"``
-        (it was set before nlp_pp looked) or ``"unknown"`` (torch was imported before nlp_pp could
-        look: the value shown is the environment's now).
-    source : who chose ``intra_op``: ``"auto"``, ``"option"`` (``--threads`` or a config value),
-        ``"NLP_PP_THREADS"`` or ``"OMP_NUM_THREADS"``.
-    cores : cores this process may use (CPU affinity, capped by a cgroup CPU quota).
-    adaptive : whether the count follows the CPU other processes take (``auto`` on several cores).
-    """
+    """The thread settings of a run, as applied: torch's intra-op and inter-op threads (the latter cannot
+    change once torch used it); ``OMP_WAIT_POLICY`` as OpenMP read it at torch's import (``None``:
+    unset, libgomp spins then sleeps) and who set it (``omp_env``: ``"nlp_pp"``, ``"environment"``,
+    ``"unknown"``); who chose ``intra_op`` (``source``: ``"auto"``, ``"option"``, ``"NLP_PP_THREADS"``,
+    ``"OMP_NUM_THREADS"``); the cores this process may use; whether the count follows the CPU other
+    processes take (``adaptive``)."""
 
     intra_op: int
     inter_op: int
@@ -609,17 +597,3 @@ class Metrics(Record):
             if r is not None and r.key == key:
                 return r
         return None
-
-
-def render_schema() -> str:
-    """The JSON Schema text of ``metrics.json`` as generated from the dataclasses today."""
-    import json
-
-    return json.dumps(json_schema(Metrics), ensure_ascii=False, indent=2) + "\n"
-
-
-def write_schema() -> Path:
-    """Regenerate the shipped ``nlp_pp/schemas/metrics.schema.json`` (after a change to this module)."""
-    path = SCHEMAS / "metrics.schema.json"
-    path.write_text(render_schema(), encoding="utf-8")
-    return path

@@ -9,7 +9,7 @@ import math
 import pytest
 
 import pipeline
-from nlp_pp import cli as cli_module
+from nlp_pp.cli import parsing as cli_module
 from nlp_pp.config import ExperimentConfig, cli_options
 from nlp_pp.errors import ConfigError
 from nlp_pp.models import ModelConfig

@@ -13,7 +13,7 @@ from nlp_pp.decisions.selection import best_model, rank_configurations
 from nlp_pp.errors import ConfigError, DataError
 from nlp_pp.options import ThresholdPolicy
 from nlp_pp.results import BaselineResult, CrossFit, EnsembleResult, Metrics, RunResult, SplitScores
-from nlp_pp.training.experiment import beyond_as_unknown
+from nlp_pp.training.fitting import beyond_as_unknown
 from nlp_pp.vectors.vocab import UNK_IDX
 
 

@@ -22,9 +22,9 @@ from nlp_pp.results import (
     RunResult,
     SplitScores,
     Threshold,
-    render_schema,
 )
 from nlp_pp.schemas import json_schema, metrics_schema
+from nlp_pp.schemas.generate import render_schema
 
 
 def _run() -> RunResult:

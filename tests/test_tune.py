@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from nlp_pp.config import ExperimentConfig, read_config_file
+from nlp_pp.config import ExperimentConfig
 from nlp_pp.errors import ConfigError
+from nlp_pp.files import read_config_file
 from nlp_pp.tuning import space as space_mod
 from nlp_pp.tuning.space import INIT, MODEL, Param, build_space, register_family
 from nlp_pp.tuning.study import ONE_CONFIGURATION, base_values, trial_config, write_best_toml
@@ -195,16 +196,16 @@ def space_file(tmp_path) -> Path:
 
 @pytest.mark.slow
 def test_tune_end_to_end_best_toml_reproduces(tmp_path, space_file, capsys, monkeypatch):
-    from nlp_pp.training import experiment
+    from nlp_pp.training import fitting
 
     test_reads = []
-    real = experiment.predict_logits
+    real = fitting.predict_logits
 
     def spy(net, seqs, *a, **k):  # during the search, only validation sequences are scored
         test_reads.append(len(seqs))
         return real(net, seqs, *a, **k)
 
-    monkeypatch.setattr(experiment, "predict_logits", spy)
+    monkeypatch.setattr(fitting, "predict_logits", spy)
     out = tmp_path / "out"
     args = [
         "tune",
@@ -243,9 +244,9 @@ def test_tune_end_to_end_best_toml_reproduces(tmp_path, space_file, capsys, monk
 
 @pytest.mark.slow
 def test_ctrl_c_keeps_trials_and_resume_continues(tmp_path, space_file, capsys, monkeypatch):
-    from nlp_pp.training import experiment
+    from nlp_pp.training import fitting
 
-    real, calls = experiment.validation_score, []
+    real, calls = fitting.validation_score, []
 
     def interrupted(*a, **k):
         calls.append(1)
@@ -253,7 +254,7 @@ def test_ctrl_c_keeps_trials_and_resume_continues(tmp_path, space_file, capsys, 
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(experiment, "validation_score", interrupted)
+    monkeypatch.setattr(fitting, "validation_score", interrupted)
     out = tmp_path / "out"
     args = [
         "tune",
@@ -270,7 +271,7 @@ def test_ctrl_c_keeps_trials_and_resume_continues(tmp_path, space_file, capsys, 
     assert pipeline.main([*args, "--out", str(out), "--name", "t", "--no-final"]) == 130
     err = capsys.readouterr().err
     assert "1 finished trial(s) kept" in err and "tune --resume" in err
-    monkeypatch.setattr(experiment, "validation_score", real)
+    monkeypatch.setattr(fitting, "validation_score", real)
     assert pipeline.main(["tune", "--resume", str(out / "t"), "--no-final"]) == 0
     rows = list(csv.DictReader((out / "t" / "trials.csv").open()))
     assert sum(r["state"] == "complete" for r in rows) == 3  # the interrupted one failed, not counted

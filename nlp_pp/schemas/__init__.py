@@ -3,7 +3,7 @@
 :class:`Record` is the base of every result of :mod:`nlp_pp.results`; :func:`json_schema` derives
 the schema of what ``to_dict`` writes from the dataclasses themselves, so it cannot drift from
 them. ``metrics.schema.json`` here is that schema for ``metrics.json``
-(:func:`nlp_pp.results.write_schema` regenerates it; a test checks it is current).
+(:func:`nlp_pp.schemas.generate.write_schema` regenerates it; a test checks it is current).
 
 Reading is lenient about what is *missing* (a field left out takes its default) and strict about
 what is *wrong*: a value of the wrong type is a :class:`~nlp_pp.errors.RunError` naming where it is.

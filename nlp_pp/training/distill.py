@@ -77,7 +77,7 @@ def out_of_fold(c, ensemble: EnsembleResult, teacher: Teacher, folds: int) -> np
     """
     from ..results import BASELINE
     from .baseline import TfidfBaseline
-    from .experiment import fit_model
+    from .fitting import fit_model
 
     cfg, prep = c.cfg, c.prep
     texts, y, seqs = prep.texts["train"], prep.y["train"], c.seqs["train"]
@@ -137,7 +137,7 @@ def unlabeled_batches(c, limit: int):
 def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
     """Train, save and score the student of ``ensemble`` (see the module's docstring)."""
     from ..deploy.classifier import RunReader
-    from .experiment import fit_model
+    from .fitting import fit_model
 
     cfg, prep = c.cfg, c.prep
     t0 = time.perf_counter()

@@ -20,6 +20,25 @@ from .space import INIT, MODEL
 log = logging.getLogger(__name__)
 
 
+def trial_rows(study) -> list[dict]:
+    """One dict per trial: number, state, value, epochs, seconds, why it stopped, its values."""
+    rows = []
+    for t in study.trials:
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name.lower(),
+                "value": t.value,
+                "epochs": t.user_attrs.get("epochs"),
+                "seconds": t.duration.total_seconds() if t.duration else None,
+                "stopped": t.user_attrs.get("stopped", ""),
+                "as_given": bool(t.user_attrs.get("as_given")),
+                "values": t.user_attrs.get("values", {}),
+            }
+        )
+    return rows
+
+
 def importances(study) -> tuple[dict[str, float], str]:
     """Each parameter's importance for the validation score (Optuna's fANOVA), or ``({}, why not)``."""
     from optuna.importance import get_param_importances
@@ -91,7 +110,6 @@ def write_tune_report(
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and ``plots/`` of a finished search in ``directory``."""
     from ..report import plots
-    from .study import trial_rows
 
     out = Path(directory)
     plots_dir = out / "plots"

@@ -44,6 +44,7 @@ from typing import Any
 from ..config import ExperimentConfig
 from ..errors import ConfigError, RunError
 from ..files import atomic_write, read_json, write_json
+from .report import trial_rows
 from .space import INIT, MODEL, SearchSpace, build_space
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class Objective:
     def comparison(self, cfg: ExperimentConfig):
         """The data of a trial: preprocessed splits, vectors, vocabulary and sequences (no test scores)."""
         from ..training.dataset import fasttext_vectors, prepare_data
-        from ..training.experiment import Comparison
+        from ..training.fitting import Comparison
         from ..vectors.batching import encode_corpus
         from ..vectors.fasttext import embedding_matrix
         from ..vectors.vocab import Vocab
@@ -192,7 +193,7 @@ class Objective:
     def __call__(self, trial) -> float:
         import optuna
 
-        from ..training.experiment import validation_score
+        from ..training.fitting import validation_score
 
         values = self.space.sample(trial, self.base.models, self.base.inits)
         trial.set_user_attr("values", values)
@@ -531,25 +532,6 @@ def write_best_toml(path: Path, cfg: ExperimentConfig) -> None:
         lines += ["", "[preprocess]", *extra]
     with atomic_write(path) as f:
         f.write("\n".join(lines) + "\n")
-
-
-def trial_rows(study) -> list[dict]:
-    """One dict per trial: number, state, value, epochs, seconds, why it stopped, its values."""
-    rows = []
-    for t in study.trials:
-        rows.append(
-            {
-                "number": t.number,
-                "state": t.state.name.lower(),
-                "value": t.value,
-                "epochs": t.user_attrs.get("epochs"),
-                "seconds": t.duration.total_seconds() if t.duration else None,
-                "stopped": t.user_attrs.get("stopped", ""),
-                "as_given": bool(t.user_attrs.get("as_given")),
-                "values": t.user_attrs.get("values", {}),
-            }
-        )
-    return rows
 
 
 def write_trials_csv(path: Path, study) -> None:
