@@ -33,9 +33,7 @@ import numpy as np
 
 from ..decisions.arrays import as_logits
 from ..decisions.calibration import apply_temperature
-from ..decisions.metrics import misclassified
-from ..decisions.scoring import Scores, evaluate, softmax
-from ..results import DISTILLED, DistilledResult, EnsembleResult, Epoch
+from ..results import DISTILLED, DistilledResult, EnsembleResult
 from ..text.preprocess import preprocess
 from ..text.stream import iter_new_texts
 from ..vectors.batching import encode_corpus
@@ -137,7 +135,7 @@ def unlabeled_batches(c, limit: int):
 def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
     """Train, save and score the student of ``ensemble`` (see the module's docstring)."""
     from ..deploy.classifier import RunReader
-    from .fitting import fit_model
+    from .fitting import fit_model, scored_run
 
     cfg, prep = c.cfg, c.prep
     t0 = time.perf_counter()
@@ -169,31 +167,16 @@ def distill_run(c, ensemble: EnsembleResult) -> DistilledResult:
     net, fit = fit_model(
         c, cfg.distill_model, init, seed, train=(seqs, np.concatenate(targets)), desc=DISTILLED
     )
-    batch = cfg.batch_size * 4
-    scores = Scores(DISTILLED, *(predict_logits(net, c.seqs[s], c.device, batch) for s in ("val", "test")))
-    c.run.save_predictions(DISTILLED, scores.val, scores.test)
-    evaluation = evaluate(scores, c.task)
-    c.run.save_checkpoint(
+    return scored_run(
+        c,
         DISTILLED,
-        {
-            "model": net.checkpoint(),
-            "labels": prep.labels,
-            "best_epoch": fit.best_epoch,
-            "temperature": evaluation.calibration.temperature,
-            "threshold": None if evaluation.threshold is None else evaluation.threshold.to_dict(),
-        },
-    )
-    return DistilledResult(
-        model=cfg.distill_model,
-        init=init,
-        seed=seed,
-        best_epoch=fit.best_epoch,
-        epochs_run=len(fit.history),
-        params=int(sum(p.numel() for p in net.parameters())),
-        train_seconds=fit.seconds + teacher_seconds,
-        **evaluation.parts(),
-        history=[Epoch(**h) for h in fit.history],
-        misclassified=misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
+        cfg.distill_model,
+        init,
+        seed,
+        net,
+        fit,
+        DistilledResult,
+        teacher_seconds,
         teacher=list(ensemble.members),
         labelled_texts=len(c.seqs["train"]),
         unlabeled_texts=n_unlabeled,

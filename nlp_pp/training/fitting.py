@@ -168,7 +168,7 @@ def train_one(
     ``extra``: more training rows (encoded sequences and labels: self-training's pseudo-labels);
     ``tag`` is then appended to the run's init (``fasttext_self1``) so it is a configuration of its own.
     """
-    cfg, prep = c.cfg, c.prep
+    prep = c.prep
     train = None
     if extra is not None:
         train = (
@@ -179,6 +179,25 @@ def train_one(
     net, fit = fit_model(c, model, init, seed, train=train, desc=key)
     if not distributed.current().main:
         return None  # rank 0 scores, saves and reports the run
+    return scored_run(c, key, model, init + tag, seed, net, fit)
+
+
+def scored_run(
+    c: Comparison,
+    key: str,
+    model: str,
+    init: str,
+    seed: int,
+    net,
+    fit,
+    result_class: type[RunResult] = RunResult,
+    extra_seconds: float = 0.0,
+    **more,
+) -> RunResult:
+    """Score a fitted network on the validation and test splits, save its predictions and checkpoint
+    under ``key`` and return its result (a ``result_class`` with ``more`` fields; ``extra_seconds``
+    is added to its training time)."""
+    cfg, prep = c.cfg, c.prep
     with stage("predict"):
         scores = Scores(
             key, *(predict_logits(net, c.seqs[s], c.device, cfg.batch_size * 4) for s in ("val", "test"))
@@ -195,17 +214,18 @@ def train_one(
             "threshold": None if evaluation.threshold is None else evaluation.threshold.to_dict(),
         },
     )
-    return RunResult(
+    return result_class(
         model=model,
-        init=init + tag,
+        init=init,
         seed=seed,
         best_epoch=fit.best_epoch,
         epochs_run=len(fit.history),
         params=int(sum(p.numel() for p in net.parameters())),
-        train_seconds=fit.seconds,
+        train_seconds=fit.seconds + extra_seconds,
         **evaluation.parts(),
         history=[Epoch(**h) for h in fit.history],
         misclassified=misclassified(prep.texts["test"], prep.y["test"], softmax(scores.test), prep.labels),
+        **more,
     )
 
 
