@@ -72,6 +72,10 @@ def unlabelled_rest(name: str, size: int, seed: int) -> Path:
 
 def pretrained(name: str, size: int, seed: int) -> Path:
     """FastText vectors pretrained on the unlabelled rest of this subset (``pipeline.py pretrain``)."""
+    if name == "nsmc":  # the same subsets as bench/nsmc_subsets.py (same sampling): share its vectors
+        from bench.nsmc_subsets import pretrained as nsmc_pretrained
+
+        return nsmc_pretrained(size, seed)
     rest = unlabelled_rest(name, size, seed)
     out = OUT / name / f"vectors-{size}-seed{seed}.model"
     if not out.exists():
