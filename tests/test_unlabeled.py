@@ -8,6 +8,7 @@ import importlib
 import io
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,13 @@ from nlp_pp.text.preprocess import PreprocessConfig, preprocess
 from nlp_pp.text.stream import iter_unlabeled_texts
 from nlp_pp.vectors.corpus import TokenCorpus, build_corpus
 from nlp_pp.vectors.fasttext import FastTextConfig, train_fasttext
-from nlp_pp.vectors.pretrain import DEFAULT_MAX_VOCAB_SIZE, PRETRAINED_FORMAT, check_pretrained, pretrain
+from nlp_pp.vectors.pretrain import (
+    DEFAULT_MAX_VOCAB_SIZE,
+    PRETRAIN_BUCKET,
+    PRETRAINED_FORMAT,
+    check_pretrained,
+    pretrain,
+)
 from nlp_pp.vectors.storage import load_vectors
 
 preprocess_module = importlib.import_module("nlp_pp.text.preprocess")
@@ -615,7 +622,12 @@ def test_pretrain_writes_vectors_whose_meta_and_hashes_round_trip(files, tmp_pat
     wv, meta, arrays = load_vectors(out, arrays=True)
     assert meta["format"] == PRETRAINED_FORMAT
     assert meta["preprocess"] == cfg.to_dict() and meta["preprocess_fingerprint"] == cfg.fingerprint()
-    assert meta["fasttext"] == {**SMALL_FT.to_dict(), "max_vocab_size": DEFAULT_MAX_VOCAB_SIZE}
+    assert meta["fasttext"] == {
+        **SMALL_FT.to_dict(),
+        "bucket": PRETRAIN_BUCKET,
+        "max_vocab_size": DEFAULT_MAX_VOCAB_SIZE,
+    }
+    assert stats["bucket"] == PRETRAIN_BUCKET == wv.bucket
     assert meta["corpus"] == stats
     assert (
         stats["texts"] == len(TEXTS) and stats["excluded"] == 2 and stats["texts_trained"] == len(TEXTS) - 2
@@ -631,6 +643,31 @@ def test_pretrain_writes_vectors_whose_meta_and_hashes_round_trip(files, tmp_pat
     assert overlap(hashes, excluded) == 0
     assert overlap(hashes, {text_hash(TEXTS[0]), text_hash(TEXTS[2])}) == 1
     assert load_vectors(out)[1] == meta  # the two-value form still works
+
+
+def test_pretrain_bucket_count_is_fixed_whatever_the_corpus(tmp_path):
+    """The n-gram table does not grow with the corpus's vocabulary (pretrain memory), unless asked."""
+    small = write_lines(tmp_path / "small.txt", TEXTS[:4], "utf-8")
+    more = [f"{t} 단어{i} 문장{i}" for i, t in enumerate(TEXTS * 3)]
+    large = write_lines(tmp_path / "large.txt", TEXTS + more, "utf-8")
+    stats = {}
+    for name, path, ft in (
+        ("small", small, SMALL_FT),
+        ("large", large, SMALL_FT),
+        ("asked", large, replace(SMALL_FT, bucket=5000)),
+    ):
+        stats[name] = pretrain(
+            [path],
+            tmp_path / f"{name}.npz",
+            preprocess=PreprocessConfig(),
+            fasttext=ft,
+            cache=Cache(tmp_path / "cache"),
+            n_jobs=1,
+            progress=False,
+        )
+    assert stats["small"]["vocabulary"] < stats["large"]["vocabulary"]
+    assert stats["small"]["bucket"] == stats["large"]["bucket"] == PRETRAIN_BUCKET
+    assert stats["asked"]["bucket"] == 5000 == load_vectors(tmp_path / "asked.npz")[0].bucket
 
 
 def test_check_pretrained_rejects_other_preprocessing_or_dimension():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -20,6 +21,11 @@ log = logging.getLogger(__name__)
 
 PRETRAINED_FORMAT = "nlp_pp.pretrained/1"
 DEFAULT_MAX_VOCAB_SIZE = 10_000_000  # distinct words held while scanning a corpus (gensim: ~1 GB per 10M)
+# n-gram buckets of pretrained vectors unless FastTextConfig.bucket says otherwise: a fixed table, so
+# pretraining's memory does not follow the corpus's vocabulary (16 buckets per word, the rule for a
+# run's own FastText, gave +14 % peak memory for 2x the NSMC texts: 18k -> 26k words, 288k -> 416k
+# buckets). 500k x dim x 4 bytes = 200 MB at dim 100; more buckets than that rule gives below 31k words.
+PRETRAIN_BUCKET = 500_000
 
 
 def pretrain(
@@ -49,7 +55,8 @@ def pretrain(
     preprocess : PreprocessConfig
         The chain; a run using the vectors must use the same (:func:`check_pretrained`).
     fasttext : FastTextConfig
-        FastText options (``dim`` must equal the run's embedding dimension).
+        FastText options (``dim`` must equal the run's embedding dimension). ``bucket=None`` gives
+        :data:`PRETRAIN_BUCKET` n-gram buckets, whatever the corpus's size.
     cache : Cache
         Keeps the preprocessed corpus (:func:`build_corpus`).
     n_jobs : int, optional
@@ -84,6 +91,8 @@ def pretrain(
         raise TypeError(f"preprocess must be a PreprocessConfig, not {type(preprocess).__name__}")
     if not isinstance(fasttext, FastTextConfig):
         raise TypeError(f"fasttext must be a FastTextConfig, not {type(fasttext).__name__}")
+    if fasttext.bucket is None:
+        fasttext = replace(fasttext, bucket=PRETRAIN_BUCKET)
     corpus = build_corpus(
         paths, text_col, preprocess, cache=cache, n_jobs=n_jobs, progress=progress, encoding=encoding
     )
