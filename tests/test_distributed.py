@@ -176,3 +176,30 @@ def test_the_mixed_precision_step_trains_with_a_gradient_scaler():
         last = run_epoch(net, loader, cpu, opt, 1.0, scaler=scaler, amp_dtype=torch.bfloat16)
     assert last.loss < first.loss and last.acc > 0.9
     assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_the_epoch_sums_over_ranks_on_the_training_device(monkeypatch):
+    """The per-epoch sums go through the process group on the rank's device: NCCL (CUDA) has no CPU
+    tensors, so a constant "cpu" there failed at the end of the first epoch on GPUs."""
+    import torch
+
+    from nlp_pp import models
+    from nlp_pp.config import ExperimentConfig
+    from nlp_pp.training import distributed
+    from nlp_pp.training.trainer import run_epoch
+    from nlp_pp.vectors.batching import make_dataloader
+
+    seen = []
+
+    def fake_sum(values, device, world=None):
+        seen.append(device)
+        return [2 * v for v in values]  # as if a second rank had the same counts
+
+    monkeypatch.setattr(distributed, "all_reduce_sum", fake_sum)
+    net = models.build_model(ExperimentConfig(emb_dim=8, hidden=8).model_config("gru", 12, 2))
+    loader = make_dataloader([[2, 3], [4, 5, 6], [7]] * 4, np.arange(12) % 2, 4, seed=0)
+    device = torch.device("cpu")
+    alone = run_epoch(net, loader, device)
+    two = run_epoch(net, loader, device, world=World(rank=0, size=2, backend="gloo"))
+    assert len(seen) == 1 and seen[0] is device
+    assert (two.loss, two.acc, two.f1) == pytest.approx((alone.loss, alone.acc, alone.f1))

@@ -214,7 +214,7 @@ def run_epoch(
     if world is not None and world.active and confusion is not None:  # every rank has >= 1 batch
         from .distributed import all_reduce_sum
 
-        sums = all_reduce_sum([total_loss, total_weight, *confusion.flatten().tolist()], "cpu", world)
+        sums = all_reduce_sum([total_loss, total_weight, *confusion.flatten().tolist()], device, world)
         total_loss, total_weight = sums[0], sums[1]
         confusion = torch.tensor(sums[2:], dtype=torch.float64).reshape(confusion.shape)
     if confusion is None:
