@@ -94,6 +94,19 @@ class TextClassifier(nn.Module):
         """All distinct embedding tables (two for a hybrid with ``shared_embedding=False``)."""
         return [m for m in self.modules() if isinstance(m, nn.Embedding)]
 
+    def entry_buffers(self) -> list[torch.Tensor]:
+        """Buffers with one row per vocabulary entry (a word's spelling), beside the embedding tables."""
+        return []
+
+    def as_unknown(self, first: int, unk: int) -> None:
+        """Make vocabulary entries ``first..`` read as entry ``unk``: their embedding rows and their
+        rows of :meth:`entry_buffers` become ``unk``'s (words a random-init model never trained on)."""
+        with torch.no_grad():
+            for table in self.embedding_tables():
+                table.weight[first:] = table.weight[unk]
+            for rows in self.entry_buffers():
+                rows[first:] = rows[unk]
+
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Map ``tokens [B, T]`` and ``lengths [B]`` to features ``[B, D]``."""
         raise NotImplementedError

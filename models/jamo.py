@@ -107,6 +107,9 @@ class JamoGRUClassifier(TextClassifier):
     def embedding_tables(self) -> list[nn.Embedding]:
         return [self.embedding]  # the jamo embedding is not indexed by token id
 
+    def entry_buffers(self) -> list[torch.Tensor]:
+        return [self.spelling.table]
+
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.embedding(tokens), self.spelling(tokens)], dim=-1)
         return self.encoder(self.dropout(x), lengths)

@@ -134,6 +134,9 @@ class WideGRUClassifier(TextClassifier):
     def embedding_tables(self) -> list[nn.Embedding]:
         return [self.embedding]  # the n-gram vectors are not indexed by token id
 
+    def entry_buffers(self) -> list[torch.Tensor]:
+        return [self.wide.table, self.wide.codes, self.wide.sizes]
+
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         deep = self.encoder(self.dropout(self.embedding(tokens)), lengths)
         return torch.cat([deep, self.wide(tokens, lengths)], dim=1)

@@ -246,6 +246,33 @@ def test_words_only_the_vectors_know_are_unknown_to_a_random_init_run():
     assert beyond_as_unknown(seqs, 10) == seqs
 
 
+@pytest.mark.parametrize("family", ["gru", "wide_gru", "jamo_gru"])
+def test_after_training_a_random_init_model_reads_those_words_as_unknown_too(family):
+    """Embedding rows and spelling (the n-gram and jamo tables) alike: what the model was trained on."""
+    import torch
+
+    from nlp_pp import models
+    from nlp_pp.config import ExperimentConfig
+    from nlp_pp.training.fitting import untrained_as_unknown
+
+    itos = ["<PAD>", "<UNK>", "영화", "재밌다", "ㅅㅂ", "광고", "무료쿠폰", "대출"]
+    first = 5  # "무료쿠폰" and "대출" came from the vectors only
+    net = models.build_model(
+        ExperimentConfig(emb_dim=8, hidden=8).model_config(family, len(itos), 2, "random"), tokens=itos
+    ).eval()
+    ids = torch.tensor([[2, 6, 7], [2, UNK_IDX, UNK_IDX]])
+    lengths = torch.tensor([3, 3])
+    with torch.no_grad():
+        before = net(ids, lengths)
+    assert not torch.allclose(before[0], before[1])
+    untrained_as_unknown(net, first)
+    net.check_buffers()  # the spelling tables stay consistent
+    with torch.no_grad():
+        after = net(ids, lengths)
+    assert torch.allclose(after[0], after[1])
+    assert torch.equal(after[1], before[1])  # the words the model trained on are untouched
+
+
 def test_a_validation_split_too_small_to_cross_fit_keeps_the_best_single_member():
     rng = np.random.default_rng(5)
     y_val, y_test = np.array([0, 1, 1]), rng.integers(0, 2, 50)

@@ -247,15 +247,12 @@ def concat_sequences(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> 
 
 
 def untrained_as_unknown(net, first: int) -> None:
-    """Rows ``first..`` of a randomly initialised embedding (words only the pretrained vectors know, never
-    seen in training) are set to the trained ``<UNK>`` row: without vectors, such a word is unknown."""
-    import torch
-
+    """Entries ``first..`` of a randomly initialised model (words only the pretrained vectors know, never
+    seen in training) read as the trained ``<UNK>``: its embedding row, and its spelling for the families
+    that read one (as in training, :func:`beyond_as_unknown`): without vectors, such a word is unknown."""
     from ..vectors.vocab import UNK_IDX
 
-    with torch.no_grad():
-        for table in net.embedding_tables():
-            table.weight[first:] = table.weight[UNK_IDX]
+    net.as_unknown(first, UNK_IDX)
 
 
 def fit_ensemble_run(c: Comparison, results: list[RunResult | BaselineResult]) -> EnsembleResult | None:
