@@ -280,3 +280,32 @@ def test_a_validation_split_too_small_to_cross_fit_keeps_the_best_single_member(
     fit, _ = fit_ensemble_scores(members, [1.0, 1.0], _task(y_val, y_test))
     assert fit.method == "best single" and not fit.beats_best_single and fit.cross_fitted.folds == 0
     assert fit.cross_fitted.ensemble is None and len(fit.members) == 1
+
+
+def test_suggest_reads_the_runs_files_with_the_runs_encoding(tmp_path):
+    """A run trained with ``--encoding johab`` (not detected): suggest reads its files alike."""
+    import json
+
+    import pandas as pd
+
+    from nlp_pp.config import ExperimentConfig
+    from nlp_pp.decisions.suggest import known_texts, run_sources
+
+    data, test = tmp_path / "data.csv", tmp_path / "test.csv"
+    pd.DataFrame({"content": ["무료 쿠폰", "밥 먹자"], "label": ["스팸문자", "일상대화"]}).to_csv(
+        data, index=False, encoding="johab"
+    )
+    pd.DataFrame({"content": ["대출 상담"], "label": ["스팸문자"]}).to_csv(
+        test, index=False, encoding="johab"
+    )
+    cfg = ExperimentConfig(data=str(data), test_data=str(test), encoding="johab")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"experiment": cfg.to_dict()}), encoding="utf-8")
+    src = run_sources(run)
+    assert (src.encoding, src.columns) == ("johab", ["content", "label"])
+    assert known_texts(src.data, src.test, src.text_col, src.encoding) == [
+        "무료 쿠폰",
+        "밥 먹자",
+        "대출 상담",
+    ]

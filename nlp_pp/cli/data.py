@@ -244,12 +244,12 @@ def cmd_suggest(argv: list[str]) -> int:
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: the directory {out.parent} does not exist")
     run = open_run(args.run)
-    data, test, text_col, label_col, columns = run_sources(run)
+    src = run_sources(run)
     clf = load_classifier(run, model=args.model, device=args.device)
-    texts, repeats = read_unlabelled(args.unlabeled, args.text_col or text_col)
-    known = known_texts(data, test, text_col)
+    texts, repeats = read_unlabelled(args.unlabeled, args.text_col or src.text_col)
+    known = known_texts(src.data, src.test, src.text_col, src.encoding)  # read as the run read them
     s = suggest(clf, texts, known, n, seed=args.seed, repeats=repeats)
-    write_suggestions(out, s, columns, text_col, label_col)
+    write_suggestions(out, s, src.columns, src.text_col, src.label_col)
     print(
         f"suggested: {out} ({len(s.texts)} messages to label, chosen by {s.model}; {s.read} read, "
         f"{s.duplicates} repeats and {s.labelled} already labelled or in the test split left out)"

@@ -145,8 +145,20 @@ def suggest(classifier, texts: list[str], known: list[str], n: int, *, seed: int
     )
 
 
-def run_sources(run: Path) -> tuple[str, str | None, str, str, list[str]]:
-    """The run's data file, test file, text and label columns, and the data file's column order."""
+@dataclass(frozen=True)
+class RunSources:
+    """Where a run's labelled texts came from: its files, their columns and encoding."""
+
+    data: str
+    test: str | None
+    text_col: str
+    label_col: str
+    columns: list[str]  # the data file's, in order
+    encoding: str | None  # the run's --encoding (None: detected)
+
+
+def run_sources(run: Path) -> RunSources:
+    """The run's data file, test file, text and label columns, the data file's columns and the encoding."""
     from ..config import ExperimentConfig
     from ..errors import RunError
     from ..files import read_json
@@ -165,7 +177,7 @@ def run_sources(run: Path) -> tuple[str, str | None, str, str, list[str]]:
                 "messages that are already labelled or in the test split"
             )
     df, _, _ = read_csv(data, cfg.encoding)
-    return data, cfg.test_data, cfg.text_col, cfg.label_col, list(df.columns)
+    return RunSources(data, cfg.test_data, cfg.text_col, cfg.label_col, list(df.columns), cfg.encoding)
 
 
 def known_texts(data: str, test: str | None, text_col: str, encoding: str | None = None) -> list[str]:
