@@ -35,6 +35,17 @@ def unlabelled_pool(files, text_col: str, exclude: list[str], limit: int, seed: 
     return pool
 
 
+def with_tokens(texts: list[str], tokens: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """The texts that keep at least one token, and their tokens: an empty one reads as padding alone, and
+    a teacher may well be sure of it, so pseudo-labels would add copies of one empty row.
+
+    >>> with_tokens(["광고 문자", "🙂🙂", "밥"], [["광고", "문자"], [], ["밥"]])
+    (['광고 문자', '밥'], [['광고', '문자'], ['밥']])
+    """
+    kept = [i for i, t in enumerate(tokens) if len(t)]
+    return [texts[i] for i in kept], [tokens[i] for i in kept]
+
+
 def pick_pseudo_labels(probs: np.ndarray, quota: int, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows and labels of the most confident predictions, the same number for every class.
 
@@ -72,6 +83,7 @@ def self_train(c, runs: list[RunResult], baseline: BaselineResult | None, train_
     files = list(cfg.self_training_texts or cfg.unlabeled)
     pool = unlabelled_pool(files, cfg.text_col, labelled, cfg.self_training_max_texts, cfg.split_seed)
     tokens = preprocess(pool, cfg.preprocess, n_jobs=cfg.n_jobs)  # as the training split was
+    pool, tokens = with_tokens(pool, tokens)
     pool_ids = encode_corpus(tokens, c.vocab, prep.context_length, cfg.truncating)
     n_train, k = len(prep.y["train"]), len(prep.labels)
     quota = math.ceil(n_train / (2 * k))
