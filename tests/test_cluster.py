@@ -113,3 +113,54 @@ def test_a_run_on_a_local_cluster_scores_as_a_run_without(tmp_path):
     (entry_a,), (entry_b,) = a.iterdir(), b.iterdir()
     for name in (tokenstore.IDS_FILE, tokenstore.OFFSETS_FILE, tokenstore.TYPES_FILE):
         assert (entry_a / name).read_bytes() == (entry_b / name).read_bytes()
+
+
+def _fake_distributed(client_error: BaseException | None = None):
+    """A stand-in for dask.distributed: a local cluster that records being closed, a failing client."""
+    from types import SimpleNamespace
+
+    closed = []
+
+    class LocalCluster:
+        def __init__(self, **kw):
+            pass
+
+        def close(self):
+            closed.append("cluster")
+
+    def client(*a, **kw):
+        raise client_error
+
+    class KilledWorker(Exception):
+        pass
+
+    class CommClosedError(Exception):
+        pass
+
+    fake = SimpleNamespace(
+        LocalCluster=LocalCluster,
+        Client=client,
+        KilledWorker=KilledWorker,
+        comm=SimpleNamespace(CommClosedError=CommClosedError),
+    )
+    return fake, closed
+
+
+def test_a_local_cluster_is_stopped_when_starting_is_interrupted(monkeypatch):
+    fake, closed = _fake_distributed(KeyboardInterrupt())
+    monkeypatch.setattr(cluster, "_distributed", lambda: fake)
+    with pytest.raises(KeyboardInterrupt), DaskMap("local:2"):
+        pass
+    assert closed == ["cluster"]  # no worker processes left behind
+
+
+def test_a_chunk_failing_on_a_worker_is_one_run_error(monkeypatch):
+    fake, _ = _fake_distributed()
+
+    class Future:
+        def result(self):
+            raise ModuleNotFoundError("No module named 'nlp_pp'")
+
+    m = DaskMap("tcp://10.0.0.5:8786")
+    with pytest.raises(RunError, match=r"worker failed .*ModuleNotFoundError.*same nlp_pp"):
+        m._result(Future(), fake)

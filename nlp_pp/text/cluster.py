@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 
-from ..errors import ConfigError, RunError, first_line
+from ..errors import ConfigError, NlpPpError, RunError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,14 @@ class DaskMap:
                 self.client = distributed.Client(self.cluster, timeout=self.timeout)
             else:
                 self.client = distributed.Client(self.spec, timeout=self.timeout)
+            workers = len(self.client.scheduler_info().get("workers", {}))
         except (OSError, TimeoutError, ValueError) as e:
             self.close()
             why = first_line(e) or type(e).__name__
             raise ConfigError(f"--cluster {self.spec}: cannot reach the Dask scheduler ({why})") from None
-        workers = len(self.client.scheduler_info().get("workers", {}))
+        except BaseException:  # anything else (Ctrl-C while starting): no local worker is left running
+            self.close()
+            raise
         log.info("preprocessing on the Dask cluster %s (%d workers)", self.spec, workers)
         return self
 
@@ -142,4 +145,12 @@ class DaskMap:
             raise RunError(
                 f"--cluster {self.spec}: lost the connection to the cluster while preprocessing "
                 f"({first_line(e) or type(e).__name__}); nothing was cached, run again"
+            ) from None
+        except NlpPpError:
+            raise
+        except Exception as e:  # raised on a worker: e.g. nlp_pp or MeCab missing or of another version
+            raise RunError(
+                f"--cluster {self.spec}: a worker failed while preprocessing ({type(e).__name__}: "
+                f"{first_line(e)}); check that every worker has the same nlp_pp installed; nothing was "
+                "cached"
             ) from None
