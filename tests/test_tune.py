@@ -167,6 +167,27 @@ def test_unknown_parameter_in_a_space_file(tmp_path, capsys):
     assert "unknown parameter 'learning_rate'" in err and not (tmp_path / "o").exists()
 
 
+def test_pretrained_vectors_fix_their_width_preprocessing_and_fasttext_options(tmp_path, capsys):
+    """A trial that changed them could not load the vectors: they are not searched, and a space file that
+    asks for them is one error line."""
+    from nlp_pp.tuning.space import BOUND_BY_VECTORS, build_space
+
+    space = build_space().without(BOUND_BY_VECTORS)
+    assert not set(BOUND_BY_VECTORS) & set(space.params) and "lr" in space.params
+    trial = FakeTrial()
+    values = space.sample(trial, ("gru",), ("fasttext",))
+    assert not set(BOUND_BY_VECTORS) & (set(values) | set(trial.asked)) and "lr" in values
+    p = tmp_path / "space.toml"
+    p.write_text("emb_dim = 300\nhidden = 16\n")
+    vectors = tmp_path / "v.npz"
+    vectors.write_bytes(b"")
+    args = ["tune", "--space", str(p), "--pretrained-vectors", str(vectors), "--out", str(tmp_path / "o")]
+    assert pipeline.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "emb_dim cannot be searched with --pretrained-vectors" in err
+    assert "\n" not in err and not (tmp_path / "o").exists()
+
+
 def test_tune_without_optuna(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
     assert pipeline.main(["tune", "--trials", "2"]) == 2

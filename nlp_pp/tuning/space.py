@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +195,22 @@ class SearchSpace:
 
     def to_dict(self) -> dict:
         return {name: p.to_dict() for name, p in self.params.items()}
+
+    def without(self, names: Iterable[str]) -> SearchSpace:
+        """This space without the parameters ``names`` (their trials keep the options as given)."""
+        return SearchSpace({k: p for k, p in self.params.items() if k not in set(names)})
+
+
+# what pretrained vectors fix: their width, the preprocessing of their tokens, their FastText options
+BOUND_BY_VECTORS = (
+    "emb_dim",
+    "keep_jamo",
+    "keep_punct",
+    "jamo",
+    "stopwords",
+    "fasttext_epochs",
+    "fasttext_window",
+)
 
 
 def build_space(overrides: Mapping[str, Any] | None = None, where: str = "the search space") -> SearchSpace:

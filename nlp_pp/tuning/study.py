@@ -45,7 +45,7 @@ from ..config import ExperimentConfig
 from ..errors import ConfigError, RunError
 from ..files import atomic_write, read_json, write_json
 from .report import trial_rows
-from .space import INIT, MODEL, SearchSpace, build_space
+from .space import BOUND_BY_VECTORS, INIT, MODEL, SearchSpace, build_space
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +319,15 @@ def run_tune(
     if trials is None and timeout is None:
         trials = DEFAULT_TRIALS
     search = build_space(space, space_source)
+    if cfg.pretrained_vectors:  # a trial that changed what the vectors fix could not use them
+        bound = sorted(set(BOUND_BY_VECTORS) & {str(k).replace("-", "_") for k in (space or {})})
+        if bound:
+            raise ConfigError(
+                f"{space_source}: {', '.join(bound)} cannot be searched with --pretrained-vectors (the "
+                "vectors fix their width, the preprocessing and the FastText options); leave "
+                f"{'it' if len(bound) == 1 else 'them'} out of the search space"
+            )
+        search = search.without(BOUND_BY_VECTORS)
     device = resolve_device(cfg.device)
     check_input_files(cfg)
     cache = Cache((cfg.cache_dir or default_cache_dir()) if cfg.cache else None)
