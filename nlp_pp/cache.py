@@ -298,8 +298,7 @@ class Cache:
                 if not os.path.lexists(target):
                     raise
                 if self.get_dir(kind, key) is not None:  # stored meanwhile by another run: keep theirs
-                    if staged != source:
-                        shutil.rmtree(staged, ignore_errors=True)
+                    shutil.rmtree(staged, ignore_errors=True)  # a copy, or the source given to be moved
                     return target
                 os.rename(staged, target)  # get_dir discarded the damaged entry in the way
         except OSError as e:
@@ -317,6 +316,11 @@ class Cache:
             return os.stat(a).st_dev == os.stat(b).st_dev
         except OSError:
             return False
+
+    def discard_dir(self, kind: str, key: str, why: str) -> None:
+        """Remove the entry ``kind``/``key`` (its files do not hold what they should), logging ``why``."""
+        if self.enabled:
+            self._discard_dir(self._path(kind, key, ""), why)
 
     def _discard_dir(self, path: Path, why: str) -> None:
         log.warning("cache entry %s is damaged (%s); discarded, it will be recomputed", path, why)

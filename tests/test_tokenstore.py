@@ -137,6 +137,33 @@ def test_a_damaged_cache_entry_is_rebuilt(tmp_path):
     assert list(again) == preprocess(texts)
 
 
+def test_an_entry_of_other_texts_under_the_key_is_replaced(tmp_path, caplog):
+    """A valid entry that does not hold these texts is discarded and the rebuilt arrays stored instead
+    (a kept one would have won over them and failed to load as these texts' arrays)."""
+    cache = Cache(tmp_path / "cache")
+    cached_token_arrays(["영화 정말 재밌다"] * 3, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    texts = ["최악의 영화", "그냥 그래요"]
+    again = cached_token_arrays(texts, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    assert list(again) == preprocess(texts)
+    with caplog.at_level("INFO"):
+        third = cached_token_arrays(texts, PreprocessConfig(), cache, ["k"], n_jobs=1)
+    assert "2 texts from cache" in caplog.text and list(third) == preprocess(texts)
+
+
+def test_a_directory_stored_twice_keeps_the_first_and_removes_the_second(tmp_path):
+    """Two runs filling one key: the loser's staging directory does not stay behind in the cache."""
+    cache = Cache(tmp_path / "cache")
+    dirs = []
+    for content in (b"first", b"second"):
+        d = cache.staging_dir("tokens")
+        (d / "ids.bin").write_bytes(content)
+        dirs.append(d)
+    first = cache.put_dir("tokens", "key", dirs[0], {"n": 1}, move=True)
+    second = cache.put_dir("tokens", "key", dirs[1], {"n": 1}, move=True)
+    assert first == second and (first / "ids.bin").read_bytes() == b"first"
+    assert not dirs[0].exists() and not dirs[1].exists()
+
+
 def test_without_a_cache_the_files_go_with_the_object():
     store = cached_token_arrays(["영화 정말 재밌다"], PreprocessConfig(), Cache(None), ["k"], n_jobs=1)
     directory = store.directory

@@ -416,11 +416,16 @@ def cached_token_arrays(
         path, value = hit
         try:
             arrays = TokenArrays.load(path, value)
+        except RunError as e:
+            why = str(e)
+        else:
             if len(arrays) == len(texts):
                 log.info("preprocessing: %d texts from cache", len(texts))
                 return arrays
-        except RunError as e:
-            log.warning("%s; preprocessing again", e)
+            why = f"it holds {len(arrays)} texts, not {len(texts)}"
+            del arrays  # unmapped before its files go
+        # discarded, so the rebuilt arrays take its place (put_dir keeps an entry that is there)
+        cache.discard_dir("tokens", key, why)
     staging = cache.staging_dir("tokens")
     owned = staging is None
     if owned:
