@@ -120,6 +120,7 @@ def load_checkpoint(checkpoint: Mapping[str, Any]) -> TextClassifier:
     if not isinstance(state, Mapping):
         raise ValueError(f"checkpoint['state_dict'] must be a dict, got {type(state).__name__}")
     check_config(config)
+    check_shapes(config, state)  # before any real allocation: the config cannot promise more than it holds
     model = MODEL_CLASSES[config.name](config)  # spelling tables come with the state_dict
     try:
         model.load_state_dict(state)
@@ -129,6 +130,23 @@ def load_checkpoint(checkpoint: Mapping[str, Any]) -> TextClassifier:
         ) from err
     model.check_buffers()
     return model.eval()
+
+
+def check_shapes(config: ModelConfig, state: Mapping) -> None:
+    """Raise ``ValueError`` unless ``state`` holds a tensor of the right shape for every parameter and
+    buffer of the model ``config`` describes. The model is laid out on the ``meta`` device (no memory), so
+    a crafted config cannot make the loader allocate more than the checkpoint file itself holds."""
+    with torch.device("meta"):
+        shell = MODEL_CLASSES[config.name](config)
+    expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
+    wrong = sorted(k for k in expected if found.get(k) != expected[k])
+    if wrong:
+        k = wrong[0]
+        raise ValueError(
+            f"checkpoint state_dict does not fit the {config.name!r} model its config describes: "
+            f"{len(wrong)} tensor(s) differ, e.g. {k!r} is {found.get(k, 'missing')}, expected {expected[k]}"
+        )
 
 
 __all__ = [

@@ -34,8 +34,12 @@ class JamoCNN(nn.Module):
     def __init__(self, config: ModelConfig, tokens: list[str] | None) -> None:
         super().__init__()
         V, L = config.vocab_size, config.char_len
-        table = np.zeros((V, L), np.int16) if tokens is None else jamo_table(tokens, L, config.pad_idx)
-        self.register_buffer("table", torch.from_numpy(table))
+        table = (  # without tokens: a shell for load_state_dict (on the "meta" device: no memory)
+            torch.zeros((V, L), dtype=torch.int16)
+            if tokens is None
+            else torch.from_numpy(jamo_table(tokens, L, config.pad_idx))
+        )
+        self.register_buffer("table", table)
         self.chars = nn.Embedding(CHAR_VOCAB, config.char_dim, padding_idx=0)
         self.kernel_sizes = tuple(config.char_kernel_sizes)
         self.convs = nn.ModuleList(

@@ -39,17 +39,19 @@ class HashedNgramBag(nn.Module):
         super().__init__()
         V, K = config.vocab_size, config.ngram_slots
         self.buckets, self.bigrams = config.ngram_buckets, config.token_bigrams
-        if tokens is None:  # a shell for load_state_dict (models.load_checkpoint)
-            table, codes = np.zeros((V, K), np.int32), np.zeros(V, np.int64)
+        if tokens is None:  # a shell for load_state_dict (models.load_checkpoint; on "meta": no memory)
+            table, codes = torch.zeros((V, K), dtype=torch.int32), torch.zeros(V, dtype=torch.int64)
         else:
-            table = ngram_table(
-                tokens, config.ngram_buckets, config.char_ngrams, config.jamo_ngrams, K, config.pad_idx
+            table = torch.from_numpy(
+                ngram_table(
+                    tokens, config.ngram_buckets, config.char_ngrams, config.jamo_ngrams, K, config.pad_idx
+                )
             )
-            codes = token_codes(tokens)
-        self.register_buffer("table", torch.from_numpy(table))
-        self.register_buffer("codes", torch.from_numpy(codes))
+            codes = torch.from_numpy(token_codes(tokens))
+        self.register_buffer("table", table)
+        self.register_buffer("codes", codes)
         # features per entry, so a message's count is a lookup (no comparison operator in the graph)
-        self.register_buffer("sizes", torch.from_numpy((table > 0).sum(axis=1).astype(np.int64)))
+        self.register_buffer("sizes", (table > 0).sum(dim=1, dtype=torch.int64))
         self.vectors = nn.Embedding(config.ngram_buckets, config.wide_dim, padding_idx=0)
         nn.init.normal_(self.vectors.weight, std=0.1)  # small: a mean of many N(0, 1) rows starts near 0
         with torch.no_grad():

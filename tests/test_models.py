@@ -462,6 +462,24 @@ def test_load_checkpoint_errors():
     assert isinstance(restored, LSTMClassifier)
 
 
+@pytest.mark.parametrize("name", ["gru", "wide_gru", "jamo_gru"])
+def test_a_config_that_promises_more_than_the_weights_allocates_nothing(name):
+    """A crafted config (a billion vocabulary rows, 2**30 n-gram buckets) beside small weights is refused
+    before the model is built: no tensor of that size is ever allocated."""
+    import resource
+
+    ckpt = make(tiny(name)).checkpoint()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for huge in ({"vocab_size": 10**9}, {"ngram_buckets": 2**30}, {"hidden": 10**6}):
+        crafted = {**ckpt, "config": {**ckpt["config"], **huge}}
+        if "ngram_buckets" in huge and name != "wide_gru":
+            load_checkpoint(crafted)  # a setting this family does not read: loads as it is
+            continue
+        with pytest.raises(ValueError, match="does not fit"):
+            load_checkpoint(crafted)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: < 200 MB
+
+
 # ---------------------------------------------------------------- learning sanity
 
 
