@@ -188,6 +188,18 @@ def test_pretrained_vectors_fix_their_width_preprocessing_and_fasttext_options(t
     assert "\n" not in err and not (tmp_path / "o").exists()
 
 
+def test_a_resumed_study_checks_the_budget_it_saved(tmp_path, capsys):
+    import json
+
+    d = tmp_path / "t"
+    d.mkdir()
+    saved = {"format": "nlp_pp.tune/1", "experiment": ExperimentConfig().to_dict(), "trials": "many"}
+    (d / "tune.json").write_text(json.dumps(saved), encoding="utf-8")
+    assert pipeline.main(["tune", "--resume", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --trials must be an integer >= 1 (got 'many')"
+
+
 def test_tune_without_optuna(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
     assert pipeline.main(["tune", "--trials", "2"]) == 2

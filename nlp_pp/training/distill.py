@@ -21,7 +21,9 @@ Without unlabelled text the student learns from the training split only, and dis
 more than label smoothing by an overconfident teacher: the report says how many texts of each kind it
 saw. It is early-stopped and calibrated on the validation split like any run, and its checkpoint is
 saved as ``models/distilled.pt``: ``predict --model distilled`` and ``export --model distilled`` use it
-like any model.
+like any model. Its validation score is ranked with the other rows' for the best model; the teacher it
+learned from was itself chosen on validation (members, weights, temperature), so that score leans a
+little to the optimistic side, as any configuration's chosen on validation does.
 """
 
 from __future__ import annotations

@@ -189,21 +189,19 @@ def _run(
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    stage_vocab = stage("vocabulary")
-    stage_vocab.__enter__()
-    vocab = Vocab.build(prep.tokens["train"], min_count=cfg.min_count)
-    if cfg.extend_vocabulary():  # index_to_key is in frequency order: the limit keeps the most frequent
-        vocab = vocab.extended(vectors.index_to_key, limit=cfg.vocab_from_vectors_max)
-        log.info(
-            "vocabulary: %d words of the vectors added, %d left out (--vocab-from-vectors-max %d)",
-            vocab.stats["from_vectors"],
-            vocab.stats["vectors_left_out"],
-            cfg.vocab_from_vectors_max,
-        )
-    vocab.save(run.path("vocab.json"))
-    vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
-    dataset = replace(prep.dataset, vocab=VocabFacts(**vocab.stats))
-    stage_vocab.__exit__(None, None, None)
+    with stage("vocabulary"):
+        vocab = Vocab.build(prep.tokens["train"], min_count=cfg.min_count)
+        if cfg.extend_vocabulary():  # index_to_key is in frequency order: the limit keeps the most frequent
+            vocab = vocab.extended(vectors.index_to_key, limit=cfg.vocab_from_vectors_max)
+            log.info(
+                "vocabulary: %d words of the vectors added, %d left out (--vocab-from-vectors-max %d)",
+                vocab.stats["from_vectors"],
+                vocab.stats["vectors_left_out"],
+                cfg.vocab_from_vectors_max,
+            )
+        vocab.save(run.path("vocab.json"))
+        vocab.stats["coverage_test"] = vocab.coverage(prep.tokens["test"])
+        dataset = replace(prep.dataset, vocab=VocabFacts(**vocab.stats))
     with stage("encoding"):
         seqs = {
             s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)

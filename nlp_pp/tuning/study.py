@@ -316,6 +316,7 @@ def run_tune(
         space_source = saved.get("space_source", space_source)
         trials = trials if trials is not None else saved.get("trials")
         timeout = timeout if timeout is not None else saved.get("timeout")
+        check_budget(trials, timeout)  # tune.json's values, checked as given ones are
     if trials is None and timeout is None:
         trials = DEFAULT_TRIALS
     search = build_space(space, space_source)
