@@ -3,14 +3,18 @@
     python bench/bench_distill.py --setup nsmc-25k        # 25.5k labelled NSMC reviews + the rest unlabelled
     python bench/bench_distill.py --setup kmhas-6k        # 6k labelled K-MHaS comments + the rest unlabelled
     python bench/bench_distill.py --setup nsmc-full --seeds 0,1,2   # the goal: full NSMC, three seeds
+    python bench/bench_distill.py --setup kmhas-full --seeds 0,1,2  # the same rows on all of K-MHaS
+    python bench/bench_distill.py --setup kmhas-full --seeds 0,1,2 --train-only  # the run alone (accuracy)
 
 Each setup is one ``pipeline.py`` run (BiGRU and BiLSTM with FastText, the TF-IDF baseline, their
 ensemble and ``--distill``) in ``bench/out/distill/<setup>``, reused when present. The student's row,
 its teacher's and a plain BiGRU's (the same run) are compared on the test split, which chose
 nothing. Then the student and the run's BiGRU are exported to ONNX and their end-to-end throughput
 (raw text -> calibrated probabilities, 5,000 test texts, batches of 256, one thread, one process
-per measurement, interleaved) is measured. ``nsmc-full`` has no unlabelled NSMC text left (every
-training review is labelled), so its student learns from the training split alone.
+per measurement, interleaved) is measured. ``nsmc-full`` and ``kmhas-full`` have no unlabelled text
+left (every training text is labelled), so their students learn from the training split alone.
+``--train-only`` makes the run and stops: its scores do not depend on the machine's load, so it can run
+beside other work, and the throughput is measured later, alone.
 
 Writes the section ``distill`` of BENCHMARKS.md (every setup measured so far, from
 ``bench/out/distill/results.json``).
@@ -87,13 +91,9 @@ def setup_args(setup: str, seed: int) -> list[str]:
             "--unlabeled",
             str(rest),
         ]
-    if setup == "nsmc-full":
-        return [
-            "--data",
-            str(DATA["nsmc"] / "train.csv"),
-            "--test-data",
-            str(DATA["nsmc"] / "test.csv"),
-        ]
+    if setup in ("nsmc-full", "kmhas-full"):
+        data = DATA[setup.split("-")[0]]
+        return ["--data", str(data / "train.csv"), "--test-data", str(data / "test.csv")]
     raise SystemExit(f"unknown setup {setup}")
 
 
@@ -266,7 +266,7 @@ def render(results: dict, load0, argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--setup", choices=("nsmc-25k", "kmhas-6k", "nsmc-full"), required=True)
+    ap.add_argument("--setup", choices=("nsmc-25k", "kmhas-6k", "nsmc-full", "kmhas-full"), required=True)
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--student", default="gru")
     ap.add_argument("--rounds", type=int, default=3)
@@ -274,10 +274,13 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="NSMC's directory (K-MHaS beside it)"
     )
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--train-only", action="store_true", help="make the run (reused later) and stop")
     a, extra = ap.parse_known_args(argv)
     DATA.update(nsmc=a.data_dir, kmhas=a.data_dir.parent / "kmhas")
     load0 = load_average()
     run = train(a.setup, a.seeds, a.student, extra)
+    if a.train_only:
+        return 0
     result = measure(a.setup, run, a.rounds)
     path = OUT / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
