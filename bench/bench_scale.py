@@ -452,7 +452,9 @@ def write(args: argparse.Namespace) -> int:
             body.append("")
     body += pretrain_lines(Path(args.results) / "pretrain")
     plot(results, labels, Path(args.plot))
-    body += [f"![time and peak memory per stage, log-log]({Path(args.plot).name})", ""]
+    plot_path = Path(args.plot).resolve()
+    link = plot_path.relative_to(PROJECT_ROOT) if plot_path.is_relative_to(PROJECT_ROOT) else plot_path
+    body += [f"![time and peak memory per stage, log-log]({link.as_posix()})", ""]
     write_section("scale", "\n".join(body))
     print("\n".join(body))
     return 0
