@@ -507,12 +507,14 @@ class FastTextFacts(Record):
 
 @dataclass(frozen=True)
 class ThreadSettings(Record):
-    """The thread settings of a run, as applied: torch's intra-op and inter-op threads (the latter cannot
-    change once torch used it); ``OMP_WAIT_POLICY`` as OpenMP read it at torch's import (``None``:
-    unset, libgomp spins then sleeps) and who set it (``omp_env``: ``"nlp_pp"``, ``"environment"``,
-    ``"unknown"``); who chose ``intra_op`` (``source``: ``"auto"``, ``"option"``, ``"NLP_PP_THREADS"``,
-    ``"OMP_NUM_THREADS"``); the cores this process may use; whether the count follows the CPU other
-    processes take (``adaptive``)."""
+    """The thread settings of a run, as applied.
+
+    Torch's intra-op and inter-op threads (the latter cannot change once torch used it);
+    ``OMP_WAIT_POLICY`` as OpenMP read it at torch's import (``None``: unset, libgomp spins then sleeps)
+    and who set it (``omp_env``: ``"nlp_pp"``, ``"environment"``, ``"unknown"``); who chose ``intra_op``
+    (``source``: ``"auto"``, ``"option"``, ``"NLP_PP_THREADS"``, ``"OMP_NUM_THREADS"``); the cores this
+    process may use; whether the count follows the CPU other processes take (``adaptive``).
+    """
 
     intra_op: int
     inter_op: int

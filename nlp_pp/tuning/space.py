@@ -198,7 +198,8 @@ class SearchSpace:
 
     def without(self, names: Iterable[str]) -> SearchSpace:
         """This space without the parameters ``names`` (their trials keep the options as given)."""
-        return SearchSpace({k: p for k, p in self.params.items() if k not in set(names)})
+        left_out = set(names)
+        return SearchSpace({k: p for k, p in self.params.items() if k not in left_out})
 
 
 # what pretrained vectors fix: their width, the preprocessing of their tokens, their FastText options

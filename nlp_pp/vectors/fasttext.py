@@ -46,7 +46,7 @@ class FastTextConfig:
     bucket: int | None = option(
         None,
         Optional(Interval(int, 1)),
-        "n-gram hash buckets; none: 16 per vocabulary word, within [20k, 2M]",
+        "n-gram hash buckets; none: 16 per vocabulary word, within [20k, 2M] (pretrain: a fixed 500k)",
         cli=False,
     )
 
