@@ -59,6 +59,42 @@ def test_forced_encoding(tmp_path):
     assert report.encoding == "cp949" and df["text"][2] == "똠방각하 햏 뷁"
 
 
+def test_a_local_file_is_streamed_and_hashed_whole(tmp_path, monkeypatch):
+    """The encoding is chosen on every byte (CP949 only after 70 KB of ASCII), the hash is the file's,
+    and the file is never read whole into memory (read_bytes is for downloads only)."""
+    import hashlib
+
+    from nlp_pp.text import load
+
+    rows = [(f"row {i} plain ascii text", "a" if i % 2 else "b") for i in range(3000)] + [
+        ("똠방각하 햏", "a")
+    ]
+    p = write_csv(tmp_path / "late.csv", rows, "cp949")
+    assert p.stat().st_size > 70_000
+
+    def whole_file(*args, **kwargs):
+        raise AssertionError("the whole file was read into memory")
+
+    monkeypatch.setattr(load, "read_bytes", whole_file)
+    df, report = load_dataset(p)
+    assert report.encoding == "cp949" and df["text"].iloc[-1] == "똠방각하 햏"
+    assert report.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_only_the_two_columns_are_kept_and_every_row_is_still_checked(tmp_path):
+    p = tmp_path / "wide.csv"
+    p.write_text("id,content,note,class\n1,가,x,a\n2,나,y,b\n3,다\x00라,z,a\n", encoding="utf-8")
+    df, _ = load_dataset(p)
+    assert list(df.columns) == ["text", "label"] and df["text"].tolist() == [
+        "가",
+        "나",
+        "다라",
+    ]  # NUL removed
+    p.write_text("id,content,note,class\n1,가,x,a\n2,나,y,b,extra\n", encoding="utf-8")
+    with pytest.raises(DataError, match="not a valid CSV"):
+        load_dataset(p)
+
+
 def test_report_fields(tmp_path):
     import hashlib
 

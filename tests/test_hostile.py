@@ -22,8 +22,9 @@ from nlp_pp.cache import Cache
 from nlp_pp.deploy.load import load_classifier
 from nlp_pp.errors import ConfigError, DataError, RunError
 from nlp_pp.results import RunResult
-from nlp_pp.text.load import load_dataset, read_bytes
+from nlp_pp.text.load import load_dataset
 from nlp_pp.text.preprocess import preprocess
+from nlp_pp.text.source import read_bytes
 from nlp_pp.text.tokenize import tokenize
 from nlp_pp.training import dataset as prepare
 from nlp_pp.training import experiment, rundir

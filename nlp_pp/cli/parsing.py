@@ -108,7 +108,7 @@ def inference_threads(settings) -> int:
 
 def _stdin_lines() -> list[str]:
     """One text per line of standard input, its encoding detected like --data's (UTF-8 or CP949)."""
-    from nlp_pp.text.load import decode_text
+    from nlp_pp.text.source import decode_text
 
     raw = getattr(sys.stdin, "buffer", None)
     if raw is None:  # replaced by a text stream (notebooks, tests)

@@ -158,7 +158,7 @@ def download_stopword_list(url: str | None = None) -> list[str]:
     Parameters
     ----------
     url : str or path, optional
-        An ``http(s)://`` URL (downloaded with :func:`nlp_pp.text.load.read_bytes`), the path of a local
+        An ``http(s)://`` URL (downloaded with :func:`nlp_pp.text.source.read_bytes`), the path of a local
         UTF-8 file, or ``None`` for the project's list ``stopwords/korean.txt`` (works offline).
         The text is one word per line; ``#`` starts a comment.
 
@@ -178,7 +178,7 @@ def download_stopword_list(url: str | None = None) -> list[str]:
     (after which the notebook went on without removing any stopword). Nothing is written to
     ``kr_stopword_list.txt`` in the working directory.
     """
-    from ..text.load import is_url, read_bytes
+    from ..text.source import is_url, read_bytes
 
     if url is None:
         words = load_stopwords()

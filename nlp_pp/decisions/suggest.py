@@ -163,7 +163,8 @@ def run_sources(run: Path) -> RunSources:
     from ..errors import RunError
     from ..files import read_json
     from ..resources import sample_data
-    from ..text.load import is_url, read_csv
+    from ..text.load import read_csv
+    from ..text.source import is_url
 
     saved = read_json(run / "config.json")
     if not isinstance(saved, dict) or not isinstance(saved.get("experiment"), dict):

@@ -6,13 +6,9 @@ says what is wrong and what to do.
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 import io
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +16,15 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError, first_line
 from ..results import LoadFacts
-
-# What is detected: UTF-8 (a byte-order mark is stripped), else CP949 -- Excel's Korean default and a
-# superset of EUC-KR, so EUC-KR files decode too.
-ENCODINGS = ("utf-8", "cp949")
-MAX_BYTES = 2 * 1024**3  # refuse inputs over 2 GiB rather than exhausting memory
-DOWNLOAD_TIMEOUT = 300.0  # seconds for a whole download (each read also times out after 30 s)
-_CONTROL_BYTES = [bytes([b]) for b in range(32) if b not in (9, 10, 13)]
+from .source import (
+    DOWNLOAD_TIMEOUT,
+    DecodedStream,
+    Utf8Stream,
+    check_file,
+    is_url,
+    read_bytes,
+    scan_encoding,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,194 +39,85 @@ class LoadReport(LoadFacts):
         return f"the {self.rows}-row sample (--max-rows) of {self.source}, whose classes have {sizes} rows"
 
 
-def is_url(source: str) -> bool:
-    """An http(s) URL (read by downloading it)."""
-    return source.lower().startswith(("http://", "https://"))
+def read_csv(
+    source: str | Path,
+    encoding: str | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT,
+    *,
+    usecols: Sequence[str] | None = None,
+    options: str = "--text-col / --label-col",
+) -> tuple[pd.DataFrame, str, str]:
+    """Read a CSV into strings; returns (frame, encoding used, sha256 of the raw bytes).
 
-
-def read_bytes(source: str | Path, timeout: float = DOWNLOAD_TIMEOUT) -> bytes:
-    """The raw bytes of a local regular file or an http(s) URL (at most 2 GiB).
-
-    A download must finish within ``timeout`` seconds in total, so a server that trickles one
-    byte at a time cannot keep a run waiting forever.
+    A local file is streamed: read once in blocks to choose its encoding and hash it
+    (:func:`~nlp_pp.text.source.scan_encoding`), then parsed from a decoded stream, so memory holds
+    the frame and not the file (a URL is downloaded into memory, at most 2 GiB). With ``usecols``
+    only those columns are kept; a missing one is a :class:`DataError` naming the ``options`` that
+    choose others.
     """
     s = str(source)
     if is_url(s):
-        data = _download(s, timeout)
+        data = read_bytes(s, timeout)
+
+        def open_binary():
+            return io.BytesIO(data)
     else:
-        p = check_file(s)
-        if p.stat().st_size > MAX_BYTES:
-            raise DataError(f"{s} is larger than 2 GiB; sample it first or use --max-rows on a smaller file")
-        try:
-            with open(p, "rb") as f:
-                data = f.read(MAX_BYTES + 1)  # the size can change between stat and read
-        except OSError as e:
-            raise DataError(f"cannot read {s}: {e.strerror or e}") from None
-    if len(data) > MAX_BYTES:
-        raise DataError(f"{s} is larger than 2 GiB; sample it first")
-    return data
+        path = check_file(s)
+
+        def open_binary():
+            return open(path, "rb")
+
+    enc, digest = scan_encoding(open_binary, s, encoding)
+    if usecols is None:
+        return _parse(open_binary, s, enc), enc, digest
+    require_columns(_parse(open_binary, s, enc, nrows=0), usecols, s, options)
+    chunks = _parse_chunks(open_binary, s, enc)
+    return pd.concat([chunk[list(usecols)] for chunk in chunks], ignore_index=True), enc, digest
 
 
-def check_file(source: str | Path, kind: str = "CSV") -> Path:
-    """``source`` as a path to an existing regular file, else a one-line :class:`DataError`.
-
-    ``kind`` names what the file should be in the messages ("CSV", or "text").
-    """
-    s = str(source)
-    p = Path(s).expanduser()
-    if not p.exists():
-        raise DataError(f"file not found: {s}; check the path (relative paths start from {Path.cwd()})")
-    if p.is_dir():
-        raise DataError(f"{s} is a directory, not a {kind} file; pass the path of the {kind} file inside it")
-    if not p.is_file():
-        raise DataError(
-            f"{s} is not a regular file (a device, pipe or socket); save the data to a file first"
-        )
-    return p
+PARSE_CHUNK = 100_000  # rows parsed at a time when only some columns are kept
 
 
-def _download(url: str, timeout: float) -> bytes:
-    deadline = time.monotonic() + timeout
-    chunks, size = [], 0
-    try:
-        with urllib.request.urlopen(url, timeout=min(30.0, timeout)) as resp:
-            while True:
-                if time.monotonic() > deadline:
-                    raise DataError(
-                        f"downloading {url} took longer than {timeout:g} s; download the file and "
-                        "pass its path, or allow more time with --download-timeout"
-                    )
-                chunk = resp.read1(1 << 16)  # whatever has arrived: read() would wait for all of it
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise DataError(f"{url} is larger than 2 GiB; sample it first")
-    except DataError:
-        raise
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
-        raise DataError(
-            f"cannot download {url}: {reason}; check the URL and your network, "
-            "or download the file and pass its path"
-        ) from None
-    return b"".join(chunks)
+def _parse(open_binary, source: str, encoding: str, nrows: int | None = None) -> pd.DataFrame:
+    """Every cell as a string (blank -> missing), from the decoded stream of the input."""
+    with DecodedStream(open_binary, source, encoding) as stream, _csv_errors(stream, source):
+        return pd.read_csv(Utf8Stream(stream), nrows=nrows, **_CSV_OPTIONS)
 
 
-SAMPLE_BYTES = 65536  # the encoding and binary checks look at this many leading bytes
-
-
-def detect_encoding(
-    data: bytes, source: str = "input", encoding: str | None = None, *, final: bool = True, kind: str = "CSV"
-) -> tuple[str, str]:
-    """Check the first 64 KiB of ``data`` and decode it with ``encoding`` or the first of :data:`ENCODINGS`
-    that fits.
-
-    The one place that decides how input bytes are read, shared by :func:`decode_text` (a whole
-    file in memory) and :func:`nlp_pp.text.stream.iter_unlabeled_texts` (the first 64 KiB of a file
-    it then streams).
-
-    Parameters
-    ----------
-    data : bytes
-        A whole file (``final=True``) or its first bytes (``final=False``: a multi-byte character
-        cut at the end of ``data`` is then not an error, its bytes are left out of the text).
-    source : str
-        How messages name the input.
-    encoding : str, optional
-        Force this encoding instead of detecting one.
-    kind : str
-        What the input should be, for messages ("CSV", or "text" for a plain-text file).
-
-    Returns
-    -------
-    (text, encoding)
-        The decoded text (a byte-order mark is *not* removed here) and the encoding used.
-
-    Raises
-    ------
-    DataError
-        UTF-16 or UTF-32 input, binary input, or bytes that no candidate encoding decodes.
-    ConfigError
-        ``encoding`` is not an encoding Python knows.
-    """
-    sample = data[:SAMPLE_BYTES]
-    quarters = [sample[i::4].count(0) for i in range(4)]  # UTF-32: two NUL bytes in every four
-    if sample[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or (
-        len(sample) >= 16
-        and (min(quarters[2:]) > 0.9 * len(sample) / 4 or min(quarters[:2]) > 0.9 * len(sample) / 4)
+def _parse_chunks(open_binary, source: str, encoding: str) -> Iterator[pd.DataFrame]:
+    """:func:`_parse` in frames of :data:`PARSE_CHUNK` rows (every row still checked: pandas'
+    ``usecols`` would let a row with extra fields through)."""
+    with (
+        DecodedStream(open_binary, source, encoding) as stream,
+        _csv_errors(stream, source),
+        pd.read_csv(Utf8Stream(stream), chunksize=PARSE_CHUNK, **_CSV_OPTIONS) as reader,
     ):
-        raise DataError(
-            f"{source} is UTF-32 encoded; save it as {'plain text' if kind == 'text' else kind} in UTF-8 "
-            "or CP949"
-        )
-    even, odd = sorted((sample[0::2].count(0), sample[1::2].count(0)))  # UTF-16: NULs on one side only
-    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (
-        len(sample) >= 8 and odd > 0.3 * len(sample) / 2 and even < 0.05 * len(sample) / 2
-    ):
-        raise DataError(
-            f"{source} is UTF-16 encoded (Excel's 'Unicode text'); save it as "
-            f"{'plain text' if kind == 'text' else kind} in UTF-8 or CP949"
-        )
-    controls = sum(sample.count(b) for b in _CONTROL_BYTES)
-    if controls > 0.05 * len(sample):
-        noun, export = (
-            ("text file", "save it as plain text")
-            if kind == "text"
-            else (f"{kind} text file", f"export it as {kind}")
-        )
-        raise DataError(
-            f"{source} looks binary ({controls} control bytes in its first {len(sample)}), not a {noun}; "
-            f"{export} (UTF-8 or CP949)"
-        )
-    candidates = (encoding,) if encoding else ENCODINGS
-    for enc in candidates:
-        try:
-            text = (
-                data.decode(enc) if final else codecs.getincrementaldecoder(enc)().decode(data, final=False)
-            )
-        except LookupError:
-            raise ConfigError(f"unknown encoding {enc!r}; use e.g. utf-8 or cp949") from None
-        except UnicodeDecodeError:
-            continue
-        return text, enc
-    tried = ", ".join(candidates)
-    raise DataError(f"cannot decode {source} as {tried}; save it as UTF-8 or CP949 (or pass --encoding)")
+        yield from reader
 
 
-def decode_text(data: bytes, source: str = "input", encoding: str | None = None) -> tuple[str, str]:
-    """Decode ``data`` with ``encoding`` or the first of :data:`ENCODINGS` that fits; returns (text,
-    encoding)."""
-    if not data.strip():
-        raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
-    text, enc = detect_encoding(data, source, encoding)
-    text = text[1:] if text.startswith("\ufeff") else text
-    return text.replace("\x00", ""), enc  # a stray NUL inside a message would cut the CSV parser short
+_CSV_OPTIONS = dict(
+    encoding="utf-8",
+    dtype=str,
+    keep_default_na=False,
+    na_values=[""],
+    skipinitialspace=False,
+    on_bad_lines="error",
+)
 
 
-def read_csv(
-    source: str | Path, encoding: str | None = None, timeout: float = DOWNLOAD_TIMEOUT
-) -> tuple[pd.DataFrame, str, str]:
-    """Read a CSV into strings; returns (frame, encoding used, sha256 of the raw bytes)."""
-    data = read_bytes(source, timeout)
-    text, enc = decode_text(data, str(source), encoding)
+@contextmanager
+def _csv_errors(stream: DecodedStream, source: str) -> Iterator[None]:
+    """pandas' parsing errors as one-line :class:`DataError` (the stream's own error first)."""
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skipinitialspace=False,
-            on_bad_lines="error",
-        )
+        yield
     except pd.errors.EmptyDataError:
         raise DataError(f"{source} has no header row; the first line must name the columns") from None
-    except (pd.errors.ParserError, ValueError) as e:
+    except (pd.errors.ParserError, ValueError, UnicodeError) as e:
+        if stream.error is not None:
+            raise stream.error from None
         raise DataError(
             f"{source} is not a valid CSV ({first_line(e)}); check quoting and delimiters"
         ) from None
-    return df, enc, hashlib.sha256(data).hexdigest()
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | Path, options: str) -> None:
@@ -271,8 +160,7 @@ def load_dataset(
         )
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1):
         raise ConfigError(f"max_rows must be a positive integer (got {max_rows!r})")
-    df, enc, digest = read_csv(source, encoding, timeout)
-    require_columns(df, (text_col, label_col), source, "--text-col / --label-col")
+    df, enc, digest = read_csv(source, encoding, timeout, usecols=(text_col, label_col))
     if len(df) == 0:
         raise DataError(f"{source} has a header but no data rows")
     rows_read = len(df)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
-import io
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,7 +12,8 @@ from typing import BinaryIO
 import pandas as pd
 
 from ..errors import ConfigError, DataError, first_line
-from .load import SAMPLE_BYTES, check_file, detect_encoding, require_columns
+from .load import require_columns
+from .source import SAMPLE_BYTES, DecodedStream, Utf8Stream, check_file, detect_encoding, stream_codec
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,7 @@ def inspect_source(path: str | os.PathLike, text_col: str, encoding: str | None)
             raise DataError(f"{name} is empty; give a text file with one message per line")
         raise DataError(f"{name} is empty; give a CSV file with a header row and a '{text_col}' column")
     _, enc = detect_encoding(sample, name, encoding, final=False, kind=what)
-    codec = codecs.lookup(enc).name
-    src = Source(p, name, kind, enc, "utf-8-sig" if codec == "utf-8" else codec)
+    src = Source(p, name, kind, enc, stream_codec(enc))
     if kind != "text":
         with _TextStream(src) as stream:
             header = _read_header(stream, src)
@@ -92,7 +90,7 @@ def inspect_source(path: str | os.PathLike, text_col: str, encoding: str | None)
 
 def _read_header(stream: _TextStream, src: Source) -> pd.DataFrame:
     try:
-        return pd.read_csv(_Utf8Stream(stream), sep=src.sep, nrows=0, dtype=str, encoding="utf-8")
+        return pd.read_csv(Utf8Stream(stream), sep=src.sep, nrows=0, dtype=str, encoding="utf-8")
     except pd.errors.EmptyDataError:
         raise DataError(f"{src.name} has no header row; the first line must name the columns") from None
     except Exception as e:
@@ -110,96 +108,12 @@ def _csv_error(e: Exception, stream: _TextStream, src: Source) -> Exception:
     return e
 
 
-class _TextStream(io.TextIOBase):
-    """Decoded text of a source; decoding and read errors become a :class:`DataError` (also kept in
-    ``error``).
-
-    :meth:`read` removes NUL characters (a stray NUL inside a message would cut pandas' CSV parser
-    short, as in :func:`nlp_pp.text.load.decode_text`). Plain-text sources translate ``\\r\\n`` and
-    ``\\r`` to ``\\n``.
-    """
+class _TextStream(DecodedStream):
+    """The decoded text of a :class:`Source` (plain text: line ends translated to ``\\n``)."""
 
     def __init__(self, src: Source):
-        super().__init__()
+        super().__init__(lambda: _open_binary(src.path), src.name, src.encoding, lines=src.kind == "text")
         self.src = src
-        try:
-            self.raw = _open_binary(src.path)
-        except OSError as e:
-            raise DataError(f"cannot read {src.name}: {e.strerror or e}") from None
-        newline = None if src.kind == "text" else ""  # the CSV parser handles line ends inside quotes
-        self.text = io.TextIOWrapper(self.raw, encoding=src.codec, errors="strict", newline=newline)
-        self.error: DataError | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> str:
-        """Up to ``size`` characters, without NULs."""
-        return self._guard(lambda: self.text.read(size if size is not None and size >= 0 else -1)).replace(
-            "\x00", ""
-        )
-
-    def readline(self, size: int | None = -1) -> str:
-        """One line (or its first ``size`` characters), NULs included."""
-        return self._guard(lambda: self.text.readline(size if size is not None and size >= 0 else -1))
-
-    def _guard(self, read) -> str:
-        try:
-            return read()
-        except UnicodeDecodeError as e:
-            try:
-                where = max(0, self.raw.tell() - len(e.object) + e.start)
-            except (OSError, ValueError):
-                where = 0
-            self.error = DataError(
-                f"cannot decode {self.src.name} as {self.src.encoding} near byte {where} (the encoding was "
-                "detected from its first 64 KiB); save it as UTF-8 or CP949, or pass --encoding"
-            )
-            raise self.error from None
-        except OSError as e:
-            self.error = DataError(f"cannot read {self.src.name}: {e.strerror or e}")
-            raise self.error from None
-
-    def close(self) -> None:
-        try:
-            if getattr(self, "text", None) is not None:
-                self.text.close()
-        finally:
-            super().close()
-
-
-class _Utf8Stream(io.RawIOBase):
-    """A :class:`_TextStream` re-encoded as UTF-8 bytes, for pandas' C parser.
-
-    pandas wraps a *text* handle in its own bytes adapter, which reads ``n`` characters for each
-    ``n`` bytes asked and keeps the rest: with Korean (3 bytes a character) its buffer grows with
-    the file (pandas 2.x/3.x ``_BytesIOWrapper``). Handing it bytes keeps the buffer here, bounded
-    by one request plus one 64 KiB block.
-    """
-
-    _BLOCK = 1 << 16
-
-    def __init__(self, text: _TextStream):
-        super().__init__()
-        self.text = text
-        self.buffer = bytearray()
-        self.eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        want = len(b)
-        while len(self.buffer) < want and not self.eof:
-            chunk = self.text.read(self._BLOCK)
-            if chunk:
-                self.buffer += chunk.encode("utf-8")
-            else:
-                self.eof = True
-        n = min(want, len(self.buffer))
-        b[:n] = self.buffer[:n]
-        del self.buffer[:n]
-        return n
 
 
 def iter_unlabeled_texts(
@@ -218,7 +132,7 @@ def iter_unlabeled_texts(
         The CSV column holding the texts (ignored for a plain-text file).
     encoding : str, optional
         Force an encoding; by default UTF-8 (a byte-order mark is stripped), else CP949, detected
-        from the first 64 KiB like :func:`nlp_pp.text.load.decode_text`. Bytes further on that do not
+        from the first 64 KiB like :func:`nlp_pp.text.source.decode_text`. Bytes further on that do not
         decode stop the stream with a :class:`DataError`.
     chunk_size : int
         Texts per chunk; every chunk but the last has exactly this many.
@@ -295,7 +209,7 @@ def read_texts(src: Source, text_col: str, chunk_size: int) -> Iterator[list[str
 def _csv_cells(stream: _TextStream, src: Source, text_col: str, chunk_size: int) -> Iterator[str]:
     try:
         reader = pd.read_csv(
-            _Utf8Stream(stream),
+            Utf8Stream(stream),
             sep=src.sep,
             usecols=[text_col],
             dtype=str,

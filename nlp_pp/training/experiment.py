@@ -73,7 +73,7 @@ class RunInterrupted(RunError):
 
 def check_input_files(cfg: ExperimentConfig) -> None:
     """Every local file the options name exists and is a regular file: checked before any work starts."""
-    from ..text.load import check_file, is_url
+    from ..text.source import check_file, is_url
 
     named = [
         ("--data", cfg.data, "CSV"),

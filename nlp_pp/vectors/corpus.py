@@ -5,7 +5,7 @@ learn from the latter. Nothing here holds the unlabelled corpus in memory:
 
 1. :func:`nlp_pp.text.stream.iter_unlabeled_texts` reads a file in chunks of raw texts -- a CSV column through
    ``pandas.read_csv(chunksize=...)`` on a decoded text stream, or one message per line -- with
-   the encoding detected from the first 64 KiB (:func:`nlp_pp.data.detect_encoding`, the same
+   the encoding detected from the first 64 KiB (:func:`nlp_pp.text.source.detect_encoding`, the same
    rules as labelled CSVs);
 2. :func:`build_corpus` sends the chunks through the preprocessing chain of
    :func:`nlp_pp.preprocess.preprocess` in a process pool with a bounded number of chunks in
