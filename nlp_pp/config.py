@@ -136,6 +136,7 @@ class ExperimentConfig:
     lr_decay: float = borrow(TrainConfig, "lr_decay", group="models")
     clip: float = borrow(TrainConfig, "clip", group="models")
     weight_decay: float = borrow(TrainConfig, "weight_decay", group="models")
+    sparse_embedding: bool = borrow(TrainConfig, "sparse_embedding", group="models")
     emb_dim: int = borrow(ModelConfig, "emb_dim", also=((FastTextConfig, "dim"),), group="models")
     hidden: int = borrow(ModelConfig, "hidden", group="models")
     layers: int = borrow(ModelConfig, "layers", group="models")

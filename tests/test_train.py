@@ -298,6 +298,7 @@ def test_train_config_defaults():
         "patience": 2,
         "clip": 1.0,
         "weight_decay": 0.0,
+        "sparse_embedding": True,
         "lr_decay": 0.5,
         "monitor": "val_loss",
         "freeze_epochs": 0,
@@ -445,3 +446,45 @@ def test_freeze_epochs_leaves_the_ngram_vectors_training():
     Trainer(model, TrainConfig(epochs=1, freeze_epochs=1, lr=1e-2), device="cpu").fit(tr, va, progress=False)
     assert torch.equal(model.embedding.weight.detach(), word)
     assert not torch.equal(model.wide.vectors.weight.detach(), ngrams)
+
+
+# --- sparse embedding gradients -------------------------------------------------------------------------
+
+
+def test_clip_gradients_takes_sparse_gradients_as_their_dense_equal():
+    torch.manual_seed(0)
+    dense = nn.Embedding(50, 4)
+    sparse = nn.Embedding(50, 4, sparse=True)
+    sparse.load_state_dict(dense.state_dict())
+    head = [nn.Linear(4, 2), nn.Linear(4, 2)]
+    head[1].load_state_dict(head[0].state_dict())
+    x = torch.tensor([[1, 2, 2, 7], [7, 3, 1, 1]])  # repeated rows: summed before the norm
+    for emb, lin in ((dense, head[0]), (sparse, head[1])):
+        (lin(emb(x).mean(1)).pow(2).sum() * 100).backward()
+    nn.utils.clip_grad_norm_([*dense.parameters(), *head[0].parameters()], 0.5)
+    train_module.clip_gradients([*sparse.parameters(), *head[1].parameters()], 0.5)
+    assert sparse.weight.grad.is_sparse
+    assert torch.allclose(sparse.weight.grad.to_dense(), dense.weight.grad, atol=1e-6)
+    assert torch.allclose(head[1].weight.grad, head[0].weight.grad, atol=1e-6)
+
+
+def test_sparse_embedding_moves_only_the_rows_of_the_batchs_tokens():
+    """With SparseAdam (the default) a word's row moves in the steps whose batch holds the word: one
+    Adam step of ``lr`` per coordinate here. Dense Adam (with weight decay, or
+    --no-sparse-embedding) keeps moving it by its momentum in the next step too. The tables are dense
+    again afterwards, and the learning-rate decay reaches both optimizers."""
+    lr, word = 1e-2, 35
+    first = (torch.tensor([[word, 3, 4], [5, 6, 0]]), torch.tensor([3, 2]), torch.tensor([1, 0]))
+    second = (torch.tensor([[7, 8, 9], [10, 0, 0]]), torch.tensor([3, 1]), torch.tensor([0, 1]))
+    cfg = models.ModelConfig("gru", vocab_size=40, num_classes=2, emb_dim=8, hidden=8, dropout=0.0)
+    moves = {}
+    for name, options in (("sparse", {}), ("dense", {"sparse_embedding": False})):
+        torch.manual_seed(0)
+        model = models.build_model(cfg)
+        before = model.embedding.weight.detach()[word].clone()
+        trainer = Trainer(model, TrainConfig(epochs=1, lr=lr, lr_decay=0.5, **options), device="cpu")
+        trainer.fit([first, second], [first], progress=False)
+        moves[name] = (model.embedding.weight.detach()[word] - before).abs()
+        assert not model.embedding.sparse and len(trainer.schedulers) == (2 if name == "sparse" else 1)
+    assert torch.allclose(moves["sparse"], torch.full((8,), lr), rtol=1e-3)
+    assert (moves["dense"] > lr * 1.5).all()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -42,6 +43,13 @@ class TrainConfig:
     patience: int = option(2, Interval(int, 1), "epochs without a better validation score before stopping")
     clip: float = option(1.0, Interval(float, 0), "gradient-norm clipping; 0 turns it off")
     weight_decay: float = option(0.0, Interval(float, 0), "Adam weight decay (L2)")
+    sparse_embedding: bool = option(
+        True,
+        Boolean(),
+        "update only the embedding rows of each batch's tokens (sparse gradients, SparseAdam): a step's "
+        "cost stops growing with the vocabulary; dense Adam with --weight-decay, --amp or torchrun "
+        "(BENCHMARKS.md, scale)",
+    )
     lr_decay: float = option(
         0.5,
         Interval(float, 0, 1, closed="right"),
@@ -105,6 +113,62 @@ def make_adam(params, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
+def sparse_tables(model: nn.Module) -> list[nn.Embedding]:
+    """The trainable embedding tables of ``model`` that can take sparse gradients (no ``max_norm``)."""
+    return [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Embedding) and m.weight.requires_grad and m.max_norm is None
+    ]
+
+
+class JointOptimizer:
+    """Adam for the dense parameters and ``torch.optim.SparseAdam`` for the embedding tables, stepped
+    together.
+
+    SparseAdam is Adam applied to the rows a batch touched ("lazy" Adam): the rows of tokens not in
+    the batch keep their moments and weights, where dense Adam would move them by their momentum. A
+    step then costs the batch's rows, not the vocabulary's: with 100k words the dense step was most
+    of a small GRU's batch time.
+    """
+
+    def __init__(self, dense: list[nn.Parameter], tables: list[nn.Parameter], lr: float):
+        self.optimizers = [make_adam(dense, lr)] if dense else []
+        self.optimizers.append(torch.optim.SparseAdam(tables, lr=lr))
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [g for o in self.optimizers for g in o.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for o in self.optimizers:
+            o.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for o in self.optimizers:
+            o.step()
+
+
+def clip_gradients(parameters, max_norm: float) -> None:
+    """``torch.nn.utils.clip_grad_norm_`` that also takes sparse gradients (which it refuses): the norm
+    over every gradient, dense and sparse, and each scaled by ``max_norm / norm`` when that is below 1."""
+    params = [p for p in parameters if p.grad is not None]
+    if not any(p.grad.is_sparse for p in params):
+        nn.utils.clip_grad_norm_(params, max_norm)
+        return
+    squares = []
+    for p in params:
+        if p.grad.is_sparse:
+            p.grad = p.grad.coalesce()  # repeated rows summed, as the optimizer will see them
+            squares.append(p.grad._values().float().pow(2).sum())
+        else:
+            squares.append(p.grad.float().pow(2).sum())
+    total = torch.stack(squares).sum().sqrt()
+    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for p in params:
+        p.grad.mul_(coef.to(p.grad.dtype))
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) for reproducible runs."""
     random.seed(seed)
@@ -160,8 +224,6 @@ def run_epoch(
     ``torch.amp.GradScaler``) scales the loss so float16 gradients do not underflow; the loss itself
     is computed in float32.
     """
-    import contextlib
-
     train = optimizer is not None
     model.train(train)
     loss_fn = nn.CrossEntropyLoss(weight=class_weight, reduction="sum")
@@ -201,7 +263,7 @@ def run_epoch(
                 else:
                     scaled.backward()
                     if clip > 0:
-                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                        clip_gradients(model.parameters(), clip)
                     optimizer.step()
             total_loss += float(loss.detach())
             total_weight += weight
@@ -271,13 +333,35 @@ class Trainer:
         self.config = config or TrainConfig()
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.model = model.to(self.device)
+        from .distributed import current
+
+        self.world = current()
         params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = make_adam(params, self.config.lr, self.config.weight_decay)
-        self.scheduler = None
-        if self.config.lr_decay < 1:
-            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0
+        # sparse embedding gradients: not with weight decay (SparseAdam has none), a gradient scaler
+        # (it unscales one torch optimizer) or DDP (NCCL reduces dense gradients only)
+        sparse = self.config.sparse_embedding and not (
+            self.config.weight_decay or self.config.amp or self.world.active
+        )
+        self._sparse = sparse_tables(self.model) if sparse else []
+        if self._sparse:
+            ids = {id(m.weight) for m in self._sparse}
+            self.optimizer = JointOptimizer(
+                [p for p in params if id(p) not in ids], [m.weight for m in self._sparse], self.config.lr
             )
+        else:
+            self.optimizer = make_adam(params, self.config.lr, self.config.weight_decay)
+        optimizers = getattr(self.optimizer, "optimizers", [self.optimizer])
+        # one plateau schedule per optimizer: the same scores, so the same decisions
+        self.schedulers = (
+            [
+                torch.optim.lr_scheduler.ReduceLROnPlateau(
+                    o, mode="min", factor=self.config.lr_decay, patience=0, threshold=0.0
+                )
+                for o in optimizers
+            ]
+            if self.config.lr_decay < 1
+            else []
+        )
         weight = self.config.class_weight
         self.class_weight = (
             None if weight is None else torch.tensor(weight, dtype=torch.float32, device=self.device)
@@ -291,9 +375,6 @@ class Trainer:
                 )
             self.amp_dtype, self.scaler = torch.float16, torch.amp.GradScaler("cuda")
         # under torchrun (nlp_pp.training.distributed): the model wrapped in DistributedDataParallel
-        from .distributed import current
-
-        self.world = current()
         self.train_model = self.model
         if self.world.active:
             from torch.nn.parallel import DistributedDataParallel
@@ -333,7 +414,10 @@ class Trainer:
         start = time.perf_counter()
         steps = cfg.epochs * len(train_loader)
         show = progress and self.world.main
-        with tqdm(total=steps, desc=desc, disable=None if show else True, unit="batch", leave=False) as bar:
+        with (
+            tqdm(total=steps, desc=desc, disable=None if show else True, unit="batch", leave=False) as bar,
+            self._sparse_gradients(),
+        ):
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
                 for w in self._embeddings:  # frozen first, then trained
@@ -373,14 +457,26 @@ class Trainer:
                     best_state = copy.deepcopy(self.model.state_dict())
                 elif epoch - result.best_epoch >= cfg.patience:
                     break
-                if self.scheduler is not None:
-                    self.scheduler.step(score)
+                for scheduler in self.schedulers:
+                    scheduler.step(score)
         for w in self._embeddings:
             w.requires_grad_(True)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         result.seconds = time.perf_counter() - start
         return result
+
+    @contextlib.contextmanager
+    def _sparse_gradients(self) -> Iterator[None]:
+        """The tables SparseAdam updates give sparse gradients while fitting, and dense ones after (a
+        model handed on may be trained by other code)."""
+        for m in self._sparse:
+            m.sparse = True
+        try:
+            yield
+        finally:
+            for m in self._sparse:
+                m.sparse = False
 
     def _validate(self, val_loader) -> EpochScores:
         """Scores on the whole validation split: computed on rank 0 and broadcast under torchrun, so every
