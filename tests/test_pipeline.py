@@ -650,3 +650,10 @@ def test_models_all_expands_to_every_family(capsys):
     cfg = pipeline.build_config(args)
     assert cfg.models == ("rnn", "lstm", "gru", "cnn", "hybrid", "avg", "wide_gru", "jamo_gru")
     assert pipeline.build_config(pipeline.run_parser().parse_args([])).models == ("rnn", "lstm", "gru")
+
+
+def test_releasing_freed_memory_is_safe_anywhere():
+    """glibc gets malloc_trim; on other systems (or C libraries without it) the call does nothing."""
+    from nlp_pp.training.stages import release_freed_memory
+
+    assert release_freed_memory() is None

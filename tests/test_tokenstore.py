@@ -173,3 +173,24 @@ def test_without_a_cache_the_files_go_with_the_object():
 
     gc.collect()
     assert not directory.exists()
+
+
+# --- raw texts held compactly --------------------------------------------------------------------------
+
+
+def test_text_array_gives_back_every_text_as_it_was():
+    from nlp_pp.text.textarray import TextArray
+
+    texts = ["무료 쿠폰 ㅋㅋ", "", "emoji 😀 and \ud800 a lone surrogate", "줄\n바꿈", "x" * 10_000] * 3000
+    arr = TextArray.from_texts(texts)
+    assert len(arr) == len(texts) and list(arr) == texts and arr == texts
+    assert arr[-1] == texts[-1] and arr[3:6] == texts[3:6] and arr[::-7000] == texts[::-7000]
+    assert list(arr.take([4, 0, 4])) == [texts[4], texts[0], texts[4]]
+    assert arr[:2] + arr.take([2]) == texts[:3] and ["a"] + arr.take([1]) == ["a", ""]
+    units = sum(len(t.encode("utf-16-le", "surrogatepass")) for t in texts)
+    assert arr.nbytes == units + 8 * (len(texts) + 1)
+    with pytest.raises(IndexError):
+        arr[len(texts)]
+    with pytest.raises(TypeError, match="holds str"):
+        TextArray.from_texts(["가", 3])
+    assert len(TextArray.from_texts([])) == 0 and list(TextArray.from_texts([])) == []

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -86,15 +86,18 @@ class TfidfBaseline:
         clf.fit(sparse.hstack(blocks).tocsr(), labels)
         return cls(vectorizers, clf, int(num_classes or labels.max() + 1))
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], clean: Callable[[str], str] | None = None) -> np.ndarray:
         """Class probabilities ``[N, num_classes]``; a class absent from training gets 0.
 
         Texts are featurised :data:`PREDICT_CHUNK` at a time (each row's probabilities depend on that
-        row alone), so the sparse features of a large test split are never held whole.
+        row alone), so the sparse features of a large test split are never held whole; ``clean``, if
+        given, is applied to each chunk's texts first (so the cleaned texts are not held whole either).
         """
         out = np.zeros((len(texts), self.num_classes), dtype=np.float64)
         for start in range(0, len(texts), PREDICT_CHUNK):
             chunk = texts[start : start + PREDICT_CHUNK]
+            if clean is not None:
+                chunk = [clean(t) for t in chunk]
             x = sparse.hstack([v.transform(chunk) for v in self.vectorizers]).tocsr()
             out[start : start + len(chunk), self.classifier.classes_] = self.classifier.predict_proba(x)
         return out

@@ -20,6 +20,7 @@ from ..text.clean import PLACEHOLDERS
 from ..text.hangul import compose
 from ..text.hashing import hash_texts, overlap
 from ..text.load import LoadReport, check_labels, load_dataset, split_dataset
+from ..text.textarray import TextArray
 from ..vectors.batching import choose_context_length
 from ..vectors.corpus import build_corpus
 from ..vectors.fasttext import embedding_matrix, load_pretrained_vectors, nearest_neighbours, train_fasttext
@@ -28,7 +29,7 @@ from ..vectors.storage import load_vectors, save_vectors
 from ..vectors.tokenstore import TokenRows, cached_token_arrays
 from ..vectors.vocab import Vocab
 from .rundir import RunDir
-from .stages import stage
+from .stages import release_freed_memory, stage
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Prepared:
 
     labels: list[str]
     positive: int | None  # index of the positive label of a binary task
-    texts: dict[str, list[str]]  # per split
+    texts: dict[str, TextArray]  # raw texts of each split, held compactly (str when read)
     tokens: dict[str, TokenRows]  # token lists of each split, held as arrays (decoded when iterated)
     y: dict[str, np.ndarray]
     dataset: Dataset  # the facts metrics.json records
@@ -148,7 +149,7 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache, *, test_tokens: bool = Tru
 
     index = {lab: i for i, lab in enumerate(labels)}
     y = {s: frames[s]["label"].map(index).to_numpy(dtype=np.int64) for s in SPLITS}
-    texts = {s: frames[s]["text"].tolist() for s in SPLITS}
+    texts = {s: TextArray.from_texts(frames[s]["text"]) for s in SPLITS}  # compact: the frames go
     dataset = Dataset(
         **{f.name: getattr(report, f.name) for f in fields(LoadFacts)},
         dropped_empty=int((store.lengths() == 0).sum()),
@@ -170,6 +171,8 @@ def prepare_data(cfg: ExperimentConfig, cache: Cache, *, test_tokens: bool = Tru
         else LoadFacts(**{f.name: getattr(test_report, f.name) for f in fields(LoadFacts)}),
         test_overlap=None if test_report is None else test_overlap(texts["test"], df["text"].tolist(), cfg),
     )
+    del df, frames
+    release_freed_memory()  # the frames' strings are gone: their pages go back to the system
     return Prepared(
         labels,
         positive,
@@ -311,7 +314,7 @@ def unlabeled_view(corpus, prep: Prepared):
     Validation and test texts found in the unlabelled files are dropped (they must not shape the
     vectors) and counted; training texts are dropped too, because they are already in the stream.
     """
-    val_test = hash_texts(prep.texts["val"] + prep.texts["test"])
+    val_test = np.concatenate([hash_texts(prep.texts["val"]), hash_texts(prep.texts["test"])])
     train = hash_texts(prep.texts["train"])
     hashes = np.asarray(corpus.hashes())
     dropped_val_test = int(np.isin(hashes, val_test).sum())

@@ -55,7 +55,7 @@ from .fitting import (
     train_one,
 )
 from .rundir import RunDir, run_key, saved_preprocessing, write_history
-from .stages import stage
+from .stages import release_freed_memory, stage
 from .threads import apply_threads
 from .trainer import resolve_device
 
@@ -232,6 +232,7 @@ def _run(
         if baseline is None:
             with stage("baseline"):
                 baseline = fit_baseline(comparison)
+            release_freed_memory()  # the n-gram vocabularies counted while fitting
             run.save_result(baseline)
         log.info(
             "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",

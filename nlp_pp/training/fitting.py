@@ -86,7 +86,7 @@ def fit_baseline(c: Comparison) -> BaselineResult:
         class_weight=weights,
     )
     model.save(c.run.path("models", BASELINE_FILE))
-    probs = {s: model.predict_proba([clean(t) for t in prep.texts[s]]) for s in ("val", "test")}
+    probs = {s: model.predict_proba(prep.texts[s], clean) for s in ("val", "test")}
     scores = Scores.from_probs(BASELINE, probs["val"], probs["test"])
     c.run.save_predictions(BASELINE, scores.val, scores.test)
     return BaselineResult(

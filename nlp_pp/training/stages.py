@@ -55,3 +55,26 @@ def stage(name: str) -> Iterator[None]:
         yield
     finally:
         _notify(name, "end")
+
+
+def release_freed_memory() -> None:
+    """Hand the heap memory freed by a stage back to the system (glibc ``malloc_trim``; elsewhere nothing).
+
+    A stage that builds and drops many small objects -- the parsed CSV's millions of strings --
+    leaves their pages with the allocator, which keeps them: the process's resident memory stays at
+    the stage's peak though the objects are gone. Measured on a million messages: 755 -> 540 MiB
+    after preparing the data.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
+        return
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
