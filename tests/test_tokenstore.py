@@ -194,3 +194,36 @@ def test_text_array_gives_back_every_text_as_it_was():
     with pytest.raises(TypeError, match="holds str"):
         TextArray.from_texts(["가", 3])
     assert len(TextArray.from_texts([])) == 0 and list(TextArray.from_texts([])) == []
+
+
+def test_released_pages_leave_resident_memory_and_read_back_the_same(tmp_path):
+    """After release_pages the mapped ids are no longer resident (Linux: /proc/self/smaps), and reading
+    them again gives the same values."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from nlp_pp.vectors.tokenstore import ID_DTYPE, IDS_FILE, OFFSET_DTYPE, OFFSETS_FILE, TokenArrays
+
+    n = 2_000_000
+    ids = (np.arange(n, dtype=np.int64) % 7).astype(ID_DTYPE)
+    (tmp_path / IDS_FILE).write_bytes(ids.tobytes())
+    (tmp_path / OFFSETS_FILE).write_bytes(np.array([0, n], dtype=OFFSET_DTYPE).tobytes())
+    (tmp_path / "types.json").write_text(json.dumps([f"t{i}" for i in range(7)]), encoding="utf-8")
+    store = TokenArrays.load(tmp_path, {"texts": 1, "tokens": n, "types": 7})
+
+    def resident_kb() -> int:  # of the ids file's mapping
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.endswith(str(tmp_path / IDS_FILE)):
+                return next(int(x.split()[1]) for x in lines[i + 1 :] if x.startswith("Rss:"))
+        return 0
+
+    total = int(store.ids.sum())
+    if sys.platform.startswith("linux"):
+        assert resident_kb() > 7000  # 8 MB read
+    store.release_pages()
+    if sys.platform.startswith("linux"):
+        assert resident_kb() < 100
+    assert int(store.ids.sum()) == total
+    assert store.rows([0]).type_counts().tolist() == np.bincount(ids).tolist()

@@ -55,6 +55,12 @@ class Prepared:
     def context_length(self) -> int:
         return self.dataset.lengths.context_length
 
+    def release_token_pages(self) -> None:
+        """Take the token arrays' mapped pages out of resident memory (after a stage that read them
+        all; :meth:`nlp_pp.vectors.tokenstore.TokenArrays.release_pages`)."""
+        for store in {id(rows.store): rows.store for rows in self.tokens.values()}.values():
+            store.release_pages()
+
 
 def positive_index(labels: list[str], positive_label: str | None) -> int | None:
     """Index of the positive label: ``positive_label``, else 스팸문자, else the second label; None with > 2

@@ -186,6 +186,7 @@ def _run(
         t0 = time.perf_counter()
         with stage("fasttext"), distributed.main_first(world):
             vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
+        prep.release_token_pages()  # FastText read every training text's ids
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -207,6 +208,8 @@ def _run(
             s: encode_corpus(prep.tokens[s], vocab, prep.context_length, cfg.truncating)
             for s in ("train", "val", "test")
         }
+        prep.release_token_pages()  # encoded: training reads the encoded arrays, not these
+        release_freed_memory()  # the token counts of every type
     timings["vocab"] = time.perf_counter() - t0
     log.info(
         "data: %d rows, labels %s, split %d/%d/%d, vocabulary %d, context length %d",

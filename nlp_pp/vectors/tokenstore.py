@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import shutil
 import tempfile
 import weakref
@@ -115,6 +116,23 @@ class TokenArrays:
     @property
     def nbytes(self) -> int:
         return int(self.ids.nbytes + self.offsets.nbytes)
+
+    def release_pages(self) -> None:
+        """Take the mapped pages read so far out of this process's resident memory.
+
+        They stay in the system's page cache and are read back on the next access, so nothing
+        changes but the process's memory: a stage that read every row (FastText's passes, the
+        encoding) would otherwise keep all of the ids resident to the end of the run. Arrays in
+        memory (not mapped) are left alone.
+        """
+        advice = getattr(mmap, "MADV_DONTNEED", None)
+        for a in (self.ids, self.offsets):
+            mapping = getattr(a, "_mmap", None)  # numpy.memmap's mmap object
+            if advice is not None and mapping is not None:
+                try:
+                    mapping.madvise(advice)
+                except (OSError, ValueError):  # closed, or a platform that refuses the advice
+                    pass
 
 
 class TokenRows(Sequence):
