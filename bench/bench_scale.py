@@ -10,7 +10,8 @@ written once to ``--work`` (outside the repository) and reused.
 
 Each size runs ``pipeline.py`` in a fresh child process with an empty cache (so preprocessing and
 FastText are computed, not read), with the options in ``RUN_ARGS`` (one epoch, a small GRU, one
-FastText epoch: a 2M run with the defaults takes hours on 2 cores). The child installs an observer
+FastText epoch: a 2M run with the defaults takes hours on 2 cores; ``--sparse-embedding``, whose
+training step does not grow with the vocabulary, since label "streamed"). The child installs an observer
 of :mod:`nlp_pp.training.stages` and a thread that samples the resident memory of the child and of
 its worker processes every 50 ms; per stage it records the seconds (summed over the stage's
 occurrences, e.g. the two training runs) and the peak resident memory of the child (``main``) and of
@@ -63,6 +64,7 @@ RUN_ARGS = [
     "--no-bidirectional",
     "--fasttext-epochs",
     "1",
+    "--sparse-embedding",
     "--text-col",
     "document",
     "--label-col",

@@ -298,7 +298,7 @@ def test_train_config_defaults():
         "patience": 2,
         "clip": 1.0,
         "weight_decay": 0.0,
-        "sparse_embedding": True,
+        "sparse_embedding": False,
         "lr_decay": 0.5,
         "monitor": "val_loss",
         "freeze_epochs": 0,
@@ -469,16 +469,16 @@ def test_clip_gradients_takes_sparse_gradients_as_their_dense_equal():
 
 
 def test_sparse_embedding_moves_only_the_rows_of_the_batchs_tokens():
-    """With SparseAdam (the default) a word's row moves in the steps whose batch holds the word: one
-    Adam step of ``lr`` per coordinate here. Dense Adam (with weight decay, or
-    --no-sparse-embedding) keeps moving it by its momentum in the next step too. The tables are dense
+    """With --sparse-embedding (SparseAdam) a word's row moves in the steps whose batch holds the word:
+    one Adam step of ``lr`` per coordinate here. Dense Adam (the default) keeps moving it by its
+    momentum in the next step too. The tables are dense
     again afterwards, and the learning-rate decay reaches both optimizers."""
     lr, word = 1e-2, 35
     first = (torch.tensor([[word, 3, 4], [5, 6, 0]]), torch.tensor([3, 2]), torch.tensor([1, 0]))
     second = (torch.tensor([[7, 8, 9], [10, 0, 0]]), torch.tensor([3, 1]), torch.tensor([0, 1]))
     cfg = models.ModelConfig("gru", vocab_size=40, num_classes=2, emb_dim=8, hidden=8, dropout=0.0)
     moves = {}
-    for name, options in (("sparse", {}), ("dense", {"sparse_embedding": False})):
+    for name, options in (("sparse", {"sparse_embedding": True}), ("dense", {})):
         torch.manual_seed(0)
         model = models.build_model(cfg)
         before = model.embedding.weight.detach()[word].clone()
@@ -488,3 +488,7 @@ def test_sparse_embedding_moves_only_the_rows_of_the_batchs_tokens():
         assert not model.embedding.sparse and len(trainer.schedulers) == (2 if name == "sparse" else 1)
     assert torch.allclose(moves["sparse"], torch.full((8,), lr), rtol=1e-3)
     assert (moves["dense"] > lr * 1.5).all()
+    # SparseAdam has no weight decay: asked for both, the trainer keeps dense Adam
+    asked = TrainConfig(sparse_embedding=True, weight_decay=0.1)
+    both = Trainer(models.build_model(cfg), asked, device="cpu")
+    assert isinstance(both.optimizer, torch.optim.Adam) and len(both.schedulers) == 1
