@@ -187,7 +187,8 @@ def write(args: argparse.Namespace) -> int:
             "**Accuracy** (`bench/bench_few_labels.py --section few-labels --data "
             f"{DATA} --models {MODELS}` with each flag; the data sets' own test splits, read only to "
             "report): macro-F1, mean over the seeds; FastText-init word tables are frozen, so their "
-            "gru rows are the same computation (a check).",
+            "gru rows are the same computation (a check). Training seconds were measured beside other "
+            "work: indicative only (the identical gru + fasttext rows differ too).",
             "",
             md_table(
                 [
