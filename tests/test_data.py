@@ -95,6 +95,39 @@ def test_only_the_two_columns_are_kept_and_every_row_is_still_checked(tmp_path):
         load_dataset(p)
 
 
+def test_a_long_run_of_nul_bytes_does_not_end_the_file(tmp_path):
+    p = tmp_path / "holes.csv"
+    rows = b"".join(b"t%d,a\n" % i for i in range(20_000))  # past the 64 KiB the binary check reads
+    p.write_bytes(b"content,class\n" + rows + b"\0" * 200_000 + b"\nz1,b\nz2,a\n")
+    df, _ = load_dataset(p)
+    assert len(df) == 20_002 and df["text"].tolist()[-2:] == ["z1", "z2"]
+
+
+def test_a_file_that_changes_while_it_is_read_is_an_error_not_a_wrong_hash(tmp_path, monkeypatch):
+    from nlp_pp.text import load
+
+    p = write_csv(tmp_path / "growing.csv", ROWS)
+    real = load.scan_encoding
+
+    def scan_then_append(*args, **kwargs):
+        found = real(*args, **kwargs)
+        with open(p, "a", encoding="utf-8") as f:
+            f.write("한 줄 더,일상대화\n")
+        return found
+
+    monkeypatch.setattr(load, "scan_encoding", scan_then_append)
+    with pytest.raises(DataError, match="changed while it was being read") as e:
+        load_dataset(p)
+    assert "\n" not in str(e.value)
+
+
+def test_a_large_blank_file_is_empty(tmp_path):
+    p = tmp_path / "blank.csv"
+    p.write_bytes(b" \n" * 100_000)
+    with pytest.raises(DataError, match="is empty"):
+        load_dataset(p)
+
+
 def test_report_fields(tmp_path):
     import hashlib
 

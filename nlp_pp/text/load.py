@@ -6,9 +6,11 @@ says what is wrong and what to do.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import itertools
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from ..results import LoadFacts
 from .source import (
     DOWNLOAD_TIMEOUT,
     DecodedStream,
+    HashingReader,
     Utf8Stream,
     check_file,
     is_url,
@@ -68,31 +71,33 @@ def read_csv(
             return open(path, "rb")
 
     enc, digest = scan_encoding(open_binary, s, encoding)
-    if usecols is None:
-        return _parse(open_binary, s, enc), enc, digest
-    require_columns(_parse(open_binary, s, enc, nrows=0), usecols, s, options)
-    chunks = _parse_chunks(open_binary, s, enc)
-    return pd.concat([chunk[list(usecols)] for chunk in chunks], ignore_index=True), enc, digest
+    parsed = hashlib.sha256()
+    with closing(_parse_chunks(lambda: HashingReader(open_binary(), parsed), s, enc)) as chunks:
+        first = next(chunks, None)  # a header-only file gives one empty frame
+        if first is None:
+            raise DataError(f"{s} has a header but no data rows")
+        if usecols is not None:
+            require_columns(first, usecols, s, options)
+        keep = list(first.columns if usecols is None else usecols)
+        df = pd.concat([chunk[keep] for chunk in itertools.chain([first], chunks)], ignore_index=True)
+    if parsed.hexdigest() != digest:  # the tokens would be cached under the hash of other bytes
+        raise DataError(f"{s} changed while it was being read; run again once it is written completely")
+    return df, enc, digest
 
 
-PARSE_CHUNK = 100_000  # rows parsed at a time when only some columns are kept
-
-
-def _parse(open_binary, source: str, encoding: str, nrows: int | None = None) -> pd.DataFrame:
-    """Every cell as a string (blank -> missing), from the decoded stream of the input."""
-    with DecodedStream(open_binary, source, encoding) as stream, _csv_errors(stream, source):
-        return pd.read_csv(Utf8Stream(stream), nrows=nrows, **_CSV_OPTIONS)
+PARSE_CHUNK = 100_000  # rows parsed at a time
 
 
 def _parse_chunks(open_binary, source: str, encoding: str) -> Iterator[pd.DataFrame]:
-    """:func:`_parse` in frames of :data:`PARSE_CHUNK` rows (every row still checked: pandas'
-    ``usecols`` would let a row with extra fields through)."""
+    """Every cell as a string (blank -> missing), in frames of :data:`PARSE_CHUNK` rows, from the
+    decoded stream of the input; then the rest of its bytes are read (for a hashing reader)."""
     with (
         DecodedStream(open_binary, source, encoding) as stream,
         _csv_errors(stream, source),
         pd.read_csv(Utf8Stream(stream), chunksize=PARSE_CHUNK, **_CSV_OPTIONS) as reader,
     ):
         yield from reader
+        stream.drain()
 
 
 _CSV_OPTIONS = dict(

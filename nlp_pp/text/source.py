@@ -214,22 +214,26 @@ def scan_encoding(
             sample = f.read(SAMPLE_BYTES)
     except OSError as e:
         raise DataError(f"cannot read {source}: {e.strerror or e}") from None
+    empty = DataError(f"{source} is empty; give a CSV file with a header row and data rows")
     if not sample.strip() and len(sample) < SAMPLE_BYTES:
-        raise DataError(f"{source} is empty; give a CSV file with a header row and data rows")
+        raise empty
     detect_encoding(sample, source, encoding, final=False)
     candidates = (encoding,) if encoding else ENCODINGS
     for enc in candidates:
-        digest, decoder = hashlib.sha256(), codecs.getincrementaldecoder(enc)()
+        digest, decoder, blank = hashlib.sha256(), codecs.getincrementaldecoder(enc)(), True
         try:
             with open_binary() as f:
                 while block := f.read(SCAN_BLOCK):
                     digest.update(block)
                     decoder.decode(block)
+                    blank = blank and not block.strip()
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
         except OSError as e:
             raise DataError(f"cannot read {source}: {e.strerror or e}") from None
+        if blank:
+            raise empty
         return enc, digest.hexdigest()
     tried = ", ".join(candidates)
     raise DataError(f"cannot decode {source} as {tried}; save it as UTF-8 or CP949 (or pass --encoding)")
@@ -269,10 +273,19 @@ class DecodedStream(io.TextIOBase):
         return True
 
     def read(self, size: int | None = -1) -> str:
-        """Up to ``size`` characters, without NULs."""
-        return self._guard(lambda: self.text.read(size if size is not None and size >= 0 else -1)).replace(
-            "\x00", ""
-        )
+        """Up to ``size`` characters, without NULs; ``""`` only at the end (a block of nothing but NULs
+        is skipped, not taken for the end of the input)."""
+        size = size if size is not None and size >= 0 else -1
+        while True:
+            text = self._guard(lambda: self.text.read(size))
+            kept = text.replace("\x00", "")
+            if kept or not text:
+                return kept
+
+    def drain(self) -> None:
+        """Read the rest of the input's bytes without decoding them (so a hashing reader sees them all)."""
+        while self._guard(lambda: self.text.buffer.read(1 << 20)):
+            pass
 
     def readline(self, size: int | None = -1) -> str:
         """One line (or its first ``size`` characters), NULs included."""
@@ -299,6 +312,32 @@ class DecodedStream(io.TextIOBase):
         try:
             if getattr(self, "text", None) is not None:
                 self.text.close()
+        finally:
+            super().close()
+
+
+class HashingReader(io.RawIOBase):
+    """A binary input that adds every byte read through it to ``digest`` (a ``hashlib`` object)."""
+
+    def __init__(self, raw: BinaryIO, digest):
+        super().__init__()
+        self.raw, self.digest = raw, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.raw.readinto(b)
+        if n:
+            self.digest.update(memoryview(b)[:n])
+        return n
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
         finally:
             super().close()
 

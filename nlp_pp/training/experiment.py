@@ -186,7 +186,6 @@ def _run(
         t0 = time.perf_counter()
         with stage("fasttext"), distributed.main_first(world):
             vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
-        prep.release_token_pages()  # FastText read every training text's ids
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
