@@ -186,6 +186,7 @@ def _run(
         t0 = time.perf_counter()
         with stage("fasttext"), distributed.main_first(world):
             vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
+        release_freed_memory()  # the token lists FastText decoded, pass after pass
         timings["fasttext"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -223,6 +224,7 @@ def _run(
     matrix = None
     if vectors is not None:
         matrix, ft_info = vectors_matrix(cfg, prep, vocab, vectors, ft_raw)
+        ft_raw = None  # the gensim model (its n-gram table): the matrix is all training needs
 
     t0 = time.perf_counter()
     task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
