@@ -248,9 +248,9 @@ def run_other_rank(cfg, run_in) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_batches(sequences, batch_size: int, world: World | None = None) -> None:
-    """Refuse a world larger than the training split's batch count before any work is done."""
+def check_batches(lengths, batch_size: int, world: World | None = None) -> None:
+    """Refuse a world larger than the training split's batch count before any work is done (``lengths``:
+    the training sequences' lengths, as encoded)."""
     world = world or _current
     if world.active:
-        lengths = sequences.lengths() if hasattr(sequences, "lengths") else [len(s) for s in sequences]
-        DistributedBucketSampler(lengths, batch_size, rank=world.rank, size=world.size)
+        DistributedBucketSampler([int(n) for n in lengths], batch_size, rank=world.rank, size=world.size)

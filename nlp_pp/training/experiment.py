@@ -181,6 +181,11 @@ def _run(
             },
         )
 
+    task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
+    # the training split's batches as encoding will make them: refused before anything is kept
+    encoded_lengths = np.minimum(prep.tokens["train"].lengths(), prep.context_length)
+    distributed.check_batches(encoded_lengths, cfg.batch_size, world)
+
     vectors, ft_raw, ft_info = None, None, None
     if "fasttext" in cfg.inits:
         t0 = time.perf_counter()
@@ -188,6 +193,25 @@ def _run(
             vectors, ft_raw = fasttext_vectors(cfg, prep, run, cache)
         release_freed_memory()  # the token lists FastText decoded, pass after pass
         timings["fasttext"] = time.perf_counter() - t0
+
+    baseline = None
+    if cfg.baseline and world.main:
+        t0 = time.perf_counter()
+        baseline = run.load_result(BASELINE)
+        if baseline is None:
+            # before the vocabulary and the encoded ids exist: the fit's transient n-gram
+            # dictionaries are the run's peak, so it comes where the run holds least
+            with stage("baseline"):
+                baseline = fit_baseline(cfg, prep, run, task, class_weight)
+            release_freed_memory()  # the n-gram vocabularies counted while fitting
+            run.save_result(baseline)
+        log.info(
+            "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",
+            BASELINE,
+            baseline.val.macro_f1,
+            baseline.test.accuracy,
+        )
+        timings["baseline"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     with stage("vocabulary"):
@@ -226,25 +250,7 @@ def _run(
         matrix, ft_info = vectors_matrix(cfg, prep, vocab, vectors, ft_raw)
         ft_raw = None  # the gensim model (its n-gram table): the matrix is all training needs
 
-    t0 = time.perf_counter()
-    task = Task(prep.y["val"], prep.y["test"], prep.labels, prep.positive, cfg.threshold_policy)
     comparison = Comparison(cfg, prep, vocab, seqs, matrix, device, run, task, class_weight)
-    distributed.check_batches(seqs["train"], cfg.batch_size, world)  # before anything is kept
-    baseline = None
-    if cfg.baseline and world.main:
-        baseline = run.load_result(BASELINE)
-        if baseline is None:
-            with stage("baseline"):
-                baseline = fit_baseline(comparison)
-            release_freed_memory()  # the n-gram vocabularies counted while fitting
-            run.save_result(baseline)
-        log.info(
-            "baseline %s: validation macro-F1 %.4f, test accuracy %.4f",
-            BASELINE,
-            baseline.val.macro_f1,
-            baseline.test.accuracy,
-        )
-        timings["baseline"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     runs: list[RunResult] = []

@@ -64,15 +64,16 @@ class Comparison:
 # --------------------------------------------------------------------------- parts
 
 
-def fit_baseline(c: Comparison) -> BaselineResult:
+def fit_baseline(
+    cfg: ExperimentConfig, prep: Prepared, run: RunDir, task: Task, class_weight: tuple[float, ...] | None
+) -> BaselineResult:
     """The TF-IDF + logistic-regression baseline on the cleaned texts: saved, scored and decided like a
-    run."""
+    run. It reads the raw texts only, so a run fits it before the vocabulary and the encoded ids."""
     from .baseline import TfidfBaseline, baseline_rows
 
-    cfg, prep = c.cfg, c.prep
     clean = cfg.preprocess.cleaning
     t0 = time.perf_counter()
-    weights = None if c.class_weight is None else dict(enumerate(c.class_weight))
+    weights = None if class_weight is None else dict(enumerate(class_weight))
     texts, y, fitted_on = prep.texts["train"], prep.y["train"], None
     pick = baseline_rows(np.arange(len(texts)), cfg.baseline_max_rows, cfg.split_seed)
     if len(pick) < len(texts):
@@ -85,15 +86,15 @@ def fit_baseline(c: Comparison) -> BaselineResult:
         seed=cfg.split_seed,
         class_weight=weights,
     )
-    model.save(c.run.path("models", BASELINE_FILE))
+    model.save(run.path("models", BASELINE_FILE))
     probs = {s: model.predict_proba(prep.texts[s], clean) for s in ("val", "test")}
     scores = Scores.from_probs(BASELINE, probs["val"], probs["test"])
-    c.run.save_predictions(BASELINE, scores.val, scores.test)
+    run.save_predictions(BASELINE, scores.val, scores.test)
     return BaselineResult(
         name=BASELINE,
         train_seconds=time.perf_counter() - t0,
         fitted_on=fitted_on,
-        **evaluate(scores, c.task).parts(),
+        **evaluate(scores, task).parts(),
         misclassified=misclassified(prep.texts["test"], prep.y["test"], probs["test"], prep.labels),
     )
 
