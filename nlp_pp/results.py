@@ -513,8 +513,7 @@ class ThreadSettings(Record):
     ``OMP_WAIT_POLICY`` as OpenMP read it at torch's import (``None``: unset, libgomp spins then sleeps)
     and who set it (``omp_env``: ``"nlp_pp"``, ``"environment"``, ``"unknown"``); who chose ``intra_op``
     (``source``: ``"auto"``, ``"option"``, ``"NLP_PP_THREADS"``, ``"OMP_NUM_THREADS"``); the cores this
-    process may use; whether the count follows the CPU other processes take (``adaptive``).
-    """
+    process may use; whether the count follows the CPU other processes take (``adaptive``)."""
 
     intra_op: int
     inter_op: int
